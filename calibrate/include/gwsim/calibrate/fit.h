@@ -1,0 +1,82 @@
+#pragma once
+// Turning measurements into a calibration profile (least squares, Eigen kept in fit.cpp), merging
+// a measured profile with a published one, and deriving a profile for a sibling GPU.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "gwsim/calibrate/measurements.h"
+#include "gwsim/hwmodels/gpu.h"
+#include "gwsim/hwmodels/profile.h"
+
+namespace gwsim::calibrate {
+
+// One point of an α-β fit: the time the op would take at 100 % of peak, and the time measured.
+struct FitPoint {
+  double work = 0;        // FLOPs, bytes, or wire bytes (for the efficiency curve's x axis)
+  double ideal_s = 0;     // work / peak
+  double measured_s = 0;
+};
+
+// measured ≈ overhead_s + ideal_s / efficiency
+struct AlphaBetaFit {
+  double overhead_s = 0;  // >= 0
+  double efficiency = 1;  // in (0, 1]
+  double rms_rel_error = 0;  // sqrt(mean(((predicted - measured) / measured)^2))
+  std::size_t points = 0;
+};
+
+// Least squares on relative error (each row divided by its measured time, so a 10 µs op counts as
+// much as a 10 ms one); then clamps overhead >= 0 and efficiency <= 1, refitting the other parameter.
+// Needs at least one point; with one point the overhead is 0.
+AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points);
+
+// Efficiency per point net of the fitted overhead (ideal_s / (measured_s - overhead_s)), binned by
+// log10(work) in bins `bin_decades` wide, median work and median efficiency per bin, sorted by work.
+// With this curve a profile predicts time = overhead_s + work / (peak * efficiency_at(work)).
+// Points whose measured time does not exceed the overhead carry no efficiency and are left out.
+std::vector<EfficiencyPoint> efficiency_curve(const std::vector<FitPoint>& points, double overhead_s,
+                                              double bin_decades);
+
+// RMS relative error of overhead + ideal / efficiency_at(work) against the measured times.
+double rms_rel_error(const std::vector<FitPoint>& points, const OpEfficiency& op);
+
+struct FitOptions {
+  double curve_bin_decades = 0.25;  // sweeps step by 2x (0.3 decades): about one size per bin
+  // Link of collective records in gwsim.measurements/1 files (nccl-tests sets carry their own).
+  // line_rate_bps 0: the GPU's scale-up rate per direction from the catalogue.
+  LinkInfo sweep_link;
+};
+
+struct OpFitReport {
+  std::string key;                // profile key: "gemm.bf16", "memory_bound", "scaleup all_reduce"
+  std::size_t points = 0;
+  double efficiency = 0;          // fitted asymptotic efficiency (bus efficiency for collectives)
+  double overhead_s = 0;          // fitted α
+  double alpha_beta_rms_rel_error = 0;
+  double curve_rms_rel_error = 0; // 0 for collectives (no curve)
+};
+
+struct FitResult {
+  Profile profile;                 // kind measured
+  std::vector<OpFitReport> ops;    // compute classes, then collectives, sorted by key
+  std::vector<std::string> notes;  // what was skipped or absent, one line each
+};
+
+// The catalogue GPU the measurements ran on: `override_name` if not empty, else the device name of
+// the first set that has one. InputError if none maps to the catalogue.
+const GpuSpec& resolve_gpu(const std::vector<MeasurementSet>& sets, const std::string& override_name);
+
+// Fits every op class and collective that has usable records. Classes without records are absent
+// from the profile (and named in notes). InputError for records the GPU cannot have run (a precision
+// it lacks).
+FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options = {});
+
+// Entries absent from `measured` come from `base`; the profile's source says which came from where.
+Profile merge_profiles(const Profile& measured, const Profile& base);
+
+// A profile for `to_gpu` from one measured or published on `from_gpu` of the same architecture.
+// InputError if the architectures differ or the profile is not for from_gpu.
+Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu);
+
+}  // namespace gwsim::calibrate

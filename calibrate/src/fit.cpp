@@ -1,0 +1,411 @@
+// From measurements to a profile: α-β least squares (Eigen), efficiency curves, merge, derivation.
+//
+// The model, for every op class and collective:
+//     measured time = overhead + ideal time / efficiency,   ideal time = work / peak
+// where work is FLOPs (compute classes, peak = the catalogue's dense FLOP/s of the precision), bytes
+// (memory-bound classes, peak = HBM bandwidth) or wire bytes (collectives, peak = the link's line
+// rate, wire bytes by the nccl-tests bus-bandwidth convention). Writing b = 1 / efficiency makes it
+// linear in (overhead, b), so ordinary least squares solves it.
+#include "gwsim/calibrate/fit.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/hwmodels/catalogue.h"
+
+namespace gwsim::calibrate {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string basename_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double rms_rel_error_of(const std::vector<FitPoint>& points, double overhead_s, double efficiency) {
+  double sum = 0;
+  for (const auto& p : points) {
+    const double rel = (overhead_s + p.ideal_s / efficiency - p.measured_s) / p.measured_s;
+    sum += rel * rel;
+  }
+  return points.empty() ? 0 : std::sqrt(sum / static_cast<double>(points.size()));
+}
+
+// How a measurement op enters the profile.
+struct OpClassOf {
+  std::string op_class;  // "" : not a compute/memory op
+  bool bandwidth_bound = false;  // work = bytes over HBM bandwidth
+};
+OpClassOf class_of(const std::string& op) {
+  if (op == "gemm" || op == "grouped_gemm") return {op, false};
+  if (op == "mla_prefill") return {"attention", false};
+  if (op == "mla_decode") return {"mla_decode", true};  // reads the whole latent cache: memory-bound
+  if (op == "copy" || op == "moe_permute" || op == "moe_combine" || op == "moe_gating") return {"memory_bound", true};
+  return {"", false};
+}
+
+const std::vector<std::string>& all_op_classes() {
+  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "mla_decode", "memory_bound"};
+  return classes;
+}
+
+// Points grouped under one profile entry, with the files they came from.
+struct Group {
+  std::vector<FitPoint> points;
+  std::set<std::string> files;  // basenames, sorted for a deterministic source text
+};
+
+std::string fit_source(const Group& g) {
+  std::vector<std::string> files(g.files.begin(), g.files.end());
+  return fmt::format("fit of {} point{} from {}", g.points.size(), g.points.size() == 1 ? "" : "s", fmt::join(files, ", "));
+}
+
+std::string describe_set(const MeasurementSet& set) {
+  std::vector<std::string> parts;
+  if (!set.device.name.empty()) parts.push_back(set.device.name);
+  if (set.link) {
+    parts.push_back(fmt::format("nccl-tests, {} ranks on {} at {} GB/s per direction", set.link->ranks,
+                                to_string(set.link->link), set.link->line_rate_bps / 1e9));
+  }
+  if (!set.device.driver.empty()) parts.push_back("driver " + set.device.driver);
+  if (!set.device.cuda_runtime.empty()) parts.push_back("CUDA " + set.device.cuda_runtime);
+  if (!set.device.nccl.empty()) parts.push_back("NCCL " + set.device.nccl);
+  if (!set.device.cublas.empty()) parts.push_back("cuBLAS " + set.device.cublas);
+  if (!set.started_utc.empty()) parts.push_back(set.started_utc);
+  return fmt::format("{} ({})", basename_of(set.file), fmt::join(parts, ", "));
+}
+
+bool names_gpu(const GpuSpec& gpu, const std::string& name) {
+  if (lower(gpu.name) == lower(name)) return true;
+  return std::any_of(gpu.aliases.begin(), gpu.aliases.end(), [&](const std::string& a) { return lower(a) == lower(name); });
+}
+
+std::string ratio_text(double to, double from) {
+  return (to > 0 && from > 0) ? fmt::format("{:.4g}", to / from) : std::string("unknown");
+}
+
+}  // namespace
+
+AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points) {
+  if (points.empty()) throw InputError("alpha-beta fit: expected at least one measured point, got none");
+  AlphaBetaFit fit;
+  fit.points = points.size();
+  const Eigen::Index n = static_cast<Eigen::Index>(points.size());
+
+  // Row i: overhead / t_i + b * x_i / t_i = 1 (the model divided by the measured time t_i), so the
+  // residuals are relative errors and every size counts the same.
+  Eigen::MatrixXd a(n, 2);
+  Eigen::VectorXd rhs = Eigen::VectorXd::Ones(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto& p = points[static_cast<std::size_t>(i)];
+    a(i, 0) = 1.0 / p.measured_s;
+    a(i, 1) = p.ideal_s / p.measured_s;
+  }
+  // The columns differ by orders of magnitude (1/t ~ 1e5, x/t ~ 1); scale them to unit norm so the
+  // rank decision of the QR does not depend on the units.
+  Eigen::Vector2d scale = a.colwise().norm().transpose();
+  for (int c = 0; c < 2; ++c)
+    if (scale(c) == 0) scale(c) = 1;
+  const Eigen::Vector2d solution = (a * scale.cwiseInverse().asDiagonal()).colPivHouseholderQr().solve(rhs).cwiseQuotient(scale);
+  double overhead_s = solution(0);
+  double b = solution(1);
+
+  const double sum_x2 = a.col(1).squaredNorm();
+  const double sum_x = a.col(1).sum();
+  // One point, or a negative overhead (noise, or times that do not grow with work): refit the slope
+  // alone with the overhead pinned at 0.
+  if (n == 1 || !(overhead_s >= 0) || !(b > 0)) {
+    overhead_s = 0;
+    b = sum_x / sum_x2;
+  }
+  // Faster than peak is impossible: pin efficiency at 1 and refit the overhead alone.
+  if (b < 1) {
+    b = 1;
+    double num = 0;
+    for (Eigen::Index i = 0; i < n; ++i) num += (1.0 - a(i, 1)) * a(i, 0);
+    overhead_s = std::max(0.0, num / a.col(0).squaredNorm());
+  }
+  // Stored as the file will hold it (microseconds, divided by 1e6 on reading), so that a fitted
+  // profile written and read back is bit-identical.
+  fit.overhead_s = (overhead_s * 1e6) / 1e6;
+  fit.efficiency = 1.0 / b;
+  fit.rms_rel_error = rms_rel_error_of(points, fit.overhead_s, fit.efficiency);
+  return fit;
+}
+
+std::vector<EfficiencyPoint> efficiency_curve(const std::vector<FitPoint>& points, double overhead_s,
+                                              double bin_decades) {
+  if (!(bin_decades > 0)) throw InputError(fmt::format("efficiency curve: bin width {} decades: expected > 0", bin_decades));
+  // bin index -> (works, efficiencies); std::map keeps the bins sorted by work.
+  std::map<long, std::pair<std::vector<double>, std::vector<double>>> bins;
+  for (const auto& p : points) {
+    const double net_s = p.measured_s - overhead_s;
+    if (!(p.work > 0) || !(net_s > 0)) continue;
+    const double eff = std::min(1.0, p.ideal_s / net_s);
+    const long bin = static_cast<long>(std::floor(std::log10(p.work) / bin_decades));
+    bins[bin].first.push_back(p.work);
+    bins[bin].second.push_back(eff);
+  }
+  std::vector<EfficiencyPoint> curve;
+  for (const auto& [bin, values] : bins) curve.push_back({median(values.first), median(values.second)});
+  return curve;  // bins are disjoint ranges of log10(work), so work strictly increases
+}
+
+double rms_rel_error(const std::vector<FitPoint>& points, const OpEfficiency& op) {
+  double sum = 0;
+  for (const auto& p : points) {
+    const double rel = (op.overhead_s + p.ideal_s / op.efficiency_at(p.work) - p.measured_s) / p.measured_s;
+    sum += rel * rel;
+  }
+  return points.empty() ? 0 : std::sqrt(sum / static_cast<double>(points.size()));
+}
+
+const GpuSpec& resolve_gpu(const std::vector<MeasurementSet>& sets, const std::string& override_name) {
+  if (!override_name.empty()) return find_gpu(override_name, "", "--gpu");
+  const GpuSpec* found = nullptr;
+  for (const auto& set : sets) {
+    if (set.device.name.empty()) continue;
+    const GpuSpec* gpu = nullptr;
+    try {
+      gpu = &find_gpu(set.device.name, set.file, "$.device.name");
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{} (name the catalogue GPU with --gpu)", e.what()));
+    }
+    if (found && found != gpu)
+      throw InputError(set.file, "$.device.name",
+                       fmt::format("measurements from different GPUs ({} and {}): fit one GPU type at a time",
+                                   found->name, gpu->name));
+    found = gpu;
+  }
+  if (!found) throw InputError("the measurements do not name their GPU: name the catalogue GPU with --gpu");
+  return *found;
+}
+
+FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options) {
+  std::map<std::string, Group> op_groups;                                      // profile op key
+  std::map<std::pair<std::string, std::string>, Group> collective_groups;      // (link, collective)
+  std::map<std::string, int> skipped;                                          // reason -> count
+
+  for (const auto& set : sets) {
+    const std::string file = basename_of(set.file);
+    for (const auto& m : set.records) {
+      if (!m.checked) {
+        ++skipped[fmt::format("{} {}: result check failed", file, m.op)];
+        continue;
+      }
+      if (const std::string coll = collective_of(m.op); !coll.empty()) {
+        LinkInfo link = set.link ? *set.link : options.sweep_link;
+        if (link.line_rate_bps == 0) {
+          if (link.link != LinkClass::scaleup)
+            throw InputError(set.file, "", "collective records on scaleout need the NIC line rate (--line-rate-gbs)");
+          link.line_rate_bps = gpu.scaleup_per_direction_bps();
+        }
+        int ranks = link.ranks;
+        if (auto it = m.shape.find("ranks"); it != m.shape.end()) ranks = static_cast<int>(it->second);
+        if (ranks == 0) ranks = set.device.gpu_count;
+        if (coll != "p2p" && ranks < 2) {
+          ++skipped[fmt::format("{} {}: fewer than 2 ranks", file, m.op)];
+          continue;
+        }
+        if (!(m.bytes > 0) || !(link.line_rate_bps > 0)) {
+          ++skipped[fmt::format("{} {}: zero bytes", file, m.op)];
+          continue;
+        }
+        const double wire_bytes = m.bytes * wire_factor(coll, ranks);
+        auto& g = collective_groups[{to_string(link.link), coll}];
+        g.points.push_back({wire_bytes, wire_bytes / link.line_rate_bps, m.median_s});
+        g.files.insert(file);
+        continue;
+      }
+      const OpClassOf cls = class_of(m.op);
+      if (cls.op_class.empty()) {
+        ++skipped[fmt::format("{} {}: not fitted (validation only)", file, m.op)];
+        continue;
+      }
+      const auto precision = parse_precision(m.precision);
+      std::string key = cls.op_class;
+      double work = 0, peak = 0;
+      if (cls.bandwidth_bound) {
+        // Bandwidth-bound classes are keyed by precision only where the profile format does so
+        // (mla_decode.<precision>); memory_bound has one entry for all element types.
+        if (cls.op_class == "mla_decode" && precision) key = fmt::format("{}.{}", cls.op_class, to_string(*precision));
+        work = m.bytes;
+        peak = gpu.hbm_bandwidth_bps();
+      } else {
+        if (!precision) {
+          ++skipped[fmt::format("{} {}: precision \"{}\" is not a compute precision", file, m.op, m.precision)];
+          continue;
+        }
+        if (!gpu.supports(*precision))
+          throw InputError(set.file, "", fmt::format("{} records in {}, which {} does not support: wrong --gpu?",
+                                                     m.op, m.precision, gpu.name));
+        key = fmt::format("{}.{}", cls.op_class, to_string(*precision));  // (not +=: GCC 12 -Wrestrict false positive)
+        work = m.flops;
+        peak = gpu.peak_flops(*precision);
+      }
+      if (!(work > 0) || !(peak > 0)) {
+        ++skipped[fmt::format("{} {}: no work or no catalogue peak", file, m.op)];
+        continue;
+      }
+      auto& g = op_groups[key];
+      g.points.push_back({work, work / peak, m.median_s});
+      g.files.insert(file);
+    }
+  }
+
+  FitResult result;
+  Profile& p = result.profile;
+  p.name = lower(gpu.name) + "-measured";
+  p.gpu_name = gpu.name;
+  p.kind = ProfileKind::measured;
+  std::vector<std::string> described;
+  for (const auto& set : sets) described.push_back(describe_set(set));
+  p.source = fmt::format("gwsim calibrate --fit of {}", fmt::join(described, "; "));
+
+  for (const auto& [key, g] : op_groups) {
+    const AlphaBetaFit fit = fit_alpha_beta(g.points);
+    OpEfficiency op;
+    op.efficiency = fit.efficiency;
+    op.overhead_s = fit.overhead_s;
+    op.curve = efficiency_curve(g.points, fit.overhead_s, options.curve_bin_decades);
+    if (op.curve.size() < 2) op.curve.clear();  // one bin says no more than the constant
+    // The error stored is that of the profile as the simulator will use it (with its curve).
+    op.fit_rms_rel_error = rms_rel_error(g.points, op);
+    op.source = fit_source(g);
+    result.ops.push_back({key, g.points.size(), fit.efficiency, fit.overhead_s, fit.rms_rel_error, op.fit_rms_rel_error});
+    p.ops[key] = std::move(op);
+  }
+  for (const auto& [link_op, g] : collective_groups) {
+    const AlphaBetaFit fit = fit_alpha_beta(g.points);
+    p.collectives[link_op.first][link_op.second] = {fit.overhead_s, fit.efficiency, fit_source(g)};
+    result.ops.push_back({link_op.first + " " + link_op.second, g.points.size(), fit.efficiency, fit.overhead_s,
+                          fit.rms_rel_error, 0});
+  }
+
+  for (const auto& cls : all_op_classes()) {
+    const bool present = std::any_of(p.ops.begin(), p.ops.end(), [&](const auto& kv) {
+      return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
+    });
+    if (!present) result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
+  }
+  if (p.collectives.empty())
+    result.notes.push_back("collectives: no usable records, absent from the profile (merge with a base profile to copy them)");
+  for (const auto& [reason, count] : skipped) result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
+  return result;
+}
+
+Profile merge_profiles(const Profile& measured, const Profile& base) {
+  Profile out = measured;
+  std::vector<std::string> from_base;
+  for (const auto& [key, op] : base.ops) {
+    if (out.ops.count(key)) continue;
+    OpEfficiency copy = op;
+    copy.source = fmt::format("from {}: {}", base.name, op.source);
+    out.ops[key] = std::move(copy);
+    from_base.push_back(key);
+  }
+  for (const auto& [link, per_op] : base.collectives) {
+    for (const auto& [name, c] : per_op) {
+      if (out.collectives[link].count(name)) continue;
+      CollectiveEfficiency copy = c;
+      copy.source = fmt::format("from {}: {}", base.name, c.source);
+      out.collectives[link][name] = std::move(copy);
+      from_base.push_back(link + "." + name);
+    }
+  }
+  // operator[] above may have created empty link maps; drop them so the JSON stays clean.
+  for (auto it = out.collectives.begin(); it != out.collectives.end();)
+    it = it->second.empty() ? out.collectives.erase(it) : std::next(it);
+  if (out.comm_sms == 0) out.comm_sms = base.comm_sms;
+  out.source = fmt::format("{}; merged with {} ({}), which supplied: {}", measured.source, base.name,
+                           to_string(base.kind), from_base.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(from_base, ", ")));
+  return out;
+}
+
+// Assumption (stated in every derived profile): an op's efficiency, as a fraction of the target's
+// own peak, is the same on parts of one architecture. H100, H800 and H200 share the Hopper SM, its
+// clocks and its count, so a GEMM reaches the same fraction of the same FLOP/s; H200 differs in HBM
+// (4.8 vs 3.35 TB/s) and H800 in NVLink (400 vs 900 GB/s bidirectional). Because profile
+// efficiencies are already relative to the catalogue peak that bounds each class (FLOP/s for compute
+// classes, HBM bandwidth for memory_bound and mla_decode, link rate for collectives), carrying the
+// numbers over unchanged moves the absolute speed with the target's peaks. The curve's work axis is
+// kept: how well an op of a given size fills the SMs depends on its size, not on the memory speed.
+// Scale-out collectives are carried as they are: the NIC fabric is not part of the GPU.
+Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu) {
+  if (!from.gpu_name.empty() && !names_gpu(from_gpu, from.gpu_name))
+    throw InputError(fmt::format("profile \"{}\" is for {}, not {}", from.name, from.gpu_name, from_gpu.name));
+  if (!from_gpu.architecture.empty() && !to_gpu.architecture.empty() &&
+      lower(from_gpu.architecture) != lower(to_gpu.architecture))
+    throw InputError(fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
+                                 "architecture ({} vs {})",
+                                 to_gpu.name, from_gpu.name, to_gpu.architecture, from_gpu.architecture));
+
+  Profile out;
+  out.name = lower(to_gpu.name) + "-derived-from-" + from.name;
+  out.gpu_name = to_gpu.name;
+  out.kind = ProfileKind::derived;
+  out.source = from.source;
+  out.comm_sms = from.comm_sms;
+
+  std::set<Precision> precisions;
+  std::vector<std::string> dropped;
+  for (const auto& [key, op] : from.ops) {
+    const auto dot = key.find('.');
+    if (dot != std::string::npos) {
+      const auto precision = parse_precision(key.substr(dot + 1));
+      if (precision && !to_gpu.supports(*precision)) {
+        dropped.push_back(key);
+        continue;
+      }
+      if (precision) precisions.insert(*precision);
+    }
+    OpEfficiency copy = op;
+    copy.source = fmt::format("derived from {}: {}", from.name, op.source);
+    out.ops[key] = std::move(copy);
+  }
+  for (const auto& [link, per_op] : from.collectives) {
+    for (const auto& [name, c] : per_op) {
+      CollectiveEfficiency copy = c;
+      copy.source = fmt::format("derived from {}: {}", from.name, c.source);
+      out.collectives[link][name] = std::move(copy);
+    }
+  }
+
+  std::vector<std::string> peak_ratios;
+  for (Precision pr : precisions) {
+    const double to = to_gpu.supports(pr) ? to_gpu.peak_dense_tflops.at(pr).value : 0;
+    const double fr = from_gpu.supports(pr) ? from_gpu.peak_dense_tflops.at(pr).value : 0;
+    peak_ratios.push_back(fmt::format("{} {}", to_string(pr), ratio_text(to, fr)));
+  }
+  out.derivation = fmt::format(
+      "from profile {} ({}) for {}: HBM bandwidth ratio {} ({} / {} GB/s), scale-up ratio {} ({} / {} GB/s "
+      "bidirectional), peak ratio {}; efficiencies carried over unchanged as fractions of {}'s catalogue peaks "
+      "(assumes same-architecture parts reach the same fraction of their own peaks: compute classes of FLOP/s, "
+      "memory_bound and mla_decode of HBM bandwidth, scale-up collectives of the line rate); scale-out collectives "
+      "carried as measured (NIC, not GPU){}",
+      from.name, from_gpu.name, to_gpu.name, ratio_text(to_gpu.hbm_bandwidth_gbs.value, from_gpu.hbm_bandwidth_gbs.value),
+      to_gpu.hbm_bandwidth_gbs.value, from_gpu.hbm_bandwidth_gbs.value,
+      ratio_text(to_gpu.scaleup_bidir_gbs.value, from_gpu.scaleup_bidir_gbs.value), to_gpu.scaleup_bidir_gbs.value,
+      from_gpu.scaleup_bidir_gbs.value, peak_ratios.empty() ? std::string("none (no compute ops)") : fmt::format("{}", fmt::join(peak_ratios, ", ")),
+      to_gpu.name,
+      dropped.empty() ? std::string() : fmt::format("; dropped (precision unsupported on {}): {}", to_gpu.name, fmt::join(dropped, ", ")));
+  return out;
+}
+
+}  // namespace gwsim::calibrate

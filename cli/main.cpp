@@ -1,0 +1,31 @@
+// gwsim: GPU-cluster simulator and capacity planner. Each sub-command lives in its own file.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "gwsim/common/input_error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gwsim: GPU-cluster simulator and capacity planner"};
+  app.require_subcommand(1);
+  gwsim::cli::add_run_command(app);
+  gwsim::cli::add_validate_command(app);
+  gwsim::cli::add_model_command(app);
+  gwsim::cli::add_calibrate_command(app);
+  gwsim::cli::add_export_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own usage errors: exit 2 as for any bad input (0 for --help).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const gwsim::InputError& e) {
+    std::cerr << "gwsim: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "gwsim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

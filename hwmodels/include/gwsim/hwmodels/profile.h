@@ -1,0 +1,62 @@
+#pragma once
+// Calibration profile (hwmodels/profiles/*.json, schema "gwsim.profile/1"): how fast ops and
+// collectives run on one GPU type, relative to the catalogue's peaks. The only place where
+// "how fast is this op" lives. Written by hand (published), by `gwsim calibrate --fit` (measured)
+// or by derivation from another profile (derived).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gwsim/hwmodels/cluster.h"
+
+namespace gwsim {
+
+enum class ProfileKind { published, measured, derived };
+std::string to_string(ProfileKind k);
+
+// Op classes the workload layer emits. Compute-bound classes use peak FLOP/s of the op's
+// precision; memory-bound classes use HBM bandwidth.
+//   gemm            dense GEMM (matmul of a linear layer)
+//   grouped_gemm    MoE expert GEMMs over uneven token groups
+//   attention       attention core (flash-style) forward+backward, prefill
+//   mla_decode      MLA decode over the latent cache (memory-bound)
+//   memory_bound    elementwise / norm / permute / optimizer (bytes over HBM bandwidth)
+struct EfficiencyPoint {
+  double work = 0;        // FLOPs (compute-bound classes) or bytes (memory-bound classes)
+  double efficiency = 0;  // achieved / peak, in (0, 1]
+};
+
+struct OpEfficiency {
+  double efficiency = 0;        // asymptotic fraction of peak (large ops)
+  double overhead_s = 0;        // fixed cost per launch (α)
+  std::vector<EfficiencyPoint> curve;  // optional: measured points, log-linear interpolation in work
+  double fit_rms_rel_error = 0; // from the fit, 0 for published constants
+  std::string source;
+
+  // Fraction of peak an op of this size reaches (curve if present, else the constant).
+  double efficiency_at(double work) const;
+};
+
+// α-β cost of a collective on one link class: time = alpha + bytes_on_wire / (link_bw * bus_efficiency)
+struct CollectiveEfficiency {
+  double alpha_s = 0;
+  double bus_efficiency = 1;  // achieved bus bandwidth / link line rate
+  std::string source;
+};
+
+struct Profile {
+  std::string name;
+  std::string gpu_name;
+  ProfileKind kind = ProfileKind::published;
+  std::string source;       // overall provenance (measurement file, paper)
+  std::string derivation;   // for derived profiles: from which profile and by which ratios
+  std::map<std::string, OpEfficiency> ops;  // key: "<class>.<precision>", e.g. "gemm.bf16", "memory_bound"
+  std::map<std::string, std::map<std::string, CollectiveEfficiency>> collectives;  // [link class][op]
+  int comm_sms = 0;         // SMs a communication kernel holds while it runs (0: unknown)
+
+  // Lookups fall back from "gemm.fp8" to "gemm" when the precision-specific entry is absent.
+  const OpEfficiency& op(const std::string& op_class, const std::string& precision) const;
+  const CollectiveEfficiency& collective(LinkClass link, const std::string& op) const;
+};
+
+}  // namespace gwsim

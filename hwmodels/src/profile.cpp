@@ -1,0 +1,254 @@
+// Calibration profiles (schema "gwsim.profile/1"): the GPU-independent parts of profile.h and the
+// profile half of catalogue.h (parse, load, write). Reading is strict, like every gwsim input: an
+// unknown key, a missing field or an impossible value stops with the file and JSON path.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
+#include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/hwmodels/profile.h"
+
+namespace gwsim {
+
+namespace {
+
+constexpr const char* kProfileSchema = "gwsim.profile/1";
+
+// The op classes and collectives a profile may name (docs/formats.md). Anything else is a typo.
+const std::vector<std::string>& op_classes() {
+  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "mla_decode",
+                                                   "memory_bound"};
+  return classes;
+}
+const std::vector<std::string>& collective_ops() {
+  static const std::vector<std::string> ops = {"all_reduce", "all_gather", "reduce_scatter", "all_to_all",
+                                               "p2p"};
+  return ops;
+}
+const std::vector<std::string>& link_names() {
+  static const std::vector<std::string> links = {"scaleup", "scaleout"};
+  return links;
+}
+
+// The file stores microseconds, the program seconds. Dividing by 1e6 on read is the one conversion;
+// on write we pick the microsecond value whose division gives back exactly the same double, so that
+// parse(to_json(p)) reproduces p bit for bit (x * 1e6 / 1e6 != x for a few doubles). Every value read
+// from a file has such a microsecond value; a few doubles set in code have none (quotients of
+// neighbouring doubles skip some doubles) and come back within one unit in the last place.
+double us_to_s(double us) { return us / 1e6; }
+double s_to_us_exact(double s) {
+  const double us = s * 1e6;
+  if (us_to_s(us) == s) return us;
+  double up = us, down = us;
+  for (int step = 0; step < 8; ++step) {
+    up = std::nextafter(up, INFINITY);
+    if (us_to_s(up) == s) return up;
+    down = std::nextafter(down, -INFINITY);
+    if (us_to_s(down) == s) return down;
+  }
+  return us;  // no exact microsecond value exists: off by one unit in the last place
+}
+
+// Reads a non-negative number (overheads, latencies, errors).
+double non_negative(const JsonObject& obj, const std::string& key) {
+  const double x = obj.number(key);
+  if (x < 0) obj.fail(key, fmt::format("expected a number >= 0, got {}", x));
+  return x;
+}
+
+// "gemm.bf16" or "memory_bound": the class must be known and the precision one gwsim has.
+void check_op_key(const JsonObject& ops, const std::string& key) {
+  const auto dot = key.find('.');
+  const std::string op_class = key.substr(0, dot);
+  if (std::find(op_classes().begin(), op_classes().end(), op_class) == op_classes().end())
+    ops.fail(key, fmt::format("unknown op class \"{}\": expected one of {} optionally followed by .<precision>",
+                              op_class, fmt::join(op_classes(), "|")));
+  if (dot != std::string::npos && !parse_precision(key.substr(dot + 1)))
+    ops.fail(key, fmt::format("unknown precision \"{}\": expected fp64|fp32|tf32|bf16|fp16|fp8|int8|fp4",
+                              key.substr(dot + 1)));
+}
+
+OpEfficiency parse_op(const JsonObject& obj) {
+  OpEfficiency op;
+  op.efficiency = obj.fraction("efficiency");
+  op.overhead_s = us_to_s(non_negative(obj, "overhead_us"));
+  op.source = obj.string("source");
+  if (obj.has("fit_rms_rel_error")) op.fit_rms_rel_error = non_negative(obj, "fit_rms_rel_error");
+  else obj.allow({"fit_rms_rel_error"});
+  if (obj.has("curve")) {
+    const auto points = obj.array_of_objects("curve");
+    for (const auto& p : points) {
+      EfficiencyPoint point;
+      point.work = p.positive("work");
+      point.efficiency = p.fraction("efficiency");
+      // Interpolation needs strictly increasing work; equal work would divide by zero.
+      if (!op.curve.empty() && !(point.work > op.curve.back().work))
+        p.fail("work", fmt::format("expected curve points sorted by strictly increasing work, got {} after {}",
+                                   point.work, op.curve.back().work));
+      p.allow({"source", "notes"});
+      p.reject_unknown_keys();
+      op.curve.push_back(point);
+    }
+    if (op.curve.empty()) obj.fail("curve", "expected at least one point (or leave the curve out)");
+  } else {
+    obj.allow({"curve"});
+  }
+  obj.allow({"notes", "description"});
+  obj.reject_unknown_keys();
+  return op;
+}
+
+CollectiveEfficiency parse_collective(const JsonObject& obj) {
+  CollectiveEfficiency c;
+  c.alpha_s = us_to_s(non_negative(obj, "alpha_us"));
+  c.bus_efficiency = obj.fraction("bus_efficiency");
+  c.source = obj.string("source");
+  obj.allow({"notes", "description"});
+  obj.reject_unknown_keys();
+  return c;
+}
+
+}  // namespace
+
+std::string to_string(ProfileKind k) {
+  switch (k) {
+    case ProfileKind::published: return "published";
+    case ProfileKind::measured: return "measured";
+    case ProfileKind::derived: return "derived";
+  }
+  return "unknown";
+}
+
+double OpEfficiency::efficiency_at(double work) const {
+  if (curve.empty()) return efficiency;
+  // Clamped at both ends: outside the measured range we do not extrapolate a trend.
+  if (!(work > curve.front().work)) return curve.front().efficiency;
+  if (!(work < curve.back().work)) return curve.back().efficiency;
+  // First point with work above the query; the previous one is at or below it.
+  const auto hi = std::upper_bound(curve.begin(), curve.end(), work,
+                                   [](double w, const EfficiencyPoint& p) { return w < p.work; });
+  const auto lo = hi - 1;
+  // Linear in log(work): efficiency ramps with the order of magnitude of the op, not its size.
+  const double t = (std::log(work) - std::log(lo->work)) / (std::log(hi->work) - std::log(lo->work));
+  return lo->efficiency + t * (hi->efficiency - lo->efficiency);
+}
+
+const OpEfficiency& Profile::op(const std::string& op_class, const std::string& precision) const {
+  const std::string specific = precision.empty() ? op_class : op_class + "." + precision;
+  if (auto it = ops.find(specific); it != ops.end()) return it->second;
+  if (auto it = ops.find(op_class); it != ops.end()) return it->second;
+  throw InputError(fmt::format("profile \"{}\": no entry for op \"{}\" (nor the fallback \"{}\"): add it to the "
+                               "profile's \"ops\"",
+                               name, specific, op_class));
+}
+
+const CollectiveEfficiency& Profile::collective(LinkClass link, const std::string& op_name) const {
+  const std::string link_name = to_string(link);
+  if (auto l = collectives.find(link_name); l != collectives.end()) {
+    if (auto it = l->second.find(op_name); it != l->second.end()) return it->second;
+  }
+  throw InputError(fmt::format("profile \"{}\": no entry for collective \"{}\" on link \"{}\": add "
+                               "collectives.{}.{} to the profile",
+                               name, op_name, link_name, link_name, op_name));
+}
+
+Profile parse_profile(const JsonObject& obj) {
+  const std::string schema = obj.string("schema");
+  if (schema != kProfileSchema)
+    obj.fail("schema", fmt::format("expected \"{}\", got \"{}\"", kProfileSchema, schema));
+  Profile p;
+  p.name = obj.string("name");
+  p.gpu_name = obj.string("gpu");
+  const std::string kind = obj.one_of("kind", {"published", "measured", "derived"});
+  p.kind = kind == "published" ? ProfileKind::published
+           : kind == "measured" ? ProfileKind::measured
+                                : ProfileKind::derived;
+  p.source = obj.string("source");
+  // A derived profile must say how it was derived; others may not pretend to be.
+  if (p.kind == ProfileKind::derived) {
+    p.derivation = obj.string("derivation");
+  } else if (obj.has("derivation")) {
+    obj.fail("derivation", "only allowed when kind is \"derived\"");
+  } else {
+    obj.allow({"derivation"});
+  }
+  const auto comm_sms = obj.integer_or("comm_sms", 0);
+  if (comm_sms < 0) obj.fail("comm_sms", fmt::format("expected an integer >= 0, got {}", comm_sms));
+  p.comm_sms = static_cast<int>(comm_sms);
+
+  const JsonObject ops = obj.object("ops");
+  for (auto it = ops.json().begin(); it != ops.json().end(); ++it) {
+    check_op_key(ops, it.key());
+    p.ops[it.key()] = parse_op(ops.object(it.key()));
+  }
+
+  if (obj.has("collectives")) {
+    const JsonObject links = obj.object("collectives");
+    for (auto l = links.json().begin(); l != links.json().end(); ++l) {
+      if (std::find(link_names().begin(), link_names().end(), l.key()) == link_names().end())
+        links.fail(l.key(), "unknown link class: expected scaleup|scaleout");
+      const JsonObject per_op = links.object(l.key());
+      auto& out = p.collectives[l.key()];
+      for (auto c = per_op.json().begin(); c != per_op.json().end(); ++c) {
+        if (std::find(collective_ops().begin(), collective_ops().end(), c.key()) == collective_ops().end())
+          per_op.fail(c.key(), fmt::format("unknown collective: expected one of {}", fmt::join(collective_ops(), "|")));
+        out[c.key()] = parse_collective(per_op.object(c.key()));
+      }
+    }
+  } else {
+    obj.allow({"collectives"});
+  }
+  obj.allow({"notes", "description"});
+  obj.reject_unknown_keys();
+  return p;
+}
+
+Profile load_profile_file(const std::string& path) {
+  const nlohmann::json root = parse_json_file(path);
+  return parse_profile(JsonObject(root, path, "$"));
+}
+
+nlohmann::json profile_to_json(const Profile& p) {
+  // nlohmann::json objects are sorted maps, so the key order is deterministic; doubles are printed
+  // with the shortest representation that reads back to the same value.
+  nlohmann::json j;
+  j["schema"] = kProfileSchema;
+  j["name"] = p.name;
+  j["gpu"] = p.gpu_name;
+  j["kind"] = to_string(p.kind);
+  j["source"] = p.source;
+  if (p.kind == ProfileKind::derived) j["derivation"] = p.derivation;
+  if (p.comm_sms != 0) j["comm_sms"] = p.comm_sms;
+  j["ops"] = nlohmann::json::object();
+  for (const auto& [key, op] : p.ops) {
+    nlohmann::json o;
+    o["efficiency"] = op.efficiency;
+    o["overhead_us"] = s_to_us_exact(op.overhead_s);
+    o["source"] = op.source;
+    if (op.fit_rms_rel_error != 0) o["fit_rms_rel_error"] = op.fit_rms_rel_error;
+    if (!op.curve.empty()) {
+      nlohmann::json curve = nlohmann::json::array();
+      for (const auto& point : op.curve) curve.push_back({{"work", point.work}, {"efficiency", point.efficiency}});
+      o["curve"] = std::move(curve);
+    }
+    j["ops"][key] = std::move(o);
+  }
+  if (!p.collectives.empty()) {
+    nlohmann::json links = nlohmann::json::object();
+    for (const auto& [link, per_op] : p.collectives) {
+      nlohmann::json ops = nlohmann::json::object();
+      for (const auto& [name, c] : per_op) {
+        ops[name] = {{"alpha_us", s_to_us_exact(c.alpha_s)}, {"bus_efficiency", c.bus_efficiency}, {"source", c.source}};
+      }
+      links[link] = std::move(ops);
+    }
+    j["collectives"] = std::move(links);
+  }
+  return j;
+}
+
+}  // namespace gwsim

@@ -1,0 +1,387 @@
+// Correctness checks: every GPU kernel against its CPU reference, on fresh random inputs (a
+// fixed seed per check, a different one for each), with outputs poisoned to NaN first so an
+// unwritten element fails. Bounds are on ||out - ref|| / ||ref||; NaN never passes.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "gwsim/kernels/refs.hpp"
+#include "json_writer.hpp"
+#include "ops.cuh"
+#include "stages.cuh"
+
+namespace gwsim::calib {
+namespace {
+
+namespace ref = kernels::ref;
+using cuda::bf16;
+constexpr double kBf16Bound = 1e-2;
+
+bf16* as_bf16(DevBuf<std::uint16_t>& b) { return reinterpret_cast<bf16*>(b.get()); }
+
+DevBuf<std::uint16_t> upload_bf16(const std::vector<float>& v) {
+  DevBuf<std::uint16_t> d(v.size());
+  d.upload(to_bf16(v));
+  return d;
+}
+
+std::vector<float> download_bf16(const DevBuf<std::uint16_t>& d) { return from_bf16(d.download()); }
+
+template <class F>
+void guarded(Stage& st, const std::string& key, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    st.check(key, "{}", INFINITY, 0, false, std::string("exception: ") + e.what());
+  }
+}
+
+void check_copy(Stage& st) {
+  const std::size_t bytes = (1u << 20) + 4096;
+  const auto src_h = random_bf16_values(bytes / 2, 101, -1, 1);
+  auto src = upload_bf16(src_h);
+  DevBuf<std::uint16_t> dst(bytes / 2);
+  for (const std::string variant : {"kernel", "cudaMemcpy"}) {
+    cuda::poison_bf16(as_bf16(dst), dst.size(), nullptr);
+    if (variant == "kernel")
+      cuda::copy_kernel(dst.get(), src.get(), bytes, nullptr);
+    else
+      GWSIM_CUDA_CHECK(cudaMemcpy(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice));
+    GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto out = download_bf16(dst);
+    const double err = ref::rel_l2_error(out.data(), src_h.data(), out.size());
+    st.check("copy/" + variant, JsonObject().integer("bytes", bytes).close(), err, 0.0, err == 0.0);
+  }
+}
+
+void check_gemm(Stage& st) {
+  const int m = 192, n = 160, k = 328;
+  const auto x = random_bf16_values(std::size_t(m) * k, 201, -1, 1);
+  const auto w = random_bf16_values(std::size_t(n) * k, 202, -1, 1);
+  std::vector<float> want(std::size_t(m) * n);
+  ref::gemm_ref(m, n, k, x.data(), w.data(), want.data());
+  auto dx = upload_bf16(x), dw = upload_bf16(w);
+  DevBuf<std::uint16_t> dy(want.size());
+  cuda::poison_bf16(as_bf16(dy), dy.size(), nullptr);
+  cuda::gemm_bf16(st.cublas(), m, n, k, as_bf16(dx), k, as_bf16(dw), as_bf16(dy));
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dy);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("gemm", JsonObject().integer("M", m).integer("N", n).integer("K", k).close(), err, kBf16Bound,
+           err <= kBf16Bound);
+  // fp32-output variant (router logits): bound set by bf16 inputs only.
+  DevBuf<float> dyf(want.size());
+  cuda::poison_f32(dyf.get(), dyf.size(), nullptr);
+  cuda::gemm_bf16_f32out(st.cublas(), m, n, k, as_bf16(dx), k, as_bf16(dw), dyf.get());
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto outf = dyf.download();
+  const double errf = ref::rel_l2_error(outf.data(), want.data(), outf.size());
+  st.check("gemm/f32out", JsonObject().integer("M", m).integer("N", n).integer("K", k).close(), errf, 1e-3,
+           errf <= 1e-3);
+}
+
+void check_grouped(Stage& st) {
+  const int experts = 12, n = 136, k = 264;
+  std::mt19937 rng(301);
+  std::vector<int> counts(experts);
+  for (auto& c : counts) c = static_cast<int>(rng() % 41);
+  counts[3] = 0;  // an expert with no tokens must be skipped, not break the call
+  counts[7] = 1;
+  const int rows = std::accumulate(counts.begin(), counts.end(), 0);
+  const auto x = random_bf16_values(std::size_t(rows) * k, 302, -1, 1);
+  const auto w = random_bf16_values(std::size_t(experts) * n * k, 303, -1, 1);
+  std::vector<float> want(std::size_t(rows) * n);
+  ref::grouped_gemm_ref(experts, counts.data(), n, k, x.data(), w.data(), want.data());
+  auto dx = upload_bf16(x), dw = upload_bf16(w);
+  DevBuf<std::uint16_t> dy(want.size());
+  cuda::GroupedGemmPlan plan(counts, n, k, as_bf16(dx), as_bf16(dw), as_bf16(dy));
+  const std::string shape = JsonObject().integer("experts", experts).integer("rows", rows).integer("N", n).integer("K", k).close();
+  for (const std::string variant : {"cublas_grouped", "cublas_loop"}) {
+    guarded(st, "grouped_gemm/" + variant, [&] {
+      cuda::poison_bf16(as_bf16(dy), dy.size(), nullptr);
+      if (variant == "cublas_grouped")
+        plan.run_grouped(st.cublas());
+      else
+        plan.run_loop(st.cublas());
+      GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+      const auto out = download_bf16(dy);
+      const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+      st.check("grouped_gemm/" + variant, shape, err, kBf16Bound, err <= kBf16Bound);
+    });
+  }
+}
+
+void check_gating_permute_combine(Stage& st) {
+  const int tokens = 1000, experts = 256, top_k = 8, hidden = 256;
+  ref::MoeGatingConfig cfg;
+  std::mt19937_64 rng(401);
+  std::uniform_real_distribution<float> dl(-4.0f, 4.0f), db(-0.1f, 0.1f);
+  std::vector<float> logits(std::size_t(tokens) * experts), bias(experts);
+  for (auto& v : logits) v = dl(rng);
+  for (auto& v : bias) v = db(rng);
+  std::vector<int> idx_ref(std::size_t(tokens) * top_k);
+  std::vector<float> w_ref(idx_ref.size());
+  ref::moe_gating_ref(tokens, cfg, logits.data(), bias.data(), idx_ref.data(), w_ref.data());
+
+  DevBuf<float> dlog(logits.size()), dbias(bias.size()), dw(w_ref.size());
+  DevBuf<int> didx(idx_ref.size());
+  dlog.upload(logits);
+  dbias.upload(bias);
+  GWSIM_CUDA_CHECK(cudaMemset(didx.get(), 0xff, didx.bytes()));
+  cuda::poison_f32(dw.get(), dw.size(), nullptr);
+  cuda::moe_gating(tokens, dlog.get(), dbias.get(), cfg.routed_scaling, didx.get(), dw.get(), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto idx = didx.download();
+  const auto w = dw.download();
+  // Tokens whose selection differs (possible only at near-ties, where GPU and CPU expf may
+  // round differently) are counted; weights are compared on the tokens that agree.
+  int mismatched = 0;
+  std::vector<float> w_ok, w_ref_ok;
+  for (int t = 0; t < tokens; ++t) {
+    bool same = true;
+    for (int j = 0; j < top_k; ++j) same = same && idx[std::size_t(t) * top_k + j] == idx_ref[std::size_t(t) * top_k + j];
+    if (!same) {
+      ++mismatched;
+      continue;
+    }
+    for (int j = 0; j < top_k; ++j) {
+      w_ok.push_back(w[std::size_t(t) * top_k + j]);
+      w_ref_ok.push_back(w_ref[std::size_t(t) * top_k + j]);
+    }
+  }
+  const double werr = w_ok.empty() ? INFINITY : ref::rel_l2_error(w_ok.data(), w_ref_ok.data(), w_ok.size());
+  const bool ok = mismatched <= tokens / 1000 && werr <= 1e-5;
+  st.check("moe_gating", JsonObject().integer("tokens", tokens).integer("experts", experts).integer("top_k", top_k).close(),
+           werr, 1e-5, ok, "tokens with a different selection: " + std::to_string(mismatched));
+
+  // Permute: indices must match the reference exactly (both are stable); the gather bitwise.
+  const int assign = tokens * top_k;
+  std::vector<int> counts_ref(experts), offsets_ref(experts + 1), row_token_ref(assign), pos_of_ref(assign);
+  ref::moe_permute_ref(tokens, top_k, experts, idx_ref.data(), counts_ref.data(), offsets_ref.data(),
+                       row_token_ref.data(), pos_of_ref.data());
+  DevBuf<int> didx_ref(idx_ref.size());
+  didx_ref.upload(idx_ref);
+  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign), po(assign);
+  for (DevBuf<int>* b : {&cnt, &off, &rt, &po}) GWSIM_CUDA_CHECK(cudaMemset(b->get(), 0xff, b->bytes()));
+  const cuda::MoePermuteWorkspace ws{chunk.get(), cnt.get(), off.get(), rt.get(), po.get()};
+  cuda::moe_permute_index(tokens, top_k, experts, didx_ref.get(), ws, nullptr);
+  const auto x = random_bf16_values(std::size_t(tokens) * hidden, 402, -1, 1);
+  auto dx = upload_bf16(x);
+  DevBuf<std::uint16_t> dxp(std::size_t(assign) * hidden);
+  cuda::poison_bf16(as_bf16(dxp), dxp.size(), nullptr);
+  cuda::moe_gather(assign, hidden, as_bf16(dx), rt.get(), as_bf16(dxp), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const bool idx_ok = cnt.download() == counts_ref && off.download() == offsets_ref && rt.download() == row_token_ref &&
+                      po.download() == pos_of_ref;
+  std::vector<float> xp_ref(std::size_t(assign) * hidden);
+  for (int p = 0; p < assign; ++p)
+    std::copy_n(x.begin() + std::size_t(row_token_ref[p]) * hidden, hidden, xp_ref.begin() + std::size_t(p) * hidden);
+  const auto xp = download_bf16(dxp);
+  const double gerr = ref::rel_l2_error(xp.data(), xp_ref.data(), xp.size());
+  st.check("moe_permute", JsonObject().integer("tokens", tokens).integer("experts", experts).integer("top_k", top_k).integer("hidden", hidden).close(),
+           gerr, 0.0, idx_ok && gerr == 0.0, idx_ok ? "" : "index arrays differ from the reference");
+
+  // Combine on random expert outputs with the reference routing.
+  const auto y = random_bf16_values(std::size_t(assign) * hidden, 403, -1, 1);
+  auto dy = upload_bf16(y);
+  DevBuf<float> dwr(w_ref.size());
+  dwr.upload(w_ref);
+  DevBuf<int> dpo(assign);
+  dpo.upload(pos_of_ref);
+  DevBuf<std::uint16_t> dout(std::size_t(tokens) * hidden);
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::moe_combine(tokens, top_k, hidden, as_bf16(dy), dpo.get(), dwr.get(), as_bf16(dout), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<float> want(std::size_t(tokens) * hidden);
+  ref::moe_combine_ref(tokens, top_k, hidden, y.data(), pos_of_ref.data(), w_ref.data(), want.data());
+  const auto out = download_bf16(dout);
+  const double cerr = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("moe_combine", JsonObject().integer("tokens", tokens).integer("top_k", top_k).integer("hidden", hidden).close(),
+           cerr, kBf16Bound, cerr <= kBf16Bound);
+}
+
+void check_skewed_permute(Stage& st) {
+  // All tokens on few experts, chunk boundaries crossing runs: the scan and ranks must hold.
+  const int tokens = 777, experts = 256, top_k = 8;
+  std::mt19937 rng(451);
+  std::vector<int> idx(std::size_t(tokens) * top_k);
+  for (auto& e : idx) e = (rng() % 4 == 0) ? static_cast<int>(rng() % experts) : static_cast<int>(rng() % 3);
+  const int assign = tokens * top_k;
+  std::vector<int> counts_ref(experts), offsets_ref(experts + 1), row_token_ref(assign), pos_of_ref(assign);
+  ref::moe_permute_ref(tokens, top_k, experts, idx.data(), counts_ref.data(), offsets_ref.data(), row_token_ref.data(),
+                       pos_of_ref.data());
+  DevBuf<int> didx(idx.size());
+  didx.upload(idx);
+  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign), po(assign);
+  for (DevBuf<int>* b : {&cnt, &off, &rt, &po}) GWSIM_CUDA_CHECK(cudaMemset(b->get(), 0xff, b->bytes()));
+  cuda::moe_permute_index(tokens, top_k, experts, didx.get(), {chunk.get(), cnt.get(), off.get(), rt.get(), po.get()},
+                          nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const bool ok = cnt.download() == counts_ref && off.download() == offsets_ref && rt.download() == row_token_ref &&
+                  po.download() == pos_of_ref;
+  st.check("moe_permute", JsonObject().integer("tokens", tokens).integer("experts", experts).str("routing", "skewed").close(),
+           ok ? 0.0 : 1.0, 0.0, ok);
+}
+
+void check_swiglu(Stage& st) {
+  const int rows = 100, inter = 256;
+  const auto gu = random_bf16_values(std::size_t(rows) * 2 * inter, 501, -4, 4);
+  std::vector<float> want(std::size_t(rows) * inter);
+  ref::swiglu_ref(rows, inter, gu.data(), want.data());
+  auto dgu = upload_bf16(gu);
+  DevBuf<std::uint16_t> dout(want.size());
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::swiglu(rows, inter, as_bf16(dgu), as_bf16(dout), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dout);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound, err <= kBf16Bound);
+}
+
+void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed) {
+  const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage;
+  int max_len = 0, total_pages = 0;
+  for (int l : seq_lens) {
+    max_len = std::max(max_len, l);
+    total_pages += (l + page - 1) / page;
+  }
+  const int max_pages = (max_len + page - 1) / page;
+  total_pages += 3;  // unreferenced pages: filled with huge values, must not leak in
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::vector<int> perm(total_pages);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<int> table(std::size_t(batch) * max_pages, 0);
+  int next = 0;
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) table[std::size_t(b) * max_pages + i] = perm[next++];
+  auto cache = random_bf16_values(std::size_t(total_pages) * page * d, seed + 1, -1, 1);
+  for (int i = next; i < total_pages; ++i)
+    std::fill_n(cache.begin() + std::size_t(perm[i]) * page * d, std::size_t(page) * d, 1000.0f);
+  const auto q = random_bf16_values(std::size_t(batch) * heads * d, seed + 2, -1, 1);
+  const float scale = 1.0f / std::sqrt(192.0f);
+  std::vector<float> want(std::size_t(batch) * heads * cuda::kMlaLatent);
+  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(), table.data(),
+                      seq_lens.data(), scale, want.data());
+  auto dq = upload_bf16(q), dc = upload_bf16(cache);
+  DevBuf<int> dt(table.size()), dl(seq_lens.size());
+  dt.upload(table);
+  dl.upload(seq_lens);
+  cuda::MlaDecodeConfig c;
+  c.batch = batch;
+  c.heads = heads;
+  c.max_pages = max_pages;
+  c.max_seq_len = max_len;
+  c.num_sms = num_sms;
+  c.softmax_scale = scale;
+  DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
+  DevBuf<std::uint16_t> dout(want.size());
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::mla_decode(c, as_bf16(dq), as_bf16(dc), dt.get(), dl.get(), as_bf16(dout), ws.get(), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dout);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  const int splits = cuda::mla_decode_num_splits(c);
+  st.check("mla_decode", JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits).close(),
+           err, kBf16Bound, err <= kBf16Bound, "splits " + std::to_string(splits));
+}
+
+void check_mla_prefill(Stage& st) {
+  // MLA shapes, strided exactly as the layer reads them: q[T][H][192] from q_b, k_nope and v
+  // interleaved per head in kv_b's output [T][H][256], the rope key at column 512 of kv_a's [T][576].
+  const int tokens = 200, heads = 3, nope = 128, rope = 64, dv = 128;
+  const auto q = random_bf16_values(std::size_t(tokens) * heads * 192, 601, -1, 1);
+  const auto kv = random_bf16_values(std::size_t(tokens) * heads * 256, 602, -1, 1);
+  const auto kva = random_bf16_values(std::size_t(tokens) * 576, 603, -1, 1);
+  std::vector<float> k_nope(std::size_t(tokens) * heads * nope), v(std::size_t(tokens) * heads * dv), k_rope(std::size_t(tokens) * rope);
+  for (int t = 0; t < tokens; ++t) {
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < 128; ++i) {
+        k_nope[(std::size_t(t) * heads + h) * nope + i] = kv[(std::size_t(t) * heads + h) * 256 + i];
+        v[(std::size_t(t) * heads + h) * dv + i] = kv[(std::size_t(t) * heads + h) * 256 + 128 + i];
+      }
+    for (int i = 0; i < rope; ++i) k_rope[std::size_t(t) * rope + i] = kva[std::size_t(t) * 576 + 512 + i];
+  }
+  const float scale = 1.0f / std::sqrt(192.0f);
+  std::vector<float> want(std::size_t(tokens) * heads * dv);
+  ref::mla_prefill_ref(tokens, heads, nope, rope, dv, q.data(), k_nope.data(), k_rope.data(), v.data(), scale, want.data());
+  auto dq = upload_bf16(q), dkv = upload_bf16(kv), dkva = upload_bf16(kva);
+  DevBuf<std::uint16_t> dout(want.size());
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::AttentionPrefillArgs a;
+  a.tokens = tokens;
+  a.heads = heads;
+  a.heads_per_kv = 1;
+  a.d_rope = rope;
+  a.q = as_bf16(dq); a.q_ts = heads * 192; a.q_hs = 192;
+  a.k_nope = as_bf16(dkv); a.k_ts = heads * 256; a.k_hs = 256;
+  a.k_rope = as_bf16(dkva) + 512; a.kr_ts = 576;
+  a.v = as_bf16(dkv) + 128; a.v_ts = heads * 256; a.v_hs = 256;
+  a.out = as_bf16(dout); a.o_ts = heads * dv; a.o_hs = dv;
+  a.softmax_scale = scale;
+  cuda::attention_prefill(a, nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dout);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("mla_prefill", JsonObject().integer("tokens", tokens).integer("heads", heads).close(), err, kBf16Bound, err <= kBf16Bound);
+}
+
+void check_gqa_prefill(Stage& st) {
+  // Llama layout: one fused qkv row per token [H*128 | HKV*128 | HKV*128].
+  const int tokens = 130, heads = 8, kvh = 2, d = 128, row = (heads + 2 * kvh) * d;
+  const auto qkv = random_bf16_values(std::size_t(tokens) * row, 701, -1, 1);
+  std::vector<float> q(std::size_t(tokens) * heads * d), k(std::size_t(tokens) * kvh * d), v(k.size());
+  for (int t = 0; t < tokens; ++t) {
+    for (int i = 0; i < heads * d; ++i) q[std::size_t(t) * heads * d + i] = qkv[std::size_t(t) * row + i];
+    for (int i = 0; i < kvh * d; ++i) {
+      k[std::size_t(t) * kvh * d + i] = qkv[std::size_t(t) * row + heads * d + i];
+      v[std::size_t(t) * kvh * d + i] = qkv[std::size_t(t) * row + (heads + kvh) * d + i];
+    }
+  }
+  const float scale = 1.0f / std::sqrt(128.0f);
+  std::vector<float> want(std::size_t(tokens) * heads * d);
+  ref::attention_prefill_ref(tokens, heads, kvh, d, d, q.data(), k.data(), v.data(), scale, true, want.data());
+  auto dqkv = upload_bf16(qkv);
+  DevBuf<std::uint16_t> dout(want.size());
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::AttentionPrefillArgs a;
+  a.tokens = tokens;
+  a.heads = heads;
+  a.heads_per_kv = heads / kvh;
+  a.d_rope = 0;
+  a.q = as_bf16(dqkv); a.q_ts = row; a.q_hs = d;
+  a.k_nope = as_bf16(dqkv) + heads * d; a.k_ts = row; a.k_hs = d;
+  a.v = as_bf16(dqkv) + (heads + kvh) * d; a.v_ts = row; a.v_hs = d;
+  a.out = as_bf16(dout); a.o_ts = heads * d; a.o_hs = d;
+  a.softmax_scale = scale;
+  cuda::attention_prefill(a, nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dout);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("attention_prefill", JsonObject().integer("tokens", tokens).integer("heads", heads).integer("kv_heads", kvh).close(),
+           err, kBf16Bound, err <= kBf16Bound);
+}
+
+}  // namespace
+
+void stage_checks(const Options& opt) {
+  Stage st(opt, "checks", 90);
+  // Library paths first, our own kernels after: a fault in one of ours poisons the context for
+  // everything after it in this process (the timing stages run in fresh processes).
+  guarded(st, "copy", [&] { check_copy(st); });
+  guarded(st, "gemm", [&] { check_gemm(st); });
+  guarded(st, "grouped_gemm", [&] { check_grouped(st); });
+  guarded(st, "swiglu", [&] { check_swiglu(st); });
+  guarded(st, "moe_gating", [&] { check_gating_permute_combine(st); });
+  guarded(st, "moe_permute", [&] { check_skewed_permute(st); });
+  // Split path (3 sequences, uneven, one of a single token) and the single-split path.
+  guarded(st, "mla_decode", [&] { check_mla_decode_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 801); });
+  guarded(st, "mla_decode", [&] { check_mla_decode_case(st, 1, {333}, 2, 802); });
+  guarded(st, "mla_decode", [&] { check_mla_decode_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 803); });
+  guarded(st, "mla_prefill", [&] { check_mla_prefill(st); });
+  guarded(st, "attention_prefill", [&] { check_gqa_prefill(st); });
+}
+
+}  // namespace gwsim::calib

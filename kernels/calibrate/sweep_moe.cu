@@ -1,0 +1,174 @@
+// MoE pieces: routing, dispatch permutation, combine, and the expert GEMMs (grouped over 256
+// experts with uneven counts) next to a dense GEMM of the same FLOPs.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "json_writer.hpp"
+#include "ops.cuh"
+#include "stages.cuh"
+
+namespace gwsim::calib {
+
+namespace {
+constexpr int kExperts = 256, kTopK = 8, kHidden = 7168, kInter = 2048;
+constexpr float kRoutedScaling = 2.5f;
+}  // namespace
+
+void stage_moe(const Options& opt) {
+  Stage st(opt, "moe", opt.quick ? 6 : 15);
+  const std::vector<int> token_counts = opt.quick ? std::vector<int>{4096} : std::vector<int>{1024, 4096, 16384};
+  for (const int tokens : token_counts) {
+    if (st.over_budget()) {
+      st.skip("moe T=" + std::to_string(tokens), "stage time budget spent");
+      continue;
+    }
+    try {
+      const int assign = tokens * kTopK;
+      DevBuf<float> logits(std::size_t(tokens) * kExperts), bias(kExperts), w(assign);
+      DevBuf<int> idx(assign);
+      cuda::fill_uniform_f32(logits.get(), logits.size(), 8001 + tokens, -4, 4, nullptr);
+      cuda::fill_uniform_f32(bias.get(), bias.size(), 8002, -0.1f, 0.1f, nullptr);
+      DevBuf<std::uint16_t> x(std::size_t(tokens) * kHidden), xp(std::size_t(assign) * kHidden), out(std::size_t(tokens) * kHidden);
+      cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(x.get()), x.size(), 8003, -1, 1, nullptr);
+      cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(xp.get()), xp.size(), 8004, -1, 1, nullptr);
+      DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * kExperts), cnt(kExperts), off(kExperts + 1), rt(assign), po(assign);
+      const cuda::MoePermuteWorkspace ws{chunk.get(), cnt.get(), off.get(), rt.get(), po.get()};
+      const std::string shape = JsonObject().integer("tokens", tokens).integer("experts", kExperts).integer("top_k", kTopK)
+                                    .integer("hidden", kHidden).close();
+      auto bf = [](DevBuf<std::uint16_t>& b) { return reinterpret_cast<cuda::bf16*>(b.get()); };
+
+      Record g;
+      g.op = "moe_gating";
+      g.precision = "fp32";
+      g.shape_json = shape;
+      g.t = st.time([&](int) { cuda::moe_gating(tokens, logits.get(), bias.get(), kRoutedScaling, idx.get(), w.get(), nullptr); },
+                    1, 0.03, 10, 200);
+      g.bytes = double(tokens) * kExperts * 4 + kExperts * 4 + double(assign) * 8;
+      st.record(g);
+
+      Record p;
+      p.op = "moe_permute";
+      p.variant = "index+gather";
+      p.shape_json = shape;
+      p.t = st.time(
+          [&](int) {
+            cuda::moe_permute_index(tokens, kTopK, kExperts, idx.get(), ws, nullptr);
+            cuda::moe_gather(assign, kHidden, bf(x), rt.get(), bf(xp), nullptr);
+          },
+          1, 0.05, 10, 200);
+      p.bytes = double(tokens) * kHidden * 2 + double(assign) * kHidden * 2 + double(assign) * 4 * 3;
+      st.record(p);
+
+      Record c;
+      c.op = "moe_combine";
+      c.shape_json = shape;
+      c.t = st.time([&](int) { cuda::moe_combine(tokens, kTopK, kHidden, bf(xp), po.get(), w.get(), bf(out), nullptr); }, 1, 0.05,
+                    10, 200);
+      c.bytes = double(assign) * kHidden * 2 + double(tokens) * kHidden * 2 + double(assign) * 8;
+      st.record(c);
+
+      char line[220];
+      std::snprintf(line, sizeof line, "MoE T=%-5d gating %7.1f us | permute %7.1f us (%6.0f GB/s) | combine %7.1f us (%6.0f GB/s)",
+                    tokens, g.t.median_s * 1e6, p.t.median_s * 1e6, p.bytes / p.t.median_s / 1e9, c.t.median_s * 1e6,
+                    c.bytes / c.t.median_s / 1e9);
+      st.summary(line);
+    } catch (const std::exception& e) {
+      st.skip("moe T=" + std::to_string(tokens), e.what());
+    }
+  }
+}
+
+std::vector<int> uneven_expert_counts(int tokens, std::uint64_t seed) {
+  // Expert popularity drawn log-normally (sigma 0.5: the busiest experts get ~3x the mean),
+  // then tokens*top_k assignments sampled from it: uneven like real routing.
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> nd(0.0, 0.5);
+  std::vector<double> weight(kExperts);
+  for (auto& v : weight) v = std::exp(nd(rng));
+  std::discrete_distribution<int> pick(weight.begin(), weight.end());
+  std::vector<int> counts(kExperts, 0);
+  for (int a = 0; a < tokens * kTopK; ++a) ++counts[pick(rng)];
+  return counts;
+}
+
+void stage_grouped_gemm(const Options& opt) {
+  Stage st(opt, "grouped_gemm", opt.quick ? 15 : 45);
+  const std::vector<int> token_counts = opt.quick ? std::vector<int>{4096} : std::vector<int>{1024, 4096, 16384};
+  // All 256 experts' weights, as one GPU holding every expert would (22.5 GB in bf16).
+  DevBuf<std::uint16_t> w_gu(std::size_t(kExperts) * 2 * kInter * kHidden), w_down(std::size_t(kExperts) * kHidden * kInter);
+  cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w_gu.get()), w_gu.size(), 9001, -0.05f, 0.05f, nullptr);
+  cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w_down.get()), w_down.size(), 9002, -0.05f, 0.05f, nullptr);
+  struct Proj {
+    const char* name;
+    int n, k;
+    const DevBuf<std::uint16_t>* w;
+  };
+  const Proj projs[2] = {{"gate_up", 2 * kInter, kHidden, &w_gu}, {"down", kHidden, kInter, &w_down}};
+  for (const int tokens : token_counts) {
+    const std::vector<int> counts = uneven_expert_counts(tokens, 9100 + tokens);
+    const int rows = tokens * kTopK;
+    const int max_count = *std::max_element(counts.begin(), counts.end());
+    const int active = static_cast<int>(std::count_if(counts.begin(), counts.end(), [](int c) { return c > 0; }));
+    for (const auto& pr : projs) {
+      const std::string what = std::string("grouped_gemm ") + pr.name + " T=" + std::to_string(tokens);
+      if (st.over_budget()) {
+        st.skip(what, "stage time budget spent");
+        continue;
+      }
+      try {
+        DevBuf<std::uint16_t> x(std::size_t(rows) * pr.k), y(std::size_t(rows) * pr.n);
+        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(x.get()), x.size(), 9200 + tokens, -1, 1, nullptr);
+        auto* xb = reinterpret_cast<cuda::bf16*>(x.get());
+        auto* yb = reinterpret_cast<cuda::bf16*>(y.get());
+        const cuda::GroupedGemmPlan plan(counts, pr.n, pr.k, xb, reinterpret_cast<const cuda::bf16*>(pr.w->get()), yb);
+        const double flops = 2.0 * rows * double(pr.n) * pr.k;
+        const double bytes = 2.0 * (double(active) * pr.n * pr.k + double(rows) * pr.k + double(rows) * pr.n);
+        // Dense GEMM of the same FLOPs (one expert's weight, all rows): the ceiling to compare with.
+        const Timing dense = st.time(
+            [&](int) { cuda::gemm_bf16(st.cublas(), rows, pr.n, pr.k, xb, pr.k, reinterpret_cast<const cuda::bf16*>(pr.w->get()), yb); },
+            1, 0.05, 3, 30);
+        const std::string shape = JsonObject().integer("tokens", tokens).integer("experts", kExperts).integer("top_k", kTopK)
+                                      .integer("rows", rows).integer("N", pr.n).integer("K", pr.k).integer("active_experts", active)
+                                      .integer("max_rows_per_expert", max_count).str("proj", pr.name).close();
+        {
+          Record d;
+          d.op = "gemm";
+          d.variant = "cublas_dense_same_flops";
+          d.shape_json = JsonObject().integer("M", rows).integer("N", pr.n).integer("K", pr.k).str("name", std::string("dsv3.moe_") + pr.name + "_dense_equiv").close();
+          d.t = dense;
+          d.flops = flops;
+          d.bytes = 2.0 * (double(rows) * pr.k + double(pr.n) * pr.k + double(rows) * pr.n);
+          st.record(d);
+        }
+        for (const std::string variant : {"cublas_grouped", "cublas_loop"}) {
+          const Timing t = st.time([&](int) { variant == "cublas_grouped" ? plan.run_grouped(st.cublas()) : plan.run_loop(st.cublas()); },
+                                   1, 0.05, 3, 30);
+          Record r;
+          r.op = "grouped_gemm";
+          r.variant = variant;
+          r.check_key = "grouped_gemm/" + variant;
+          r.shape_json = shape;
+          r.t = t;
+          r.flops = flops;
+          r.bytes = bytes;
+          r.extra_json = "\"dense_same_flops_s\": " + json_number(dense.median_s);
+          st.record(r);
+          char line[220];
+          std::snprintf(line, sizeof line, "GROUPED %-7s T=%-5d %-14s %7.1f TFLOP/s = %5.1f%% of dense (%.1f TFLOP/s); target >= 60%%",
+                        pr.name, tokens, variant.c_str(), flops / t.median_s / 1e12, 100.0 * dense.median_s / t.median_s,
+                        flops / dense.median_s / 1e12);
+          st.summary(line);
+        }
+      } catch (const std::exception& e) {
+        st.skip(what, e.what());
+      }
+    }
+  }
+}
+
+}  // namespace gwsim::calib

@@ -1,0 +1,111 @@
+// Host entry points of the CUDA kernels. Every launcher checks its launch (throws on error);
+// none synchronises. Tensors are row-major, bf16 unless the name says otherwise.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace gwsim::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// ---- fill.cu: deterministic pseudo-random device data (never zeros for timing) ----
+void fill_uniform_bf16(bf16* dst, std::size_t n, std::uint64_t seed, float lo, float hi, cudaStream_t s);
+void fill_uniform_f32(float* dst, std::size_t n, std::uint64_t seed, float lo, float hi, cudaStream_t s);
+// Marks every element unwritten: bf16 NaN (0x7fff) / float NaN.
+void poison_bf16(bf16* dst, std::size_t n, cudaStream_t s);
+void poison_f32(float* dst, std::size_t n, cudaStream_t s);
+
+// ---- copy.cu: device-to-device copy kernel (16-byte vectors) ----
+void copy_kernel(void* dst, const void* src, std::size_t bytes, cudaStream_t s);
+
+// ---- gemm_cublas.cu: y[M][N] = x[M][K] w[N][K]^T, bf16 in/out, fp32 accumulate ----
+// ldx is x's row stride in elements (k for a packed x).
+void gemm_bf16(cublasHandle_t h, int m, int n, int k, const bf16* x, int ldx, const bf16* w, bf16* y);
+// Same with fp32 output (the router's logits).
+void gemm_bf16_f32out(cublasHandle_t h, int m, int n, int k, const bf16* x, int ldx, const bf16* w, float* y);
+
+// ---- grouped_gemm.cu: per expert e with counts[e] > 0,
+//      y[off_e : off_e + counts[e]][N] = x[off_e : ...][K] * w_e[N][K]^T ----
+class GroupedGemmPlan {
+ public:
+  // counts are host values; w holds experts consecutive N x K matrices.
+  GroupedGemmPlan(const std::vector<int>& counts, int n, int k, const bf16* x, const bf16* w, bf16* y);
+  ~GroupedGemmPlan();
+  GroupedGemmPlan(const GroupedGemmPlan&) = delete;
+  GroupedGemmPlan& operator=(const GroupedGemmPlan&) = delete;
+  void run_grouped(cublasHandle_t h) const;  // one cublasGemmGroupedBatchedEx call
+  void run_loop(cublasHandle_t h) const;     // one cublasGemmEx per expert
+  int active_experts() const { return static_cast<int>(m_.size()); }
+
+ private:
+  std::vector<int> m_, n_, k_, lda_, ldb_, ldc_, group_size_;
+  std::vector<cublasOperation_t> ta_, tb_;
+  std::vector<float> alpha_, beta_;
+  std::vector<const void*> a_host_, b_host_;
+  std::vector<void*> c_host_;
+  const void** a_dev_ = nullptr;
+  const void** b_dev_ = nullptr;
+  void** c_dev_ = nullptr;
+};
+
+// ---- mla_decode.cu: MLA decode over the paged latent cache (absorbed form) ----
+// q[B][H][576], cache[pages][64][576], block_table[B][max_pages], seq_lens[B] (device),
+// out[B][H][512]. heads must be a multiple of 64. Work space comes from MlaDecodeWorkspace.
+struct MlaDecodeConfig {
+  int batch = 0, heads = 128, max_pages = 0, max_seq_len = 0, num_sms = 132;
+  float softmax_scale = 0.0f;
+};
+constexpr int kMlaLatent = 512, kMlaRope = 64, kMlaDim = 576, kMlaPage = 64;
+int mla_decode_num_splits(const MlaDecodeConfig& c);
+std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c);
+void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
+                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s);
+
+// ---- attention_prefill.cu: causal flash attention with strided q/k/v ----
+// Head h reads q[t*q_ts + h*q_hs + 0:d_nope+d_rope], key [k_nope[t*k_ts + kvh*k_hs + 0:d_nope],
+// k_rope[t*kr_ts + 0:d_rope]] (rope part shared by all heads), v[t*v_ts + kvh*v_hs + 0:128],
+// kvh = h / heads_per_kv; writes out[t*o_ts + h*o_hs + 0:128]. d_nope = 128, d_rope in {0, 64}.
+struct AttentionPrefillArgs {
+  int tokens = 0, heads = 0, heads_per_kv = 1, d_rope = 0;
+  const bf16* q = nullptr; long q_ts = 0, q_hs = 0;
+  const bf16* k_nope = nullptr; long k_ts = 0, k_hs = 0;
+  const bf16* k_rope = nullptr; long kr_ts = 0;
+  const bf16* v = nullptr; long v_ts = 0, v_hs = 0;
+  bf16* out = nullptr; long o_ts = 0, o_hs = 0;
+  float softmax_scale = 0.0f;
+};
+void attention_prefill(const AttentionPrefillArgs& a, cudaStream_t s);
+
+// ---- moe_gating.cu: DeepSeek-V3 routing (sigmoid, bias, 8 groups -> top-4 groups -> top-8) ----
+// logits[T][256] fp32, bias[256] -> topk_idx[T][8], topk_weight[T][8].
+void moe_gating(int tokens, const float* logits, const float* bias, float routed_scaling,
+                int* topk_idx, float* topk_weight, cudaStream_t s);
+
+// ---- moe_permute.cu: dispatch order (expert-contiguous, stable) and token gather ----
+struct MoePermuteWorkspace {
+  int* chunk_counts = nullptr;  // [chunks][experts]
+  int* counts = nullptr;        // [experts]
+  int* offsets = nullptr;       // [experts + 1]
+  int* row_token = nullptr;     // [T*k]
+  int* pos_of = nullptr;        // [T*k]
+};
+std::size_t moe_permute_chunk_count(int assignments);
+void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx,
+                       const MoePermuteWorkspace& ws, cudaStream_t s);
+// x_perm[p][hidden] = x[row_token[p]][hidden]; hidden % 8 == 0.
+void moe_gather(int rows, int hidden, const bf16* x, const int* row_token, bf16* x_perm, cudaStream_t s);
+
+// ---- moe_combine.cu: out[t] = sum_j w[t][j] * y_perm[pos_of[t*k+j]] (fp32 sum, bf16 out) ----
+void moe_combine(int tokens, int top_k, int hidden, const bf16* y_perm, const int* pos_of,
+                 const float* topk_weight, bf16* out, cudaStream_t s);
+
+// ---- swiglu.cu: out[r][i] = silu(gu[r][i]) * gu[r][inter + i]; inter % 8 == 0 ----
+void swiglu(int rows, int inter, const bf16* gate_up, bf16* out, cudaStream_t s);
+
+}  // namespace gwsim::cuda

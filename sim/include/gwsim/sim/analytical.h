@@ -1,0 +1,47 @@
+#pragma once
+// The analytical backend: op times from a roofline with the profile's efficiency, collectives from
+// α-β costs, overlap where the schedule allows it, pipeline bubbles from the schedule's formula.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gwsim/hwmodels/profile.h"
+#include "gwsim/workloads/training_plan.h"
+
+namespace gwsim {
+
+// Time of one op on one GPU: max(compute, memory) roofline, each at the profile's efficiency.
+double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile);
+
+struct CommEstimate {
+  std::string name;
+  CommKind kind;
+  std::string op;
+  std::string link;
+  std::string algorithm;
+  double bytes = 0;
+  int group = 1;
+  double time_s = 0;         // one execution
+  double per_step_time_s = 0;  // all executions in a step on the critical stage
+  double exposed_s = 0;      // of which on the critical path
+  double busbw_bps = 0;
+};
+
+struct StepEstimate {
+  // Per micro-batch on the critical stage.
+  double forward_s = 0, backward_input_s = 0, backward_weight_s = 0, recompute_s = 0;
+  std::map<std::string, double> compute_by_class_s;  // per micro-batch, by profile op class
+  // Per step.
+  double step_time_s = 0;
+  std::map<std::string, double> breakdown_s;  // compute, recompute, bubble, optimizer, exposed_comm_<kind>, comm_sm_contention
+  std::vector<CommEstimate> comms;
+  double tokens_per_s = 0;
+  double compute_fraction = 0;
+  std::string bottleneck;      // the largest non-compute term, in words
+  std::vector<std::string> notes;
+};
+
+StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
+                                    const Profile& profile);
+
+}  // namespace gwsim

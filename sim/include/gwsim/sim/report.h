@@ -1,0 +1,29 @@
+#pragma once
+// Running a scenario and the report it produces (schema "gwsim.report/1", documented in
+// docs/report.md). The report is deterministic: same scenario, same bytes.
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "gwsim/sim/analytical.h"
+#include "gwsim/sim/scenario.h"
+#include "gwsim/workloads/training_plan.h"
+
+namespace gwsim {
+
+struct TrainingRun {
+  TrainingPlan plan;
+  StepEstimate step;
+  nlohmann::json report;
+};
+
+// Plans the step, estimates it with the named backend ("analytical" for now) and builds the report.
+TrainingRun run_training(const Scenario& scenario, const std::string& backend = "analytical");
+
+// Human-readable summary of a report (what `gwsim run` prints).
+std::string format_summary(const nlohmann::json& report);
+
+// Writes the report with sorted keys and a trailing newline.
+void write_report(const nlohmann::json& report, const std::string& path);
+
+}  // namespace gwsim

@@ -1,0 +1,201 @@
+#include "gwsim/sim/analytical.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "gwsim/sim/collective_cost.h"
+
+namespace gwsim {
+
+double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
+  const auto& eff = profile.op(op.op_class, to_string(op.precision));
+  double t = 0;
+  if (op.op_class == "memory_bound" || op.op_class == "mla_decode") {
+    t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_at(op.bytes));
+  } else {
+    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_at(op.flops));
+    const auto& mem = profile.op("memory_bound", "");
+    const double memory = op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes));
+    t = std::max(compute, memory);
+  }
+  return (t + eff.overhead_s) * op.count;
+}
+
+namespace {
+
+double ops_time(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
+  double t = 0;
+  for (const auto& o : ops) t += op_time_s(o, gpu, profile);
+  return t;
+}
+
+double gemm_time(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
+  double t = 0;
+  for (const auto& o : ops)
+    if (o.op_class == "gemm" || o.op_class == "grouped_gemm") t += op_time_s(o, gpu, profile);
+  return t;
+}
+
+}  // namespace
+
+StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
+                                    const Profile& profile) {
+  StepEstimate est;
+  const auto& par = plan.par;
+  const auto& tr = plan.train;
+  const auto& stage = plan.stages[plan.critical_stage];
+  est.forward_s = ops_time(stage.forward, gpu, profile);
+  est.backward_input_s = ops_time(stage.backward_input, gpu, profile);
+  est.backward_weight_s = ops_time(stage.backward_weight, gpu, profile);
+  est.recompute_s = ops_time(stage.recompute, gpu, profile);
+  for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute})
+    for (const auto& o : *ops) est.compute_by_class_s[o.op_class] += op_time_s(o, gpu, profile);
+  const double compute_mb = est.forward_s + est.backward_input_s + est.backward_weight_s + est.recompute_s;
+  const double gemm_mb = gemm_time(stage.forward, gpu, profile) + gemm_time(stage.backward_input, gpu, profile) +
+                         gemm_time(stage.backward_weight, gpu, profile);
+  const double m = static_cast<double>(plan.micro_batches);
+
+  // Communication: cost each collective, then decide how much of it the schedule hides.
+  std::map<std::string, double> exposed_mb;  // per micro-batch, by kind
+  std::map<std::string, double> exposed_step;
+  double overlapped_comm_mb = 0;  // communication running beside compute (it takes SMs)
+  double dp_rs = 0, dp_ag = 0;
+  for (const auto& c : plan.comms) {
+    CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
+    auto cost = collective_cost(req, cluster, profile);
+    CommEstimate ce{c.name, c.kind, c.op, to_string(c.link), cost.algorithm, c.bytes, c.group, cost.time_s,
+                    cost.time_s * (c.per_micro_batch * m + c.per_step), 0, cost.busbw_bps};
+    const double per_mb = cost.time_s * c.per_micro_batch;
+    const std::string kind = to_string(c.kind);
+    switch (c.kind) {
+      case CommKind::tp:
+        // Overlapped TP (async collectives beside the GEMMs) hides up to the GEMM time.
+        exposed_mb[kind] += tr.overlap_tp ? std::max(0.0, per_mb - gemm_mb) : per_mb;
+        if (tr.overlap_tp) overlapped_comm_mb += std::min(per_mb, gemm_mb);
+        break;
+      case CommKind::cp: {
+        double attn = 0;
+        for (const auto& o : stage.forward)
+          if (o.op_class == "attention") attn += op_time_s(o, gpu, profile) * 3.5;  // fwd + 2.5x bwd
+        exposed_mb[kind] += std::max(0.0, per_mb - attn);
+        overlapped_comm_mb += std::min(per_mb, attn);
+        break;
+      }
+      case CommKind::ep:
+        // DualPipe (and dual micro-batch overlap) runs one chunk's all-to-all beside another chunk's
+        // compute; what is left over once the compute runs out is added after the loop.
+        if (tr.overlap_ep) overlapped_comm_mb += per_mb;
+        else exposed_mb[kind] += per_mb;
+        break;
+      case CommKind::pp:
+        if (tr.overlap_pp) {
+          exposed_step[kind] += cost.time_s * 2 * (par.pp - 1);  // fill and drain are not hidden
+          overlapped_comm_mb += per_mb;
+        } else {
+          exposed_mb[kind] += per_mb;
+        }
+        break;
+      case CommKind::dp:
+        if (c.op == "all_gather") dp_ag += cost.time_s * c.per_step;
+        else dp_rs += cost.time_s * c.per_step;
+        break;
+    }
+    est.comms.push_back(ce);
+  }
+  // EP all-to-all hidden behind compute: only while there is compute to hide behind.
+  if (tr.overlap_ep) {
+    double ep_mb = 0;
+    for (const auto& c : est.comms)
+      if (c.kind == CommKind::ep) ep_mb += c.per_step_time_s / m;
+    if (ep_mb > compute_mb) {
+      exposed_mb["ep"] = ep_mb - compute_mb;
+      overlapped_comm_mb -= ep_mb - compute_mb;
+    }
+  }
+  // Communication kernels hold SMs while they run beside compute (DeepSeek-V3: 20 of 132 SMs for
+  // all-to-all); the overlapped compute slows by that share.
+  double contention_mb = 0;
+  if (profile.comm_sms > 0 && gpu.sm_count.value > 0)
+    contention_mb = std::min(overlapped_comm_mb, compute_mb) * profile.comm_sms / gpu.sm_count.value;
+
+  double exposed_total_mb = 0;
+  for (auto& [k, v] : exposed_mb) exposed_total_mb += v;
+  const double t_mb = compute_mb + exposed_total_mb + contention_mb;
+
+  // Pipeline bubble.
+  double bubble = 0;
+  const double pp = par.pp;
+  const double w = est.backward_weight_s;
+  const double b = est.backward_input_s + est.recompute_s;
+  switch (par.schedule) {
+    case PipelineSchedule::one_f_one_b: bubble = (pp - 1) * t_mb; break;
+    case PipelineSchedule::interleaved: bubble = (pp - 1) * t_mb / par.virtual_stages; break;
+    case PipelineSchedule::zero_bubble: bubble = (pp - 1) * std::max(0.0, t_mb - 3 * w); break;  // ZB-H1
+    case PipelineSchedule::dualpipe:
+      // DualPipe README: (PP/2 - 1)(F&B + B - 3W), F&B = one overlapped forward+backward chunk pair.
+      bubble = std::max(0.0, (pp / 2 - 1) * (t_mb + b - 3 * w));
+      break;
+  }
+
+  // Data-parallel gradient reduction overlaps the last micro-batch's backward; the parameter gather
+  // overlaps the next step's first forward.
+  double dp_exposed = 0;
+  if (tr.overlap_dp) {
+    dp_exposed = std::max(0.0, dp_rs - (est.backward_input_s + est.backward_weight_s)) +
+                 std::max(0.0, dp_ag - est.forward_s);
+  } else {
+    dp_exposed = dp_rs + dp_ag;
+  }
+  if (dp_exposed > 0) exposed_step["dp"] += dp_exposed;
+
+  // Optimizer: AdamW reads master weights, gradient and two moments, writes them back plus the
+  // bf16 weights: ~30 bytes per local parameter (fp32 moments; 26 with bf16 moments).
+  double local_params = stage.params;
+  if (par.zero_stage >= 1) {
+    const double dense = stage.params - stage.expert_params;
+    local_params = dense / (par.dp * par.cp) +
+                   stage.expert_params / std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
+  }
+  const double opt_bytes_per_param = tr.precision == Precision::fp8 ? 26 : 30;
+  Op optimizer{"optimizer", "memory_bound", Precision::fp32, 0, opt_bytes_per_param * local_params, 1};
+  const double optimizer_s = op_time_s(optimizer, gpu, profile);
+
+  double exposed_step_total = 0;
+  for (auto& [k, v] : exposed_step) exposed_step_total += v;
+  est.step_time_s = m * t_mb + bubble + exposed_step_total + optimizer_s;
+
+  est.breakdown_s["compute"] = m * (compute_mb - est.recompute_s);
+  est.breakdown_s["recompute"] = m * est.recompute_s;
+  est.breakdown_s["comm_sm_contention"] = m * contention_mb;
+  est.breakdown_s["bubble"] = bubble;
+  est.breakdown_s["optimizer"] = optimizer_s;
+  for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) {
+    double v = (exposed_mb.count(k) ? exposed_mb[k] * m : 0) + (exposed_step.count(k) ? exposed_step[k] : 0);
+    est.breakdown_s[std::string("exposed_comm_") + k] = v;
+  }
+  for (auto& c : est.comms) {
+    const double share = c.per_step_time_s;
+    double kind_total = 0;
+    for (const auto& d : est.comms)
+      if (d.kind == c.kind) kind_total += d.per_step_time_s;
+    const double exposed_kind = est.breakdown_s["exposed_comm_" + to_string(c.kind)];
+    c.exposed_s = kind_total > 0 ? exposed_kind * share / kind_total : 0;
+  }
+
+  est.tokens_per_s = plan.tokens_per_step / est.step_time_s;
+  est.compute_fraction = est.breakdown_s["compute"] / est.step_time_s;
+  std::string worst = "compute";
+  double worst_v = 0;
+  for (const auto& [k, v] : est.breakdown_s)
+    if (k != "compute" && v > worst_v) {
+      worst_v = v;
+      worst = k;
+    }
+  est.bottleneck = worst_v > 0 ? fmt::format("{} ({:.1f}% of the step)", worst, 100 * worst_v / est.step_time_s)
+                               : "compute";
+  return est;
+}
+
+}  // namespace gwsim

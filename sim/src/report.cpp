@@ -1,0 +1,190 @@
+#include "gwsim/sim/report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/paths.h"
+
+namespace gwsim {
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+// Rounds to 6 significant digits so that reports stay readable and identical across compilers'
+// last-bit differences.
+double tidy(double x) {
+  if (x == 0 || !std::isfinite(x)) return x;
+  const double scale = std::pow(10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
+  return std::round(x * scale) / scale;
+}
+
+}  // namespace
+
+TrainingRun run_training(const Scenario& sc, const std::string& backend) {
+  if (backend != "analytical")
+    throw InputError("--backend", "", fmt::format("backend \"{}\" is not available: expected analytical", backend));
+  TrainingRun run;
+  run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
+  run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
+  const auto& plan = run.plan;
+  const auto& st = run.step;
+  const double gpus = static_cast<double>(sc.cluster.gpus);
+  const double peak_bf16 = sc.gpu.peak_flops(Precision::bf16);
+
+  nlohmann::json r;
+  r["schema"] = "gwsim.report/1";
+  r["scenario"] = sc.resolved;
+  r["provenance"] = {
+      {"gwsim_version", version()},
+      {"backend", backend},
+      {"profile", {{"name", sc.profile.name}, {"kind", to_string(sc.profile.kind)}, {"source", sc.profile.source}}},
+      {"scenario_file", sc.file},
+      {"seed", sc.seed},
+  };
+  if (!sc.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = sc.profile.derivation;
+
+  nlohmann::json t;
+  t["step_time_s"] = tidy(st.step_time_s);
+  t["tokens_per_step"] = plan.tokens_per_step;
+  t["micro_batches_per_replica"] = plan.micro_batches;
+  t["tokens_per_s"] = tidy(st.tokens_per_s);
+  const auto& fpt = plan.flops_per_token;
+  const double achieved_noncausal = fpt.model_noncausal * st.tokens_per_s / gpus;
+  const double achieved_causal = fpt.model_causal * st.tokens_per_s / gpus;
+  const double achieved_hw = fpt.hardware * st.tokens_per_s / gpus;
+  t["flop_convention"] =
+      "model FLOPs = 3 x forward FLOPs of every GEMM and the attention core, full (non-causal) attention matrix, "
+      "no recomputation (Megatron-LM / PaLM convention); MFU against the dense BF16 peak";
+  t["model_tflops_per_gpu"] = tidy(achieved_noncausal / 1e12);
+  t["mfu"] = tidy(achieved_noncausal / peak_bf16);
+  t["model_tflops_per_gpu_causal"] = tidy(achieved_causal / 1e12);
+  t["mfu_causal"] = tidy(achieved_causal / peak_bf16);
+  t["hardware_tflops_per_gpu"] = tidy(achieved_hw / 1e12);
+  t["flops_per_token"] = {{"model_noncausal", tidy(fpt.model_noncausal)},
+                          {"model_causal", tidy(fpt.model_causal)},
+                          {"hardware", tidy(fpt.hardware)}};
+  const double gpu_hours_per_tt = gpus * (1e12 / st.tokens_per_s) / 3600;
+  t["gpu_hours_per_trillion_tokens"] = tidy(gpu_hours_per_tt);
+  t["tokens"] = sc.training.tokens;
+  const double run_s = sc.training.tokens / st.tokens_per_s;
+  t["days"] = tidy(run_s / 86400);
+  t["gpu_hours"] = tidy(gpus * run_s / 3600);
+  t["cost_usd"] = tidy(gpus * run_s / 3600 * sc.cost.usd_per_gpu_hour);
+  nlohmann::json bd;
+  for (const auto& [k, v] : st.breakdown_s) bd[k] = tidy(v);
+  t["breakdown_s"] = bd;
+  t["per_micro_batch_s"] = {{"forward", tidy(st.forward_s)},
+                            {"backward_input", tidy(st.backward_input_s)},
+                            {"backward_weight", tidy(st.backward_weight_s)},
+                            {"recompute", tidy(st.recompute_s)}};
+  nlohmann::json by_class;
+  for (const auto& [k, v] : st.compute_by_class_s) by_class[k] = tidy(v);
+  t["per_micro_batch_compute_by_class_s"] = by_class;
+  t["bottleneck"] = st.bottleneck;
+  t["critical_stage"] = plan.critical_stage;
+  r["training"] = t;
+
+  nlohmann::json comms = nlohmann::json::array();
+  for (const auto& c : st.comms)
+    comms.push_back({{"name", c.name}, {"kind", to_string(c.kind)}, {"op", c.op}, {"link", c.link},
+                     {"algorithm", c.algorithm}, {"bytes", tidy(c.bytes)}, {"group", c.group},
+                     {"time_s", tidy(c.time_s)}, {"per_step_s", tidy(c.per_step_time_s)},
+                     {"exposed_s", tidy(c.exposed_s)}, {"busbw_gbs", tidy(c.busbw_bps / 1e9)}});
+  r["communication"] = comms;
+
+  const auto& mem = plan.memory;
+  r["memory"] = {{"stage", plan.memory_stage},
+                 {"per_gpu_gib",
+                  {{"weights", tidy(mem.weights / kGiB)},
+                   {"gradients", tidy(mem.gradients / kGiB)},
+                   {"optimizer", tidy(mem.optimizer / kGiB)},
+                   {"activations", tidy(mem.activations / kGiB)},
+                   {"comm_buffers", tidy(mem.comm_buffers / kGiB)},
+                   {"total", tidy(mem.total() / kGiB)}}},
+                 {"capacity_gib", tidy(sc.gpu.hbm_capacity_bytes() / kGiB)}};
+
+  r["model"] = {{"name", sc.model.name},
+                {"total_params", tidy(plan.params.total)},
+                {"active_params", tidy(plan.params.active)},
+                {"mtp_params", tidy(plan.params.mtp)}};
+  r["cluster"] = {{"gpus", sc.cluster.gpus},
+                  {"gpu", sc.gpu.name},
+                  {"nodes", sc.cluster.nodes()},
+                  {"name", sc.cluster.name},
+                  {"fabric", to_string(sc.cluster.fabric.kind)}};
+
+  // Power: GPU at its share of TDP, the host's share, cluster overhead, then PUE.
+  const auto& pw = sc.power;
+  const double gpu_w = sc.gpu.tdp_w.value * pw.gpu_utilisation_power_fraction;
+  const double it_w_per_gpu = (gpu_w + pw.host_w_per_gpu) * (1 + pw.cluster_overhead_fraction);
+  const double it_mw = it_w_per_gpu * gpus / 1e6;
+  const double facility_mw = it_mw * pw.pue;
+  const double energy_mwh = facility_mw * run_s / 3600;
+  r["power"] = {{"gpu_w", tidy(gpu_w)},
+                {"it_w_per_gpu", tidy(it_w_per_gpu)},
+                {"it_mw", tidy(it_mw)},
+                {"facility_mw", tidy(facility_mw)},
+                {"pue", pw.pue},
+                {"energy_mwh", tidy(energy_mwh)},
+                {"joules_per_token", tidy(facility_mw * 1e6 / st.tokens_per_s)},
+                {"source", pw.source}};
+
+  nlohmann::json warnings = nlohmann::json::array();
+  if (plan.memory.total() > 0.9 * sc.gpu.hbm_capacity_bytes())
+    warnings.push_back(fmt::format("memory at {:.0f}% of HBM capacity: allocator fragmentation may not leave room",
+                                   100 * plan.memory.total() / sc.gpu.hbm_capacity_bytes()));
+  if (sc.profile.kind == ProfileKind::published)
+    warnings.push_back("profile \"" + sc.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
+  for (const auto& n : st.notes) warnings.push_back(n);
+  for (const auto& n : plan.notes) warnings.push_back(n);
+  r["warnings"] = warnings;
+  run.report = r;
+  return run;
+}
+
+std::string format_summary(const nlohmann::json& r) {
+  const auto& t = r["training"];
+  const auto& m = r["memory"]["per_gpu_gib"];
+  std::string s;
+  s += fmt::format("{} — {} on {} x {} ({} backend, profile {} [{}])\n", r["scenario"]["name"].get<std::string>(),
+                   r["model"]["name"].get<std::string>(), r["cluster"]["gpus"].get<long long>(),
+                   r["cluster"]["gpu"].get<std::string>(), r["provenance"]["backend"].get<std::string>(),
+                   r["provenance"]["profile"]["name"].get<std::string>(),
+                   r["provenance"]["profile"]["kind"].get<std::string>());
+  s += fmt::format("  step time            {:.3f} s  ({:.3g} tokens/s)\n", t["step_time_s"].get<double>(),
+                   t["tokens_per_s"].get<double>());
+  s += fmt::format("  MFU                  {:.1f}%  ({:.0f} model TFLOP/s per GPU; causal {:.1f}%)\n",
+                   100 * t["mfu"].get<double>(), t["model_tflops_per_gpu"].get<double>(),
+                   100 * t["mfu_causal"].get<double>());
+  s += fmt::format("  GPU-hours / 1T tok   {:.4g}\n", t["gpu_hours_per_trillion_tokens"].get<double>());
+  s += fmt::format("  run                  {:.3g} tokens in {:.1f} days, {:.3g} GPU-hours, ${:.3g}\n",
+                   t["tokens"].get<double>(), t["days"].get<double>(), t["gpu_hours"].get<double>(),
+                   t["cost_usd"].get<double>());
+  s += "  step breakdown (s)  ";
+  for (auto it = t["breakdown_s"].begin(); it != t["breakdown_s"].end(); ++it)
+    if (it.value().get<double>() > 0) s += fmt::format(" {}={:.3g}", it.key(), it.value().get<double>());
+  s += "\n";
+  s += fmt::format("  bottleneck           {}\n", t["bottleneck"].get<std::string>());
+  s += fmt::format("  memory / GPU         {:.1f} of {:.1f} GiB (weights {:.1f}, grads {:.1f}, optimizer {:.1f}, "
+                   "activations {:.1f}, buffers {:.1f})\n",
+                   m["total"].get<double>(), r["memory"]["capacity_gib"].get<double>(), m["weights"].get<double>(),
+                   m["gradients"].get<double>(), m["optimizer"].get<double>(), m["activations"].get<double>(),
+                   m["comm_buffers"].get<double>());
+  s += fmt::format("  power                {:.2f} MW facility ({:.2f} MW IT, PUE {:.2f})\n",
+                   r["power"]["facility_mw"].get<double>(), r["power"]["it_mw"].get<double>(),
+                   r["power"]["pue"].get<double>());
+  for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
+  return s;
+}
+
+void write_report(const nlohmann::json& report, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw InputError(path, "", "cannot write the report: expected a writable path");
+  out << report.dump(1) << "\n";
+}
+
+}  // namespace gwsim

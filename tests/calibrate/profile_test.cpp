@@ -1,0 +1,144 @@
+// Profile reading, writing and lookups (hwmodels/src/profile.cpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/hwmodels/catalogue.h"
+#include "test_util.h"
+
+namespace gwsim {
+namespace {
+
+Profile parse_text(const std::string& text) {
+  const nlohmann::json j = parse_json_text(text, "inline.json");
+  return parse_profile(JsonObject(j, "inline.json", "$"));
+}
+
+// Expects parsing to fail with a message naming `path` and containing `what`.
+void expect_error(const std::string& text, const std::string& path, const std::string& what) {
+  try {
+    parse_text(text);
+    FAIL() << "expected an InputError naming " << path;
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+  }
+}
+
+const char* kMinimal = R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H200", "kind": "published",
+  "source": "test", "ops": {"gemm.bf16": {"efficiency": EFF, "overhead_us": 5, "source": "s"EXTRA}}})";
+
+std::string minimal(const std::string& eff, const std::string& extra = "") {
+  std::string s = kMinimal;
+  s.replace(s.find("EFF"), 3, eff);
+  s.replace(s.find("EXTRA"), 5, extra);
+  return s;
+}
+
+TEST(Profile, ParsesTheFixture) {
+  const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
+  EXPECT_EQ(p.name, "h200-test");
+  EXPECT_EQ(p.gpu_name, "H200");
+  EXPECT_EQ(p.kind, ProfileKind::published);
+  EXPECT_EQ(p.comm_sms, 20);
+  ASSERT_EQ(p.ops.size(), 5u);
+  EXPECT_DOUBLE_EQ(p.ops.at("gemm.bf16").overhead_s, 5e-6);  // microseconds in the file, seconds here
+  EXPECT_EQ(p.ops.at("gemm.fp8").curve.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.ops.at("gemm.fp8").fit_rms_rel_error, 0.04);
+  EXPECT_DOUBLE_EQ(p.collectives.at("scaleup").at("all_to_all").alpha_s, 12.5e-6);
+  EXPECT_DOUBLE_EQ(p.collectives.at("scaleout").at("all_reduce").bus_efficiency, 0.9);
+}
+
+TEST(Profile, RoundTripsExactly) {
+  const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
+  const nlohmann::json j = profile_to_json(p);
+  const Profile q = parse_profile(JsonObject(j, "roundtrip", "$"));
+  EXPECT_EQ(profile_to_json(q), j);
+  EXPECT_EQ(q.ops.at("gemm.fp8").overhead_s, p.ops.at("gemm.fp8").overhead_s);
+  EXPECT_EQ(j.dump(), profile_to_json(p).dump());  // deterministic text
+}
+
+TEST(Profile, OverheadsRoundTripBitForBit) {
+  // The file holds microseconds and the reader divides by 1e6. Any value that can come from a file
+  // (or from the fit, which stores overheads the same way) must read back bit for bit; the writer
+  // has to choose its microseconds carefully, since us * 1e-6 * 1e6 != us for some doubles.
+  Profile p;
+  p.name = "p";
+  p.gpu_name = "H200";
+  p.source = "test";
+  double us = 1.234567890123e-1;
+  for (int i = 0; i < 5000; ++i) {
+    us = std::fmod(us * 1.618033988749895 + 0.31, 1000.0);
+    const double s = us / 1e6;
+    p.ops["gemm"] = {0.5, s, {}, 0, "s"};
+    const nlohmann::json j = profile_to_json(p);
+    const Profile q = parse_profile(JsonObject(j, "roundtrip", "$"));
+    ASSERT_EQ(q.ops.at("gemm").overhead_s, s) << i;
+    // Any other double (set in code) comes back within one unit in the last place.
+    p.ops["gemm"].overhead_s = s * 1.0000001;
+    const Profile r = parse_profile(JsonObject(profile_to_json(p), "roundtrip", "$"));
+    ASSERT_NEAR(r.ops.at("gemm").overhead_s, s * 1.0000001, 2 * std::nextafter(s, 1.0) - 2 * s) << i;
+  }
+}
+
+TEST(Profile, RejectsUnknownKeysWithTheirPath) {
+  expect_error(minimal("0.7", R"(, "eficiency": 0.7)"), "$.ops.gemm.bf16.eficiency", "unknown key");
+}
+
+TEST(Profile, RejectsEfficiencyAboveOne) {
+  expect_error(minimal("1.5"), "$.ops.gemm.bf16.efficiency", "(0, 1]");
+  expect_error(minimal("0"), "$.ops.gemm.bf16.efficiency", "(0, 1]");
+}
+
+TEST(Profile, RejectsBadValues) {
+  expect_error(minimal("0.7", R"(, "curve": [{"work": 1e12, "efficiency": 0.5}, {"work": 1e9, "efficiency": 0.2}])"),
+               "$.ops.gemm.bf16.curve[1].work", "increasing");
+  expect_error(minimal("0.7", R"(, "curve": [{"work": -1, "efficiency": 0.5}])"), "$.ops.gemm.bf16.curve[0].work",
+               "positive");
+  std::string s = minimal("0.7");
+  expect_error(std::string(s).replace(s.find("gwsim.profile/1"), 15, "gwsim.profile/2"), "$.schema", "gwsim.profile/1");
+  expect_error(std::string(s).replace(s.find("\"overhead_us\": 5"), 16, "\"overhead_us\": -1"),
+               "$.ops.gemm.bf16.overhead_us", ">= 0");
+  expect_error(std::string(s).replace(s.find("gemm.bf16"), 9, "gemm.bf17"), "$.ops.gemm.bf17", "precision");
+  expect_error(std::string(s).replace(s.find("gemm.bf16"), 9, "gemmm.bf16"), "$.ops.gemmm.bf16", "op class");
+  expect_error(std::string(s).replace(s.find("published"), 9, "derived"), "$.derivation", "missing");
+}
+
+TEST(Profile, EfficiencyInterpolatesLogLinearlyAndClamps) {
+  OpEfficiency op;
+  op.efficiency = 0.65;
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1.0), 0.65);  // no curve: constant
+  op.curve = {{1e9, 0.2}, {1e12, 0.6}, {1e13, 0.7}};
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1e6), 0.2);   // clamped below
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1e9), 0.2);
+  EXPECT_NEAR(op.efficiency_at(std::sqrt(1e9 * 1e12)), 0.4, 1e-12);  // halfway in log(work)
+  EXPECT_NEAR(op.efficiency_at(1e10), 0.2 + 0.4 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1e12), 0.6);
+  EXPECT_NEAR(op.efficiency_at(std::sqrt(1e12 * 1e13)), 0.65, 1e-12);
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1e15), 0.7);  // clamped above
+  EXPECT_DOUBLE_EQ(op.efficiency_at(0), 0.2);
+}
+
+TEST(Profile, LookupsFallBackAndNameWhatIsMissing) {
+  const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
+  EXPECT_DOUBLE_EQ(p.op("gemm", "bf16").efficiency, 0.75);
+  EXPECT_DOUBLE_EQ(p.op("gemm", "fp16").efficiency, 0.7);  // falls back to "gemm"
+  EXPECT_DOUBLE_EQ(p.op("memory_bound", "bf16").efficiency, 0.9);
+  EXPECT_DOUBLE_EQ(p.collective(LinkClass::scaleup, "all_reduce").bus_efficiency, 0.82);
+  try {
+    p.op("attention", "bf16");
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("h200-test"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("attention.bf16"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(p.collective(LinkClass::scaleout, "all_to_all"), InputError);
+  EXPECT_EQ(to_string(ProfileKind::derived), "derived");
+}
+
+}  // namespace
+}  // namespace gwsim

@@ -1,0 +1,90 @@
+#pragma once
+// What one training step asks of each GPU: the ops of every pipeline stage (FLOPs and bytes, per
+// micro-batch), every communication (collective, bytes, group, link class), and memory per GPU.
+// Pure accounting: no notion of time (that is sim/'s job, with a calibration profile).
+#include <string>
+#include <vector>
+
+#include "gwsim/hwmodels/cluster.h"
+#include "gwsim/workloads/model.h"
+#include "gwsim/workloads/parallelism.h"
+
+namespace gwsim {
+
+// One kernel-level op. op_class is a profile op class: gemm, grouped_gemm, attention, memory_bound.
+struct Op {
+  std::string name;
+  std::string op_class;
+  Precision precision = Precision::bf16;
+  double flops = 0;   // per execution
+  double bytes = 0;   // minimum HBM traffic per execution
+  double count = 1;   // executions per micro-batch in this stage
+};
+
+// Work of one pipeline stage (all chunks a GPU holds), per micro-batch.
+struct StageWork {
+  int first_layer = 0, layers = 0;  // transformer layers held (interleaved: over all chunks)
+  bool has_embedding = false, has_head = false;
+  std::vector<Op> forward;
+  std::vector<Op> backward_input;   // activation gradients ("B")
+  std::vector<Op> backward_weight;  // weight gradients ("W"), separable for zero-bubble/DualPipe
+  std::vector<Op> recompute;        // forward work redone in backward
+  double params = 0;                // parameters held by one GPU of this stage
+  double expert_params = 0;         // of which routed-expert parameters
+  double activation_bytes_per_micro_batch = 0;
+};
+
+enum class CommKind { tp, cp, ep, pp, dp };
+std::string to_string(CommKind k);
+
+struct Comm {
+  std::string name;
+  CommKind kind = CommKind::tp;
+  std::string op;               // all_reduce | all_gather | reduce_scatter | all_to_all | p2p
+  double bytes = 0;             // nccl-tests "size": per-rank buffer (all_gather: gathered output)
+  int group = 1;                // ranks in the collective
+  LinkClass link = LinkClass::scaleup;
+  int ranks_per_domain = 1;     // group members sharing one scale-up domain (hierarchical algorithms)
+  double scaleout_fraction = 0; // all-to-all: share of bytes that leave the scale-up domain
+  double per_micro_batch = 0;   // executions per micro-batch (forward + backward)
+  double per_step = 0;          // executions per step (gradient sync, parameter gather)
+};
+
+struct MemoryPerGpu {
+  double weights = 0, gradients = 0, optimizer = 0, activations = 0, comm_buffers = 0;
+  double total() const { return weights + gradients + optimizer + activations + comm_buffers; }
+};
+
+// FLOPs per token of the whole model for one training step (forward + backward).
+struct FlopsPerToken {
+  double model_noncausal = 0;  // 3x forward, full attention matrix (Megatron / PaLM convention)
+  double model_causal = 0;     // 3x forward, lower-triangle attention (FlashAttention convention)
+  double hardware = 0;         // what the GPUs execute: recomputation included, causal if masked
+};
+
+struct TrainingPlan {
+  ModelSpec model;
+  Parallelism par;
+  TrainingSettings train;
+  ParamCounts params;
+  std::vector<StageWork> stages;   // one per pipeline rank
+  int critical_stage = 0;          // the stage with the most work (sets the step time)
+  std::vector<Comm> comms;         // of the critical stage
+  MemoryPerGpu memory;             // of the stage with the most memory
+  int memory_stage = 0;
+  FlopsPerToken flops_per_token;
+  std::int64_t micro_batches = 0;  // per data-parallel replica per step
+  double tokens_per_step = 0;
+  std::vector<std::string> notes;  // assumptions worth telling the user
+};
+
+// Builds the plan; throws InfeasibleError (naming `file` and the JSON path) for impossible layouts
+// and for memory that does not fit the GPU.
+TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
+                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file);
+
+// Forward ops of one transformer layer for `tokens` tokens on one GPU (after TP/CP/EP splits).
+std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
+                                  double tokens);
+
+}  // namespace gwsim

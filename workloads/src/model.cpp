@@ -1,0 +1,268 @@
+#include "gwsim/workloads/model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "gwsim/common/json_input.h"
+#include "gwsim/common/paths.h"
+
+namespace gwsim {
+
+namespace fs = std::filesystem;
+
+std::string to_string(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::mha: return "mha";
+    case AttentionKind::gqa: return "gqa";
+    case AttentionKind::mla: return "mla";
+  }
+  return "?";
+}
+
+std::int64_t AttentionSpec::kv_cache_elems_per_token() const {
+  if (kind == AttentionKind::mla) return static_cast<std::int64_t>(kv_lora_rank) + qk_rope_head_dim;
+  return 2LL * kv_heads * head_dim;
+}
+
+ParamCounts count_params(const ModelSpec& m) {
+  ParamCounts c;
+  const double h = static_cast<double>(m.hidden);
+  const auto& a = m.attention;
+  c.embedding = static_cast<double>(m.vocab) * h * (m.tied_embeddings ? 1 : 2);
+  if (a.kind == AttentionKind::mla) {
+    const double qk = a.qk_head_dim();
+    double q = a.q_lora_rank > 0 ? h * a.q_lora_rank + a.q_lora_rank /*norm*/ + double(a.q_lora_rank) * a.heads * qk
+                                 : h * a.heads * qk;
+    double kv = h * (a.kv_lora_rank + a.qk_rope_head_dim) + a.kv_lora_rank /*norm*/ +
+                double(a.kv_lora_rank) * a.heads * (a.qk_nope_head_dim + a.v_head_dim);
+    double o = double(a.heads) * a.v_head_dim * h;
+    c.attention_per_layer = q + kv + o;
+  } else {
+    c.attention_per_layer = h * a.heads * a.head_dim + 2 * h * a.kv_heads * a.head_dim + double(a.heads) * a.head_dim * h;
+  }
+  const double ffn_mats = m.activation == Activation::swiglu ? 3 : 2;
+  c.dense_ffn_per_layer = ffn_mats * h * static_cast<double>(m.ffn_intermediate);
+  c.norms_per_layer = 2 * h;
+  double layers_total = 0, layers_active = 0;
+  for (int l = 0; l < m.layers; ++l) {
+    double common = c.attention_per_layer + c.norms_per_layer;
+    if (m.is_moe_layer(l)) {
+      layers_total += common + 0;
+      layers_active += common;
+    } else {
+      layers_total += common + c.dense_ffn_per_layer;
+      layers_active += common + c.dense_ffn_per_layer;
+    }
+  }
+  if (m.moe) {
+    const auto& e = *m.moe;
+    const double expert = ffn_mats * h * e.expert_intermediate;
+    c.moe_routed_per_layer = expert * e.routed_experts;
+    c.moe_shared_per_layer = expert * e.shared_experts;
+    c.moe_router_per_layer = h * e.routed_experts;
+    const int n = m.moe_layers();
+    layers_total += n * (c.moe_routed_per_layer + c.moe_shared_per_layer + c.moe_router_per_layer);
+    layers_active += n * (expert * (e.top_k + e.shared_experts) + c.moe_router_per_layer);
+  }
+  c.total = c.embedding + layers_total + h /*final norm*/;
+  c.active = c.embedding + layers_active + h;
+  if (m.mtp_depth > 0) {
+    // One MTP module (DeepSeek-V3 Sec 2.2): a full transformer block (an MoE block when the model is
+    // MoE), a 2h -> h projection and two norms; embedding and output head are shared.
+    double block = c.attention_per_layer + c.norms_per_layer +
+                   (m.moe ? c.moe_routed_per_layer + c.moe_shared_per_layer + c.moe_router_per_layer
+                          : c.dense_ffn_per_layer);
+    c.mtp = m.mtp_depth * (block + 2 * h * h + 2 * h);
+  }
+  return c;
+}
+
+ModelSpec parse_model(const JsonObject& obj) {
+  ModelSpec m;
+  if (obj.has("schema") && obj.string("schema") != "gwsim.model/1")
+    obj.fail("schema", "expected \"gwsim.model/1\"");
+  obj.allow({"schema", "notes", "description"});
+  m.name = obj.string("name");
+  m.source = obj.string_or("source", "");
+  m.layers = static_cast<int>(obj.positive_integer("layers"));
+  m.hidden = obj.positive_integer("hidden");
+  m.vocab = obj.positive_integer("vocab");
+  m.seq_len = obj.positive_integer("seq_len");
+  m.ffn_intermediate = obj.positive_integer("ffn_intermediate");
+  m.activation = obj.one_of_or("activation", {"swiglu", "gelu"}, "swiglu") == "gelu" ? Activation::gelu : Activation::swiglu;
+  m.mtp_depth = static_cast<int>(obj.integer_or("mtp_depth", 0));
+  if (m.mtp_depth < 0) obj.fail("mtp_depth", "expected 0 or more");
+  m.tied_embeddings = obj.boolean_or("tied_embeddings", false);
+
+  auto at = obj.object("attention");
+  auto& a = m.attention;
+  std::string kind = at.one_of("type", {"mha", "gqa", "mla"});
+  a.heads = static_cast<int>(at.positive_integer("heads"));
+  if (kind == "mla") {
+    a.kind = AttentionKind::mla;
+    a.kv_heads = a.heads;
+    a.q_lora_rank = static_cast<int>(at.integer_or("q_lora_rank", 0));
+    if (a.q_lora_rank < 0) at.fail("q_lora_rank", "expected 0 (no query compression) or a positive rank");
+    a.kv_lora_rank = static_cast<int>(at.positive_integer("kv_lora_rank"));
+    a.qk_nope_head_dim = static_cast<int>(at.positive_integer("qk_nope_head_dim"));
+    a.qk_rope_head_dim = static_cast<int>(at.positive_integer("qk_rope_head_dim"));
+    a.v_head_dim = static_cast<int>(at.positive_integer("v_head_dim"));
+  } else {
+    a.kind = kind == "mha" ? AttentionKind::mha : AttentionKind::gqa;
+    a.head_dim = static_cast<int>(at.integer_or("head_dim", m.hidden / a.heads));
+    if (a.head_dim <= 0) at.fail("head_dim", "expected a positive integer");
+    a.kv_heads = static_cast<int>(at.positive_integer_or("kv_heads", a.heads));
+    if (a.heads % a.kv_heads != 0)
+      at.fail("kv_heads", fmt::format("expected a divisor of heads ({}), got {}", a.heads, a.kv_heads));
+  }
+  at.reject_unknown_keys();
+
+  if (obj.has("moe")) {
+    auto mo = obj.object("moe");
+    MoeSpec e;
+    e.routed_experts = static_cast<int>(mo.positive_integer("routed_experts"));
+    e.shared_experts = static_cast<int>(mo.integer_or("shared_experts", 0));
+    e.top_k = static_cast<int>(mo.positive_integer("top_k"));
+    e.expert_intermediate = static_cast<int>(mo.positive_integer("expert_intermediate"));
+    e.first_dense_layers = static_cast<int>(mo.integer_or("first_dense_layers", 0));
+    e.max_nodes_per_token = static_cast<int>(mo.integer_or("max_nodes_per_token", 0));
+    if (e.top_k > e.routed_experts)
+      mo.fail("top_k", fmt::format("expected at most routed_experts ({}), got {}", e.routed_experts, e.top_k));
+    if (e.shared_experts < 0) mo.fail("shared_experts", "expected 0 or more");
+    if (e.first_dense_layers < 0 || e.first_dense_layers > m.layers)
+      mo.fail("first_dense_layers", fmt::format("expected 0..{} (the layer count)", m.layers));
+    if (e.max_nodes_per_token < 0) mo.fail("max_nodes_per_token", "expected 0 (unlimited) or more");
+    mo.reject_unknown_keys();
+    m.moe = e;
+  } else {
+    obj.allow({"moe"});
+  }
+  obj.reject_unknown_keys();
+  return m;
+}
+
+nlohmann::json model_to_json(const ModelSpec& m) {
+  nlohmann::json j;
+  j["schema"] = "gwsim.model/1";
+  j["name"] = m.name;
+  if (!m.source.empty()) j["source"] = m.source;
+  j["layers"] = m.layers;
+  j["hidden"] = m.hidden;
+  j["vocab"] = m.vocab;
+  j["seq_len"] = m.seq_len;
+  j["ffn_intermediate"] = m.ffn_intermediate;
+  j["activation"] = m.activation == Activation::gelu ? "gelu" : "swiglu";
+  j["mtp_depth"] = m.mtp_depth;
+  j["tied_embeddings"] = m.tied_embeddings;
+  const auto& a = m.attention;
+  nlohmann::json at;
+  at["type"] = to_string(a.kind);
+  at["heads"] = a.heads;
+  if (a.kind == AttentionKind::mla) {
+    at["q_lora_rank"] = a.q_lora_rank;
+    at["kv_lora_rank"] = a.kv_lora_rank;
+    at["qk_nope_head_dim"] = a.qk_nope_head_dim;
+    at["qk_rope_head_dim"] = a.qk_rope_head_dim;
+    at["v_head_dim"] = a.v_head_dim;
+  } else {
+    at["kv_heads"] = a.kv_heads;
+    at["head_dim"] = a.head_dim;
+  }
+  j["attention"] = at;
+  if (m.moe) {
+    const auto& e = *m.moe;
+    j["moe"] = {{"routed_experts", e.routed_experts}, {"shared_experts", e.shared_experts},
+                {"top_k", e.top_k}, {"expert_intermediate", e.expert_intermediate},
+                {"first_dense_layers", e.first_dense_layers}, {"max_nodes_per_token", e.max_nodes_per_token}};
+  }
+  return j;
+}
+
+namespace {
+std::string models_dir() { return (fs::path(data_dir()) / "workloads" / "models").string(); }
+std::string normalise(std::string s) {
+  std::string out;
+  for (char ch : s)
+    if (std::isalnum(static_cast<unsigned char>(ch))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> model_catalogue_names() {
+  std::vector<std::string> names;
+  if (!fs::exists(models_dir())) return names;
+  for (const auto& e : fs::directory_iterator(models_dir()))
+    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+ModelSpec find_model(const std::string& name_or_path, const std::string& base_dir, const std::string& file,
+                     const std::string& json_path) {
+  std::string path;
+  if (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".json") {
+    path = resolve_path(name_or_path, base_dir);
+    if (!fs::exists(path)) throw InputError(file, json_path, fmt::format("model file \"{}\" not found", name_or_path));
+  } else {
+    for (const auto& n : model_catalogue_names())
+      if (normalise(n) == normalise(name_or_path)) path = (fs::path(models_dir()) / (n + ".json")).string();
+    if (path.empty())
+      throw InputError(file, json_path,
+                       fmt::format("unknown model \"{}\": expected one of {} or a .json file", name_or_path,
+                                   fmt::join(model_catalogue_names(), ", ")));
+  }
+  auto j = parse_json_file(path);
+  return parse_model(JsonObject(j, path, "$"));
+}
+
+ModelSpec import_hf_config(const std::string& path, const std::string& name) {
+  auto j = parse_json_file(path);
+  JsonObject c(j, path, "$");
+  ModelSpec m;
+  m.name = name;
+  m.source = "imported from HuggingFace config.json " + fs::path(path).filename().string();
+  m.layers = static_cast<int>(c.positive_integer("num_hidden_layers"));
+  m.hidden = c.positive_integer("hidden_size");
+  m.vocab = c.positive_integer("vocab_size");
+  m.ffn_intermediate = c.positive_integer("intermediate_size");
+  m.seq_len = c.integer_or("max_position_embeddings", 4096);
+  m.tied_embeddings = c.boolean_or("tie_word_embeddings", false);
+  std::string act = c.string_or("hidden_act", "silu");
+  m.activation = (act == "silu" || act == "swiglu") ? Activation::swiglu : Activation::gelu;
+  auto& a = m.attention;
+  a.heads = static_cast<int>(c.positive_integer("num_attention_heads"));
+  if (c.has("kv_lora_rank")) {
+    a.kind = AttentionKind::mla;
+    a.kv_heads = a.heads;
+    a.kv_lora_rank = static_cast<int>(c.positive_integer("kv_lora_rank"));
+    a.q_lora_rank = c.has("q_lora_rank") ? static_cast<int>(c.integer("q_lora_rank")) : 0;
+    a.qk_nope_head_dim = static_cast<int>(c.positive_integer("qk_nope_head_dim"));
+    a.qk_rope_head_dim = static_cast<int>(c.positive_integer("qk_rope_head_dim"));
+    a.v_head_dim = static_cast<int>(c.positive_integer("v_head_dim"));
+  } else {
+    a.kv_heads = static_cast<int>(c.integer_or("num_key_value_heads", a.heads));
+    a.kind = a.kv_heads == a.heads ? AttentionKind::mha : AttentionKind::gqa;
+    a.head_dim = static_cast<int>(c.integer_or("head_dim", m.hidden / a.heads));
+  }
+  if (c.has("n_routed_experts")) {
+    MoeSpec e;
+    e.routed_experts = static_cast<int>(c.positive_integer("n_routed_experts"));
+    e.shared_experts = static_cast<int>(c.integer_or("n_shared_experts", 0));
+    e.top_k = static_cast<int>(c.positive_integer("num_experts_per_tok"));
+    e.expert_intermediate = static_cast<int>(c.positive_integer("moe_intermediate_size"));
+    e.first_dense_layers = static_cast<int>(c.integer_or("first_k_dense_replace", 0));
+    // DeepSeek-V3's node-limited routing: topk_group groups (= nodes) per token.
+    e.max_nodes_per_token = static_cast<int>(c.integer_or("topk_group", 0));
+    m.moe = e;
+  }
+  m.mtp_depth = static_cast<int>(c.integer_or("num_nextn_predict_layers", 0));
+  // Every other key of a HuggingFace config (rope scaling, dropout, token ids ...) does not change
+  // FLOPs, bytes or parameters; they are read by nobody and deliberately not rejected here.
+  return m;
+}
+
+}  // namespace gwsim

@@ -1,0 +1,131 @@
+#include "gwsim/workloads/parallelism.h"
+
+#include <fmt/format.h>
+
+#include "gwsim/common/json_input.h"
+
+namespace gwsim {
+
+std::string to_string(PipelineSchedule s) {
+  switch (s) {
+    case PipelineSchedule::one_f_one_b: return "1f1b";
+    case PipelineSchedule::interleaved: return "interleaved";
+    case PipelineSchedule::dualpipe: return "dualpipe";
+    case PipelineSchedule::zero_bubble: return "zero_bubble";
+  }
+  return "?";
+}
+
+std::string to_string(Recompute r) {
+  switch (r) {
+    case Recompute::none: return "none";
+    case Recompute::selective: return "selective";
+    case Recompute::full: return "full";
+  }
+  return "?";
+}
+
+Parallelism parse_parallelism(const JsonObject& o) {
+  Parallelism p;
+  p.tp = static_cast<int>(o.positive_integer_or("tp", 1));
+  p.sp = o.boolean_or("sp", false);
+  p.pp = static_cast<int>(o.positive_integer_or("pp", 1));
+  std::string s = o.one_of_or("schedule", {"1f1b", "interleaved", "dualpipe", "zero_bubble"}, "1f1b");
+  p.schedule = s == "interleaved" ? PipelineSchedule::interleaved
+               : s == "dualpipe"  ? PipelineSchedule::dualpipe
+               : s == "zero_bubble" ? PipelineSchedule::zero_bubble
+                                    : PipelineSchedule::one_f_one_b;
+  p.virtual_stages = static_cast<int>(o.positive_integer_or("virtual_stages", 1));
+  if (p.virtual_stages > 1 && p.schedule != PipelineSchedule::interleaved)
+    o.fail("virtual_stages", "expected 1 unless schedule is \"interleaved\"");
+  p.dp = static_cast<int>(o.positive_integer_or("dp", 1));
+  p.zero_stage = static_cast<int>(o.integer_or("zero_stage", 0));
+  if (p.zero_stage < 0 || p.zero_stage > 3) o.fail("zero_stage", fmt::format("expected 0, 1, 2 or 3, got {}", p.zero_stage));
+  if (o.has("fsdp")) {
+    if (o.boolean("fsdp")) p.zero_stage = 3;
+  } else {
+    o.allow({"fsdp"});
+  }
+  p.ep = static_cast<int>(o.positive_integer_or("ep", 1));
+  p.cp = static_cast<int>(o.positive_integer_or("cp", 1));
+  p.micro_batch_seqs = o.positive_integer_or("micro_batch_seqs", 1);
+  o.reject_unknown_keys();
+  return p;
+}
+
+TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
+  TrainingSettings t;
+  t.global_batch_seqs = o.positive_integer("global_batch_seqs");
+  t.seq_len = o.positive_integer_or("seq_len", model.seq_len);
+  t.tokens = o.positive("tokens");
+  std::string prec = o.one_of_or("precision", {"bf16", "fp16", "fp8"}, "bf16");
+  t.precision = *parse_precision(prec);
+  std::string rc = o.one_of_or("recompute", {"none", "selective", "full"}, "selective");
+  t.recompute = rc == "none" ? Recompute::none : rc == "full" ? Recompute::full : Recompute::selective;
+  t.attention_kernel = o.one_of_or("attention_kernel", {"flash", "unfused"}, "flash") == "unfused"
+                           ? AttentionKernel::unfused
+                           : AttentionKernel::flash;
+  t.causal_mask = o.boolean_or("causal_mask", true);
+  if (o.has("overlap")) {
+    auto ov = o.object("overlap");
+    t.overlap_tp = ov.boolean_or("tp", t.overlap_tp);
+    t.overlap_dp = ov.boolean_or("dp", t.overlap_dp);
+    t.overlap_ep = ov.boolean_or("ep", t.overlap_ep);
+    t.overlap_pp = ov.boolean_or("pp", t.overlap_pp);
+    ov.reject_unknown_keys();
+  } else {
+    o.allow({"overlap"});
+  }
+  o.reject_unknown_keys();
+  return t;
+}
+
+void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettings& t, std::int64_t cluster_gpus,
+                  int gpus_per_node, const std::string& file) {
+  auto fail = [&](const std::string& path, const std::string& what) { throw InfeasibleError(file, path, what); };
+  if (p.gpus() != cluster_gpus)
+    fail("$.parallelism", fmt::format("tp*cp*pp*dp = {}*{}*{}*{} = {} GPUs, but the cluster has {} (off by {})", p.tp,
+                                      p.cp, p.pp, p.dp, p.gpus(), cluster_gpus, cluster_gpus - p.gpus()));
+  const auto& a = m.attention;
+  if (a.heads % p.tp != 0)
+    fail("$.parallelism.tp", fmt::format("tp {} does not divide the {} attention heads (remainder {})", p.tp, a.heads,
+                                         a.heads % p.tp));
+  if (a.kind == AttentionKind::gqa && a.kv_heads % p.tp != 0 && p.tp % a.kv_heads != 0)
+    fail("$.parallelism.tp", fmt::format("tp {} neither divides nor is a multiple of the {} KV heads", p.tp, a.kv_heads));
+  if (m.ffn_intermediate % p.tp != 0)
+    fail("$.parallelism.tp", fmt::format("tp {} does not divide the FFN width {}", p.tp, m.ffn_intermediate));
+  if (p.tp > gpus_per_node)
+    fail("$.parallelism.tp", fmt::format("tp {} exceeds the {} GPUs of a node: tensor parallelism must stay on the scale-up domain",
+                                         p.tp, gpus_per_node));
+  const int chunks = p.pp * p.virtual_stages;
+  if (chunks > m.layers)
+    fail("$.parallelism.pp", fmt::format("pp*virtual_stages = {} exceeds the {} layers", chunks, m.layers));
+  if (p.ep > 1) {
+    if (!m.moe) fail("$.parallelism.ep", fmt::format("ep {} but model {} has no experts", p.ep, m.name));
+    if (m.moe->routed_experts % p.ep != 0)
+      fail("$.parallelism.ep", fmt::format("ep {} does not divide the {} routed experts (remainder {})", p.ep,
+                                           m.moe->routed_experts, m.moe->routed_experts % p.ep));
+    if ((static_cast<std::int64_t>(p.dp) * p.tp * p.cp) % p.ep != 0)
+      fail("$.parallelism.ep", fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks",
+                                           p.ep, static_cast<std::int64_t>(p.dp) * p.tp * p.cp));
+  }
+  if (t.seq_len % p.cp != 0)
+    fail("$.parallelism.cp", fmt::format("cp {} does not divide the sequence length {}", p.cp, t.seq_len));
+  const std::int64_t per_step = static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs;
+  if (t.global_batch_seqs % per_step != 0)
+    fail("$.training.global_batch_seqs",
+         fmt::format("global batch {} is not a multiple of dp*micro_batch_seqs = {} (remainder {})", t.global_batch_seqs,
+                     per_step, t.global_batch_seqs % per_step));
+  const std::int64_t micro = t.micro_batches(p);
+  if (p.pp > 1 && micro < p.pp)
+    fail("$.training.global_batch_seqs",
+         fmt::format("{} micro-batches per replica is fewer than the {} pipeline stages (need {} more)", micro, p.pp,
+                     p.pp - micro));
+  if (p.schedule == PipelineSchedule::dualpipe && (p.pp % 2 != 0 || micro % 2 != 0))
+    fail("$.parallelism.schedule", fmt::format("dualpipe needs an even pp and an even micro-batch count (pp {}, micro-batches {})",
+                                               p.pp, micro));
+  if (p.schedule == PipelineSchedule::interleaved && p.virtual_stages < 2)
+    fail("$.parallelism.virtual_stages", "interleaved schedule needs virtual_stages >= 2");
+}
+
+}  // namespace gwsim

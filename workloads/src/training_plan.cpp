@@ -1,0 +1,526 @@
+#include "gwsim/workloads/training_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "gwsim/common/input_error.h"
+
+namespace gwsim {
+
+std::string to_string(CommKind k) {
+  switch (k) {
+    case CommKind::tp: return "tp";
+    case CommKind::cp: return "cp";
+    case CommKind::ep: return "ep";
+    case CommKind::pp: return "pp";
+    case CommKind::dp: return "dp";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr double kActivationBytes = 2;  // bf16 activations
+constexpr double kWeightBytes = 2;      // bf16 compute copy of the weights
+constexpr double kGradBytes = 4;        // fp32 main gradients (Megatron-LM, DeepSeek-V3 Sec 3.3)
+constexpr double kGradReduceBytes = 4;  // gradients are reduced in fp32
+// Adam: fp32 master weights + two moments. DeepSeek-V3 keeps the moments in BF16 (Sec 3.3.1), which a
+// scenario selects through precision fp8 (the DeepSeek recipe).
+constexpr double kOptimizerBytesFp32Moments = 12;
+constexpr double kOptimizerBytesBf16Moments = 8;
+
+double gemm_bytes(double m, double n, double k, Precision prec) {
+  const double in = prec == Precision::fp8 ? 1 : 2;
+  return in * (m * k + k * n) + 2 * m * n;
+}
+
+Op gemm(const std::string& name, double m, double n, double k, Precision prec, double count = 1) {
+  return Op{name, "gemm", prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count};
+}
+
+Op memory_op(const std::string& name, double bytes, double count = 1) {
+  return Op{name, "memory_bound", Precision::bf16, 0, bytes, count};
+}
+
+
+}  // namespace
+
+std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
+                                  double tokens) {
+  std::vector<Op> ops;
+  const auto& a = m.attention;
+  const double T = tokens;
+  const double h = static_cast<double>(m.hidden);
+  const double tp = p.tp;
+  const double h_local = p.sp ? h / tp : h;  // elementwise work is split only with sequence parallelism
+  const double heads = a.heads / tp;
+  const double kv_heads = std::max(1.0, a.kv_heads / tp);
+  const Precision prec = t.precision;
+  const double seq = static_cast<double>(t.seq_len);
+
+  ops.push_back(memory_op("attn_norm", 2 * kActivationBytes * T * h_local));
+  if (a.kind == AttentionKind::mla) {
+    // Low-rank down-projections are small and replicated across TP ranks (DeepSeek-V2 Sec 2.1).
+    if (a.q_lora_rank > 0) {
+      ops.push_back(gemm("q_down", T, a.q_lora_rank, h, prec));
+      ops.push_back(gemm("q_up", T, heads * a.qk_head_dim(), a.q_lora_rank, prec));
+    } else {
+      ops.push_back(gemm("q_proj", T, heads * a.qk_head_dim(), h, prec));
+    }
+    ops.push_back(gemm("kv_down", T, a.kv_lora_rank + a.qk_rope_head_dim, h, prec));
+    ops.push_back(gemm("kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec));
+  } else {
+    ops.push_back(gemm("qkv_proj", T, (heads + 2 * kv_heads) * a.head_dim, h, prec));
+  }
+  const double dqk = a.qk_head_dim(), dv = a.value_head_dim();
+  ops.push_back(memory_op("rope", 2 * kActivationBytes * T * (heads + kv_heads) * a.qk_rope_head_dim));
+  if (t.attention_kernel == AttentionKernel::flash) {
+    // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
+    const double keys = t.causal_mask ? seq / 2 : seq;
+    const double flops = 2 * T * keys * heads * (dqk + dv);
+    const double bytes = kActivationBytes * T * heads * (dqk + dv) + kActivationBytes * T * kv_heads * (dqk + dv) * 1.0;
+    ops.push_back(Op{"attention_core", "attention", Precision::bf16, flops, bytes, 1});
+  } else {
+    // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
+    // reads it and writes probabilities (2+2 bytes), dropout reads them and writes output and a
+    // 1-byte mask (2+2+1): 9 bytes of HBM traffic per score element.
+    const double scores = T * seq * heads;
+    ops.push_back(Op{"attention_scores", "gemm", Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1});
+    ops.push_back(memory_op("softmax_dropout", 9 * scores));
+    ops.push_back(Op{"attention_values", "gemm", Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1});
+  }
+  ops.push_back(gemm("o_proj", T, h, heads * dv, prec));
+  ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
+  ops.push_back(memory_op("ffn_norm", 2 * kActivationBytes * T * h_local));
+
+  const bool swiglu = m.activation == Activation::swiglu;
+  const double act_bytes_per_elem = (swiglu ? 3 : 2) * kActivationBytes;
+  if (m.is_moe_layer(layer)) {
+    const auto& e = *m.moe;
+    const double T_moe = p.sp ? T / tp : T;  // tokens this rank routes
+    const double fe = e.expert_intermediate;
+    const double routed_tokens = T_moe * e.top_k;  // balanced routing: every rank receives its share
+    ops.push_back(Op{"router", "gemm", Precision::bf16, 2 * T_moe * e.routed_experts * h,
+                     gemm_bytes(T_moe, e.routed_experts, h, Precision::bf16), 1});
+    ops.push_back(memory_op("gating_topk", 3 * 4 * T_moe * e.routed_experts));
+    ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h));
+    const double up_n = (swiglu ? 2 : 1) * fe;
+    const double experts_local = std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
+    const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + fe) * h;
+    ops.push_back(Op{"experts_up", "grouped_gemm", prec, 2 * routed_tokens * up_n * h,
+                     w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1});
+    ops.push_back(memory_op("experts_act", act_bytes_per_elem * routed_tokens * fe));
+    ops.push_back(Op{"experts_down", "grouped_gemm", prec, 2 * routed_tokens * fe * h,
+                     w_bytes * fe / (up_n + fe) + kActivationBytes * routed_tokens * (fe + h), 1});
+    ops.push_back(memory_op("combine_unpermute", kActivationBytes * (routed_tokens + T_moe) * h));
+    if (e.shared_experts > 0) {
+      const double fs = static_cast<double>(e.shared_experts) * fe / tp;
+      ops.push_back(gemm("shared_up", T, (swiglu ? 2 : 1) * fs, h, prec));
+      ops.push_back(memory_op("shared_act", act_bytes_per_elem * T * fs));
+      ops.push_back(gemm("shared_down", T, h, fs, prec));
+    }
+  } else {
+    const double f = static_cast<double>(m.ffn_intermediate) / tp;
+    ops.push_back(gemm("ffn_up", T, (swiglu ? 2 : 1) * f, h, prec));
+    ops.push_back(memory_op("ffn_act", act_bytes_per_elem * T * f));
+    ops.push_back(gemm("ffn_down", T, h, f, prec));
+  }
+  ops.push_back(memory_op("ffn_residual", 3 * kActivationBytes * T * h_local));
+  return ops;
+}
+
+namespace {
+
+// Backward of a forward op, split into the activation-gradient part (B) and weight-gradient part (W).
+void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
+  if (f.op_class == "gemm" || f.op_class == "grouped_gemm") {
+    const bool has_weights = f.name != "attention_scores" && f.name != "attention_values";
+    b.push_back(Op{f.name + "_dgrad", f.op_class, f.precision, f.flops, f.bytes, f.count});
+    if (has_weights)
+      w.push_back(Op{f.name + "_wgrad", f.op_class, f.precision, f.flops, f.bytes, f.count});
+    else  // score/value GEMMs of unfused attention: both gradients are activation gradients
+      b.push_back(Op{f.name + "_dgrad2", f.op_class, f.precision, f.flops, f.bytes, f.count});
+  } else if (f.op_class == "attention") {
+    // FlashAttention backward runs 5 matmuls for the forward's 2 (recomputed scores, dV, dP, dQ, dK).
+    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 2.5 * f.flops, 2 * f.bytes, f.count});
+  } else {
+    // Elementwise backward reads the saved input and the incoming gradient and writes one gradient.
+    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 0, 1.5 * f.bytes, f.count});
+  }
+}
+
+// Selective recomputation redoes what is cheap to redo and expensive to keep: the elementwise ops
+// (norms, activations), the score/softmax passes of unfused attention, and MLA's up-projections from
+// the cached latents (DeepSeek-V3 Sec 3.3.2 recomputes RMSNorm and the MLA up-projections).
+bool recomputed_selectively(const Op& f) {
+  return f.op_class == "memory_bound" || f.name == "attention_scores" || f.name == "attention_values" ||
+         f.name == "q_up" || f.name == "kv_up";
+}
+
+// Activation bytes a layer keeps per token until its backward (per GPU): the tensors its backward
+// reads, after Korthikanti et al. 2022 ("Reducing Activation Recomputation"), generalised to
+// GQA/MLA/MoE. Full recomputation keeps only the layer input; selective drops what
+// recomputed_selectively() redoes. FP8 training caches the FFN/expert GEMM inputs in FP8
+// (DeepSeek-V3 Sec 3.3.2).
+double activation_bytes_per_token(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t) {
+  const auto& a = m.attention;
+  const double h = static_cast<double>(m.hidden);
+  const double tp = p.tp;
+  const double h_local = p.sp ? h / tp : h;
+  if (t.recompute == Recompute::full) return kActivationBytes * h_local;
+  const bool selective = t.recompute == Recompute::selective;
+  const double heads = a.heads / tp, kv_heads = std::max(1.0, a.kv_heads / tp);
+  const double ffn_elem = t.precision == Precision::fp8 ? 1 : kActivationBytes;
+
+  double bytes = kActivationBytes * 2 * h_local;                // the two residual-stream inputs
+  if (!selective) bytes += kActivationBytes * 2 * h_local;      // the two norm outputs
+  // Attention: GEMM inputs and what flash-attention's backward reads (q, k, v, output).
+  double attn = 0;
+  if (a.kind == AttentionKind::mla) {
+    attn += a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim;  // latents
+    if (!selective) attn += heads * a.qk_head_dim() + heads * (a.qk_nope_head_dim + a.value_head_dim());
+  } else {
+    attn += heads * a.head_dim + 2 * kv_heads * a.head_dim;
+  }
+  attn += heads * a.value_head_dim();  // attention output = o_proj input
+  bytes += kActivationBytes * attn;
+  if (t.attention_kernel == AttentionKernel::unfused && !selective)
+    bytes += 5.0 * heads * static_cast<double>(t.seq_len);  // softmax output (2) + dropout output (2) + mask (1)
+  const double act_in = m.activation == Activation::swiglu ? 2 : 1;  // activation input width per FFN unit
+  const double act_out = selective ? 0 : 1;                          // activation output (down-proj input)
+  if (m.is_moe_layer(layer)) {
+    const auto& e = *m.moe;
+    const double share = p.sp ? 1 / tp : 1;
+    bytes += ffn_elem * share * e.top_k * (h + (act_in + act_out) * e.expert_intermediate);
+    bytes += ffn_elem * (h_local + (act_in + act_out) * e.shared_experts * e.expert_intermediate / tp);
+  } else {
+    // With sequence parallelism the GEMM input is kept as this rank's shard and re-gathered in the
+    // backward (Korthikanti et al. Sec 4.2.2).
+    bytes += ffn_elem * (h_local + (act_in + act_out) * m.ffn_intermediate / tp);
+  }
+  return bytes;
+}
+
+// Parameters one GPU holds for one transformer layer.
+void layer_params(const ModelSpec& m, const ParamCounts& c, int layer, const Parallelism& p, double& dense,
+                  double& experts) {
+  dense += c.attention_per_layer / p.tp + c.norms_per_layer;
+  if (m.is_moe_layer(layer)) {
+    dense += c.moe_shared_per_layer / p.tp + c.moe_router_per_layer;
+    experts += c.moe_routed_per_layer / p.ep;
+  } else {
+    dense += c.dense_ffn_per_layer / p.tp;
+  }
+}
+
+double sum_flops(const std::vector<Op>& ops) {
+  double s = 0;
+  for (const auto& o : ops) s += o.flops * o.count;
+  return s;
+}
+
+// Contiguous partition of per-item costs into `parts` chunks minimising the largest chunk
+// (what a practitioner does when placing layers on pipeline stages). Returns chunk start indices.
+std::vector<int> balanced_partition(const std::vector<double>& cost, int parts) {
+  const int n = static_cast<int>(cost.size());
+  std::vector<double> prefix(n + 1, 0);
+  for (int i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + cost[i];
+  // best[k][i]: smallest max-chunk cost for the first i items in k chunks.
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<double>> best(parts + 1, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<int>> cut(parts + 1, std::vector<int>(n + 1, 0));
+  best[0][0] = 0;
+  for (int k = 1; k <= parts; ++k)
+    for (int i = k; i <= n; ++i)
+      for (int j = k - 1; j < i; ++j) {
+        double v = std::max(best[k - 1][j], prefix[i] - prefix[j]);
+        if (v < best[k][i]) {
+          best[k][i] = v;
+          cut[k][i] = j;
+        }
+      }
+  std::vector<int> starts(parts);
+  int i = n;
+  for (int k = parts; k >= 1; --k) {
+    starts[k - 1] = cut[k][i];
+    i = cut[k][i];
+  }
+  return starts;
+}
+
+struct GroupPlacement {
+  LinkClass link;
+  int ranks_per_domain;
+};
+// Ranks are laid out TP fastest, then CP, then DP (EP groups inside DP), then PP.
+GroupPlacement place_group(int size, int stride, int domain) {
+  if (size <= 1) return {LinkClass::scaleup, 1};
+  const int per_domain = std::max(1, std::min(size, domain / std::max(1, stride)));
+  return {per_domain >= size ? LinkClass::scaleup : LinkClass::scaleout, per_domain};
+}
+
+}  // namespace
+
+TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
+                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {
+  check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
+  TrainingPlan plan;
+  plan.model = model;
+  plan.par = par;
+  plan.train = train;
+  plan.params = count_params(model);
+  plan.micro_batches = train.micro_batches(par);
+  plan.tokens_per_step = static_cast<double>(train.global_batch_seqs) * train.seq_len;
+
+  const double h = static_cast<double>(model.hidden);
+  const double tokens = static_cast<double>(par.micro_batch_seqs) * train.seq_len / par.cp;  // per GPU per micro-batch
+  const double tp = par.tp;
+
+  // Work items in pipeline order: embedding (0 cost), layers, head (+ MTP), so stages can balance them.
+  std::vector<std::vector<Op>> item_ops;
+  std::vector<double> item_cost;
+  for (int l = 0; l < model.layers; ++l) {
+    item_ops.push_back(layer_forward_ops(model, l, par, train, tokens));
+    item_cost.push_back(sum_flops(item_ops.back()));
+  }
+  std::vector<Op> head_ops;
+  head_ops.push_back(memory_op("final_norm", 2 * kActivationBytes * tokens * (par.sp ? h / tp : h)));
+  head_ops.push_back(gemm("lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
+  // Cross-entropy reads the bf16 logits, writes fp32 softmax and reads it back for the loss.
+  head_ops.push_back(memory_op("cross_entropy", 10.0 * tokens * model.vocab / tp));
+  for (int d = 0; d < model.mtp_depth; ++d) {
+    head_ops.push_back(gemm("mtp_proj", tokens, h, 2 * h, train.precision));
+    auto block = layer_forward_ops(model, model.layers - 1, par, train, tokens);
+    for (auto& o : block) o.name = "mtp_" + o.name;
+    head_ops.insert(head_ops.end(), block.begin(), block.end());
+    head_ops.push_back(gemm("mtp_lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
+    head_ops.push_back(memory_op("mtp_cross_entropy", 10.0 * tokens * model.vocab / tp));
+  }
+  item_ops.push_back(head_ops);
+  item_cost.push_back(sum_flops(head_ops));
+
+  const int chunks = par.pp * par.virtual_stages;
+  auto starts = balanced_partition(item_cost, chunks);
+  const int items = static_cast<int>(item_cost.size());
+  plan.stages.assign(par.pp, StageWork{});
+  std::vector<double> stage_dense(par.pp, 0), stage_experts(par.pp, 0), stage_act(par.pp, 0);
+  for (int c = 0; c < chunks; ++c) {
+    const int stage = c % par.pp;  // interleaved: chunk c lives on GPU c mod pp
+    const int begin = starts[c], end = c + 1 < chunks ? starts[c + 1] : items;
+    auto& sw = plan.stages[stage];
+    if (c == 0) {
+      sw.has_embedding = true;
+      sw.forward.push_back(memory_op("embedding_lookup", 2 * kActivationBytes * tokens * h));
+      stage_dense[stage] += static_cast<double>(model.vocab) * h / tp;
+    }
+    for (int i = begin; i < end; ++i) {
+      const bool is_head = i == items - 1;
+      if (is_head) {
+        sw.has_head = true;
+        stage_dense[stage] += (model.tied_embeddings ? 0.0 : static_cast<double>(model.vocab) * h / tp) + h;
+        if (model.mtp_depth > 0) {
+          double d = 0, e = 0;
+          layer_params(model, plan.params, model.layers - 1, par, d, e);
+          stage_dense[stage] += model.mtp_depth * (d + 2 * h * h);
+          stage_experts[stage] += model.mtp_depth * e;
+          stage_act[stage] += model.mtp_depth * activation_bytes_per_token(model, model.layers - 1, par, train) * tokens;
+        }
+      } else {
+        if (sw.layers == 0) sw.first_layer = i;
+        sw.layers += 1;
+        layer_params(model, plan.params, i, par, stage_dense[stage], stage_experts[stage]);
+        stage_act[stage] += activation_bytes_per_token(model, i, par, train) * tokens;
+      }
+      sw.forward.insert(sw.forward.end(), item_ops[i].begin(), item_ops[i].end());
+    }
+  }
+
+  // Backward and recomputation from the forward ops.
+  for (auto& sw : plan.stages) {
+    for (const auto& f : sw.forward) {
+      add_backward(f, sw.backward_input, sw.backward_weight);
+      if (train.recompute == Recompute::full || (train.recompute == Recompute::selective && recomputed_selectively(f)))
+        sw.recompute.push_back(f);
+    }
+  }
+  auto stage_cost = [](const StageWork& s) {
+    return sum_flops(s.forward) + sum_flops(s.backward_input) + sum_flops(s.backward_weight) + sum_flops(s.recompute);
+  };
+  for (int s = 1; s < par.pp; ++s)
+    if (stage_cost(plan.stages[s]) > stage_cost(plan.stages[plan.critical_stage])) plan.critical_stage = s;
+
+  // FLOPs per token (whole model, not per GPU).
+  {
+    TrainingSettings noncausal = train, causal = train;
+    noncausal.causal_mask = false;
+    noncausal.attention_kernel = AttentionKernel::flash;
+    causal.causal_mask = true;
+    causal.attention_kernel = AttentionKernel::flash;
+    Parallelism single;  // one GPU, no splits: per-token whole-model counts
+    single.micro_batch_seqs = 1;
+    auto forward_flops = [&](const TrainingSettings& ts) {
+      double f = 0;
+      for (int l = 0; l < model.layers; ++l) f += sum_flops(layer_forward_ops(model, l, single, ts, 1.0 * ts.seq_len));
+      f += 2.0 * ts.seq_len * model.vocab * h;
+      for (int d = 0; d < model.mtp_depth; ++d) {
+        f += sum_flops(layer_forward_ops(model, model.layers - 1, single, ts, 1.0 * ts.seq_len));
+        f += 2.0 * ts.seq_len * (2 * h * h + model.vocab * h);
+      }
+      return f / ts.seq_len;
+    };
+    plan.flops_per_token.model_noncausal = 3 * forward_flops(noncausal);
+    plan.flops_per_token.model_causal = 3 * forward_flops(causal);
+    // Hardware FLOPs: sum over stages of what each GPU executes, per token it processes.
+    double hw = 0;
+    for (const auto& s : plan.stages) hw += stage_cost(s);
+    plan.flops_per_token.hardware = hw * tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * train.seq_len);
+  }
+
+  // Communication of the critical stage.
+  const int domain = cluster.scaleup_domain_gpus;
+  const auto& cs = plan.stages[plan.critical_stage];
+  const int moe_layers_here = [&] {
+    int n = 0;
+    for (int l = cs.first_layer; l < cs.first_layer + cs.layers; ++l) n += model.is_moe_layer(l) ? 1 : 0;
+    if (cs.has_head) n += model.mtp_depth * (model.moe ? 1 : 0);
+    return n;
+  }();
+  const int layers_here = cs.layers + (cs.has_head ? model.mtp_depth : 0);
+  const double recompute_fwd = train.recompute == Recompute::full ? 1 : 0;
+  if (par.tp > 1) {
+    auto g = place_group(par.tp, 1, domain);
+    const double bytes = kActivationBytes * tokens * h;
+    if (par.sp) {
+      plan.comms.push_back({"tp_all_gather", CommKind::tp, "all_gather", bytes, par.tp, g.link, g.ranks_per_domain, 0,
+                            layers_here * (4 + 2 * recompute_fwd), 0});
+      plan.comms.push_back({"tp_reduce_scatter", CommKind::tp, "reduce_scatter", bytes, par.tp, g.link,
+                            g.ranks_per_domain, 0, layers_here * (4 + 2 * recompute_fwd), 0});
+    } else {
+      plan.comms.push_back({"tp_all_reduce", CommKind::tp, "all_reduce", bytes, par.tp, g.link, g.ranks_per_domain, 0,
+                            layers_here * (4 + 2 * recompute_fwd), 0});
+    }
+  }
+  if (par.cp > 1) {
+    auto g = place_group(par.cp, par.tp, domain);
+    const auto& a = model.attention;
+    const double kv = kActivationBytes * tokens * par.cp * std::max(1.0, a.kv_heads / tp) * (a.qk_head_dim() + a.value_head_dim());
+    plan.comms.push_back({"cp_kv_all_gather", CommKind::cp, "all_gather", kv, par.cp, g.link, g.ranks_per_domain, 0,
+                          layers_here * (1 + recompute_fwd), 0});
+    plan.comms.push_back({"cp_kv_grad_reduce_scatter", CommKind::cp, "reduce_scatter", kv, par.cp, g.link,
+                          g.ranks_per_domain, 0, 1.0 * layers_here, 0});
+  }
+  if (par.ep > 1 && moe_layers_here > 0) {
+    const auto& e = *model.moe;
+    auto g = place_group(par.ep, par.tp * par.cp, domain);
+    // Share of dispatched bytes that crosses the scale-out fabric. DeepEP sends a token once per
+    // remote node and fans out over NVLink there; node-limited routing caps the nodes per token.
+    double scaleout_fraction = 0;
+    const double domains = static_cast<double>(par.ep) / g.ranks_per_domain;
+    if (domains > 1) {
+      double nodes_hit = domains * (1 - std::pow(1 - 1 / domains, e.top_k));
+      if (e.max_nodes_per_token > 0) nodes_hit = std::min(nodes_hit, static_cast<double>(e.max_nodes_per_token));
+      scaleout_fraction = nodes_hit * (domains - 1) / domains / e.top_k;
+    }
+    const double T_moe = par.sp ? tokens / tp : tokens;
+    // DeepSeek-V3 dispatches in FP8 and combines in BF16 (Sec 3.3); BF16 runs use BF16 for both.
+    const double dispatch_elem = train.precision == Precision::fp8 ? 1 : 2;
+    const double passes = 1 + recompute_fwd;
+    plan.comms.push_back({"ep_dispatch", CommKind::ep, "all_to_all", dispatch_elem * T_moe * e.top_k * h, par.ep,
+                          g.link, g.ranks_per_domain, scaleout_fraction, moe_layers_here * (passes + 1), 0});
+    plan.comms.push_back({"ep_combine", CommKind::ep, "all_to_all", 2 * T_moe * e.top_k * h, par.ep, g.link,
+                          g.ranks_per_domain, scaleout_fraction, moe_layers_here * (passes + 1), 0});
+  }
+  if (par.pp > 1) {
+    auto g = place_group(2, par.tp * par.cp * par.dp, domain);
+    const double act = kActivationBytes * tokens * (par.sp ? h / tp : h);
+    plan.comms.push_back({"pp_send_recv", CommKind::pp, "p2p", act, 2, g.link, g.ranks_per_domain, 0,
+                          2.0 * par.virtual_stages, 0});
+  }
+  {
+    double dense = 0, experts = 0;
+    for (int s = 0; s < par.pp; ++s)
+      if (s == plan.critical_stage) {
+        dense = stage_dense[s];
+        experts = stage_experts[s];
+      }
+    const double dual = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;  // DualPipe holds two stages' weights
+    dense *= dual;
+    experts *= dual;
+    auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
+      if (group <= 1 || params <= 0) return;
+      auto g = place_group(group, stride, domain);
+      if (par.zero_stage == 0) {
+        plan.comms.push_back({prefix + "_grad_all_reduce", CommKind::dp, "all_reduce", kGradReduceBytes * params, group,
+                              g.link, g.ranks_per_domain, 0, 0, 1});
+      } else {
+        plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter", kGradReduceBytes * params,
+                              group, g.link, g.ranks_per_domain, 0, 0, 1});
+        // ZeRO-3/FSDP gathers the weights before use (once per step when not resharded after the
+        // forward, as in Llama 3); ZeRO-1/2 gather the updated weights once after the optimizer.
+        plan.comms.push_back({prefix + "_param_all_gather", CommKind::dp, "all_gather", kWeightBytes * params, group,
+                              g.link, g.ranks_per_domain, 0, 0, 1});
+      }
+    };
+    add_dp("dp", dense, par.dp * par.cp, par.tp);
+    if (experts > 0) add_dp("dp_experts", experts, par.dp * par.tp * par.cp / par.ep, par.tp * par.ep);
+    else if (par.ep == 1 && model.moe) add_dp("dp_experts", 0, 1, 1);
+  }
+
+  // Memory per GPU (the stage that needs the most).
+  double worst = -1;
+  for (int s = 0; s < par.pp; ++s) {
+    MemoryPerGpu mem;
+    const double dual = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;
+    const double dense = stage_dense[s] * dual, experts = stage_experts[s] * dual;
+    const double dp_dense = static_cast<double>(par.dp) * par.cp;
+    const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
+    auto shard = [&](double params, double group, int from_stage) {
+      return par.zero_stage >= from_stage ? params / group : params;
+    };
+    mem.weights = kWeightBytes * (shard(dense, dp_dense, 3) + shard(experts, dp_experts, 3));
+    mem.gradients = kGradBytes * (shard(dense, dp_dense, 2) + shard(experts, dp_experts, 2));
+    const double opt_bytes = train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
+    mem.optimizer = opt_bytes * (shard(dense, dp_dense, 1) + shard(experts, dp_experts, 1));
+    // Micro-batches whose activations are alive at once on this stage.
+    double in_flight = 1;
+    switch (par.schedule) {
+      case PipelineSchedule::one_f_one_b:
+      case PipelineSchedule::zero_bubble: in_flight = par.pp - s; break;
+      case PipelineSchedule::interleaved:  // Narayanan et al. SC21 Sec 2.2.2
+        in_flight = par.pp * par.virtual_stages * (1 + (par.pp - 1.0) / (par.pp * par.virtual_stages));
+        break;
+      case PipelineSchedule::dualpipe: in_flight = par.pp + 1; break;  // DualPipe README: PP+1 activations
+    }
+    in_flight = std::min<double>(in_flight, static_cast<double>(plan.micro_batches));
+    // stage_act sums all chunks a GPU holds; interleaving keeps one chunk's worth per micro-batch.
+    mem.activations = stage_act[s] * in_flight / par.virtual_stages;
+    // Communication buffers: NCCL's default channel buffers (~0.5 GB) plus, with EP, send and
+    // receive buffers for one micro-batch of dispatched tokens.
+    mem.comm_buffers = 0.5e9;
+    if (par.ep > 1 && model.moe) mem.comm_buffers += 2 * kActivationBytes * tokens * model.moe->top_k * h;
+    plan.stages[s].params = dense + experts;
+    plan.stages[s].expert_params = experts;
+    plan.stages[s].activation_bytes_per_micro_batch = stage_act[s];
+    if (mem.total() > worst) {
+      worst = mem.total();
+      plan.memory = mem;
+      plan.memory_stage = s;
+    }
+  }
+  const double capacity = gpu.hbm_capacity_bytes();
+  if (plan.memory.total() > capacity)
+    throw InfeasibleError(file, "$.parallelism",
+                          fmt::format("does not fit: stage {} needs {:.1f} GB per GPU (weights {:.1f}, gradients {:.1f}, "
+                                      "optimizer {:.1f}, activations {:.1f}, buffers {:.1f}) but {} has {:.0f} GB "
+                                      "(over by {:.1f} GB)",
+                                      plan.memory_stage, plan.memory.total() / 1e9, plan.memory.weights / 1e9,
+                                      plan.memory.gradients / 1e9, plan.memory.optimizer / 1e9,
+                                      plan.memory.activations / 1e9, plan.memory.comm_buffers / 1e9, gpu.name,
+                                      capacity / 1e9, (plan.memory.total() - capacity) / 1e9));
+  return plan;
+}
+
+}  // namespace gwsim
