@@ -350,7 +350,7 @@ GpuSpec derive_compliant_variant(const GpuSpec& gpu, const std::string& rule_id,
   double margin = margin_it != r.variant_margin.end() ? margin_it->second : 0.01;
   auto no_threshold = [&]() -> GpuSpec {
     throw InputError("", "--cap " + cap_kind,
-                     fmt::format("rule {} has no threshold a {} cap can move {} under", r.id, kind, gpu.name));
+                     fmt::format("rule {} has no threshold that capping {} can move {} under", r.id, kind, gpu.name));
   };
 
   double target = 0;

@@ -145,7 +145,7 @@ void stage_grouped_gemm(const Options& opt) {
           d.bytes = 2.0 * (double(rows) * pr.k + double(pr.n) * pr.k + double(rows) * pr.n);
           st.record(d);
         }
-        for (const std::string variant : {"cublas_grouped", "cublas_loop"}) {
+        for (const std::string variant : {"cublas_grouped", "cublas_loop"}) try {
           const Timing t = st.time([&](int) { variant == "cublas_grouped" ? plan.run_grouped(st.cublas()) : plan.run_loop(st.cublas()); },
                                    1, 0.05, 3, 30);
           Record r;
@@ -163,6 +163,8 @@ void stage_grouped_gemm(const Options& opt) {
                         pr.name, tokens, variant.c_str(), flops / t.median_s / 1e12, 100.0 * dense.median_s / t.median_s,
                         flops / dense.median_s / 1e12);
           st.summary(line);
+        } catch (const std::exception& e) {
+          st.skip(what + " " + variant, e.what());
         }
       } catch (const std::exception& e) {
         st.skip(what, e.what());

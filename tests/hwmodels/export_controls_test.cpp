@@ -144,7 +144,7 @@ TEST(ExportControls, H100CappedUnderThe2022RuleIsH800Like) {
   EXPECT_NE(applied[0].find("interconnect: chip-to-chip I/O 900 -> 400"), std::string::npos) << applied[0];
   // Capped interconnect does nothing under the 2023 rule, which has no I/O test.
   std::string msg = input_error_of([] { derive_compliant_variant(find_gpu("H100"), "2023-10", "interconnect", nullptr); });
-  EXPECT_NE(msg.find("rule 2023-10 has no threshold a interconnect cap can move"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("rule 2023-10 has no threshold that capping interconnect can move"), std::string::npos) << msg;
 }
 
 TEST(ExportControls, H100ComputeCappedUnderThe2023RuleIsH20Like) {

@@ -83,9 +83,6 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
 void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettings& t, std::int64_t cluster_gpus,
                   int gpus_per_node, const std::string& file) {
   auto fail = [&](const std::string& path, const std::string& what) { throw InfeasibleError(file, path, what); };
-  if (p.gpus() != cluster_gpus)
-    fail("$.parallelism", fmt::format("tp*cp*pp*dp = {}*{}*{}*{} = {} GPUs, but the cluster has {} (off by {})", p.tp,
-                                      p.cp, p.pp, p.dp, p.gpus(), cluster_gpus, cluster_gpus - p.gpus()));
   const auto& a = m.attention;
   if (a.heads % p.tp != 0)
     fail("$.parallelism.tp", fmt::format("tp {} does not divide the {} attention heads (remainder {})", p.tp, a.heads,
@@ -97,6 +94,9 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
   if (p.tp > gpus_per_node)
     fail("$.parallelism.tp", fmt::format("tp {} exceeds the {} GPUs of a node: tensor parallelism must stay on the scale-up domain",
                                          p.tp, gpus_per_node));
+  if (p.gpus() != cluster_gpus)
+    fail("$.parallelism", fmt::format("tp*cp*pp*dp = {}*{}*{}*{} = {} GPUs, but the cluster has {} (off by {})", p.tp,
+                                      p.cp, p.pp, p.dp, p.gpus(), cluster_gpus, cluster_gpus - p.gpus()));
   const int chunks = p.pp * p.virtual_stages;
   if (chunks > m.layers)
     fail("$.parallelism.pp", fmt::format("pp*virtual_stages = {} exceeds the {} layers", chunks, m.layers));

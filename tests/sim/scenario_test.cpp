@@ -1,0 +1,87 @@
+// Scenario loading (strict, with overrides), the report's fields and determinism.
+#include <gtest/gtest.h>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/paths.h"
+#include "gwsim/sim/report.h"
+
+using namespace gwsim;
+
+namespace {
+std::string default_scenario() { return data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json"; }
+
+std::string error_of(const std::vector<std::string>& overrides) {
+  try {
+    auto s = load_scenario(default_scenario(), overrides);
+    run_training(s);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Scenario, EveryShippedScenarioRuns) {
+  for (const char* name : {"deepseek-v3-pretrain-2048xh800", "llama3-405b-8192xh100", "llama3-405b-16384xh100",
+                           "megatron-sc21-175b-1024xa100"}) {
+    auto run = run_training(load_scenario(data_dir() + "/scenarios/" + name + ".json"));
+    EXPECT_GT(run.report["training"]["step_time_s"].get<double>(), 0) << name;
+  }
+}
+
+TEST(Scenario, MisspeltKeyIsRefusedWithItsPath) {
+  auto msg = error_of({"parallelism.tpp=2"});
+  EXPECT_NE(msg.find("$.parallelism.tpp: unknown key (misspelt?)"), std::string::npos) << msg;
+}
+
+TEST(Scenario, WrongTypeAndImpossibleValues) {
+  EXPECT_NE(error_of({"parallelism.pp=\"sixteen\""}).find("$.parallelism.pp: expected an integer"), std::string::npos);
+  EXPECT_NE(error_of({"training.precision=fp6"}).find("$.training.precision: expected one of bf16|fp16|fp8"),
+            std::string::npos);
+  EXPECT_NE(error_of({"cluster=nowhere.json"}).find("nowhere.json"), std::string::npos);
+  EXPECT_NE(error_of({"parallelism.ep=48"}).find("does not divide the 256 routed experts"), std::string::npos);
+}
+
+TEST(Scenario, UnknownGpuNamesTheCatalogue) {
+  auto msg = error_of({"cluster.gpu=H900"});
+  EXPECT_NE(msg.find("H900"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("H800-SXM"), std::string::npos) << msg;
+}
+
+TEST(Scenario, OverridesChangeTheRun) {
+  auto base = run_training(load_scenario(default_scenario())).report;
+  auto bf16 = run_training(load_scenario(default_scenario(), {"training.precision=bf16"})).report;
+  EXPECT_GT(bf16["training"]["step_time_s"].get<double>(), base["training"]["step_time_s"].get<double>());
+  EXPECT_EQ(bf16["scenario"]["training"]["precision"], "bf16");
+}
+
+TEST(Report, HasTheDocumentedFields) {
+  auto r = run_training(load_scenario(default_scenario())).report;
+  EXPECT_EQ(r["schema"], "gwsim.report/1");
+  EXPECT_EQ(r["provenance"]["backend"], "analytical");
+  EXPECT_FALSE(r["provenance"]["profile"]["name"].get<std::string>().empty());
+  for (const char* k : {"step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu", "gpu_hours_per_trillion_tokens", "days"})
+    EXPECT_TRUE(r["training"].contains(k)) << k;
+  for (const char* k : {"compute", "bubble", "optimizer", "exposed_comm_ep", "exposed_comm_dp"})
+    EXPECT_TRUE(r["training"]["breakdown_s"].contains(k)) << k;
+  for (const char* k : {"weights", "gradients", "optimizer", "activations", "comm_buffers", "total"})
+    EXPECT_TRUE(r["memory"]["per_gpu_gib"].contains(k)) << k;
+  EXPECT_EQ(r["cluster"]["gpus"], 2048);
+  EXPECT_GT(r["power"]["facility_mw"].get<double>(), r["power"]["it_mw"].get<double>());
+  EXPECT_TRUE(r["warnings"].is_array());
+  // The model's own name and the resolved model are in the report.
+  EXPECT_EQ(r["scenario"]["model"]["name"], "DeepSeek-V3");
+}
+
+TEST(Report, BreakdownAddsUpToTheStep) {
+  auto r = run_training(load_scenario(default_scenario())).report;
+  double sum = 0;
+  for (auto& [k, v] : r["training"]["breakdown_s"].items()) sum += v.get<double>();
+  EXPECT_NEAR(sum, r["training"]["step_time_s"].get<double>(), 1e-3 * sum);
+}
+
+TEST(Report, SameScenarioSameBytes) {
+  auto a = run_training(load_scenario(default_scenario())).report.dump(1);
+  auto b = run_training(load_scenario(default_scenario())).report.dump(1);
+  EXPECT_EQ(a, b);
+}

@@ -1,0 +1,79 @@
+// Parameter and FLOP counts against the published figures (published_cases.json and the papers).
+#include <gtest/gtest.h>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/workloads/model.h"
+#include "gwsim/workloads/training_plan.h"
+
+using namespace gwsim;
+
+TEST(ModelCatalogue, DeepSeekV3MatchesTheReport) {
+  auto m = find_model("deepseek-v3", "");
+  auto c = count_params(m);
+  EXPECT_NEAR(c.total / 1e9, 671, 671 * 0.01);  // DeepSeek-V3 report: 671B total
+  EXPECT_NEAR(c.active / 1e9, 37, 37 * 0.03);   // 37B activated per token
+  // The HF checkpoint's 685B includes a 14B MTP module that stores its own copy of embedding and
+  // head (2 x 129280 x 7168 = 1.85B); the report shares them, so 14 - 1.85 = ~12.2B.
+  EXPECT_NEAR(c.mtp / 1e9, 14 - 1.85, 1.0);
+  EXPECT_EQ(m.attention.kv_cache_elems_per_token(), 576);
+}
+
+TEST(ModelCatalogue, OtherModelsMatchTheirPapers) {
+  struct Case {
+    const char* name;
+    double total_b, active_b, tol;
+  };
+  for (auto c : {Case{"deepseek-v2", 236, 21, 0.03}, Case{"llama3-405b", 405, 405, 0.01},
+                 Case{"llama3-70b", 70, 70, 0.02}, Case{"llama3-8b", 8, 8, 0.02}, Case{"gpt3-175b", 175, 175, 0.01},
+                 Case{"megatron-sc21-1008b", 1008, 1008, 0.01}, Case{"megatron-sc21-145p6b", 145.6, 145.6, 0.01}}) {
+    auto p = count_params(find_model(c.name, ""));
+    EXPECT_NEAR(p.total / 1e9, c.total_b, c.total_b * c.tol) << c.name;
+    EXPECT_NEAR(p.active / 1e9, c.active_b, c.active_b * c.tol) << c.name;
+  }
+}
+
+TEST(ModelCatalogue, UnknownModelListsTheCatalogue) {
+  try {
+    find_model("deepseek-v4", "", "s.json", "$.model");
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("s.json: $.model: unknown model \"deepseek-v4\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("deepseek-v3"), std::string::npos) << msg;
+  }
+}
+
+TEST(HuggingFaceImport, DeepSeekV3ConfigGivesTheCatalogueModel) {
+  auto imported = import_hf_config(std::string(GWSIM_TEST_DATA_DIR) + "/deepseek-v3-config.json", "DeepSeek-V3");
+  auto shipped = find_model("deepseek-v3", "");
+  auto a = count_params(imported), b = count_params(shipped);
+  EXPECT_DOUBLE_EQ(a.total, b.total);
+  EXPECT_DOUBLE_EQ(a.active, b.active);
+  EXPECT_DOUBLE_EQ(a.mtp, b.mtp);
+  ASSERT_TRUE(imported.moe.has_value());
+  EXPECT_EQ(imported.moe->max_nodes_per_token, 4);
+  EXPECT_EQ(imported.attention.kind, AttentionKind::mla);
+}
+
+TEST(HuggingFaceImport, Llama3Config) {
+  auto m = import_hf_config(std::string(GWSIM_TEST_DATA_DIR) + "/llama3-8b-config.json", "Llama 3 8B");
+  EXPECT_EQ(m.attention.kind, AttentionKind::gqa);
+  EXPECT_EQ(m.attention.kv_heads, 8);
+  EXPECT_EQ(m.attention.head_dim, 128);
+  EXPECT_NEAR(count_params(m).total / 1e9, 8.03, 0.01);
+}
+
+TEST(Flops, TrainingFlopsPerTokenMatchIscaTable2) {
+  // ISCA'25 Table 2: 250 GFLOPs/token for DeepSeek-V3 and 155 for V2 at sequence 4096.
+  for (auto [name, published] : {std::pair{"deepseek-v3", 250.0}, std::pair{"deepseek-v2", 155.0}}) {
+    auto m = find_model(name, "");
+    TrainingSettings t;
+    t.seq_len = 4096;
+    t.causal_mask = true;
+    Parallelism one;
+    double f = 2.0 * 4096 * m.vocab * m.hidden;
+    for (int l = 0; l < m.layers; ++l)
+      for (const auto& op : layer_forward_ops(m, l, one, t, 4096)) f += op.flops * op.count;
+    EXPECT_NEAR(3 * f / 4096 / 1e9, published, published * 0.02) << name;
+  }
+}

@@ -1,0 +1,137 @@
+// Layout checks, memory and communication accounting of a training step.
+#include <gtest/gtest.h>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/paths.h"
+#include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/workloads/training_plan.h"
+
+using namespace gwsim;
+
+namespace {
+
+struct Setup {
+  ModelSpec model;
+  Parallelism par;
+  TrainingSettings train;
+  ClusterSpec cluster;
+};
+
+Setup deepseek_v3() {
+  Setup s;
+  s.model = find_model("deepseek-v3", "");
+  s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/deepseek-h800-2048.json");
+  s.par.pp = 16;
+  s.par.schedule = PipelineSchedule::dualpipe;
+  s.par.dp = 128;
+  s.par.ep = 64;
+  s.par.zero_stage = 1;
+  s.train.global_batch_seqs = 15360;
+  s.train.seq_len = 4096;
+  s.train.tokens = 14.8e12;
+  s.train.precision = Precision::fp8;
+  return s;
+}
+
+std::string infeasible(const Setup& s) {
+  try {
+    plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+  } catch (const InfeasibleError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(TrainingPlan, DeepSeekV3LayoutFitsAndPlacesEveryLayerOnce) {
+  auto s = deepseek_v3();
+  auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu("H800"), "s.json");
+  int layers = 0;
+  for (const auto& st : plan.stages) layers += st.layers;
+  EXPECT_EQ(layers, 61);
+  EXPECT_TRUE(plan.stages.front().has_embedding);
+  EXPECT_TRUE(plan.stages.back().has_head);
+  EXPECT_EQ(plan.micro_batches, 120);
+  EXPECT_LT(plan.memory.total(), 80e9);
+  // 671B / 16 stages, doubled by DualPipe, experts over EP64: a few billion parameters per GPU.
+  EXPECT_GT(plan.stages[plan.critical_stage].params, 1e9);
+  EXPECT_LT(plan.stages[plan.critical_stage].params, 5e9);
+}
+
+TEST(TrainingPlan, DeepSeekV3ExpertAllToAllCrossesTheFabric) {
+  auto s = deepseek_v3();
+  auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu("H800"), "s.json");
+  const Comm* dispatch = nullptr;
+  for (const auto& c : plan.comms)
+    if (c.name == "ep_dispatch") dispatch = &c;
+  ASSERT_NE(dispatch, nullptr);
+  EXPECT_EQ(dispatch->op, "all_to_all");
+  EXPECT_EQ(dispatch->group, 64);
+  EXPECT_EQ(dispatch->link, LinkClass::scaleout);
+  EXPECT_EQ(dispatch->ranks_per_domain, 8);
+  // One 4096-token micro-batch, top-8, hidden 7168, FP8 dispatch: 4096 * 8 * 7168 bytes.
+  EXPECT_DOUBLE_EQ(dispatch->bytes, 4096.0 * 8 * 7168);
+  // Node-limited routing: at most 4 nodes per token, 7 of 8 EP nodes remote -> 3.5 of 8 copies leave.
+  EXPECT_NEAR(dispatch->scaleout_fraction, 4 * 7.0 / 8 / 8, 1e-12);
+}
+
+TEST(TrainingPlan, RefusesGpuCountMismatch) {
+  auto s = deepseek_v3();
+  s.par.dp = 64;
+  auto msg = infeasible(s);
+  EXPECT_NE(msg.find("= 1024 GPUs, but the cluster has 2048 (off by 1024)"), std::string::npos) << msg;
+}
+
+TEST(TrainingPlan, RefusesExpertParallelismThatDoesNotDivideExperts) {
+  auto s = deepseek_v3();
+  s.par.ep = 48;
+  auto msg = infeasible(s);
+  EXPECT_NE(msg.find("$.parallelism.ep: ep 48 does not divide the 256 routed experts (remainder 16)"), std::string::npos)
+      << msg;
+}
+
+TEST(TrainingPlan, RefusesTensorParallelismThatDoesNotDivideHeads) {
+  Setup s;
+  s.model = find_model("llama3-8b", "");
+  s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  s.par.tp = 6;
+  s.par.dp = 1024 / 6;
+  s.train.global_batch_seqs = 1024;
+  s.train.seq_len = 8192;
+  s.train.tokens = 1e12;
+  auto msg = infeasible(s);
+  EXPECT_NE(msg.find("does not divide the 32 attention heads (remainder 2)"), std::string::npos) << msg;
+}
+
+TEST(TrainingPlan, RefusesWhatDoesNotFitAndSaysByHowMuch) {
+  Setup s;
+  s.model = find_model("llama3-405b", "");
+  s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  s.par.tp = 8;
+  s.par.dp = 128;
+  s.train.global_batch_seqs = 1024;
+  s.train.seq_len = 8192;
+  s.train.tokens = 1e12;
+  auto msg = infeasible(s);
+  EXPECT_NE(msg.find("does not fit"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("over by"), std::string::npos) << msg;
+}
+
+TEST(TrainingPlan, ZeroStagesShardOptimizerGradientsAndWeights) {
+  auto s = deepseek_v3();
+  const auto& gpu = find_gpu("H800");
+  double previous_total = 1e30;
+  for (int z : {0, 1, 2, 3}) {
+    s.par.zero_stage = z;
+    TrainingPlan plan;
+    try {
+      plan = plan_training(s.model, s.par, s.train, s.cluster, gpu, "s.json");
+    } catch (const InfeasibleError&) {
+      continue;  // ZeRO-0 may not fit; the later stages must
+    }
+    EXPECT_LT(plan.memory.total(), previous_total) << "zero " << z;
+    previous_total = plan.memory.total();
+  }
+  EXPECT_LT(previous_total, 80e9);
+}
