@@ -4,7 +4,8 @@
 //   gwsim calibrate [--out DIR]                         run gwsim-calibrate-device, write measurements
 //   gwsim calibrate --fit FILE|DIR... --out PROFILE.json [--gpu NAME] [--base PROFILE]
 //                   [--nccl-tests FILE... --link scaleup|scaleout --line-rate-gbs X [--ranks N]]
-//   gwsim calibrate --derive PROFILE --to GPU --out FILE
+//   gwsim calibrate --derive PROFILE --to GPU --out FILE [--base TARGET_PROFILE]
+//   gwsim calibrate --check-layers MEASUREMENTS --profile PROFILE [--gpu NAME]
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 
 #include "commands.h"
 #include "gwsim/calibrate/fit.h"
+#include "gwsim/calibrate/layer_check.h"
 #include "gwsim/calibrate/measurements.h"
 #include "gwsim/common/input_error.h"
 #include "gwsim/hwmodels/catalogue.h"
@@ -45,6 +47,9 @@ struct CalibrateArgs {
   std::string base;
   std::string derive;
   std::string to;
+  std::string check_layers;
+  std::string profile;
+  bool fit_reference_kernels = false;
 };
 
 // The sweep binary is built beside gwsim when nvcc is present; an installed one may be on PATH.
@@ -156,7 +161,9 @@ void run_fit(const CalibrateArgs& args) {
     for (const auto& file : args.nccl_files) sets.push_back(load_nccl_tests_file(file, options));
   }
   const GpuSpec& gpu = resolve_gpu(sets, args.gpu);
-  FitResult result = fit_profile(sets, gpu);
+  FitOptions options;
+  options.fit_reference_kernels = args.fit_reference_kernels;
+  FitResult result = fit_profile(sets, gpu, options);
   print_fit_table(result);
   Profile profile = result.profile;
   if (!args.base.empty()) profile = merge_profiles(profile, find_profile(args.base, "."));
@@ -171,9 +178,18 @@ void run_derive(const CalibrateArgs& args) {
   const Profile from = find_profile(args.derive, ".");
   const GpuSpec& from_gpu = find_gpu(from.gpu_name, args.derive, "$.gpu");
   const GpuSpec& to_gpu = find_gpu(args.to, "", "--to");
-  const Profile derived = derive_profile(from, from_gpu, to_gpu);
+  const Profile derived = args.base.empty() ? derive_profile(from, from_gpu, to_gpu)
+                                            : derive_profile_with_base(from, from_gpu, to_gpu, find_profile(args.base, "."));
   write_profile(derived, args.out);
   std::cout << fmt::format("wrote {}: {}\n", args.out, derived.derivation);
+}
+
+void run_check_layers(const CalibrateArgs& args) {
+  if (args.profile.empty()) throw InputError("", "--profile", "expected the profile to check (--profile NAME|FILE.json)");
+  const MeasurementSet set = load_measurements_file(args.check_layers);
+  const Profile profile = find_profile(args.profile, ".");
+  const GpuSpec& gpu = args.gpu.empty() ? find_gpu(profile.gpu_name, args.profile, "$.gpu") : find_gpu(args.gpu, "", "--gpu");
+  std::cout << format_layer_checks(check_layers(set, profile, gpu), profile.name);
 }
 
 }  // namespace
@@ -192,9 +208,17 @@ void add_calibrate_command(CLI::App& app) {
   cmd->add_option("--base", args->base, "Profile (name or .json) supplying entries the measurements lack");
   cmd->add_option("--derive", args->derive, "Profile (name or .json) to derive from");
   cmd->add_option("--to", args->to, "Catalogue GPU to derive the profile for");
+  cmd->add_option("--check-layers", args->check_layers,
+                  "gwsim.measurements/1 file whose layer_sequence records to predict with --profile");
+  cmd->add_option("--profile", args->profile, "Profile (name or .json) for --check-layers");
+  cmd->add_flag("--fit-reference-kernels", args->fit_reference_kernels,
+                "Also fit attention and mla_decode from the sweep's own kernels (default: leave them to --base)");
   cmd->callback([args]() {
     const bool fitting = !args->fit_files.empty() || !args->nccl_files.empty();
-    if (!args->derive.empty() && fitting) throw InputError("", "--derive", "use either --derive or --fit, not both");
+    const int modes = (fitting ? 1 : 0) + (args->derive.empty() ? 0 : 1) + (args->check_layers.empty() ? 0 : 1);
+    if (modes > 1) throw InputError("", "--derive", "use one of --fit, --derive and --check-layers at a time");
+    if (!args->profile.empty() && args->check_layers.empty()) throw InputError("", "--profile", "--profile needs --check-layers");
+    if (!args->check_layers.empty()) return run_check_layers(*args);
     if (!args->derive.empty()) return run_derive(*args);
     if (fitting) return run_fit(*args);
     if (!args->to.empty() || !args->base.empty() || !args->gpu.empty())

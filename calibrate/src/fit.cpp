@@ -54,9 +54,10 @@ struct OpClassOf {
 };
 OpClassOf class_of(const std::string& op) {
   if (op == "gemm" || op == "grouped_gemm") return {op, false};
-  if (op == "mla_prefill") return {"attention", false};
+  if (op == "mla_prefill" || op == "attention_prefill") return {"attention", false};
   if (op == "mla_decode") return {"mla_decode", true};  // reads the whole latent cache: memory-bound
-  if (op == "copy" || op == "moe_permute" || op == "moe_combine" || op == "moe_gating") return {"memory_bound", true};
+  if (op == "copy" || op == "moe_permute" || op == "moe_combine" || op == "moe_gating" || op == "swiglu")
+    return {"memory_bound", true};
   return {"", false};
 }
 
@@ -69,11 +70,26 @@ const std::vector<std::string>& all_op_classes() {
 struct Group {
   std::vector<FitPoint> points;
   std::set<std::string> files;  // basenames, sorted for a deterministic source text
+  std::map<std::string, int> ops;  // "op/variant" -> points
 };
 
 std::string fit_source(const Group& g) {
   std::vector<std::string> files(g.files.begin(), g.files.end());
-  return fmt::format("fit of {} point{} from {}", g.points.size(), g.points.size() == 1 ? "" : "s", fmt::join(files, ", "));
+  std::vector<std::string> ops;
+  for (const auto& [name, n] : g.ops) ops.push_back(fmt::format("{} {}", name, n));
+  return fmt::format("fit of {} point{} ({}) from {}", g.points.size(), g.points.size() == 1 ? "" : "s",
+                     fmt::join(ops, ", "), fmt::join(files, ", "));
+}
+
+std::string op_variant(const Measurement& m) { return m.variant.empty() ? m.op : m.op + "/" + m.variant; }
+
+// Records that time the same op on the same shape with different implementations (cublas_grouped
+// and cublas_loop, copy kernel and cudaMemcpy) differ only in their variant.
+std::string same_shape_key(const std::string& file, const Measurement& m) {
+  std::string key = file + "|" + m.op + "|" + m.precision;
+  for (const auto& [k, v] : m.shape) key += fmt::format("|{}={}", k, v);
+  for (const auto& [k, v] : m.shape_text) key += fmt::format("|{}={}", k, v);
+  return key;
 }
 
 std::string describe_set(const MeasurementSet& set) {
@@ -201,12 +217,42 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   std::map<std::string, Group> op_groups;                                      // profile op key
   std::map<std::pair<std::string, std::string>, Group> collective_groups;      // (link, collective)
   std::map<std::string, int> skipped;                                          // reason -> count
+  // The sweep's own attention and MLA-decode kernels, not fitted (see FitOptions): key -> points.
+  std::map<std::string, Group> reference_groups;
+
+  // Of the records that time one shape with several implementations, only the fastest is fitted:
+  // a framework picks the faster implementation (DeepSeek's grouped GEMM is neither, but the faster
+  // of the two cuBLAS ways is the better stand-in).
+  std::map<std::string, double> fastest;  // same_shape_key -> median_s
+  for (const auto& set : sets) {
+    const std::string file = basename_of(set.file);
+    for (const auto& m : set.records) {
+      auto [it, inserted] = fastest.emplace(same_shape_key(file, m), m.median_s);
+      if (!inserted) it->second = std::min(it->second, m.median_s);
+    }
+  }
 
   for (const auto& set : sets) {
     const std::string file = basename_of(set.file);
     for (const auto& m : set.records) {
-      if (!m.checked) {
-        ++skipped[fmt::format("{} {}: result check failed", file, m.op)];
+      if (m.op == "layer_sequence") {
+        ++skipped[fmt::format("{} {}: a whole layer, validation only (gwsim calibrate --check-layers)", file, m.op)];
+        continue;
+      }
+      if (m.variant == "layer_step") {
+        ++skipped[fmt::format("{} {}/layer_step: held out of the fit for gwsim calibrate --check-layers", file, m.op)];
+        continue;
+      }
+      if (m.check_failed()) {
+        ++skipped[fmt::format("{} {}: result check failed", file, op_variant(m))];
+        continue;
+      }
+      if (!m.checked && !m.library_call()) {
+        ++skipped[fmt::format("{} {}: no correctness check ran for this kernel", file, op_variant(m))];
+        continue;
+      }
+      if (m.median_s > fastest.at(same_shape_key(file, m))) {
+        ++skipped[fmt::format("{} {}: a faster variant of the same shape was fitted", file, op_variant(m))];
         continue;
       }
       if (const std::string coll = collective_of(m.op); !coll.empty()) {
@@ -231,6 +277,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
         auto& g = collective_groups[{to_string(link.link), coll}];
         g.points.push_back({wire_bytes, wire_bytes / link.line_rate_bps, m.median_s});
         g.files.insert(file);
+        ++g.ops[op_variant(m)];
         continue;
       }
       const OpClassOf cls = class_of(m.op);
@@ -263,9 +310,11 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
         ++skipped[fmt::format("{} {}: no work or no catalogue peak", file, m.op)];
         continue;
       }
-      auto& g = op_groups[key];
+      const bool reference = (cls.op_class == "attention" || cls.op_class == "mla_decode") && !m.library_call();
+      auto& g = (reference && !options.fit_reference_kernels) ? reference_groups[key] : op_groups[key];
       g.points.push_back({work, work / peak, m.median_s});
       g.files.insert(file);
+      ++g.ops[op_variant(m)];
     }
   }
 
@@ -277,6 +326,29 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   std::vector<std::string> described;
   for (const auto& set : sets) described.push_back(describe_set(set));
   p.source = fmt::format("gwsim calibrate --fit of {}", fmt::join(described, "; "));
+  std::vector<std::string> reference_notes;
+  for (const auto& [key, g] : reference_groups) {
+    // What the sweep's own kernel reached, for the record: median of achieved / peak.
+    std::vector<double> eff;
+    for (const auto& pt : g.points) eff.push_back(pt.ideal_s / pt.measured_s);
+    std::sort(eff.begin(), eff.end());
+    const std::vector<std::string> names = [&] {
+      std::vector<std::string> v;
+      for (const auto& [name, n] : g.ops) v.push_back(name);
+      return v;
+    }();
+    reference_notes.push_back(fmt::format(
+        "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} % of peak, median "
+        "{:.1f} %): frameworks run FlashAttention-3 / FlashMLA, which reach far more, so the entry must come from a "
+        "base profile (--base) or --fit-reference-kernels",
+        key, names.size() == 1 ? "" : "s", fmt::join(names, ", "), g.points.size(), 100 * eff.front(), 100 * eff.back(),
+        100 * median(eff)));
+  }
+  if (!reference_notes.empty()) p.source += "; " + fmt::format("{}", fmt::join(reference_notes, "; "));
+  p.source +=
+      "; rules: records with a failed check, layer_sequence and layer_step records (held out for --check-layers) are "
+      "not fitted; unchecked records only if they time a library call (cuBLAS, cudaMemcpy, NCCL); of several "
+      "variants timing one shape the fastest is fitted";
 
   for (const auto& [key, g] : op_groups) {
     const AlphaBetaFit fit = fit_alpha_beta(g.points);
@@ -306,6 +378,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   }
   if (p.collectives.empty())
     result.notes.push_back("collectives: no usable records, absent from the profile (merge with a base profile to copy them)");
+  for (const auto& note : reference_notes) result.notes.push_back(note);
   for (const auto& [reason, count] : skipped) result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
   return result;
 }
@@ -405,6 +478,60 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
       from_gpu.scaleup_bidir_gbs.value, peak_ratios.empty() ? std::string("none (no compute ops)") : fmt::format("{}", fmt::join(peak_ratios, ", ")),
       to_gpu.name,
       dropped.empty() ? std::string() : fmt::format("; dropped (precision unsupported on {}): {}", to_gpu.name, fmt::join(dropped, ", ")));
+  return out;
+}
+
+bool fitted_entry(const std::string& source) { return source.rfind("fit of ", 0) == 0; }
+
+Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu, const Profile& base) {
+  if (!base.gpu_name.empty() && !names_gpu(to_gpu, base.gpu_name))
+    throw InputError(fmt::format("base profile \"{}\" is for {}, not the target {}", base.name, base.gpu_name, to_gpu.name));
+  Profile out = derive_profile(from, from_gpu, to_gpu);
+  std::vector<std::string> derived_keys, base_keys;
+  for (auto& [key, op] : out.ops) {
+    const auto from_it = from.ops.find(key);
+    const bool fitted = from_it != from.ops.end() && fitted_entry(from_it->second.source);
+    const auto base_it = base.ops.find(key);
+    if (!fitted && base_it != base.ops.end()) {
+      op = base_it->second;
+      op.source = fmt::format("from {}: {}", base.name, base_it->second.source);
+      base_keys.push_back(key);
+    } else {
+      derived_keys.push_back(key);
+    }
+  }
+  for (const auto& [key, op] : base.ops) {
+    if (out.ops.count(key)) continue;
+    OpEfficiency copy = op;
+    copy.source = fmt::format("from {}: {}", base.name, op.source);
+    out.ops[key] = std::move(copy);
+    base_keys.push_back(key);
+  }
+  for (const auto& [link, per_op] : base.collectives) {
+    for (const auto& [name, c] : per_op) {
+      const auto from_link = from.collectives.find(link);
+      const bool fitted = from_link != from.collectives.end() && from_link->second.count(name) &&
+                          fitted_entry(from_link->second.at(name).source);
+      if (fitted) continue;
+      CollectiveEfficiency copy = c;
+      copy.source = fmt::format("from {}: {}", base.name, c.source);
+      out.collectives[link][name] = std::move(copy);
+      base_keys.push_back(link + "." + name);
+    }
+  }
+  for (const auto& [link, per_op] : out.collectives)
+    for (const auto& [name, c] : per_op)
+      if (c.source.rfind("derived from ", 0) == 0) derived_keys.push_back(link + "." + name);
+  if (base.comm_sms > 0) out.comm_sms = base.comm_sms;
+  std::sort(derived_keys.begin(), derived_keys.end());
+  std::sort(base_keys.begin(), base_keys.end());
+  out.derivation += fmt::format(
+      "; merged with the target's own profile {} ({}): entries fitted in {} are derived ({}); entries {} had only from a "
+      "published source, or lacked, come from {} ({}); comm_sms from {}",
+      base.name, to_string(base.kind), from.name, derived_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(derived_keys, ", ")),
+      from.name, base.name, base_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(base_keys, ", ")),
+      base.comm_sms > 0 ? base.name : from.name);
+  out.source = fmt::format("{}; target entries from {}: {}", out.source, base.name, base.source);
   return out;
 }
 

@@ -21,8 +21,9 @@ constexpr const char* kMeasurementsSchema = "gwsim.measurements/1";
 const std::vector<std::string>& measurement_ops() {
   static const std::vector<std::string> ops = {
       "copy",           "gemm",           "grouped_gemm",        "mla_decode",      "mla_prefill",
-      "moe_gating",     "moe_permute",    "moe_combine",         "nccl_all_reduce", "nccl_all_gather",
-      "nccl_reduce_scatter", "nccl_all_to_all", "nccl_sendrecv", "layer_sequence"};
+      "attention_prefill", "swiglu",    "moe_gating",          "moe_permute",     "moe_combine",
+      "nccl_all_reduce", "nccl_all_gather", "nccl_reduce_scatter", "nccl_all_to_all", "nccl_sendrecv",
+      "layer_sequence"};
   return ops;
 }
 
@@ -34,7 +35,11 @@ DeviceInfo parse_device(const JsonObject& d) {
   dev.mem_clock_mhz = d.number_or("mem_clock_mhz", 0);
   dev.l2_bytes = d.integer_or("l2_bytes", 0);
   dev.hbm_bytes = d.integer_or("hbm_bytes", 0);
+  dev.memory_bus_bits = static_cast<int>(d.integer_or("memory_bus_bits", 0));
+  dev.smem_per_block_optin_bytes = d.integer_or("smem_per_block_optin_bytes", 0);
+  dev.compute_capability = d.string_or("compute_capability", "");
   dev.driver = d.string_or("driver", "");
+  dev.driver_cuda = d.string_or("driver_cuda", "");
   dev.cuda_runtime = d.string_or("cuda_runtime", "");
   dev.nccl = d.string_or("nccl", "");
   dev.cublas = d.string_or("cublas", "");
@@ -48,8 +53,21 @@ Measurement parse_record(const JsonObject& r) {
   Measurement m;
   m.op = r.one_of("op", measurement_ops());
   m.precision = r.string("precision");
+  m.variant = r.string_or("variant", "");
   const JsonObject shape = r.object("shape");
-  for (auto it = shape.json().begin(); it != shape.json().end(); ++it) m.shape[it.key()] = shape.number(it.key());
+  for (auto it = shape.json().begin(); it != shape.json().end(); ++it) {
+    // Sizes are numbers; a flag (causal) is a boolean, stored as 1/0; a name (name, model, layer,
+    // proj, routing) is a string. Anything else (objects, arrays, null) is refused.
+    if (it.value().is_boolean()) {
+      m.shape[it.key()] = shape.boolean(it.key()) ? 1.0 : 0.0;
+    } else if (it.value().is_string()) {
+      m.shape_text[it.key()] = shape.string(it.key());
+    } else if (it.value().is_number()) {
+      m.shape[it.key()] = shape.number(it.key());
+    } else {
+      shape.fail(it.key(), "expected a number (a size), a boolean (a flag) or a string (a name)");
+    }
+  }
   m.median_s = r.positive("median_s");
   m.min_s = r.has("min_s") ? r.positive("min_s") : (r.allow({"min_s"}), m.median_s);
   m.repeats = static_cast<int>(r.positive_integer_or("repeats", 1));
@@ -58,10 +76,46 @@ Measurement parse_record(const JsonObject& r) {
   m.bytes = r.number("bytes");
   if (m.bytes < 0) r.fail("bytes", fmt::format("expected a number >= 0, got {}", m.bytes));
   m.checked = r.boolean_or("checked", true);
+  // The writer states max_rel_error exactly when a check covering this op ran; a record with
+  // "checked": false and no max_rel_error was never checked (rather than checked and wrong).
+  m.check_ran = m.checked || r.has("max_rel_error");
   m.max_rel_error = r.number_or("max_rel_error", 0);
-  r.allow({"notes", "source", "description"});
+  if (m.max_rel_error < 0) r.fail("max_rel_error", fmt::format("expected a number >= 0, got {}", m.max_rel_error));
+  m.layer = r.string_or("layer", "");
+  m.step = r.string_or("step", "");
+  if (m.layer.empty() != m.step.empty())
+    r.fail(m.layer.empty() ? "step" : "layer", "expected \"layer\" and \"step\" together (a layer_step record names both)");
+  m.dense_same_flops_s = r.number_or("dense_same_flops_s", 0);
+  if (m.dense_same_flops_s < 0)
+    r.fail("dense_same_flops_s", fmt::format("expected a number >= 0, got {}", m.dense_same_flops_s));
+  m.algbw_gbs = r.number_or("algbw_gbs", 0);
+  m.busbw_gbs = r.number_or("busbw_gbs", 0);
+  m.notes = r.string_or("notes", "");
+  if (m.op == "layer_sequence" && !m.shape_text.count("layer"))
+    r.fail("shape", "expected a \"layer\" name in a layer_sequence record's shape (the layer its steps name)");
+  r.allow({"source", "description"});
   r.reject_unknown_keys();
   return m;
+}
+
+SweepStage parse_stage(const JsonObject& o) {
+  SweepStage st;
+  st.stage = o.string("stage");
+  st.status = o.string("status");
+  st.wall_s = o.number_or("wall_s", 0);
+  o.allow({"notes", "source", "description"});
+  o.reject_unknown_keys();
+  return st;
+}
+
+SweepSkip parse_skip(const JsonObject& o) {
+  SweepSkip sk;
+  sk.stage = o.string("stage");
+  sk.what = o.string_or("what", "");
+  sk.reason = o.string("reason");
+  o.allow({"notes", "source", "description"});
+  o.reject_unknown_keys();
+  return sk;
 }
 
 std::string read_text_file(const std::string& path) {
@@ -104,6 +158,12 @@ std::string op_from_test_name(const std::string& name) {
 
 }  // namespace
 
+bool Measurement::library_call() const {
+  const auto starts = [&](const char* prefix) { return variant.rfind(prefix, 0) == 0; };
+  if (variant == "layer_step" || variant == "sequential") return false;
+  return starts("cublas") || starts("cudaMemcpy") || starts("nccl") || op.rfind("nccl_", 0) == 0;
+}
+
 std::string collective_of(const std::string& measurement_op) {
   if (measurement_op == "nccl_all_reduce") return "all_reduce";
   if (measurement_op == "nccl_all_gather") return "all_gather";
@@ -131,6 +191,12 @@ MeasurementSet parse_measurements(const JsonObject& root) {
   set.file = root.file();
   set.device = parse_device(root.object("device"));
   set.started_utc = root.string_or("started_utc", "");
+  set.generator = root.string_or("generator", "");
+  set.quick = root.boolean_or("quick", false);
+  if (root.has("stages"))
+    for (const auto& o : root.array_of_objects("stages")) set.stages.push_back(parse_stage(o));
+  if (root.has("skipped"))
+    for (const auto& o : root.array_of_objects("skipped")) set.skipped.push_back(parse_skip(o));
   for (const auto& r : root.array_of_objects("records")) set.records.push_back(parse_record(r));
   root.allow({"notes", "source", "description"});
   root.reject_unknown_keys();

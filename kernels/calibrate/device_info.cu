@@ -1,4 +1,5 @@
 // The device record at the top of measurements.json: what was measured, with which software.
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -15,18 +16,31 @@ std::string version_string(int v) {  // 13000 -> "13.0"
   return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
 }
 
+// A driver version token: digits and dots with at least one dot ("580.159.04").
+bool looks_like_version(const std::string& w) {
+  if (w.empty() || !std::isdigit(static_cast<unsigned char>(w.front())) || w.find('.') == std::string::npos) return false;
+  for (char c : w)
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') return false;
+  return true;
+}
+
 std::string kernel_driver_version() {
-  // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  ..." where the file exists.
+  // The first line of /proc/driver/nvidia/version, where the file exists:
+  //   "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  Sun ..."                 (proprietary)
+  //   "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ..." (open)
+  // The word after "Module" is the version only in the first form ("for" in the second: the bug of
+  // the 2026-11-28 run), so take the first version-shaped token after "Module" instead.
   std::ifstream in("/proc/driver/nvidia/version");
   std::string line;
   if (!std::getline(in, line)) return "";
   std::istringstream ss(line);
-  std::string w, prev, found;
+  std::string w;
+  bool after_module = false;
   while (ss >> w) {
-    if (prev == "Module") found = w;
-    prev = w;
+    if (after_module && looks_like_version(w)) return w;
+    if (w == "Module") after_module = true;
   }
-  return found;
+  return "";
 }
 
 }  // namespace

@@ -46,7 +46,9 @@ CollectiveCost collective_cost(const CollectiveRequest& r, const ClusterSpec& c,
     out.algorithm = "p2p";
   } else if (r.link == LinkClass::scaleup || domains == 1) {
     out.time_s = flat_time(r.op, r.bytes, n, LinkClass::scaleup, c, p);
-    out.algorithm = r.op == "all_to_all" ? "direct" : "ring";
+    // In one scale-up domain the profile's figure is whatever NCCL picks there (ring, or NVLS on
+    // NVSwitch systems), so the algorithm is named by where it runs.
+    out.algorithm = r.op == "all_to_all" ? "direct (scale-up)" : "in-domain (scale-up)";
   } else if (r.op == "all_to_all") {
     // Direct all-to-all: intra-domain bytes go over NVLink while inter-domain bytes go over the NICs,
     // at the same time; the slower side sets the time.

@@ -33,6 +33,9 @@ void apply_override(nlohmann::json& doc, const std::string& assignment, const st
       return;
     }
     if (!node->contains(key)) (*node)[key] = nlohmann::json::object();
+    // A file reference being refined ("cluster": "name" with --set cluster.gpus=...) becomes
+    // {"file": "name", ...} so the other keys of the file stay.
+    if ((*node)[key].is_string()) (*node)[key] = nlohmann::json{{"file", (*node)[key]}};
     node = &(*node)[key];
     start = dot + 1;
   }

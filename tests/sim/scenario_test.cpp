@@ -50,9 +50,15 @@ TEST(Scenario, UnknownGpuNamesTheCatalogue) {
 
 TEST(Scenario, OverridesChangeTheRun) {
   auto base = run_training(load_scenario(default_scenario())).report;
-  auto bf16 = run_training(load_scenario(default_scenario(), {"training.precision=bf16"})).report;
-  EXPECT_GT(bf16["training"]["step_time_s"].get<double>(), base["training"]["step_time_s"].get<double>());
-  EXPECT_EQ(bf16["scenario"]["training"]["precision"], "bf16");
+  // 1F1B instead of DualPipe: a larger bubble, and the expert all-to-all no longer hidden.
+  auto one_f = run_training(load_scenario(default_scenario(), {"parallelism.schedule=1f1b", "training.overlap.ep=false"})).report;
+  EXPECT_GT(one_f["training"]["breakdown_s"]["bubble"].get<double>(), base["training"]["breakdown_s"]["bubble"].get<double>());
+  EXPECT_GT(one_f["training"]["step_time_s"].get<double>(), base["training"]["step_time_s"].get<double>());
+  EXPECT_EQ(one_f["scenario"]["parallelism"]["schedule"], "1f1b");
+  // A different GPU count through the cluster file reference.
+  auto half = run_training(load_scenario(default_scenario(), {"cluster.gpus=1024", "parallelism.dp=64",
+                                                               "training.global_batch_seqs=7680"})).report;
+  EXPECT_EQ(half["cluster"]["gpus"], 1024);
 }
 
 TEST(Report, HasTheDocumentedFields) {

@@ -10,15 +10,15 @@ using namespace gwsim;
 
 namespace {
 
-struct Setup {
+struct Layout {
   ModelSpec model;
   Parallelism par;
   TrainingSettings train;
   ClusterSpec cluster;
 };
 
-Setup deepseek_v3() {
-  Setup s;
+Layout deepseek_v3() {
+  Layout s;
   s.model = find_model("deepseek-v3", "");
   s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/deepseek-h800-2048.json");
   s.par.pp = 16;
@@ -33,7 +33,7 @@ Setup deepseek_v3() {
   return s;
 }
 
-std::string infeasible(const Setup& s) {
+std::string infeasible(const Layout& s) {
   try {
     plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
   } catch (const InfeasibleError& e) {
@@ -92,7 +92,7 @@ TEST(TrainingPlan, RefusesExpertParallelismThatDoesNotDivideExperts) {
 }
 
 TEST(TrainingPlan, RefusesTensorParallelismThatDoesNotDivideHeads) {
-  Setup s;
+  Layout s;
   s.model = find_model("llama3-8b", "");
   s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
   s.par.tp = 6;
@@ -105,7 +105,7 @@ TEST(TrainingPlan, RefusesTensorParallelismThatDoesNotDivideHeads) {
 }
 
 TEST(TrainingPlan, RefusesWhatDoesNotFitAndSaysByHowMuch) {
-  Setup s;
+  Layout s;
   s.model = find_model("llama3-405b", "");
   s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
   s.par.tp = 8;

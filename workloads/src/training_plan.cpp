@@ -282,9 +282,17 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   // Work items in pipeline order: embedding (0 cost), layers, head (+ MTP), so stages can balance them.
   std::vector<std::vector<Op>> item_ops;
   std::vector<double> item_cost;
+  // Layers differ only in being dense or MoE: build each kind's ops once.
+  std::vector<Op> kind_ops[2];
+  double kind_cost[2] = {0, 0};
   for (int l = 0; l < model.layers; ++l) {
-    item_ops.push_back(layer_forward_ops(model, l, par, train, tokens));
-    item_cost.push_back(sum_flops(item_ops.back()));
+    const int kind = model.is_moe_layer(l) ? 1 : 0;
+    if (kind_ops[kind].empty()) {
+      kind_ops[kind] = layer_forward_ops(model, l, par, train, tokens);
+      kind_cost[kind] = sum_flops(kind_ops[kind]);
+    }
+    item_ops.push_back(kind_ops[kind]);
+    item_cost.push_back(kind_cost[kind]);
   }
   std::vector<Op> head_ops;
   head_ops.push_back(memory_op("final_norm", 2 * kActivationBytes * tokens * (par.sp ? h / tp : h)));
@@ -362,14 +370,18 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     Parallelism single;  // one GPU, no splits: per-token whole-model counts
     single.micro_batch_seqs = 1;
     auto forward_flops = [&](const TrainingSettings& ts) {
+      const double tokens_seq = static_cast<double>(ts.seq_len);
+      const int moe_layers = model.moe_layers(), dense_layers = model.layers - moe_layers;
       double f = 0;
-      for (int l = 0; l < model.layers; ++l) f += sum_flops(layer_forward_ops(model, l, single, ts, 1.0 * ts.seq_len));
-      f += 2.0 * ts.seq_len * model.vocab * h;
-      for (int d = 0; d < model.mtp_depth; ++d) {
-        f += sum_flops(layer_forward_ops(model, model.layers - 1, single, ts, 1.0 * ts.seq_len));
-        f += 2.0 * ts.seq_len * (2 * h * h + model.vocab * h);
-      }
-      return f / ts.seq_len;
+      if (dense_layers > 0) f += dense_layers * sum_flops(layer_forward_ops(model, 0, single, ts, tokens_seq));
+      const double moe_block = moe_layers > 0 || model.mtp_depth > 0
+                                   ? sum_flops(layer_forward_ops(model, model.layers - 1, single, ts, tokens_seq))
+                                   : 0;
+      if (moe_layers > 0) f += moe_layers * moe_block;
+      f += 2.0 * tokens_seq * model.vocab * h;
+      // MTP modules: a block like the last layer, a 2h -> h projection and the shared output head.
+      f += model.mtp_depth * (moe_block + 2.0 * tokens_seq * (2 * h * h + model.vocab * h));
+      return f / tokens_seq;
     };
     plan.flops_per_token.model_noncausal = 3 * forward_flops(noncausal);
     plan.flops_per_token.model_causal = 3 * forward_flops(causal);

@@ -46,6 +46,11 @@ struct FitOptions {
   // Link of collective records in gwsim.measurements/1 files (nccl-tests sets carry their own).
   // line_rate_bps 0: the GPU's scale-up rate per direction from the catalogue.
   LinkInfo sweep_link;
+  // The sweep's own attention kernels (mla_prefill, attention_prefill: simple mma.sync flash kernels)
+  // and MLA decode kernel time what gwsim's reference kernels reach, not what a framework's
+  // FlashAttention-3 / FlashMLA reaches. They are fitted only when this is set; otherwise their
+  // efficiency is reported in the notes and the profile's source, and the entry comes from --base.
+  bool fit_reference_kernels = false;
 };
 
 struct OpFitReport {
@@ -67,7 +72,12 @@ struct FitResult {
 // the first set that has one. InputError if none maps to the catalogue.
 const GpuSpec& resolve_gpu(const std::vector<MeasurementSet>& sets, const std::string& override_name);
 
-// Fits every op class and collective that has usable records. Classes without records are absent
+// Fits every op class and collective that has usable records. Which records are usable:
+//   - not layer_sequence (a whole layer) and not variant layer_step (held out for check_layers);
+//   - a check that ran and failed excludes the record; a record no check covered is fitted only if
+//     it times a vendor library call (cuBLAS, cudaMemcpy, NCCL: checked by their vendor, not by us);
+//   - of records timing one op and shape with different variants, only the fastest;
+//   - attention and mla_decode records of the sweep's own kernels only with fit_reference_kernels. Classes without records are absent
 // from the profile (and named in notes). InputError for records the GPU cannot have run (a precision
 // it lacks).
 FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options = {});
@@ -78,5 +88,15 @@ Profile merge_profiles(const Profile& measured, const Profile& base);
 // A profile for `to_gpu` from one measured or published on `from_gpu` of the same architecture.
 // InputError if the architectures differ or the profile is not for from_gpu.
 Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu);
+
+// True for an entry that `gwsim calibrate --fit` fitted (its source begins "fit of"), false for one
+// copied from a published profile by merge_profiles or written by hand.
+bool fitted_entry(const std::string& source);
+
+// derive_profile, then every entry that was not fitted in `from` (a published figure for from_gpu,
+// copied in by --base when `from` was fitted) is replaced by the target's own entry in `base` (its
+// published profile) where that has one; entries only `base` has are added. Fitted entries carry
+// over as derive_profile carries them. The derivation text lists which entries came from where.
+Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu, const Profile& base);
 
 }  // namespace gwsim::calibrate

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# gwsim's contract with users and scripts: bad input -> one line naming file and JSON path, exit 2,
+# no report written; good input -> exit 0 and a report; same input -> same bytes.
+set -u
+gwsim=$1; root=$2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+check() {  # check NAME EXPECTED_RC EXPECTED_TEXT -- args...
+  local name=$1 want_rc=$2 want_text=$3; shift 4
+  local out rc
+  out=$("$gwsim" "$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$want_text" <<<"$out"; then
+    echo "FAIL $name: rc=$rc (want $want_rc), output: $out"; fails=$((fails+1))
+  else
+    passes=$((passes+1))
+  fi
+}
+sc=$root/scenarios/deepseek-v3-pretrain-2048xh800.json
+
+check misspelt-key 2 '$.parallelism.tpp: unknown key' -- run "$sc" --set parallelism.tpp=2 --out "$tmp/r1.json"
+[ -e "$tmp/r1.json" ] && { echo "FAIL misspelt-key wrote a partial report"; fails=$((fails+1)); }
+printf '{"schema": "gwsim.scenario/1", "name": "x",\n "model": }' > "$tmp/bad.json"
+check malformed 2 "bad.json: malformed JSON at line 2" -- run "$tmp/bad.json"
+check unknown-gpu 2 '$.cluster.gpu' -- run "$sc" --set cluster.gpu=H900
+check impossible-parallelism 2 'off by' -- run "$sc" --set parallelism.dp=100
+check does-not-fit 2 'does not fit' -- run "$sc" --set parallelism.pp=4 --set parallelism.dp=512
+check missing-file 2 'cannot open file' -- run "$tmp/none.json"
+check ok 0 'step time' -- run "$sc" --out "$tmp/a.json"
+"$gwsim" run "$sc" --out "$tmp/b.json" --quiet
+if cmp -s "$tmp/a.json" "$tmp/b.json"; then passes=$((passes+1)); else echo "FAIL reports differ between two runs"; fails=$((fails+1)); fi
+if [ "$(wc -l < <("$gwsim" run "$sc" --set parallelism.tpp=2 2>&1))" -eq 1 ]; then passes=$((passes+1)); else echo "FAIL error is not one line"; fails=$((fails+1)); fi
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
