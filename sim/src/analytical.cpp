@@ -113,6 +113,10 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
       exposed_mb["ep"] = ep_mb - compute_mb;
       overlapped_comm_mb -= ep_mb - compute_mb;
     }
+    // Overlap pairs one chunk's all-to-all with another chunk's compute. In the pipeline's warm-up
+    // (pp - 1 forwards) and cool-down (pp - 1 backwards) the chunks have no partner, so about pp - 1
+    // micro-batches' worth of all-to-all stays exposed.
+    if (par.pp > 1) exposed_step["ep"] += std::min(ep_mb, compute_mb) * (par.pp - 1);
   }
   // Communication kernels hold SMs while they run beside compute (DeepSeek-V3: 20 of 132 SMs for
   // all-to-all); the overlapped compute slows by that share.
