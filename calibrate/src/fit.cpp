@@ -85,8 +85,9 @@ std::string op_variant(const Measurement& m) { return m.variant.empty() ? m.op :
 
 // Records that time the same op on the same shape with different implementations (cublas_grouped
 // and cublas_loop, copy kernel and cudaMemcpy) differ only in their variant.
+// Records without a variant are never compared (a file without variants states no alternatives).
 std::string same_shape_key(const std::string& file, const Measurement& m) {
-  std::string key = file + "|" + m.op + "|" + m.precision;
+  std::string key = fmt::format("{}|{}|{}|{}|{}", file, m.op, m.precision, m.flops, m.bytes);
   for (const auto& [k, v] : m.shape) key += fmt::format("|{}={}", k, v);
   for (const auto& [k, v] : m.shape_text) key += fmt::format("|{}={}", k, v);
   return key;
@@ -118,7 +119,7 @@ std::string ratio_text(double to, double from) {
 
 }  // namespace
 
-AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points) {
+AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points, double max_overhead_s) {
   if (points.empty()) throw InputError("alpha-beta fit: expected at least one measured point, got none");
   AlphaBetaFit fit;
   fit.points = points.size();
@@ -150,12 +151,25 @@ AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points) {
     overhead_s = 0;
     b = sum_x / sum_x2;
   }
+  // An overhead above the cap is the size dependence of the efficiency (grouped GEMMs' grows with
+  // tokens per expert), not a fixed cost per launch: pin it at the cap and refit the slope alone,
+  // minimising sum(((cap + b x_i) / t_i - 1)^2) over b.
+  if (overhead_s > max_overhead_s) {
+    overhead_s = max_overhead_s;
+    double num = 0;
+    for (Eigen::Index i = 0; i < n; ++i) num += a(i, 1) * (1.0 - overhead_s * a(i, 0));
+    b = num / sum_x2;
+    if (!(b > 0)) {  // the cap alone overshoots every point: no overhead at all fits better
+      overhead_s = 0;
+      b = sum_x / sum_x2;
+    }
+  }
   // Faster than peak is impossible: pin efficiency at 1 and refit the overhead alone.
   if (b < 1) {
     b = 1;
     double num = 0;
     for (Eigen::Index i = 0; i < n; ++i) num += (1.0 - a(i, 1)) * a(i, 0);
-    overhead_s = std::max(0.0, num / a.col(0).squaredNorm());
+    overhead_s = std::min(max_overhead_s, std::max(0.0, num / a.col(0).squaredNorm()));
   }
   // Stored as the file will hold it (microseconds, divided by 1e6 on reading), so that a fitted
   // profile written and read back is bit-identical.
@@ -227,6 +241,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   for (const auto& set : sets) {
     const std::string file = basename_of(set.file);
     for (const auto& m : set.records) {
+      if (m.variant.empty()) continue;
       auto [it, inserted] = fastest.emplace(same_shape_key(file, m), m.median_s);
       if (!inserted) it->second = std::min(it->second, m.median_s);
     }
@@ -251,7 +266,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
         ++skipped[fmt::format("{} {}: no correctness check ran for this kernel", file, op_variant(m))];
         continue;
       }
-      if (m.median_s > fastest.at(same_shape_key(file, m))) {
+      if (!m.variant.empty() && m.median_s > fastest.at(same_shape_key(file, m))) {
         ++skipped[fmt::format("{} {}: a faster variant of the same shape was fitted", file, op_variant(m))];
         continue;
       }
@@ -338,11 +353,12 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
       return v;
     }();
     reference_notes.push_back(fmt::format(
-        "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} % of peak, median "
-        "{:.1f} %): frameworks run FlashAttention-3 / FlashMLA, which reach far more, so the entry must come from a "
-        "base profile (--base) or --fit-reference-kernels",
+        "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} %, median "
+        "{:.1f} %, of {}): frameworks run {}, which reaches far more, so the entry comes from a base profile "
+        "(--base) unless --fit-reference-kernels",
         key, names.size() == 1 ? "" : "s", fmt::join(names, ", "), g.points.size(), 100 * eff.front(), 100 * eff.back(),
-        100 * median(eff)));
+        100 * median(eff), key.rfind("mla_decode", 0) == 0 ? "HBM bandwidth" : "peak FLOP/s",
+        key.rfind("mla_decode", 0) == 0 ? "FlashMLA" : "FlashAttention-3"));
   }
   if (!reference_notes.empty()) p.source += "; " + fmt::format("{}", fmt::join(reference_notes, "; "));
   p.source +=
@@ -351,7 +367,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
       "variants timing one shape the fastest is fitted";
 
   for (const auto& [key, g] : op_groups) {
-    const AlphaBetaFit fit = fit_alpha_beta(g.points);
+    const AlphaBetaFit fit = fit_alpha_beta(g.points, options.max_overhead_s);
     OpEfficiency op;
     op.efficiency = fit.efficiency;
     op.overhead_s = fit.overhead_s;
@@ -374,7 +390,10 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
     const bool present = std::any_of(p.ops.begin(), p.ops.end(), [&](const auto& kv) {
       return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
     });
-    if (!present) result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
+    const bool reference = std::any_of(reference_groups.begin(), reference_groups.end(), [&](const auto& kv) {
+      return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
+    });
+    if (!present && !reference) result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
   }
   if (p.collectives.empty())
     result.notes.push_back("collectives: no usable records, absent from the profile (merge with a base profile to copy them)");

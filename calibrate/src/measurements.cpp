@@ -84,7 +84,7 @@ Measurement parse_record(const JsonObject& r) {
   m.layer = r.string_or("layer", "");
   m.step = r.string_or("step", "");
   if (m.layer.empty() != m.step.empty())
-    r.fail(m.layer.empty() ? "step" : "layer", "expected \"layer\" and \"step\" together (a layer_step record names both)");
+    r.fail(m.layer.empty() ? "layer" : "step", "expected \"layer\" and \"step\" together (a layer_step record names both)");
   m.dense_same_flops_s = r.number_or("dense_same_flops_s", 0);
   if (m.dense_same_flops_s < 0)
     r.fail("dense_same_flops_s", fmt::format("expected a number >= 0, got {}", m.dense_same_flops_s));

@@ -1,13 +1,15 @@
 #pragma once
-// `gwsim-gui --render FILE --out dashboard.png`: the dashboard of a scenario or report drawn to a
-// PNG without a window (QWidget::grab renders a widget that was never shown).
+// `gwsim-gui --render FILE --out dashboard.png`: the dashboard of a scenario or
+// report drawn to a PNG without a window (QWidget::grab renders a widget that
+// was never shown).
 #include <QSize>
 #include <QString>
 
 namespace gwsim::gui {
 
-// Runs FILE (a scenario, or a report shown as written) and saves the dashboard. On failure returns
-// false with the CLI's message in *error.
-bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size = QSize(1600, 1000));
+// Runs FILE (a scenario, or a report shown as written) and saves the dashboard.
+// On failure returns false with the CLI's message in *error.
+bool render_dashboard(const QString &file, const QString &png, QString *error,
+                      QSize size = QSize(1600, 1000));
 
-}  // namespace gwsim::gui
+} // namespace gwsim::gui

@@ -14,9 +14,11 @@ namespace {
 
 using nlohmann::json;
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string &s, const std::string &prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
-ScenarioKnobs knobs_of(const Scenario& s) {
+ScenarioKnobs knobs_of(const Scenario &s) {
   ScenarioKnobs k;
   k.valid = true;
   k.gpu = s.gpu.name;
@@ -32,113 +34,134 @@ ScenarioKnobs knobs_of(const Scenario& s) {
   return k;
 }
 
-// The scenario a report embeds is the resolved one, whose "profile" is the profile's display name
-// (e.g. "h800-sxm-published"), not a file the loader can find. Let the loader pick the GPU's default
-// profile instead, and insist it is the same profile, so a re-run never silently changes it.
-Scenario parse_report_scenario(json doc, const std::string& path, bool gpu_changed) {
+// The scenario a report embeds is the resolved one, whose "profile" is the
+// profile's display name (e.g. "h800-sxm-published"), not a file the loader can
+// find. Let the loader pick the GPU's default profile instead, and insist it is
+// the same profile, so a re-run never silently changes it.
+Scenario parse_report_scenario(json doc, const std::string &path,
+                               bool gpu_changed) {
   std::string wanted;
   if (doc.contains("profile") && doc["profile"].is_string()) {
     wanted = doc["profile"].get<std::string>();
     try {
       find_profile(wanted, "");
-    } catch (const InputError&) {
+    } catch (const InputError &) {
       doc.erase("profile");
     }
   }
   Scenario s = parse_scenario(doc, path);
   if (!gpu_changed && !wanted.empty() && s.profile.name != wanted)
-    throw InputError(path, "$.scenario.profile",
-                     "profile \"" + wanted + "\" is not in hwmodels/profiles: this report cannot be re-run");
+    throw InputError(
+        path, "$.scenario.profile",
+        "profile \"" + wanted +
+            "\" is not in hwmodels/profiles: this report cannot be re-run");
   return s;
 }
 
-// Makes `--set cluster.x=...` work on scenarios that name their cluster file: the loader merges
-// {"file": name, ...keys} over that file, whereas a plain string cannot take keys.
-void prepare_for_overrides(json& doc, const std::vector<std::string>& overrides, bool& gpu_changed) {
+// Makes `--set cluster.x=...` work on scenarios that name their cluster file:
+// the loader merges
+// {"file": name, ...keys} over that file, whereas a plain string cannot take
+// keys.
+void prepare_for_overrides(json &doc, const std::vector<std::string> &overrides,
+                           bool &gpu_changed) {
   bool touches_cluster = false;
-  for (const auto& ov : overrides) {
+  for (const auto &ov : overrides) {
     touches_cluster |= starts_with(ov, "cluster.");
     gpu_changed |= starts_with(ov, "cluster.gpu=");
   }
   if (touches_cluster && doc.contains("cluster") && doc["cluster"].is_string())
     doc["cluster"] = json{{"file", doc["cluster"]}};
-  // Calibration profiles are per GPU: another GPU takes its own default profile.
-  if (gpu_changed) doc.erase("profile");
+  // Calibration profiles are per GPU: another GPU takes its own default
+  // profile.
+  if (gpu_changed)
+    doc.erase("profile");
 }
 
-}  // namespace
+} // namespace
 
-RunOutcome run_simulation(const RunRequest& request) {
+RunOutcome run_simulation(const RunRequest &request) {
   RunOutcome out;
   out.request = request;
-  const std::string& path = request.path;
+  const std::string &path = request.path;
   try {
     json doc = parse_json_file(path);
-    if (!doc.is_object()) throw InputError(path, "$", "expected a scenario object");
-    const bool is_report = doc.value("schema", std::string()) == "gwsim.report/1";
+    if (!doc.is_object())
+      throw InputError(path, "$", "expected a scenario object");
+    const bool is_report =
+        doc.value("schema", std::string()) == "gwsim.report/1";
     json report;
     if (is_report) {
       if (!doc.contains("scenario") || !doc["scenario"].is_object())
-        throw InputError(path, "$.scenario", "expected the resolved scenario the report was made from");
+        throw InputError(
+            path, "$.scenario",
+            "expected the resolved scenario the report was made from");
       json scenario_doc = doc["scenario"];
       if (request.overrides.empty()) {
         report = doc;
         try {
-          out.knobs = knobs_of(parse_report_scenario(scenario_doc, path, false));
-        } catch (const InputError&) {
-          out.knobs.valid = false;  // still show the report; only what-ifs are off
+          out.knobs =
+              knobs_of(parse_report_scenario(scenario_doc, path, false));
+        } catch (const InputError &) {
+          out.knobs.valid =
+              false; // still show the report; only what-ifs are off
         }
       } else {
         bool gpu_changed = false;
         prepare_for_overrides(scenario_doc, request.overrides, gpu_changed);
-        for (const auto& ov : request.overrides) apply_override(scenario_doc, ov, path);
+        for (const auto &ov : request.overrides)
+          apply_override(scenario_doc, ov, path);
         Scenario s = parse_report_scenario(scenario_doc, path, gpu_changed);
         report = run_training(s).report;
         out.knobs = knobs_of(s);
       }
     } else {
-      // Same steps as load_scenario (so the same messages as `gwsim run --set`), plus the cluster
-      // and profile preparation that what-ifs need.
+      // Same steps as load_scenario (so the same messages as `gwsim run
+      // --set`), plus the cluster and profile preparation that what-ifs need.
       bool gpu_changed = false;
       prepare_for_overrides(doc, request.overrides, gpu_changed);
-      for (const auto& ov : request.overrides) apply_override(doc, ov, path);
+      for (const auto &ov : request.overrides)
+        apply_override(doc, ov, path);
       Scenario s = parse_scenario(doc, path);
       report = run_training(s).report;
       out.knobs = knobs_of(s);
     }
-    out.report_json = report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    out.report_json =
+        report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     try {
       out.report = report_model_from_json_text(report.dump());
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
       throw InputError(path, "", e.what());
     }
     out.ok = true;
-  } catch (const InputError& e) {
+  } catch (const InputError &e) {
     out.error = std::string("gwsim: ") + e.what();
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     out.error = std::string("gwsim: internal error: ") + e.what();
   }
   return out;
 }
 
-RunWorker::RunWorker(QObject* parent) : QObject(parent) {
-  connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this, &RunWorker::on_run_done);
+RunWorker::RunWorker(QObject *parent) : QObject(parent) {
+  connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this,
+          &RunWorker::on_run_done);
 }
 
 RunWorker::~RunWorker() {
-  // The pool thread holds nothing of ours but the request copy; waiting keeps shutdown tidy.
+  // The pool thread holds nothing of ours but the request copy; waiting keeps
+  // shutdown tidy.
   watcher_.waitForFinished();
 }
 
-void RunWorker::submit(const RunRequest& request) {
+void RunWorker::submit(const RunRequest &request) {
   if (watcher_.isRunning()) {
-    queued_ = request;  // replaces an older queued request: it would be stale anyway
+    queued_ =
+        request; // replaces an older queued request: it would be stale anyway
     return;
   }
   start(request);
 }
 
-void RunWorker::start(const RunRequest& request) {
+void RunWorker::start(const RunRequest &request) {
   if (!busy_) {
     busy_ = true;
     emit busyChanged(true);
@@ -148,7 +171,8 @@ void RunWorker::start(const RunRequest& request) {
 
 void RunWorker::on_run_done() {
   if (queued_) {
-    // Something newer was asked for while this ran: drop this result, run the newest.
+    // Something newer was asked for while this ran: drop this result, run the
+    // newest.
     RunRequest next = std::move(*queued_);
     queued_.reset();
     start(next);
@@ -160,4 +184,4 @@ void RunWorker::on_run_done() {
   emit busyChanged(false);
 }
 
-}  // namespace gwsim::gui
+} // namespace gwsim::gui

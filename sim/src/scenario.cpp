@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 
@@ -99,11 +101,15 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   }
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
 
-  if (o.has("profile")) s.profile = find_profile(o.string("profile"), base);
-  else {
+  // Profile: a name under hwmodels/profiles/ or a .json path; default: the GPU's own file.
+  std::string profile_ref;
+  if (o.has("profile")) {
+    profile_ref = o.string("profile");
+  } else {
     o.allow({"profile"});
-    s.profile = default_profile_for(s.gpu);
+    for (char ch : s.gpu.name) profile_ref += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
+  s.profile = find_profile(profile_ref, base);
   if (s.profile.gpu_name != s.gpu.name)
     o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
                                   s.profile.gpu_name, s.gpu.name));
@@ -133,7 +139,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   // The resolved scenario: every reference replaced by what it resolved to.
   s.resolved = doc;
   s.resolved["model"] = model_to_json(s.model);
-  s.resolved["profile"] = s.profile.name;
+  s.resolved["profile"] = profile_ref;  // loadable again: the report's scenario re-runs as is
   s.resolved["seed"] = s.seed;
   return s;
 }

@@ -77,7 +77,7 @@ TEST(Fit, RecoversOverheadAndEfficiencyUnderNoise) {
   EXPECT_NEAR(op.overhead_s, 6e-6, 6e-6 * 0.015);
   ASSERT_EQ(r.ops.size(), 1u);
   EXPECT_LE(r.ops[0].alpha_beta_rms_rel_error, 0.01 / 0.99);
-  EXPECT_EQ(op.source, "fit of 25 points from sweep_gemm.json");
+  EXPECT_EQ(op.source, "fit of 25 points (gemm 25) from sweep_gemm.json");
   EXPECT_EQ(r.profile.kind, ProfileKind::measured);
   EXPECT_EQ(r.profile.gpu_name, "H200");
   EXPECT_NE(r.profile.source.find("sweep_gemm.json (NVIDIA H200, driver 580.159.04, CUDA 13.0)"), std::string::npos)
@@ -101,7 +101,9 @@ TEST(Fit, MapsOpsToClassesAndSkipsWhatItCannotUse) {
       synthetic("mla_prefill", "fp8", gpu.peak_flops(Precision::fp8), 10e-6, 0.5, 0, false),
       synthetic("gemm", "none", 1e15, 1e-6, 0.5, 0, false)};
   sets[0].records[3].checked = false;
-  const FitResult r = fit_profile(sets, gpu);
+  FitOptions with_reference;
+  with_reference.fit_reference_kernels = true;
+  const FitResult r = fit_profile(sets, gpu, with_reference);
   EXPECT_NEAR(r.profile.ops.at("memory_bound").efficiency, 0.9, 1e-9);
   EXPECT_NEAR(r.profile.ops.at("mla_decode.bf16").efficiency, 0.8, 1e-9);
   EXPECT_NEAR(r.profile.ops.at("attention.fp8").efficiency, 0.5, 1e-9);
@@ -120,6 +122,15 @@ TEST(Fit, MapsOpsToClassesAndSkipsWhatItCannotUse) {
   GpuSpec no_fp8 = gpu;
   no_fp8.peak_dense_tflops.erase(Precision::fp8);
   EXPECT_THROW(fit_profile(sets, no_fp8), InputError);
+
+  // By default the sweep's own attention and MLA-decode kernels are reported, not fitted.
+  const FitResult d = fit_profile(sets, gpu);
+  EXPECT_EQ(d.profile.ops.count("mla_decode.bf16"), 0u);
+  EXPECT_EQ(d.profile.ops.count("attention.fp8"), 0u);
+  all.clear();
+  for (const auto& n : d.notes) all += n + "\n";
+  EXPECT_NE(all.find("attention.fp8: not fitted from the sweep's own reference kernel"), std::string::npos) << all;
+  EXPECT_NE(d.profile.source.find("mla_decode.bf16: not fitted"), std::string::npos) << d.profile.source;
 }
 
 TEST(Fit, EfficiencyCurveBinsByDecade) {

@@ -54,7 +54,13 @@ TEST(Measurements, AreStrict) {
   expect_error("\"median_s\"", "\"median\"", "$.records[0].median");
   expect_error("\"op\": \"gemm\"", "\"op\": \"gemmm\"", "$.records[0].op");
   expect_error("1e-3", "-1e-3", "$.records[0].median_s");
-  expect_error("\"M\": 1", "\"M\": \"big\"", "$.records[0].shape.M");
+  expect_error("\"M\": 1", "\"M\": [1]", "$.records[0].shape.M");
+  expect_error("\"M\": 1", "\"M\": null", "$.records[0].shape.M");
+  expect_error("\"bytes\": 1}", "\"bytes\": 1, \"stepp\": \"q_a\"}", "$.records[0].stepp");
+  expect_error("\"bytes\": 1}", "\"bytes\": 1, \"step\": \"q_a\"}", "$.records[0].layer");
+  expect_error("\"records\"", "\"stages\": [{\"stage\": \"gemm\", \"status\": \"ok\", \"wall\": 1}], \"records\"",
+               "$.stages[0].wall");
+  expect_error("\"records\"", "\"generatorr\": \"x\", \"records\"", "$.generatorr");
   expect_error("\"name\": \"NVIDIA H200\"", "\"name\": \"NVIDIA H200\", \"colour\": 1", "$.device.colour");
 }
 
@@ -86,7 +92,7 @@ TEST(NcclTests, FitRecoversAlphaAndBusEfficiency) {
   const auto& c = r.profile.collectives.at("scaleup").at("all_reduce");
   EXPECT_NEAR(c.bus_efficiency, 0.80, 0.001);
   EXPECT_NEAR(c.alpha_s, 25e-6, 0.05e-6);
-  EXPECT_EQ(c.source, "fit of 12 points from all_reduce_perf_8xh200.txt");
+  EXPECT_EQ(c.source, "fit of 12 points (nccl_all_reduce 12) from all_reduce_perf_8xh200.txt");
   EXPECT_TRUE(r.profile.ops.empty());  // no compute records: no op entries, and the notes say so
   EXPECT_EQ(r.notes.size(), 5u);
 }
