@@ -34,45 +34,18 @@ ScenarioKnobs knobs_of(const Scenario &s) {
   return k;
 }
 
-// The scenario a report embeds is the resolved one, whose "profile" is the
-// profile's display name (e.g. "h800-sxm-published"), not a file the loader can
-// find. Let the loader pick the GPU's default profile instead, and insist it is
-// the same profile, so a re-run never silently changes it.
-Scenario parse_report_scenario(json doc, const std::string &path,
-                               bool gpu_changed) {
-  std::string wanted;
-  if (doc.contains("profile") && doc["profile"].is_string()) {
-    wanted = doc["profile"].get<std::string>();
-    try {
-      find_profile(wanted, "");
-    } catch (const InputError &) {
-      doc.erase("profile");
-    }
-  }
-  Scenario s = parse_scenario(doc, path);
-  if (!gpu_changed && !wanted.empty() && s.profile.name != wanted)
-    throw InputError(
-        path, "$.scenario.profile",
-        "profile \"" + wanted +
-            "\" is not in hwmodels/profiles: this report cannot be re-run");
-  return s;
+// The scenario a report embeds is the resolved one; its "profile" names a file under
+// hwmodels/profiles, so it re-runs as is.
+Scenario parse_report_scenario(const json &doc, const std::string &path) {
+  return parse_scenario(doc, path);
 }
 
-// Makes `--set cluster.x=...` work on scenarios that name their cluster file:
-// the loader merges
-// {"file": name, ...keys} over that file, whereas a plain string cannot take
-// keys.
+// Calibration profiles are per GPU: a what-if on another GPU takes that GPU's default profile.
+// (apply_override turns a cluster file name into {"file": name} when cluster keys are set.)
 void prepare_for_overrides(json &doc, const std::vector<std::string> &overrides,
                            bool &gpu_changed) {
-  bool touches_cluster = false;
-  for (const auto &ov : overrides) {
-    touches_cluster |= starts_with(ov, "cluster.");
+  for (const auto &ov : overrides)
     gpu_changed |= starts_with(ov, "cluster.gpu=");
-  }
-  if (touches_cluster && doc.contains("cluster") && doc["cluster"].is_string())
-    doc["cluster"] = json{{"file", doc["cluster"]}};
-  // Calibration profiles are per GPU: another GPU takes its own default
-  // profile.
   if (gpu_changed)
     doc.erase("profile");
 }
@@ -100,7 +73,7 @@ RunOutcome run_simulation(const RunRequest &request) {
         report = doc;
         try {
           out.knobs =
-              knobs_of(parse_report_scenario(scenario_doc, path, false));
+              knobs_of(parse_report_scenario(scenario_doc, path));
         } catch (const InputError &) {
           out.knobs.valid =
               false; // still show the report; only what-ifs are off
@@ -110,7 +83,7 @@ RunOutcome run_simulation(const RunRequest &request) {
         prepare_for_overrides(scenario_doc, request.overrides, gpu_changed);
         for (const auto &ov : request.overrides)
           apply_override(scenario_doc, ov, path);
-        Scenario s = parse_report_scenario(scenario_doc, path, gpu_changed);
+        Scenario s = parse_report_scenario(scenario_doc, path);
         report = run_training(s).report;
         out.knobs = knobs_of(s);
       }
