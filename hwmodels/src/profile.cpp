@@ -20,8 +20,8 @@ constexpr const char* kProfileSchema = "gwsim.profile/1";
 
 // The op classes and collectives a profile may name (docs/formats.md). Anything else is a typo.
 const std::vector<std::string>& op_classes() {
-  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "mla_decode",
-                                                   "memory_bound"};
+  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "attention_backward",
+                                                   "mla_decode", "memory_bound"};
   return classes;
 }
 const std::vector<std::string>& collective_ops() {
@@ -141,6 +141,8 @@ const OpEfficiency& Profile::op(const std::string& op_class, const std::string& 
   const std::string specific = precision.empty() ? op_class : op_class + "." + precision;
   if (auto it = ops.find(specific); it != ops.end()) return it->second;
   if (auto it = ops.find(op_class); it != ops.end()) return it->second;
+  // Profiles without a separate attention-backward figure use the forward one.
+  if (op_class == "attention_backward") return op("attention", precision);
   throw InputError(fmt::format("profile \"{}\": no entry for op \"{}\" (nor the fallback \"{}\"): add it to the "
                                "profile's \"ops\"",
                                name, specific, op_class));

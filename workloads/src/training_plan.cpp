@@ -41,6 +41,14 @@ Op gemm(const std::string& name, double m, double n, double k, Precision prec, d
   return Op{name, "gemm", prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count};
 }
 
+// FP8 GEMMs need their BF16 activation quantised first (read 2 bytes, write 1, plus per-tile scales:
+// DeepSeek-V3 Sec 3.3.2, 1x128 tiles); the backward quantises the gradient and a transposed copy of
+// the activation for the weight gradient (its backward op, 1.5x these bytes, stands for that).
+void add_gemm(std::vector<Op>& ops, const std::string& name, double m, double n, double k, Precision prec) {
+  if (prec == Precision::fp8) ops.push_back(Op{name + "_quantize", "memory_bound", Precision::bf16, 0, 3 * m * k, 1});
+  ops.push_back(gemm(name, m, n, k, prec));
+}
+
 Op memory_op(const std::string& name, double bytes, double count = 1) {
   return Op{name, "memory_bound", Precision::bf16, 0, bytes, count};
 }
@@ -65,15 +73,15 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
   if (a.kind == AttentionKind::mla) {
     // Low-rank down-projections are small and replicated across TP ranks (DeepSeek-V2 Sec 2.1).
     if (a.q_lora_rank > 0) {
-      ops.push_back(gemm("q_down", T, a.q_lora_rank, h, prec));
-      ops.push_back(gemm("q_up", T, heads * a.qk_head_dim(), a.q_lora_rank, prec));
+      add_gemm(ops, "q_down", T, a.q_lora_rank, h, prec);
+      add_gemm(ops, "q_up", T, heads * a.qk_head_dim(), a.q_lora_rank, prec);
     } else {
-      ops.push_back(gemm("q_proj", T, heads * a.qk_head_dim(), h, prec));
+      add_gemm(ops, "q_proj", T, heads * a.qk_head_dim(), h, prec);
     }
-    ops.push_back(gemm("kv_down", T, a.kv_lora_rank + a.qk_rope_head_dim, h, prec));
-    ops.push_back(gemm("kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec));
+    add_gemm(ops, "kv_down", T, a.kv_lora_rank + a.qk_rope_head_dim, h, prec);
+    add_gemm(ops, "kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec);
   } else {
-    ops.push_back(gemm("qkv_proj", T, (heads + 2 * kv_heads) * a.head_dim, h, prec));
+    add_gemm(ops, "qkv_proj", T, (heads + 2 * kv_heads) * a.head_dim, h, prec);
   }
   const double dqk = a.qk_head_dim(), dv = a.value_head_dim();
   ops.push_back(memory_op("rope", 2 * kActivationBytes * T * (heads + kv_heads) * a.qk_rope_head_dim));
@@ -92,7 +100,7 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     ops.push_back(memory_op("softmax_dropout", 9 * scores));
     ops.push_back(Op{"attention_values", "gemm", Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1});
   }
-  ops.push_back(gemm("o_proj", T, h, heads * dv, prec));
+  add_gemm(ops, "o_proj", T, h, heads * dv, prec);
   ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
   ops.push_back(memory_op("ffn_norm", 2 * kActivationBytes * T * h_local));
 
@@ -106,6 +114,8 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     ops.push_back(Op{"router", "gemm", Precision::bf16, 2 * T_moe * e.routed_experts * h,
                      gemm_bytes(T_moe, e.routed_experts, h, Precision::bf16), 1});
     ops.push_back(memory_op("gating_topk", 3 * 4 * T_moe * e.routed_experts));
+    if (prec == Precision::fp8)  // tokens are quantised once, before the FP8 dispatch
+      ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
     ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h));
     const double up_n = (swiglu ? 2 : 1) * fe;
     const double experts_local = std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
@@ -113,20 +123,21 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     ops.push_back(Op{"experts_up", "grouped_gemm", prec, 2 * routed_tokens * up_n * h,
                      w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1});
     ops.push_back(memory_op("experts_act", act_bytes_per_elem * routed_tokens * fe));
+    if (prec == Precision::fp8) ops.push_back(memory_op("experts_down_quantize", 3 * routed_tokens * fe));
     ops.push_back(Op{"experts_down", "grouped_gemm", prec, 2 * routed_tokens * fe * h,
                      w_bytes * fe / (up_n + fe) + kActivationBytes * routed_tokens * (fe + h), 1});
     ops.push_back(memory_op("combine_unpermute", kActivationBytes * (routed_tokens + T_moe) * h));
     if (e.shared_experts > 0) {
       const double fs = static_cast<double>(e.shared_experts) * fe / tp;
-      ops.push_back(gemm("shared_up", T, (swiglu ? 2 : 1) * fs, h, prec));
+      add_gemm(ops, "shared_up", T, (swiglu ? 2 : 1) * fs, h, prec);
       ops.push_back(memory_op("shared_act", act_bytes_per_elem * T * fs));
-      ops.push_back(gemm("shared_down", T, h, fs, prec));
+      add_gemm(ops, "shared_down", T, h, fs, prec);
     }
   } else {
     const double f = static_cast<double>(m.ffn_intermediate) / tp;
-    ops.push_back(gemm("ffn_up", T, (swiglu ? 2 : 1) * f, h, prec));
+    add_gemm(ops, "ffn_up", T, (swiglu ? 2 : 1) * f, h, prec);
     ops.push_back(memory_op("ffn_act", act_bytes_per_elem * T * f));
-    ops.push_back(gemm("ffn_down", T, h, f, prec));
+    add_gemm(ops, "ffn_down", T, h, f, prec);
   }
   ops.push_back(memory_op("ffn_residual", 3 * kActivationBytes * T * h_local));
   return ops;
@@ -145,7 +156,7 @@ void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
       b.push_back(Op{f.name + "_dgrad2", f.op_class, f.precision, f.flops, f.bytes, f.count});
   } else if (f.op_class == "attention") {
     // FlashAttention backward runs 5 matmuls for the forward's 2 (recomputed scores, dV, dP, dQ, dK).
-    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 2.5 * f.flops, 2 * f.bytes, f.count});
+    b.push_back(Op{f.name + "_bwd", "attention_backward", f.precision, 2.5 * f.flops, 2 * f.bytes, f.count});
   } else {
     // Elementwise backward reads the saved input and the incoming gradient and writes one gradient.
     b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 0, 1.5 * f.bytes, f.count});
@@ -300,7 +311,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   // Cross-entropy reads the bf16 logits, writes fp32 softmax and reads it back for the loss.
   head_ops.push_back(memory_op("cross_entropy", 10.0 * tokens * model.vocab / tp));
   for (int d = 0; d < model.mtp_depth; ++d) {
-    head_ops.push_back(gemm("mtp_proj", tokens, h, 2 * h, train.precision));
+    add_gemm(head_ops, "mtp_proj", tokens, h, 2 * h, train.precision);
     auto block = layer_forward_ops(model, model.layers - 1, par, train, tokens);
     for (auto& o : block) o.name = "mtp_" + o.name;
     head_ops.insert(head_ops.end(), block.begin(), block.end());
