@@ -89,7 +89,8 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
     const double keys = t.causal_mask ? seq / 2 : seq;
     const double flops = 2 * T * keys * heads * (dqk + dv);
-    const double bytes = kActivationBytes * T * heads * (dqk + dv) + kActivationBytes * T * kv_heads * (dqk + dv) * 1.0;
+    // Reads q, k, v and writes the output once (the s x s scores never reach HBM).
+    const double bytes = kActivationBytes * T * (heads + kv_heads) * (dqk + dv);
     ops.push_back(Op{"attention_core", "attention", Precision::bf16, flops, bytes, 1});
   } else {
     // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
@@ -402,6 +403,9 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     plan.flops_per_token.hardware = hw * tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * train.seq_len);
   }
 
+  // DualPipe keeps two stages' weights per GPU (one per direction): DualPipe README, "2x parameters".
+  const double weight_copies = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;
+
   // Communication of the critical stage.
   const int domain = cluster.scaleup_domain_gpus;
   const auto& cs = plan.stages[plan.critical_stage];
@@ -469,9 +473,8 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
         dense = stage_dense[s];
         experts = stage_experts[s];
       }
-    const double dual = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;  // DualPipe holds two stages' weights
-    dense *= dual;
-    experts *= dual;
+    dense *= weight_copies;
+    experts *= weight_copies;
     auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
       if (group <= 1 || params <= 0) return;
       auto g = place_group(group, stride, domain);
@@ -489,15 +492,13 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     };
     add_dp("dp", dense, par.dp * par.cp, par.tp);
     if (experts > 0) add_dp("dp_experts", experts, par.dp * par.tp * par.cp / par.ep, par.tp * par.ep);
-    else if (par.ep == 1 && model.moe) add_dp("dp_experts", 0, 1, 1);
   }
 
   // Memory per GPU (the stage that needs the most).
   double worst = -1;
   for (int s = 0; s < par.pp; ++s) {
     MemoryPerGpu mem;
-    const double dual = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;
-    const double dense = stage_dense[s] * dual, experts = stage_experts[s] * dual;
+    const double dense = stage_dense[s] * weight_copies, experts = stage_experts[s] * weight_copies;
     const double dp_dense = static_cast<double>(par.dp) * par.cp;
     const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
     auto shard = [&](double params, double group, int from_stage) {
