@@ -9,6 +9,8 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/sim/analytical.h"
+#include "gwsim/sim/collective_cost.h"
 #include "gwsim/sim/report.h"
 #include "gwsim/workloads/model.h"
 
@@ -126,6 +128,41 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
         rows.push_back({id, fmt::format("train_gflops_per_token {} (seq 4096)", name), pub, 3 * f / 4096 / 1e9,
                         std::string("workloads/models/") + model + ".json", "3 x forward, causal attention, no MTP"});
       }
+    } else if (id == "deepgemm-h800") {
+      // FP8 GEMM roofline with the H800 profile against DeepGEMM's table. The profile's FP8 curve was
+      // read off the M=4096 rows, so those rows are partly circular; the skinny M=64/128 rows test
+      // the memory-bound side of the roofline.
+      const auto& gpu = find_gpu("H800-SXM");
+      auto profile = find_profile("h800-sxm-derived", "");
+      for (const auto& row : meas["dense_MxNxK_TFLOPS_GBps"]) {
+        const double m = row[0].get<double>(), n = row[1].get<double>(), k = row[2].get<double>();
+        Op op{"gemm", "gemm", Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
+        rows.push_back({id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3].get<double>(),
+                        op.flops / op_time_s(op, gpu, profile) / 1e12, "hwmodels/profiles/h800-sxm-derived.json",
+                        m >= 4096 ? "profile curve read off these rows" : "memory-bound side of the roofline"});
+      }
+    } else if (id == "flashmla-h800") {
+      const auto& gpu = find_gpu("H800-SXM");
+      auto profile = find_profile("h800-sxm-derived", "");
+      rows.push_back({id, "mla_decode memory-bound GB/s", meas["memory_bound_GBps"].get<double>(),
+                      gpu.hbm_bandwidth_gbs.value * profile.op("mla_decode", "bf16").efficiency,
+                      "hwmodels/profiles/h800-sxm-derived.json", "profile entry sourced from this case (circular)"});
+    } else if (id == "nccl-h100-8gpu-allreduce" || id == "nccl-h200-8gpu-allreduce") {
+      const bool h100 = id == "nccl-h100-8gpu-allreduce";
+      auto cluster = load_cluster_file(data_dir() + (h100 ? "/hwmodels/data/clusters/generic-h100-1024.json"
+                                                          : "/hwmodels/data/clusters/generic-h200-1024.json"));
+      auto profile = default_profile_for(find_gpu(cluster.gpu_name));
+      auto cost = collective_cost({"all_reduce", 8e9, 8, LinkClass::scaleup, 8, -1}, cluster, profile);
+      const double published = h100 ? leading_number(meas["nvls_allreduce_peak_busbw_GBps"]) : meas["peak_busbw_GBps"].get<double>();
+      rows.push_back({id, "all_reduce busbw GB/s, 8 GPUs, 8 GB", published, cost.busbw_bps / 1e9,
+                      "gwsim collective model, " + cluster.name, "profile bus efficiency sourced from the nccl cases"});
+    } else if (id == "nccl-400g-ndr-per-nic") {
+      auto cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+      auto profile = default_profile_for(find_gpu(cluster.gpu_name));
+      // One GPU per node (rail-aligned): a flat ring over the NICs, 16 nodes, 8 GB.
+      auto cost = collective_cost({"all_reduce", 8e9, 16, LinkClass::scaleout, 1, -1}, cluster, profile);
+      rows.push_back({id, "all_reduce busbw GB/s per 400G NIC, 16 nodes", 47, cost.busbw_bps / 1e9,
+                      "gwsim collective model, " + cluster.name, "published 46-48; profile sourced from this case"});
     } else if (c.value("kind", "") == "spec") {
       std::string gpu_name = c["hardware"].value("name", "");
       const GpuSpec* gpu = nullptr;
