@@ -34,15 +34,11 @@ double leading_number(const nlohmann::json& v) {
   return 0;
 }
 
-nlohmann::json run_report(const std::string& scenario, const std::vector<std::string>& overrides) {
-  return run_training(load_scenario(scenario_path(scenario), overrides)).report;
+nlohmann::json run_report(const std::string& scenario) {
+  return run_training(load_scenario(scenario_path(scenario))).report;
 }
 
-std::string describe(const std::string& scenario, const std::vector<std::string>& overrides) {
-  std::string s = "scenarios/" + scenario + ".json";
-  for (const auto& o : overrides) s += " --set " + o;
-  return s;
-}
+std::string describe(const std::string& scenario) { return "scenarios/" + scenario + ".json"; }
 
 }  // namespace
 
@@ -56,51 +52,46 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
     const auto& meas = c["measured"];
     if (id == "dsv3-pretrain-2048xH800" || id == "dsv3-step-breakdown-mpft-vs-mrft") {
       const std::string sc = "deepseek-v3-pretrain-2048xh800";
-      auto r = run_report(sc, {});
+      auto r = run_report(sc);
       const auto& t = r["training"];
       if (id == "dsv3-pretrain-2048xH800") {
         rows.push_back({id, "gpu_hours_per_trillion_tokens", leading_number(meas["gpu_hours_per_trillion_tokens"]),
-                        t["gpu_hours_per_trillion_tokens"].get<double>(), describe(sc, {}), ""});
+                        t["gpu_hours_per_trillion_tokens"].get<double>(), describe(sc), ""});
       } else {
         const auto& m = meas["MPFT"];
         rows.push_back({id, "step_time_s", m["time_per_step_s"].get<double>(), t["step_time_s"].get<double>(),
-                        describe(sc, {}), "MPFT row"});
+                        describe(sc), "MPFT row"});
         rows.push_back({id, "model_tflops_per_gpu (non-causal)", m["TFLOPS_non_causal"].get<double>(),
-                        t["model_tflops_per_gpu"].get<double>(), describe(sc, {}), "paper's non-causal convention"});
+                        t["model_tflops_per_gpu"].get<double>(), describe(sc), "paper's non-causal convention"});
         rows.push_back({id, "model_tflops_per_gpu (causal)", m["TFLOPS_causal"].get<double>(),
-                        t["model_tflops_per_gpu_causal"].get<double>(), describe(sc, {}), "paper's causal convention"});
+                        t["model_tflops_per_gpu_causal"].get<double>(), describe(sc), "paper's causal convention"});
         rows.push_back({id, "bubble_s", m["bubble_s"].get<double>(), t["breakdown_s"]["bubble"].get<double>(),
-                        describe(sc, {}), "DualPipe bubble"});
+                        describe(sc), "DualPipe bubble"});
         rows.push_back({id, "optimizer_s", m["opt_s"].get<double>(), t["breakdown_s"]["optimizer"].get<double>(),
-                        describe(sc, {}), ""});
+                        describe(sc), ""});
       }
     } else if (id == "llama3-405b-8k-8192gpu" || id == "llama3-405b-8k-16384gpu") {
       const int gpus = c["hardware"]["gpus"].get<int>();
       const std::string sc = fmt::format("llama3-405b-{}xh100", gpus);
-      auto r = run_report(sc, {});
+      auto r = run_report(sc);
       rows.push_back({id, "model_tflops_per_gpu", meas["TFLOPs_per_GPU"].get<double>(),
-                      r["training"]["model_tflops_per_gpu"].get<double>(), describe(sc, {}),
+                      r["training"]["model_tflops_per_gpu"].get<double>(), describe(sc),
                       "non-causal 6N+attention convention"});
-      rows.push_back({id, "mfu", meas["BF16_MFU"].get<double>(), r["training"]["mfu"].get<double>(), describe(sc, {}), ""});
+      rows.push_back({id, "mfu", meas["BF16_MFU"].get<double>(), r["training"]["mfu"].get<double>(), describe(sc), ""});
     } else if (id == "megatron-sc21-weak-scaling") {
       for (const auto& row : meas["rows"]) {
         const double params_b = row["params_B"].get<double>();
         std::string tag = fmt::format("{:g}b", params_b);
         for (auto& ch : tag)
           if (ch == '.') ch = 'p';
-        const int gpus = row["GPUs"].get<int>(), tp = row["TP"].get<int>(), pp = row["PP"].get<int>();
-        std::vector<std::string> ov = {
-            "model=megatron-sc21-" + tag,          fmt::format("cluster.gpus={}", gpus),
-            fmt::format("parallelism.tp={}", tp),  fmt::format("parallelism.pp={}", pp),
-            fmt::format("parallelism.dp={}", gpus / (tp * pp)),
-            fmt::format("training.global_batch_seqs={}", row["batch"].get<int>())};
-        const std::string sc = "megatron-sc21-175b-1024xa100";
-        auto r = run_report(sc, ov);
+        const int gpus = row["GPUs"].get<int>();
+        const std::string sc = fmt::format("megatron-sc21-{}-{}xa100", tag, gpus);
+        auto r = run_report(sc);
         // SC21 counts FLOPs with Eq. 3, which includes the recomputed forward pass: compare with the
         // hardware FLOPs gwsim executes under full recomputation.
         rows.push_back({id + fmt::format(" {:g}B", params_b), "tflops_per_gpu (SC21 Eq. 3, recompute counted)",
                         row["TFLOPs_per_GPU"].get<double>(), r["training"]["hardware_tflops_per_gpu"].get<double>(),
-                        describe(sc, ov), ""});
+                        describe(sc), ""});
       }
     } else if (id == "dsv3-kv-cache-and-train-flops-per-token") {
       auto v3 = find_model("deepseek-v3", "");
