@@ -7,6 +7,8 @@
 #include <random>
 #include <string>
 
+#include <cuda_fp8.h>
+
 #include "gwsim/kernels/refs.hpp"
 #include "json_writer.hpp"
 #include "ops.cuh"
@@ -98,19 +100,60 @@ void check_grouped(Stage& st) {
   DevBuf<std::uint16_t> dy(want.size());
   cuda::GroupedGemmPlan plan(counts, n, k, as_bf16(dx), as_bf16(dw), as_bf16(dy));
   const std::string shape = JsonObject().integer("experts", experts).integer("rows", rows).integer("N", n).integer("K", k).close();
-  for (const std::string variant : {"cublas_grouped", "cublas_loop"}) {
+  const cuda::StreamPool pool(3);
+  for (const std::string variant : {"cublas_grouped", "cublas_loop", "cublas_streams"}) {
     guarded(st, "grouped_gemm/" + variant, [&] {
       cuda::poison_bf16(as_bf16(dy), dy.size(), nullptr);
       if (variant == "cublas_grouped")
         plan.run_grouped(st.cublas());
-      else
+      else if (variant == "cublas_loop")
         plan.run_loop(st.cublas());
+      else
+        plan.run_streams(pool, nullptr);
       GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
       const auto out = download_bf16(dy);
       const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
       st.check("grouped_gemm/" + variant, shape, err, kBf16Bound, err <= kBf16Bound);
     });
   }
+}
+
+void check_gemm_fp8(Stage& st) {
+  // FP8 E4M3 operands with per-tensor scales; the reference uses the exact FP8 values.
+  const int m = 192, n = 160, k = 336;
+  const float sx = 0.5f, sw = 0.125f;
+  std::mt19937_64 rng(251);
+  std::uniform_real_distribution<float> d(-400.0f, 400.0f);
+  std::vector<unsigned char> xq(std::size_t(m) * k), wq(std::size_t(n) * k);
+  std::vector<float> xf(xq.size()), wf(wq.size());
+  for (std::size_t i = 0; i < xq.size(); ++i) {
+    const __nv_fp8_e4m3 v(d(rng));
+    xq[i] = v.__x;
+    xf[i] = float(v) * sx;
+  }
+  for (std::size_t i = 0; i < wq.size(); ++i) {
+    const __nv_fp8_e4m3 v(d(rng));
+    wq[i] = v.__x;
+    wf[i] = float(v) * sw;
+  }
+  std::vector<float> want(std::size_t(m) * n);
+  ref::gemm_ref(m, n, k, xf.data(), wf.data(), want.data());
+  DevBuf<unsigned char> dx(xq.size()), dw(wq.size());
+  dx.upload(xq);
+  dw.upload(wq);
+  DevBuf<float> scales(128);  // sx at [0], sw at [64]: each scale pointer 256-byte aligned
+  std::vector<float> sv(128, 0.0f);
+  sv[0] = sx;
+  sv[64] = sw;
+  scales.upload(sv);
+  DevBuf<std::uint16_t> dy(want.size());
+  cuda::poison_bf16(as_bf16(dy), dy.size(), nullptr);
+  cuda::Fp8Gemm g;
+  g.run(m, n, k, dx.get(), dw.get(), scales.get(), scales.get() + 64, as_bf16(dy), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dy);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  st.check("gemm_fp8", JsonObject().integer("M", m).integer("N", n).integer("K", k).close(), err, kBf16Bound, err <= kBf16Bound);
 }
 
 void check_gating_permute_combine(Stage& st) {
@@ -240,7 +283,8 @@ void check_swiglu(Stage& st) {
   st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound, err <= kBf16Bound);
 }
 
-void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed) {
+void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed,
+                           cuda::MlaDecodeKernel kernel = cuda::MlaDecodeKernel::kMmaSync) {
   const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage;
   int max_len = 0, total_pages = 0;
   for (int l : seq_lens) {
@@ -279,13 +323,46 @@ void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int 
   DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
   DevBuf<std::uint16_t> dout(want.size());
   cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
-  cuda::mla_decode(c, as_bf16(dq), as_bf16(dc), dt.get(), dl.get(), as_bf16(dout), ws.get(), nullptr);
+  const bool wgmma = kernel != cuda::MlaDecodeKernel::kMmaSync;
+  DevBuf<float> dbg(wgmma ? 4096 + 4096 + 64 * 512 : 1);
+  if (wgmma) cuda::poison_f32(dbg.get(), dbg.size(), nullptr);
+  cuda::mla_decode(c, as_bf16(dq), as_bf16(dc), dt.get(), dl.get(), as_bf16(dout), ws.get(), nullptr, kernel,
+                   wgmma ? dbg.get() : nullptr);
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const auto out = download_bf16(dout);
   const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
   const int splits = cuda::mla_decode_num_splits(c);
-  st.check("mla_decode", JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits).close(),
-           err, kBf16Bound, err <= kBf16Bound, "splits " + std::to_string(splits));
+  std::string note = "splits " + std::to_string(splits);
+  if (wgmma) {
+    // Stage-wise diagnosis from CTA (0,0,0), tile 0 (sequence 0, heads 0-63, its first page):
+    // S against Q K^T, and O against the kernel's own P times V.
+    const auto d = dbg.download();
+    const int valid = std::min(64, seq_lens[0]);
+    const float* kv = cache.data() + std::size_t(table[0]) * page * cuda::kMlaDim;
+    std::vector<float> s_got, s_ref, o_ref(64 * 512, 0.0f);
+    for (int r = 0; r < 64; ++r)
+      for (int t = 0; t < valid; ++t) {
+        double acc = 0;
+        for (int i = 0; i < cuda::kMlaDim; ++i) acc += double(q[std::size_t(r) * cuda::kMlaDim + i]) * kv[std::size_t(t) * cuda::kMlaDim + i];
+        s_ref.push_back(static_cast<float>(acc));
+        s_got.push_back(d[r * 64 + t]);
+      }
+    for (int r = 0; r < 64; ++r)
+      for (int n = 0; n < 512; ++n) {
+        double acc = 0;
+        for (int t = 0; t < valid; ++t) acc += double(d[4096 + r * 64 + t]) * kv[std::size_t(t) * cuda::kMlaDim + n];
+        o_ref[std::size_t(r) * 512 + n] = static_cast<float>(acc);
+      }
+    const double es = ref::rel_l2_error(s_got.data(), s_ref.data(), s_got.size());
+    const double eo = ref::rel_l2_error(d.data() + 8192, o_ref.data(), o_ref.size());
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "; %s tile0: S vs QK^T %.3g, O vs P.V %.3g (valid %d)", cuda::mla_decode_variant_name(kernel),
+                  es, eo, valid);
+    note += buf;
+  }
+  const std::string key = wgmma ? std::string("mla_decode/") + cuda::mla_decode_variant_name(kernel) : std::string("mla_decode");
+  st.check(key, JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits).close(),
+           err, kBf16Bound, err <= kBf16Bound, note);
 }
 
 void check_mla_prefill(Stage& st) {
@@ -382,6 +459,15 @@ void stage_checks(const Options& opt) {
   guarded(st, "mla_decode", [&] { check_mla_decode_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 803); });
   guarded(st, "mla_prefill", [&] { check_mla_prefill(st); });
   guarded(st, "attention_prefill", [&] { check_gqa_prefill(st); });
+  guarded(st, "gemm_fp8", [&] { check_gemm_fp8(st); });
+  // The Hopper wgmma MLA kernels last: a fault there would poison this process's context.
+  for (const auto k : {cuda::MlaDecodeKernel::kWgmmaN64, cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe}) {
+    const std::string key = std::string("mla_decode/") + cuda::mla_decode_variant_name(k);
+    guarded(st, key, [&] { check_mla_decode_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 813, k); });
+    guarded(st, key, [&] { check_mla_decode_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 811, k); });
+    guarded(st, key, [&] { check_mla_decode_case(st, 1, {333}, 2, 812, k); });
+    guarded(st, key, [&] { check_mla_decode_case(st, 4, {4096, 130, 4000, 64}, st.prop().multiProcessorCount, 814, k); });
+  }
 }
 
 }  // namespace gwsim::calib

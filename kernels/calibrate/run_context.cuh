@@ -104,6 +104,11 @@ class Stage {
   // Enough input sets that they overflow the L2 three times over (at most 8).
   int rotations_for(std::size_t bytes_per_set) const;
 
+  // Whether every check run so far under this key passed (false when none ran).
+  bool check_passed(const std::string& key) const {
+    const auto it = checks_.find(key);
+    return it != checks_.end() && it->second.first;
+  }
   void record(const Record& r);
   void check(const std::string& key, const std::string& shape_json, double err, double bound, bool passed,
              const std::string& note = "");

@@ -140,6 +140,72 @@ void stage_gemm(const Options& opt) {
   char line[200];
   std::snprintf(line, sizeof line, "GEMM bf16 cuBLAS max %.1f TFLOP/s (%s)", best_tflops, best_what.c_str());
   st.summary(line);
+
+  // FP8 E4M3 through cuBLASLt (per-tensor scales, bf16 out): the squares and the DeepSeek-V3
+  // shapes, whose training and inference run their GEMMs in FP8.
+  std::vector<Point> fp8_points;
+  for (const auto& p : points)
+    if (p.name == "square" || p.name.rfind("dsv3.", 0) == 0) fp8_points.push_back(p);
+  double best8 = 0;
+  std::string best8_what;
+  try {
+    cuda::Fp8Gemm fp8;
+    DevBuf<float> scales(128);  // x scale at [0], w scale at [64]: 256-byte aligned pointers
+    std::vector<float> sv(128, 1.0f / 256);
+    scales.upload(sv);
+    for (const auto& p : fp8_points) {
+      if (st.over_budget()) {
+        st.skip("gemm_fp8 " + p.name + " M=" + std::to_string(p.m), "stage time budget spent");
+        continue;
+      }
+      try {
+        const std::size_t set_bytes = std::size_t(p.m) * p.k + std::size_t(p.n) * p.k + 2 * std::size_t(p.m) * p.n;
+        const int rot = st.rotations_for(set_bytes);
+        std::vector<DevBuf<unsigned char>> x, w;
+        std::vector<DevBuf<std::uint16_t>> y;
+        DevBuf<std::uint16_t> tmp(std::max(std::size_t(p.m) * p.k, std::size_t(p.n) * p.k));
+        auto* tb = reinterpret_cast<cuda::bf16*>(tmp.get());
+        for (int r = 0; r < rot; ++r) {
+          x.emplace_back(std::size_t(p.m) * p.k);
+          w.emplace_back(std::size_t(p.n) * p.k);
+          y.emplace_back(std::size_t(p.m) * p.n);
+          cuda::fill_uniform_bf16(tb, std::size_t(p.m) * p.k, 3500 + r, -1, 1, nullptr);
+          cuda::convert_bf16_to_fp8_e4m3(tb, x.back().get(), std::size_t(p.m) * p.k, 256.0f, nullptr);
+          cuda::fill_uniform_bf16(tb, std::size_t(p.n) * p.k, 4500 + r, -1, 1, nullptr);
+          cuda::convert_bf16_to_fp8_e4m3(tb, w.back().get(), std::size_t(p.n) * p.k, 256.0f, nullptr);
+        }
+        const Timing t = st.time(
+            [&](int r) {
+              fp8.run(p.m, p.n, p.k, x[r].get(), w[r].get(), scales.get(), scales.get() + 64,
+                      reinterpret_cast<cuda::bf16*>(y[r].get()), nullptr);
+            },
+            rot, 0.04, 3, 50);
+        Record rec;
+        rec.op = "gemm";
+        rec.precision = "fp8";
+        rec.variant = "cublaslt_fp8_e4m3";
+        rec.check_key = "gemm_fp8";
+        rec.shape_json = JsonObject().integer("M", p.m).integer("N", p.n).integer("K", p.k).str("name", p.name)
+                             .str("layout", "TN").str("out", "bf16").close();
+        rec.t = t;
+        rec.flops = 2.0 * p.m * p.n * p.k;
+        rec.bytes = static_cast<double>(set_bytes);
+        st.record(rec);
+        const double tflops = rec.flops / t.median_s / 1e12;
+        if (tflops > best8) {
+          best8 = tflops;
+          best8_what = p.name + " " + std::to_string(p.m) + "x" + std::to_string(p.n) + "x" + std::to_string(p.k);
+        }
+        std::printf("  gemm_fp8 %-20s M=%-6d N=%-6d K=%-6d %8.1f TFLOP/s\n", p.name.c_str(), p.m, p.n, p.k, tflops);
+      } catch (const std::exception& e) {
+        st.skip("gemm_fp8 " + p.name + " M=" + std::to_string(p.m), e.what());
+      }
+    }
+  } catch (const std::exception& e) {
+    st.skip("gemm_fp8", e.what());
+  }
+  std::snprintf(line, sizeof line, "GEMM fp8 cuBLASLt max %.1f TFLOP/s (%s)", best8, best8_what.c_str());
+  st.summary(line);
 }
 
 }  // namespace gwsim::calib

@@ -1,6 +1,9 @@
 // Grouped GEMM over experts with uneven token counts, through cuBLAS: one grouped call
 // (cublasGemmGroupedBatchedEx, one group per active expert) and, as a baseline, a loop of
 // cublasGemmEx. Experts with no tokens are left out: cuBLAS would see m = 0 problems.
+#include <algorithm>
+#include <numeric>
+
 #include "cuda_check.cuh"
 #include "ops.cuh"
 
@@ -61,6 +64,59 @@ void GroupedGemmPlan::run_loop(cublasHandle_t h) const {
                                     CUDA_R_16BF, lda_[i], b_host_[i], CUDA_R_16BF, ldb_[i], &beta_[i],
                                     c_host_[i], CUDA_R_16BF, ldc_[i], CUBLAS_COMPUTE_32F,
                                     CUBLAS_GEMM_DEFAULT));
+  }
+}
+
+void GroupedGemmPlan::run_streams(const StreamPool& pool, cudaStream_t origin) const {
+  if (m_.empty()) return;
+  const int ns = pool.size();
+  std::vector<int> order(m_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return n_[a] > n_[b]; });
+  std::vector<long long> load(ns, 0);
+  pool.fork(origin);
+  for (const int i : order) {
+    const int s = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[s] += n_[i];
+    GWSIM_CUBLAS_CHECK(cublasGemmEx(pool.handle(s), ta_[i], tb_[i], m_[i], n_[i], k_[i], &alpha_[i], a_host_[i],
+                                    CUDA_R_16BF, lda_[i], b_host_[i], CUDA_R_16BF, ldb_[i], &beta_[i], c_host_[i],
+                                    CUDA_R_16BF, ldc_[i], CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  }
+  pool.join(origin);
+}
+
+StreamPool::StreamPool(int n) {
+  GWSIM_CUDA_CHECK(cudaEventCreateWithFlags(&start_, cudaEventDisableTiming));
+  for (int i = 0; i < n; ++i) {
+    cudaStream_t s = nullptr;
+    GWSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    streams_.push_back(s);
+    cublasHandle_t h = nullptr;
+    GWSIM_CUBLAS_CHECK(cublasCreate(&h));
+    handles_.push_back(h);
+    GWSIM_CUBLAS_CHECK(cublasSetStream(h, s));
+    cudaEvent_t e = nullptr;
+    GWSIM_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    done_.push_back(e);
+  }
+}
+
+StreamPool::~StreamPool() {
+  for (auto h : handles_) (void)cublasDestroy(h);
+  for (auto e : done_) (void)cudaEventDestroy(e);
+  for (auto s : streams_) (void)cudaStreamDestroy(s);
+  if (start_) (void)cudaEventDestroy(start_);
+}
+
+void StreamPool::fork(cudaStream_t origin) const {
+  GWSIM_CUDA_CHECK(cudaEventRecord(start_, origin));
+  for (auto s : streams_) GWSIM_CUDA_CHECK(cudaStreamWaitEvent(s, start_, 0));
+}
+
+void StreamPool::join(cudaStream_t origin) const {
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    GWSIM_CUDA_CHECK(cudaEventRecord(done_[i], streams_[i]));
+    GWSIM_CUDA_CHECK(cudaStreamWaitEvent(origin, done_[i], 0));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "cuda_check.cuh"
+#include "mla_decode_internal.cuh"
 #include "mma.cuh"
 #include "ops.cuh"
 
@@ -39,17 +40,7 @@ constexpr std::size_t kSmemStats = std::size_t(2) * kHeadsPerCta * 4;
 constexpr std::size_t kSmemBytes = kSmemQ + kSmemKV + kSmemS + kSmemP + kSmemStats;
 static_assert(kSmemBytes <= 227 * 1024, "MLA decode shared memory over the sm_90 limit");
 
-struct Params {
-  const bf16* q;
-  const bf16* cache;
-  const int* block_table;
-  const int* seq_lens;
-  bf16* out;
-  float* o_part;    // [B][splits][H][512], normalised per split
-  float* lse_part;  // [B][splits][H], log2 domain; -inf for an empty split
-  int heads, max_pages, num_splits, split_tokens;
-  float scale_log2;  // softmax scale * log2(e)
-};
+using Params = mla_detail::SplitParams;
 
 __device__ __forceinline__ void load_tile_async(bf16* dst, const Params& p, int b, int tok0, int valid,
                                                 int tid) {
@@ -354,16 +345,21 @@ std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c) {
   return static_cast<std::size_t>(c.batch) * s * c.heads * (kMlaLatent + 1) * sizeof(float);
 }
 
+const char* mla_decode_variant_name(MlaDecodeKernel k) {
+  switch (k) {
+    case MlaDecodeKernel::kMmaSync: return "split_kv_mma";
+    case MlaDecodeKernel::kWgmma: return "split_kv_wgmma";
+    case MlaDecodeKernel::kWgmmaN64: return "split_kv_wgmma_n64";
+    case MlaDecodeKernel::kWgmmaPipe: return "split_kv_wgmma_pipe";
+  }
+  return "unknown";
+}
+
 void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
-                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s) {
+                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel,
+                float* debug) {
   if (c.heads % kHeadsPerCta != 0 || c.batch <= 0 || c.max_seq_len <= 0)
     throw std::invalid_argument("mla_decode: heads % 64 == 0, batch > 0, max_seq_len > 0");
-  static bool attr_set = false;  // per process; the calibrator uses one device
-  if (!attr_set) {
-    GWSIM_CUDA_CHECK(cudaFuncSetAttribute(mla_decode_split_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(kSmemBytes)));
-    attr_set = true;
-  }
   const int splits = mla_decode_num_splits(c);
   Params p{};
   p.q = q;
@@ -376,14 +372,26 @@ void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, cons
   p.num_splits = splits;
   p.split_tokens = split_tokens_for(c, splits);
   p.scale_log2 = c.softmax_scale * 1.4426950408889634f;
+  p.debug = debug;
   if (splits > 1) {
     if (workspace == nullptr) throw std::invalid_argument("mla_decode: workspace needed");
     p.o_part = static_cast<float*>(workspace);
     p.lse_part = p.o_part + static_cast<std::size_t>(c.batch) * splits * c.heads * kMlaLatent;
   }
-  const dim3 grid(c.heads / kHeadsPerCta, splits, c.batch);
-  mla_decode_split_kernel<<<grid, kThreads, kSmemBytes, s>>>(p);
-  GWSIM_LAUNCH_CHECK();
+  if (kernel == MlaDecodeKernel::kMmaSync) {
+    static bool attr_set = false;  // per process; the calibrator uses one device
+    if (!attr_set) {
+      GWSIM_CUDA_CHECK(cudaFuncSetAttribute(mla_decode_split_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(kSmemBytes)));
+      attr_set = true;
+    }
+    const dim3 grid(c.heads / kHeadsPerCta, splits, c.batch);
+    mla_decode_split_kernel<<<grid, kThreads, kSmemBytes, s>>>(p);
+    GWSIM_LAUNCH_CHECK();
+  } else {
+    mla_detail::launch_wgmma_split(p, c.batch, kernel == MlaDecodeKernel::kWgmmaN64 ? 64 : 256,
+                                   kernel == MlaDecodeKernel::kWgmmaPipe, s);
+  }
   if (splits > 1) {
     mla_decode_combine_kernel<<<c.batch * c.heads, kMlaLatent / 4, 0, s>>>(c.heads, splits, p.o_part,
                                                                          p.lse_part, out);

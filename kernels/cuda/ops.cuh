@@ -2,12 +2,15 @@
 // none synchronises. Tensors are row-major, bf16 unless the name says otherwise.
 #pragma once
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 namespace gwsim::cuda {
@@ -30,6 +33,53 @@ void gemm_bf16(cublasHandle_t h, int m, int n, int k, const bf16* x, int ldx, co
 // Same with fp32 output (the router's logits).
 void gemm_bf16_f32out(cublasHandle_t h, int m, int n, int k, const bf16* x, int ldx, const bf16* w, float* y);
 
+// ---- gemm_fp8.cu: y[M][N] (bf16) = (sx * x[M][K]) (sw * w[N][K])^T, x and w FP8 E4M3 (one
+//      byte each, K-major: cuBLASLt's only FP8 form on sm_90, "TN"), sx and sw device floats,
+//      fp32 accumulate, through cuBLASLt. K % 16 == 0. Plans are cached per (M, N, K). ----
+class Fp8Gemm {
+ public:
+  Fp8Gemm();
+  ~Fp8Gemm();
+  Fp8Gemm(const Fp8Gemm&) = delete;
+  Fp8Gemm& operator=(const Fp8Gemm&) = delete;
+  void run(int m, int n, int k, const void* x, const void* w, const float* scale_x, const float* scale_w, bf16* y,
+           cudaStream_t s);
+
+ private:
+  static constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;
+  struct Plan {
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+  };
+  cublasLtHandle_t lt_ = nullptr;
+  void* workspace_ = nullptr;
+  std::map<std::tuple<int, int, int>, Plan> plans_;
+};
+// dst[i] = fp8_e4m3(src[i] * inv_scale), saturating.
+void convert_bf16_to_fp8_e4m3(const bf16* src, void* dst, std::size_t n, float inv_scale, cudaStream_t s);
+
+// Several streams, each with its own cuBLAS handle (a handle's workspace must not be shared by
+// concurrent kernels), and the events to fork from and join back to an origin stream.
+class StreamPool {
+ public:
+  explicit StreamPool(int n);
+  ~StreamPool();
+  StreamPool(const StreamPool&) = delete;
+  StreamPool& operator=(const StreamPool&) = delete;
+  int size() const { return static_cast<int>(streams_.size()); }
+  cudaStream_t stream(int i) const { return streams_[i]; }
+  cublasHandle_t handle(int i) const { return handles_[i]; }
+  void fork(cudaStream_t origin) const;  // every stream waits for the origin's work so far
+  void join(cudaStream_t origin) const;  // the origin waits for every stream's work so far
+
+ private:
+  std::vector<cudaStream_t> streams_;
+  std::vector<cublasHandle_t> handles_;
+  std::vector<cudaEvent_t> done_;
+  cudaEvent_t start_ = nullptr;
+};
+
 // ---- grouped_gemm.cu: per expert e with counts[e] > 0,
 //      y[off_e : off_e + counts[e]][N] = x[off_e : ...][K] * w_e[N][K]^T ----
 class GroupedGemmPlan {
@@ -41,6 +91,9 @@ class GroupedGemmPlan {
   GroupedGemmPlan& operator=(const GroupedGemmPlan&) = delete;
   void run_grouped(cublasHandle_t h) const;  // one cublasGemmGroupedBatchedEx call
   void run_loop(cublasHandle_t h) const;     // one cublasGemmEx per expert
+  // One cublasGemmEx per expert, spread over the pool's streams (largest first, each to the
+  // least-loaded stream), forked from and joined back to origin.
+  void run_streams(const StreamPool& pool, cudaStream_t origin) const;
   int active_experts() const { return static_cast<int>(m_.size()); }
 
  private:
@@ -64,8 +117,17 @@ struct MlaDecodeConfig {
 constexpr int kMlaLatent = 512, kMlaRope = 64, kMlaDim = 576, kMlaPage = 64;
 int mla_decode_num_splits(const MlaDecodeConfig& c);
 std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c);
+// kMmaSync: the reference kernel (mma.sync m16n8k16, 32-token tiles). kWgmma: Hopper wgmma
+// (sm_90a), 64-token tiles, P.V as one m64n256k16 per k-step; kWgmmaN64: the same with four
+// m64n64k16 (a layout-safe fallback); kWgmmaPipe: kWgmma with the next tile's S issued behind
+// this tile's P.V (software-pipelined). debug (wgmma only, may be null): 4096 + 4096 + 32768
+// floats; CTA (0,0,0) writes tile 0's raw S = Q K^T [64][64], its P [64][64] (bf16 values) and
+// O = P V after tile 0 [64][512], for diagnosing a wrong result.
+enum class MlaDecodeKernel { kMmaSync, kWgmma, kWgmmaN64, kWgmmaPipe };
+const char* mla_decode_variant_name(MlaDecodeKernel k);
 void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
-                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s);
+                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s,
+                MlaDecodeKernel kernel = MlaDecodeKernel::kMmaSync, float* debug = nullptr);
 
 // ---- attention_prefill.cu: causal flash attention with strided q/k/v ----
 // Head h reads q[t*q_ts + h*q_hs + 0:d_nope+d_rope], key [k_nope[t*k_ts + kvh*k_hs + 0:d_nope],
