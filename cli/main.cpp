@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   gwsim::cli::add_model_command(app);
   gwsim::cli::add_calibrate_command(app);
   gwsim::cli::add_export_commands(app);
+  gwsim::cli::add_compare_command(app);
+  gwsim::cli::add_campus_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

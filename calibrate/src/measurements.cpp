@@ -88,6 +88,8 @@ Measurement parse_record(const JsonObject& r) {
   m.dense_same_flops_s = r.number_or("dense_same_flops_s", 0);
   if (m.dense_same_flops_s < 0)
     r.fail("dense_same_flops_s", fmt::format("expected a number >= 0, got {}", m.dense_same_flops_s));
+  m.floor_s = r.number_or("floor_s", 0);
+  if (m.floor_s < 0) r.fail("floor_s", fmt::format("expected a number >= 0, got {}", m.floor_s));
   m.algbw_gbs = r.number_or("algbw_gbs", 0);
   m.busbw_gbs = r.number_or("busbw_gbs", 0);
   m.notes = r.string_or("notes", "");

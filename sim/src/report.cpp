@@ -7,6 +7,8 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/sim/campus.h"
+#include "gwsim/sim/goodput.h"
 
 namespace gwsim {
 
@@ -117,21 +119,21 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
                   {"name", sc.cluster.name},
                   {"fabric", to_string(sc.cluster.fabric.kind)}};
 
-  // Power: GPU at its share of TDP, the host's share, cluster overhead, then PUE.
-  const auto& pw = sc.power;
-  const double gpu_w = sc.gpu.tdp_w.value * pw.gpu_utilisation_power_fraction;
-  const double it_w_per_gpu = (gpu_w + pw.host_w_per_gpu) * (1 + pw.cluster_overhead_fraction);
-  const double it_mw = it_w_per_gpu * gpus / 1e6;
-  const double facility_mw = it_mw * pw.pue;
-  const double energy_mwh = facility_mw * run_s / 3600;
-  r["power"] = {{"gpu_w", tidy(gpu_w)},
-                {"it_w_per_gpu", tidy(it_w_per_gpu)},
-                {"it_mw", tidy(it_mw)},
-                {"facility_mw", tidy(facility_mw)},
-                {"pue", pw.pue},
-                {"energy_mwh", tidy(energy_mwh)},
-                {"joules_per_token", tidy(facility_mw * 1e6 / st.tokens_per_s)},
-                {"source", pw.source}};
+  if (sc.gpu_variant.active)
+    r["cluster"]["gpu_variant"] = {{"base_gpu", sc.gpu_variant.base_gpu}, {"rule", sc.gpu_variant.rule},
+                                   {"cap", sc.gpu_variant.cap}, {"applied", sc.gpu_variant.applied}};
+
+  // Power, cost and goodput (campus.h, goodput.h): the run's wall clock includes failures,
+  // checkpoints and restarts, and energy and running cost accrue over it.
+  const double gpu_power_fraction = sc.power.gpu_power_from_compute
+                                        ? gpu_power_fraction_from_compute(st.compute_fraction, sc.power.gpu_idle_fraction_of_tdp)
+                                        : sc.power.gpu_power_fraction_of_tdp;
+  const auto footprint = cluster_footprint(sc.cluster.gpus, sc.gpu, sc.cluster, sc.power, gpu_power_fraction, sc.cost);
+  const auto goodput = estimate_goodput(sc.cluster.gpus, run_s, st.step_time_s,
+                                        plan.params.total * sc.reliability.checkpoint_bytes_per_param, sc.reliability);
+  r["power"] = power_json(footprint, sc.power, goodput.wall_s, sc.training.tokens);
+  r["cost"] = cost_json(footprint, sc.cost, goodput.wall_s);
+  r["goodput"] = goodput_to_json(goodput, sc.reliability);
 
   nlohmann::json warnings = nlohmann::json::array();
   if (plan.memory.total() > 0.9 * sc.gpu.hbm_capacity_bytes())
@@ -141,6 +143,7 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
     warnings.push_back("profile \"" + sc.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
   for (const auto& n : st.notes) warnings.push_back(n);
   for (const auto& n : plan.notes) warnings.push_back(n);
+  if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
   r["warnings"] = warnings;
   run.report = r;
   return run;
@@ -174,9 +177,29 @@ std::string format_summary(const nlohmann::json& r) {
                    m["total"].get<double>(), r["memory"]["capacity_gib"].get<double>(), m["weights"].get<double>(),
                    m["gradients"].get<double>(), m["optimizer"].get<double>(), m["activations"].get<double>(),
                    m["comm_buffers"].get<double>());
-  s += fmt::format("  power                {:.2f} MW facility ({:.2f} MW IT, PUE {:.2f})\n",
-                   r["power"]["facility_mw"].get<double>(), r["power"]["it_mw"].get<double>(),
-                   r["power"]["pue"].get<double>());
+  const auto& pw = r["power"];
+  s += fmt::format("  power                {:.2f} MW facility ({:.2f} MW IT, PUE {:.2f}); {:.0f} W IT per GPU "
+                   "(GPU {:.0f}, host {:.0f}, NIC {:.0f}, switches {:.1f}, optics {:.1f}, storage {:.1f})\n",
+                   pw["facility_mw"].get<double>(), pw["it_mw"].get<double>(), pw["pue"].get<double>(),
+                   pw["it_w_per_gpu"].get<double>(), pw["gpu_w"].get<double>(), pw["host_w_per_gpu"].get<double>(),
+                   pw["nic_w_per_gpu"].get<double>(), pw["switch_w_per_gpu"].get<double>(),
+                   pw["optics_w_per_gpu"].get<double>(), pw["storage_w_per_gpu"].get<double>());
+  if (r.contains("cost")) {
+    const auto& c = r["cost"];
+    s += fmt::format("  cost                 capex ${:.3g} (${:.0f}/GPU); owned ${:.2f}/GPU-hour -> run ${:.3g}; "
+                     "rental ${:.2f}/GPU-hour -> ${:.3g}\n",
+                     c["capex_usd"].get<double>(), c["capex_per_gpu_usd"].get<double>(),
+                     c["usd_per_gpu_hour_owned"].get<double>(), c["run_cost_owned_usd"].get<double>(),
+                     c["usd_per_gpu_hour_rental"].get<double>(), c["run_cost_rental_usd"].get<double>());
+  }
+  if (r.contains("goodput")) {
+    const auto& g = r["goodput"];
+    s += fmt::format("  goodput              {:.1f}%: {:.0f} interruptions (job MTBF {:.2f} h), checkpoint every {:.0f} s, "
+                     "{:.0f} h lost -> {:.1f} days wall clock\n",
+                     100 * g["goodput_fraction"].get<double>(), g["expected_interruptions"].get<double>(),
+                     g["job_mtbf_h"].get<double>(), g["checkpoint_interval_s"].get<double>(),
+                     g["lost_hours"].get<double>(), g["wall_clock_days"].get<double>());
+  }
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;
 }

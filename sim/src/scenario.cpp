@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/hwmodels/export_controls.h"
+#include "gwsim/hwmodels/power.h"
+#include "gwsim/hwmodels/reliability.h"
 
 namespace gwsim {
 
@@ -45,20 +50,184 @@ void apply_override(nlohmann::json& doc, const std::string& assignment, const st
 
 namespace {
 
-PowerAssumptions parse_power(const JsonObject& o) {
+std::string figure_source(const Figure& f) { return f.estimate ? f.source + " [estimate]" : f.source; }
+
+// A number the scenario may state; otherwise the data file's figure, with its source recorded.
+double stated_or(const JsonObject& o, const std::string& key, const Figure& fallback,
+                 std::map<std::string, std::string>& sources) {
+  if (o.has(key)) {
+    sources[key] = "scenario";
+    return o.number(key);
+  }
+  sources[key] = figure_source(fallback);
+  return fallback.value;
+}
+
+void require_at_least(const JsonObject& o, const std::string& key, double value, double min, const std::string& what) {
+  if (!std::isfinite(value) || value < min) o.fail(key, fmt::format("expected {}, got {}", what, value));
+}
+
+PowerAssumptions parse_power(const nlohmann::json* pj, const std::string& file, const GpuSpec& gpu) {
+  const auto& d = power_defaults();
+  static const nlohmann::json empty = nlohmann::json::object();
+  JsonObject o(pj ? *pj : empty, file, "$.power");
   PowerAssumptions p;
-  p.host_w_per_gpu = o.number_or("host_w_per_gpu", p.host_w_per_gpu);
-  if (p.host_w_per_gpu < 0) o.fail("host_w_per_gpu", "expected 0 or more watts");
-  p.cluster_overhead_fraction = o.number_or("cluster_overhead_fraction", p.cluster_overhead_fraction);
-  if (p.cluster_overhead_fraction < 0) o.fail("cluster_overhead_fraction", "expected 0 or more");
-  p.pue = o.number_or("pue", p.pue);
-  if (p.pue < 1) o.fail("pue", fmt::format("expected a PUE of at least 1, got {}", p.pue));
-  p.gpu_utilisation_power_fraction = o.number_or("gpu_power_fraction_of_tdp", p.gpu_utilisation_power_fraction);
-  if (p.gpu_utilisation_power_fraction <= 0 || p.gpu_utilisation_power_fraction > 1.5)
-    o.fail("gpu_power_fraction_of_tdp", "expected a fraction of TDP in (0, 1.5]");
-  p.source = o.string_or("source", p.source);
+  p.host_w_per_gpu = stated_or(o, "host_w_per_gpu", d.host_for(gpu.name), p.sources);
+  require_at_least(o, "host_w_per_gpu", p.host_w_per_gpu, 0, "0 or more watts");
+  p.nic_w = stated_or(o, "nic_w", d.nic_w, p.sources);
+  require_at_least(o, "nic_w", p.nic_w, 0, "0 or more watts");
+  p.switch_w = stated_or(o, "switch_w", d.switch_w, p.sources);
+  require_at_least(o, "switch_w", p.switch_w, 0, "0 or more watts");
+  p.transceiver_w = stated_or(o, "transceiver_w", d.transceiver_w, p.sources);
+  require_at_least(o, "transceiver_w", p.transceiver_w, 0, "0 or more watts");
+  p.storage_fraction = stated_or(o, "storage_fraction", d.storage_fraction, p.sources);
+  require_at_least(o, "storage_fraction", p.storage_fraction, 0, "a fraction of 0 or more");
+  p.pue = stated_or(o, "pue", d.pue, p.sources);
+  if (!(p.pue >= 1) || !(p.pue <= 5)) o.fail("pue", fmt::format("expected a PUE from 1 to 5, got {}", p.pue));
+  p.gpu_idle_fraction_of_tdp = d.gpu_idle_fraction_of_tdp.value;
+  if (o.has("gpu_power_fraction_of_tdp") && o.raw("gpu_power_fraction_of_tdp").is_string()) {
+    if (o.string("gpu_power_fraction_of_tdp") != "compute_fraction")
+      o.fail("gpu_power_fraction_of_tdp", "expected a fraction of TDP in (0, 1.5] or \"compute_fraction\"");
+    p.gpu_power_from_compute = true;
+    p.sources["gpu_power_fraction_of_tdp"] =
+        "scenario: idle + (1 - idle) x simulated compute fraction, idle " + figure_source(d.gpu_idle_fraction_of_tdp);
+  } else if (o.has("gpu_power_fraction_of_tdp")) {
+    p.gpu_power_fraction_of_tdp = o.number("gpu_power_fraction_of_tdp");
+    if (!(p.gpu_power_fraction_of_tdp > 0) || p.gpu_power_fraction_of_tdp > 1.5)
+      o.fail("gpu_power_fraction_of_tdp", "expected a fraction of TDP in (0, 1.5] or \"compute_fraction\"");
+    p.sources["gpu_power_fraction_of_tdp"] = "scenario";
+  } else {
+    p.sources["gpu_power_fraction_of_tdp"] =
+        "1.0: GPUs at TDP, the rated power a facility provisions (export_controls_power.json power.formulas)";
+  }
+  p.source = o.string_or("source", "");
   o.reject_unknown_keys();
   return p;
+}
+
+CostAssumptions parse_cost(const nlohmann::json* cj, const std::string& file, const GpuSpec& gpu) {
+  const auto& d = cost_defaults();
+  static const nlohmann::json empty = nlohmann::json::object();
+  JsonObject o(cj ? *cj : empty, file, "$.cost");
+  CostAssumptions c;
+  if (o.has("usd_per_gpu_hour")) {
+    c.usd_per_gpu_hour = o.positive("usd_per_gpu_hour");
+    c.source = o.string_or("source", "scenario");
+  } else {
+    c.source = o.string_or("source", "$2 per GPU-hour, DeepSeek-V3 report Table 1 rental assumption");
+  }
+  c.sources["usd_per_gpu_hour"] = c.source;
+  c.server_usd_per_gpu = stated_or(o, "server_usd_per_gpu", d.server_for(gpu.name), c.sources);
+  require_at_least(o, "server_usd_per_gpu", c.server_usd_per_gpu, 0, "0 or more dollars");
+  c.switch_usd = stated_or(o, "switch_usd", d.switch_usd, c.sources);
+  require_at_least(o, "switch_usd", c.switch_usd, 0, "0 or more dollars");
+  c.link_usd = stated_or(o, "link_usd", d.link_usd, c.sources);
+  require_at_least(o, "link_usd", c.link_usd, 0, "0 or more dollars");
+  c.facility_usd_per_w = stated_or(o, "facility_usd_per_w", d.facility_usd_per_w, c.sources);
+  require_at_least(o, "facility_usd_per_w", c.facility_usd_per_w, 0, "0 or more dollars per watt");
+  c.electricity_usd_per_mwh = stated_or(o, "electricity_usd_per_mwh", d.electricity_usd_per_mwh, c.sources);
+  require_at_least(o, "electricity_usd_per_mwh", c.electricity_usd_per_mwh, 0, "0 or more dollars per MWh");
+  c.it_amortisation_years = stated_or(o, "it_amortisation_years", d.it_amortisation_years, c.sources);
+  if (!(c.it_amortisation_years > 0)) o.fail("it_amortisation_years", "expected more than 0 years");
+  c.facility_amortisation_years = stated_or(o, "facility_amortisation_years", d.facility_amortisation_years, c.sources);
+  if (!(c.facility_amortisation_years > 0)) o.fail("facility_amortisation_years", "expected more than 0 years");
+  o.reject_unknown_keys();
+  return c;
+}
+
+ReliabilityAssumptions parse_reliability(const nlohmann::json* rj, const std::string& file) {
+  const auto& d = reliability_defaults();
+  static const nlohmann::json empty = nlohmann::json::object();
+  JsonObject o(rj ? *rj : empty, file, "$.reliability");
+  ReliabilityAssumptions r;
+  auto& src = r.sources;
+  if (o.has("failure_rate_scale")) {
+    r.failure_rate_scale = o.number("failure_rate_scale");
+    require_at_least(o, "failure_rate_scale", r.failure_rate_scale, 0, "a multiplier of 0 or more");
+    src["failure_rate_scale"] = "scenario";
+  } else {
+    src["failure_rate_scale"] = "1: " + d.source;
+  }
+  r.checkpoint_bytes_per_param = stated_or(o, "checkpoint_bytes_per_param", d.checkpoint_bytes_per_param, src);
+  if (!(r.checkpoint_bytes_per_param > 0)) o.fail("checkpoint_bytes_per_param", "expected more than 0 bytes");
+  r.checkpoint_write_gbs = stated_or(o, "checkpoint_write_gbs", d.checkpoint_write_gbs, src);
+  if (!(r.checkpoint_write_gbs > 0)) o.fail("checkpoint_write_gbs", "expected a write bandwidth above 0 GB/s");
+  if (o.has("checkpoint_write_s")) {
+    r.checkpoint_write_s = o.number("checkpoint_write_s");
+    require_at_least(o, "checkpoint_write_s", r.checkpoint_write_s, 0, "0 or more seconds");
+    src["checkpoint_write_s"] = "scenario";
+  } else {
+    src["checkpoint_write_s"] = "parameters x checkpoint_bytes_per_param / checkpoint_write_gbs";
+  }
+  r.restart_s = stated_or(o, "restart_s", d.restart_s, src);
+  require_at_least(o, "restart_s", r.restart_s, 0, "0 or more seconds");
+  if (o.has("checkpoint_interval_s")) {
+    r.checkpoint_interval_s = o.positive("checkpoint_interval_s");
+    src["checkpoint_interval_s"] = "scenario";
+  } else {
+    src["checkpoint_interval_s"] = "the optimum of Daly's (2006) renewal model, rounded up to whole steps";
+  }
+  r.include_planned = o.boolean_or("include_planned", true);
+  o.allow({"source", "notes"});
+  o.reject_unknown_keys();
+  return r;
+}
+
+// Reads cluster.gpu_variant (removed from the cluster object before the strict cluster reader
+// sees it) and applies it to the GPU and the cluster's scale-up bandwidth.
+void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenario& s) {
+  JsonObject o(vj, file, "$.cluster.gpu_variant");
+  GpuVariantRequest& v = s.gpu_variant;
+  v.active = true;
+  v.base_gpu = s.gpu.name;
+  GpuSpec capped = s.gpu;
+  try {
+    if (o.has("rule")) {
+      v.rule = o.string("rule");
+      v.cap = o.one_of("cap", {"interconnect", "io", "compute", "hbm"});
+      // Unknown rule ids are refused here with the path (find() lists the known ones).
+      const auto& rules = export_rules();
+      bool known = false;
+      std::string ids;
+      for (const auto& r : rules.rules) {
+        known = known || r.id == v.rule;
+        ids += (ids.empty() ? "" : ", ") + r.id;
+      }
+      if (!known) o.fail("rule", fmt::format("unknown rule \"{}\": expected one of {}", v.rule, ids));
+      capped = derive_compliant_variant(capped, v.rule, v.cap, &v.applied);
+    }
+    if (o.has("caps")) {
+      JsonObject c = o.object("caps");
+      std::vector<Cap> caps;
+      for (auto it = c.json().begin(); it != c.json().end(); ++it) {
+        const std::string kind = it.key();
+        if (kind != "interconnect" && kind != "io" && kind != "compute" && kind != "hbm")
+          c.fail(kind, "unknown cap: expected interconnect (GB/s), io (GB/s), compute (TPP) or hbm (GB/s)");
+        const double value = c.number(kind);
+        if (!std::isfinite(value) || !(value > 0)) c.fail(kind, fmt::format("expected a positive cap, got {}", value));
+        caps.push_back(Cap{kind, value});
+        v.caps.emplace_back(kind, value);
+      }
+      c.reject_unknown_keys();
+      if (caps.empty()) o.fail("caps", "expected at least one cap, e.g. {\"interconnect\": 400}");
+      const std::string name = capped.name;
+      capped = apply_caps(capped, caps, "", &v.applied);
+      if (capped.name == s.gpu.name) capped.name = name + " (capped)";
+    }
+    if (!o.has("rule") && !o.has("caps"))
+      o.fail("rule", "expected {\"rule\": RULE, \"cap\": interconnect|compute|hbm} or {\"caps\": {KIND: VALUE}}");
+  } catch (const InputError& e) {
+    // The classifier names its own origin ("<input>: --cap compute: ..."); name the JSON path.
+    std::string what = e.what();
+    if (!file.empty() && what.rfind(file, 0) == 0) throw;  // already names the file and path
+    if (what.rfind("<input>: ", 0) == 0) what = what.substr(9);
+    if (dynamic_cast<const InfeasibleError*>(&e)) throw InfeasibleError(file, "$.cluster.gpu_variant", what);
+    throw InputError(file, "$.cluster.gpu_variant", what);
+  }
+  o.reject_unknown_keys();
+  s.gpu = capped;
+  // The cluster's scale-up links run no faster than the capped chip's.
+  s.cluster.scaleup_per_direction_bps = std::min(s.cluster.scaleup_per_direction_bps, s.gpu.scaleup_per_direction_bps());
 }
 
 }  // namespace
@@ -80,7 +249,13 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   else o.fail("model", "expected a catalogue model name, a .json path or an inline model object");
 
   // Cluster: a file, an inline object, or {"file": ..., <keys to change>} (e.g. another GPU count).
-  const auto& cj = o.raw("cluster");
+  nlohmann::json cj = o.raw("cluster");
+  nlohmann::json variant_json;
+  if (cj.is_object() && cj.contains("gpu_variant")) {
+    variant_json = cj["gpu_variant"];
+    cj.erase("gpu_variant");
+    if (!variant_json.is_object()) o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
+  }
   auto cluster_path = [&](const std::string& name) {
     return name.size() > 5 && name.substr(name.size() - 5) == ".json"
                ? resolve_path(name, base)
@@ -100,6 +275,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     o.fail("cluster", "expected a cluster file name or an inline cluster object");
   }
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
+  if (!variant_json.is_null()) apply_gpu_variant(variant_json, file, s);
 
   // Profile: a name under hwmodels/profiles/ or a .json path; default: the GPU's own file.
   std::string profile_ref;
@@ -107,32 +283,22 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     profile_ref = o.string("profile");
   } else {
     o.allow({"profile"});
-    for (char ch : s.gpu.name) profile_ref += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (char ch : (s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name)) profile_ref += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
   s.profile = find_profile(profile_ref, base);
-  if (s.profile.gpu_name != s.gpu.name)
+  const std::string chip = s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name;
+  if (s.profile.gpu_name != chip)
     o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
-                                  s.profile.gpu_name, s.gpu.name));
+                                  s.profile.gpu_name, chip));
 
   s.parallelism = parse_parallelism(o.object("parallelism"));
   s.training = parse_training(o.object("training"), s.model);
   if (s.training.precision == Precision::fp8 && !s.gpu.supports(Precision::fp8))
     throw InputError(file, "$.training.precision", fmt::format("{} has no FP8 tensor cores: expected bf16 or fp16", s.gpu.name));
-  if (o.has("power")) s.power = parse_power(o.object("power"));
-  else o.allow({"power"});
-  if (s.power.source.empty())
-    s.power.source =
-        "host 575 W/GPU and +10% cluster overhead: SemiAnalysis 100k-H100 cluster (export_controls_power.json "
-        "power.per_gpu.H100_HGX); PUE 1.2: Uptime Institute 2024 via export_controls_power.json power.PUE";
-  if (o.has("cost")) {
-    auto c = o.object("cost");
-    s.cost.usd_per_gpu_hour = c.positive("usd_per_gpu_hour");
-    s.cost.source = c.string_or("source", "scenario");
-    c.reject_unknown_keys();
-  } else {
-    o.allow({"cost"});
-    s.cost.source = "$2 per GPU-hour, DeepSeek-V3 report Table 1 rental assumption";
-  }
+  o.allow({"power", "cost", "reliability"});
+  s.power = parse_power(o.has("power") ? &doc["power"] : nullptr, file, s.gpu);
+  s.cost = parse_cost(o.has("cost") ? &doc["cost"] : nullptr, file, s.gpu);
+  s.reliability = parse_reliability(o.has("reliability") ? &doc["reliability"] : nullptr, file);
   s.seed = static_cast<std::uint64_t>(o.integer_or("seed", 1));
   o.reject_unknown_keys();
 
@@ -142,6 +308,22 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.resolved["profile"] = profile_ref;  // loadable again: the report's scenario re-runs as is
   s.resolved["seed"] = s.seed;
   return s;
+}
+
+PowerAssumptions default_power_assumptions(const GpuSpec& gpu) { return parse_power(nullptr, "", gpu); }
+CostAssumptions default_cost_assumptions(const GpuSpec& gpu) { return parse_cost(nullptr, "", gpu); }
+
+void retarget_gpu_defaults(Scenario& s, const GpuSpec& gpu) {
+  const auto p = default_power_assumptions(gpu);
+  if (s.power.sources["host_w_per_gpu"] != "scenario") {
+    s.power.host_w_per_gpu = p.host_w_per_gpu;
+    s.power.sources["host_w_per_gpu"] = p.sources.at("host_w_per_gpu");
+  }
+  const auto c = default_cost_assumptions(gpu);
+  if (s.cost.sources["server_usd_per_gpu"] != "scenario") {
+    s.cost.server_usd_per_gpu = c.server_usd_per_gpu;
+    s.cost.sources["server_usd_per_gpu"] = c.sources.at("server_usd_per_gpu");
+  }
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {

@@ -54,6 +54,7 @@ struct Measurement {
   std::string layer;      // layer_step records: the layer sequence they belong to ("deepseek_v3_moe")
   std::string step;       // ... and the step's name in it ("q_a", "experts_gate_up")
   double dense_same_flops_s = 0;  // grouped_gemm: a dense cuBLAS GEMM of the same FLOPs (0: not measured)
+  double floor_s = 0;             // grouped_gemm: the memory-bandwidth floor (every expert's weights read once)
   double algbw_gbs = 0, busbw_gbs = 0;  // collectives: bandwidths as the writer computed them (0: absent)
   std::string notes;
 
