@@ -71,8 +71,11 @@ ReportModel report_model_from_json_text(const std::string &text) {
   m.days = number(training, "days", "$.training");
   m.gpu_hours = number(training, "gpu_hours", "$.training");
   m.cost_usd = number(training, "cost_usd", "$.training");
-  if (training.contains("goodput") && training["goodput"].is_number())
-    m.goodput = training["goodput"].get<double>();
+  // Goodput (effective training time after failures) lives in its own section.
+  if (doc.contains("goodput") && doc["goodput"].is_object() &&
+      doc["goodput"].contains("goodput_fraction") &&
+      doc["goodput"]["goodput_fraction"].is_number())
+    m.goodput = doc["goodput"]["goodput_fraction"].get<double>();
   m.bottleneck = string_or(training, "bottleneck");
   for (const auto &[key, value] :
        need(training, "breakdown_s", "$.training").items())
