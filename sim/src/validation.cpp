@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -89,6 +90,28 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
                       g["job_mtbf_h"].get<double>(), describe(sc), "rates taken from this record (circular)"});
       rows.push_back({id, "effective_training_time (published: >90%)", 0.90, g["goodput_fraction"].get<double>(),
                       describe(sc), "published figure is a lower bound; restart time is an estimate (10 min)"});
+    } else if (id == "deepep-normal-h800") {
+      // DeepEP's "bottleneck bandwidth": bytes over the bottleneck link per GPU / time. The profile's
+      // all-to-all efficiencies were read off this case, so these rows check the mechanics (which link
+      // limits, how node-limited routing splits the bytes), not the efficiency.
+      auto cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/deepseek-h800-2048.json");
+      auto profile = find_profile("h800-sxm-derived", "");
+      const double bytes = 4096.0 * 8 * 7168;  // 4096 tokens, top-8, hidden 7168, FP8 dispatch
+      auto intra = collective_cost({"all_to_all", bytes, 8, LinkClass::scaleup, 8, -1}, cluster, profile);
+      rows.push_back({id, "EP8 intranode dispatch GB/s (NVLink)",
+                      meas["feb_2025"]["intranode_EP8"]["dispatch_GBps_nvlink"].get<double>(),
+                      bytes * 7.0 / 8 / intra.time_s / 1e9, "gwsim collective model, deepseek-h800-2048",
+                      "profile efficiency read off this case (circular)"});
+      for (int ep : {16, 32, 64}) {
+        const double out_frac = dispatch_scaleout_fraction(ep, 8, 8, 4);  // DeepSeek-V3: top-8, at most 4 nodes
+        auto inter = collective_cost({"all_to_all", bytes, ep, LinkClass::scaleout, 8, out_frac}, cluster, profile);
+        rows.push_back({id, fmt::format("EP{} internode dispatch GB/s (RDMA)", ep),
+                        meas["feb_2025"][fmt::format("internode_EP{}", ep)].contains("dispatch")
+                            ? meas["feb_2025"][fmt::format("internode_EP{}", ep)]["dispatch"].get<double>()
+                            : meas["feb_2025"][fmt::format("internode_EP{}", ep)]["dispatch_GBps_rdma"].get<double>(),
+                        bytes * out_frac / inter.time_s / 1e9, "gwsim collective model, deepseek-h800-2048",
+                        "profile efficiency read off this case (circular)"});
+      }
     } else if (id == "dsv3-mpft-network") {
       // Switch and link counts of ISCA'25 Table 3 from the fat-tree sizing (no cost: the per-switch
       // and per-link prices in hwmodels/data/costs.json were solved from two of these rows).

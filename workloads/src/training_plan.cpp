@@ -56,6 +56,14 @@ Op memory_op(const std::string& name, double bytes, double count = 1) {
 
 }  // namespace
 
+double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int max_domains_per_token) {
+  const double domains = static_cast<double>(ep) / std::max(1, ranks_per_domain);
+  if (domains <= 1) return 0;
+  double domains_hit = domains * (1 - std::pow(1 - 1 / domains, top_k));
+  if (max_domains_per_token > 0) domains_hit = std::min(domains_hit, static_cast<double>(max_domains_per_token));
+  return domains_hit * (domains - 1) / domains / top_k;
+}
+
 std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
                                   double tokens) {
   std::vector<Op> ops;
@@ -442,15 +450,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   if (par.ep > 1 && moe_layers_here > 0) {
     const auto& e = *model.moe;
     auto g = place_group(par.ep, par.tp * par.cp, domain);
-    // Share of dispatched bytes that crosses the scale-out fabric. DeepEP sends a token once per
-    // remote node and fans out over NVLink there; node-limited routing caps the nodes per token.
-    double scaleout_fraction = 0;
-    const double domains = static_cast<double>(par.ep) / g.ranks_per_domain;
-    if (domains > 1) {
-      double nodes_hit = domains * (1 - std::pow(1 - 1 / domains, e.top_k));
-      if (e.max_nodes_per_token > 0) nodes_hit = std::min(nodes_hit, static_cast<double>(e.max_nodes_per_token));
-      scaleout_fraction = nodes_hit * (domains - 1) / domains / e.top_k;
-    }
+    const double scaleout_fraction = dispatch_scaleout_fraction(par.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
     const double T_moe = par.sp ? tokens / tp : tokens;
     // DeepSeek-V3 dispatches in FP8 and combines in BF16 (Sec 3.3); BF16 runs use BF16 for both.
     const double dispatch_elem = train.precision == Precision::fp8 ? 1 : 2;

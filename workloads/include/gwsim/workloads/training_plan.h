@@ -83,6 +83,11 @@ struct TrainingPlan {
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file);
 
+// Share of an expert-parallel dispatch's bytes that leaves the scale-up domain: DeepEP sends a token
+// once per remote domain (node) it routes to and fans out over NVLink there; node-limited routing
+// caps the domains per token (0: no cap). Uniform routing over ep ranks, ranks_per_domain per domain.
+double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int max_domains_per_token);
+
 // Forward ops of one transformer layer for `tokens` tokens on one GPU (after TP/CP/EP splits).
 std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
                                   double tokens);
