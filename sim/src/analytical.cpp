@@ -50,8 +50,27 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   est.backward_input_s = ops_time(stage.backward_input, gpu, profile);
   est.backward_weight_s = ops_time(stage.backward_weight, gpu, profile);
   est.recompute_s = ops_time(stage.recompute, gpu, profile);
-  for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute})
-    for (const auto& o : *ops) est.compute_by_class_s[o.op_class] += op_time_s(o, gpu, profile);
+  std::map<std::string, StepEstimate::OpTime> by_name;
+  for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute}) {
+    const bool recomputed = ops == &stage.recompute;
+    for (const auto& o : *ops) {
+      const double t = op_time_s(o, gpu, profile);
+      est.compute_by_class_s[o.op_class] += t;
+      auto& agg = by_name[recomputed ? o.name + "_recompute" : o.name];
+      agg.name = recomputed ? o.name + "_recompute" : o.name;
+      agg.op_class = o.op_class;
+      agg.precision = to_string(o.precision);
+      agg.time_s += t;
+      agg.flops += o.flops * o.count;
+      agg.bytes += o.bytes * o.count;
+    }
+  }
+  for (auto& [name, agg] : by_name) est.top_ops.push_back(agg);
+  std::sort(est.top_ops.begin(), est.top_ops.end(), [](const auto& a, const auto& b) {
+    return a.time_s != b.time_s ? a.time_s > b.time_s : a.name < b.name;  // deterministic order
+  });
+  constexpr std::size_t kTopOps = 15;
+  if (est.top_ops.size() > kTopOps) est.top_ops.resize(kTopOps);
   const double compute_mb = est.forward_s + est.backward_input_s + est.backward_weight_s + est.recompute_s;
   const double gemm_mb = gemm_time(stage.forward, gpu, profile) + gemm_time(stage.backward_input, gpu, profile) +
                          gemm_time(stage.backward_weight, gpu, profile);

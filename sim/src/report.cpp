@@ -86,6 +86,12 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   nlohmann::json by_class;
   for (const auto& [k, v] : st.compute_by_class_s) by_class[k] = tidy(v);
   t["per_micro_batch_compute_by_class_s"] = by_class;
+  nlohmann::json top_ops = nlohmann::json::array();
+  for (const auto& o : st.top_ops)
+    top_ops.push_back({{"name", o.name}, {"class", o.op_class}, {"precision", o.precision}, {"time_s", tidy(o.time_s)},
+                       {"tflops", o.time_s > 0 ? tidy(o.flops / o.time_s / 1e12) : 0.0}, {"flops", tidy(o.flops)},
+                       {"bytes", tidy(o.bytes)}});
+  t["top_ops_per_micro_batch"] = top_ops;
   t["bottleneck"] = st.bottleneck;
   t["critical_stage"] = plan.critical_stage;
   r["training"] = t;

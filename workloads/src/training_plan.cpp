@@ -348,6 +348,8 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
       const bool is_head = i == items - 1;
       if (is_head) {
         sw.has_head = true;
+        sw.layers_per_micro_batch += model.mtp_depth;
+        sw.moe_layers_per_micro_batch += model.moe ? model.mtp_depth : 0;
         stage_dense[stage] += (model.tied_embeddings ? 0.0 : static_cast<double>(model.vocab) * h / tp) + h;
         if (model.mtp_depth > 0) {
           double d = 0, e = 0;
@@ -359,10 +361,37 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
       } else {
         if (sw.layers == 0) sw.first_layer = i;
         sw.layers += 1;
+        sw.layers_per_micro_batch += 1;
+        sw.moe_layers_per_micro_batch += model.is_moe_layer(i) ? 1 : 0;
         layer_params(model, plan.params, i, par, stage_dense[stage], stage_experts[stage]);
         stage_act[stage] += activation_bytes_per_token(model, i, par, train) * tokens;
       }
       sw.forward.insert(sw.forward.end(), item_ops[i].begin(), item_ops[i].end());
+    }
+  }
+
+  if (par.schedule == PipelineSchedule::dualpipe) {
+    // Fold each rank's two stages together: weights of both, ops and activations at half weight.
+    auto by_position = plan.stages;
+    auto dense = stage_dense, experts = stage_experts, act = stage_act;
+    for (int i = 0; i < par.pp; ++i) {
+      const int j = par.pp - 1 - i;
+      const auto &own = by_position[i], &mirror = by_position[j];
+      auto& rank = plan.stages[i];
+      rank.mirror_stage = j;
+      rank.has_embedding = own.has_embedding || mirror.has_embedding;
+      rank.has_head = own.has_head || mirror.has_head;
+      rank.layers_per_micro_batch = 0.5 * (own.layers_per_micro_batch + mirror.layers_per_micro_batch);
+      rank.moe_layers_per_micro_batch = 0.5 * (own.moe_layers_per_micro_batch + mirror.moe_layers_per_micro_batch);
+      rank.forward.clear();
+      for (const auto* src : {&own.forward, &mirror.forward})
+        for (auto op : *src) {
+          op.count *= 0.5;
+          rank.forward.push_back(op);
+        }
+      stage_dense[i] = dense[i] + dense[j];
+      stage_experts[i] = experts[i] + experts[j];
+      stage_act[i] = 0.5 * (act[i] + act[j]);
     }
   }
 
@@ -411,19 +440,11 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     plan.flops_per_token.hardware = hw * tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * train.seq_len);
   }
 
-  // DualPipe keeps two stages' weights per GPU (one per direction): DualPipe README, "2x parameters".
-  const double weight_copies = par.schedule == PipelineSchedule::dualpipe ? 2 : 1;
-
   // Communication of the critical stage.
   const int domain = cluster.scaleup_domain_gpus;
   const auto& cs = plan.stages[plan.critical_stage];
-  const int moe_layers_here = [&] {
-    int n = 0;
-    for (int l = cs.first_layer; l < cs.first_layer + cs.layers; ++l) n += model.is_moe_layer(l) ? 1 : 0;
-    if (cs.has_head) n += model.mtp_depth * (model.moe ? 1 : 0);
-    return n;
-  }();
-  const int layers_here = cs.layers + (cs.has_head ? model.mtp_depth : 0);
+  const double moe_layers_here = cs.moe_layers_per_micro_batch;
+  const double layers_here = cs.layers_per_micro_batch;
   const double recompute_fwd = train.recompute == Recompute::full ? 1 : 0;
   if (par.tp > 1) {
     auto g = place_group(par.tp, 1, domain);
@@ -473,8 +494,6 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
         dense = stage_dense[s];
         experts = stage_experts[s];
       }
-    dense *= weight_copies;
-    experts *= weight_copies;
     auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
       if (group <= 1 || params <= 0) return;
       auto g = place_group(group, stride, domain);
@@ -498,7 +517,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   double worst = -1;
   for (int s = 0; s < par.pp; ++s) {
     MemoryPerGpu mem;
-    const double dense = stage_dense[s] * weight_copies, experts = stage_experts[s] * weight_copies;
+    const double dense = stage_dense[s], experts = stage_experts[s];
     const double dp_dense = static_cast<double>(par.dp) * par.cp;
     const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
     auto shard = [&](double params, double group, int from_stage) {

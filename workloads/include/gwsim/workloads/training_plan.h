@@ -21,9 +21,14 @@ struct Op {
   double count = 1;   // executions per micro-batch in this stage
 };
 
-// Work of one pipeline stage (all chunks a GPU holds), per micro-batch.
+// Work of one pipeline rank (all chunks a GPU holds), per micro-batch. With DualPipe a rank holds
+// stage i and its mirror stage pp-1-i, and half of the micro-batches pass through each: its ops are
+// both stages' ops at half count.
 struct StageWork {
-  int first_layer = 0, layers = 0;  // transformer layers held (interleaved: over all chunks)
+  int first_layer = 0, layers = 0;  // transformer layers of this rank's own stage (interleaved: all chunks)
+  int mirror_stage = -1;            // DualPipe: the other stage this rank holds
+  double layers_per_micro_batch = 0;      // transformer blocks (MTP included) one micro-batch passes here
+  double moe_layers_per_micro_batch = 0;  // of which MoE blocks
   bool has_embedding = false, has_head = false;
   std::vector<Op> forward;
   std::vector<Op> backward_input;   // activation gradients ("B")
