@@ -461,7 +461,8 @@ void stage_checks(const Options& opt) {
   guarded(st, "attention_prefill", [&] { check_gqa_prefill(st); });
   guarded(st, "gemm_fp8", [&] { check_gemm_fp8(st); });
   // The Hopper wgmma MLA kernels last: a fault there would poison this process's context.
-  for (const auto k : {cuda::MlaDecodeKernel::kWgmmaN64, cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe}) {
+  for (const auto k : {cuda::MlaDecodeKernel::kWgmmaN64, cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe,
+                       cuda::MlaDecodeKernel::kWgmmaWs}) {
     const std::string key = std::string("mla_decode/") + cuda::mla_decode_variant_name(k);
     guarded(st, key, [&] { check_mla_decode_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 813, k); });
     guarded(st, key, [&] { check_mla_decode_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 811, k); });

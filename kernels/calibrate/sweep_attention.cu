@@ -27,7 +27,8 @@ void stage_mla_decode(const Options& opt) {
   // The reference mma.sync kernel, then the wgmma kernels whose checks passed in the checks
   // stage (an unchecked Hopper kernel is not timed: a fault would end this stage's process).
   std::vector<cuda::MlaDecodeKernel> kernels = {cuda::MlaDecodeKernel::kMmaSync};
-  for (const auto k : {cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe, cuda::MlaDecodeKernel::kWgmmaN64}) {
+  for (const auto k : {cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe, cuda::MlaDecodeKernel::kWgmmaN64,
+                       cuda::MlaDecodeKernel::kWgmmaWs}) {
     const std::string key = std::string("mla_decode/") + cuda::mla_decode_variant_name(k);
     if (st.check_passed(key))
       kernels.push_back(k);

@@ -17,6 +17,7 @@
 
 #include "cuda_check.cuh"
 #include "mla_decode_internal.cuh"
+#include "mla_decode_pipelined.cuh"
 #include "mma.cuh"
 #include "ops.cuh"
 
@@ -351,6 +352,7 @@ const char* mla_decode_variant_name(MlaDecodeKernel k) {
     case MlaDecodeKernel::kWgmma: return "split_kv_wgmma";
     case MlaDecodeKernel::kWgmmaN64: return "split_kv_wgmma_n64";
     case MlaDecodeKernel::kWgmmaPipe: return "split_kv_wgmma_pipe";
+    case MlaDecodeKernel::kWgmmaWs: return "split_kv_wgmma_ws";
   }
   return "unknown";
 }
@@ -388,6 +390,8 @@ void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, cons
     const dim3 grid(c.heads / kHeadsPerCta, splits, c.batch);
     mla_decode_split_kernel<<<grid, kThreads, kSmemBytes, s>>>(p);
     GWSIM_LAUNCH_CHECK();
+  } else if (kernel == MlaDecodeKernel::kWgmmaWs) {
+    mla_detail::launch_wgmma_ws_split(p, c.batch, s);
   } else {
     mla_detail::launch_wgmma_split(p, c.batch, kernel == MlaDecodeKernel::kWgmmaN64 ? 64 : 256,
                                    kernel == MlaDecodeKernel::kWgmmaPipe, s);

@@ -123,7 +123,9 @@ std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c);
 // this tile's P.V (software-pipelined). debug (wgmma only, may be null): 4096 + 4096 + 32768
 // floats; CTA (0,0,0) writes tile 0's raw S = Q K^T [64][64], its P [64][64] (bf16 values) and
 // O = P V after tile 0 [64][512], for diagnosing a wrong result.
-enum class MlaDecodeKernel { kMmaSync, kWgmma, kWgmmaN64, kWgmmaPipe };
+// kWgmmaWs (mla_decode_pipelined.cu): warp-specialised; WG0 does S, softmax and P.V of the left
+// 256 columns, WG1 P.V of the right half and the cp.async loads into a 2-stage mbarrier ring.
+enum class MlaDecodeKernel { kMmaSync, kWgmma, kWgmmaN64, kWgmmaPipe, kWgmmaWs };
 const char* mla_decode_variant_name(MlaDecodeKernel k);
 void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
                 const int* seq_lens, bf16* out, void* workspace, cudaStream_t s,
