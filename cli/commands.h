@@ -10,6 +10,7 @@ void add_validate_command(CLI::App& app);     // validate_command.cpp
 void add_model_command(CLI::App& app);        // model_command.cpp (model import / show)
 void add_calibrate_command(CLI::App& app);    // calibrate_command.cpp
 void add_export_commands(CLI::App& app);      // export_commands.cpp (chips, export-check)
+void add_collective_command(CLI::App& app);   // collective_command.cpp
 void add_compare_command(CLI::App& app);      // compare_command.cpp
 void add_campus_command(CLI::App& app);       // campus_command.cpp
 

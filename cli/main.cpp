@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   gwsim::cli::add_model_command(app);
   gwsim::cli::add_calibrate_command(app);
   gwsim::cli::add_export_commands(app);
+  gwsim::cli::add_collective_command(app);
   gwsim::cli::add_compare_command(app);
   gwsim::cli::add_campus_command(app);
   try {

@@ -1,0 +1,55 @@
+#pragma once
+// Collectives decomposed into flows between GPUs, the way NCCL and DeepEP run them:
+//   ring          all-reduce = reduce-scatter then all-gather, n-1 steps each; a step's flow from
+//                 rank i waits for the previous step's flow into rank i. Across nodes, one ring
+//                 per NIC (NCCL channels), each entering and leaving every node on its own GPU.
+//   tree          NCCL's double binary tree: two trees, each reducing up and broadcasting down half
+//                 the data, pipelined (all tree edges busy at once)
+//   direct        all-to-all: every rank sends bytes/n to every other rank at once
+//   hierarchical  intra-domain phase, then inter-domain among ranks of the same local index, then
+//                 intra-domain again (all-reduce); all-to-all as DeepEP: RDMA to the same-index
+//                 GPU of every other node while NVLink forwards inside the node
+//   nvls          in-network reduction in one NVSwitch domain: each rank sends once, receives once
+// Link efficiency: a flow over scale-out (scale-up) links moves bytes / bus_efficiency of the
+// profile's entry for its phase's op on that link class, which is the same as running on links
+// scaled by the efficiency; the profile's α is paid once per step by every flow of the step.
+#include <string>
+#include <vector>
+
+#include "gwsim/hwmodels/profile.h"
+#include "gwsim/sim/network/backend.h"
+
+namespace gwsim::net {
+
+struct CollectiveSpec {
+  std::string op = "all_reduce";  // all_reduce | all_gather | reduce_scatter | all_to_all
+  double bytes = 0;               // nccl-tests size (all_gather: the gathered output)
+  std::vector<int> ranks;         // GPUs taking part, in rank order; empty: GPUs 0..n-1 of the topology
+  std::string algorithm = "auto"; // ring | tree | direct | hierarchical | nvls | auto
+  bool aggregate = true;          // flow groups over symmetric flows (des); false: one flow per pair
+  bool nvls_capable = false;      // the scale-up switch reduces in network (NVSwitch 3+)
+};
+
+// The algorithm `auto` resolves to, or the one asked for; InputError if it does not fit the op.
+std::string resolve_algorithm(const CollectiveSpec& spec, const Topology& topo);
+
+// Appends the collective's tasks to `graph`; they start after `after`. Returns the task(s) whose
+// completion ends the collective. `exclusive` lets the des engine merge symmetric links (only when
+// nothing else runs at the same time).
+std::vector<int> append_collective(TaskGraph& graph, const Topology& topo, const Profile& profile,
+                                   const CollectiveSpec& spec, const std::vector<int>& after, bool exclusive,
+                                   const std::string& label = {}, int track = -1);
+
+struct CollectiveResult {
+  std::string algorithm;
+  double time_s = 0;
+  double algbw_bps = 0;  // bytes / time
+  double busbw_bps = 0;  // algbw x nccl-tests bus factor
+  double flows = 0;      // member flows simulated (per-pair flows the collective consists of)
+  long long tasks = 0, events = 0, variables = 0;
+};
+
+CollectiveResult simulate_collective(const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
+                                     NetworkBackend& backend);
+
+}  // namespace gwsim::net

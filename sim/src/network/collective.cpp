@@ -1,0 +1,364 @@
+#include "gwsim/sim/network/collective.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/sim/collective_cost.h"
+
+namespace gwsim::net {
+
+namespace {
+
+using Pairs = std::vector<std::pair<int, int>>;
+
+// Everything a builder needs, to keep signatures short.
+struct Builder {
+  TaskGraph& g;
+  const Topology& topo;
+  const Profile& profile;
+  bool aggregate;
+  bool exclusive;
+  std::string label;
+  int track;
+
+  double efficiency(LinkClass c, const std::string& op) const { return profile.collective(c, op).bus_efficiency; }
+  double alpha_s(LinkClass c, const std::string& op) const { return profile.collective(c, op).alpha_s; }
+
+  // The flows of one step as groups. Aggregated: one group per link class (the flows of a step are
+  // symmetric within a class); otherwise one group per flow. Each flow pays the step's α.
+  std::vector<FlowGroup> groups_for(const Pairs& pairs, const std::string& op, double bytes_scale = 1) const {
+    std::vector<FlowGroup> out;
+    auto finish = [&](FlowGroup grp) {
+      grp.bytes_factor = bytes_scale / efficiency(grp.link_class, op);
+      grp.latency_s += alpha_s(grp.link_class, op);
+      out.push_back(std::move(grp));
+    };
+    if (!aggregate) {
+      for (const auto& p : pairs) finish(make_group(topo, {p}));
+      return out;
+    }
+    Pairs up, across;
+    for (const auto& p : pairs) (topo.same_domain(p.first, p.second) ? up : across).push_back(p);
+    if (!up.empty()) finish(make_group(topo, std::move(up)));
+    if (!across.empty()) finish(make_group(topo, std::move(across)));
+    return out;
+  }
+
+  int batch(std::vector<FlowGroup> groups) {
+    Batch b;
+    b.groups = std::move(groups);
+    b.exclusive = exclusive;
+    return g.add_batch(std::move(b));
+  }
+
+  // One zero-length task that waits for all of `tasks`: a phase boundary.
+  int join(std::vector<int> tasks, const std::string& what) { return g.add_delay(0, std::move(tasks), label + what, track); }
+
+  // Parallel rings (all of the same size) running the phases one after another: each phase is
+  // (op whose efficiency applies, number of steps). Returns the task that ends the last phase.
+  int rings(const std::vector<std::vector<int>>& rs, double bytes_per_ring,
+            const std::vector<std::pair<std::string, int>>& phases, std::vector<int> after) {
+    const int r = static_cast<int>(rs.front().size());
+    if (r < 2) return join(std::move(after), " (no-op)");
+    const double chunk = bytes_per_ring / r;
+    if (aggregate) {
+      // Lockstep: the step's flows over every ring are one batch; symmetric, so a step ends when
+      // its flows end, as each rank's next send waits for its receive.
+      std::vector<int> prev = std::move(after);
+      for (const auto& [op, steps] : phases) {
+        Pairs pairs;
+        for (const auto& ring : rs)
+          for (int i = 0; i < r; ++i) pairs.push_back({ring[i], ring[(i + 1) % r]});
+        const int b = batch(groups_for(pairs, op));
+        for (int k = 0; k < steps; ++k) prev = {g.add_transfer(b, chunk, prev, fmt::format("{} {} step {}", label, op, k), track)};
+      }
+      return prev.front();
+    }
+    // One task per flow: rank i's send in step k waits for its own send and its receive of step k-1.
+    std::vector<std::vector<int>> last(rs.size(), std::vector<int>(r, -1));
+    for (const auto& [op, steps] : phases) {
+      std::vector<std::vector<int>> batches(rs.size(), std::vector<int>(r));
+      for (std::size_t c = 0; c < rs.size(); ++c)
+        for (int i = 0; i < r; ++i) batches[c][i] = batch(groups_for({{rs[c][i], rs[c][(i + 1) % r]}}, op));
+      for (int k = 0; k < steps; ++k) {
+        auto next = last;
+        for (std::size_t c = 0; c < rs.size(); ++c)
+          for (int i = 0; i < r; ++i) {
+            std::vector<int> deps;
+            if (last[c][i] < 0) {
+              deps = after;
+            } else {
+              deps = {last[c][i], last[c][(i + r - 1) % r]};
+            }
+            next[c][i] = g.add_transfer(batches[c][i], chunk, deps, {}, track);
+          }
+        last = std::move(next);
+      }
+    }
+    std::vector<int> ends;
+    for (const auto& v : last) ends.insert(ends.end(), v.begin(), v.end());
+    return join(std::move(ends), " end");
+  }
+};
+
+// Ranks grouped by scale-up domain, in rank order within each.
+std::vector<std::vector<int>> by_domain(const Topology& topo, const std::vector<int>& ranks) {
+  std::map<int, std::vector<int>> m;
+  for (int r : ranks) m[topo.domain_of(r)].push_back(r);
+  std::vector<std::vector<int>> out;
+  for (auto& [d, v] : m) out.push_back(std::move(v));
+  const auto size = out.front().size();
+  for (const auto& v : out)
+    if (v.size() != size) throw InputError("collective: every scale-up domain must hold the same number of ranks");
+  return out;
+}
+
+// NCCL-style rings: within one domain a single ring; across domains one ring per NIC (channel),
+// ring c entering every node at its c-th local rank and leaving from the (c-1)-th, so every NIC
+// sends for one ring and receives for one.
+std::vector<std::vector<int>> nccl_rings(const Topology& topo, const std::vector<int>& ranks) {
+  auto doms = by_domain(topo, ranks);
+  if (doms.size() == 1) return {ranks};
+  std::map<int, std::vector<int>> nodes;
+  for (int r : ranks) nodes[topo.node_of(r)].push_back(r);
+  const int m = static_cast<int>(nodes.begin()->second.size());
+  for (const auto& [n, v] : nodes)
+    if (static_cast<int>(v.size()) != m) throw InputError("collective: every node must hold the same number of ranks");
+  const int channels = std::max(1, std::min(m, topo.cluster().nics_per_node));
+  std::vector<std::vector<int>> out(channels);
+  for (int c = 0; c < channels; ++c)
+    for (const auto& [n, v] : nodes)
+      for (int j = 0; j < m; ++j) out[c].push_back(v[(c + j) % m]);
+  return out;
+}
+
+// Direct all-to-all with flows counted per class without enumerating pairs' routes (n^2 flows).
+// Classes: inside one scale-up domain, through one leaf, across leaves. The flows of a class cross
+// their NIC and NVLink links in equal numbers, and under D-mod-k routing spread evenly over the
+// spines, so each class is symmetric and its flows get one rate: the grouping is exact. Needs
+// fixed_nics() and Ecmp::dmodk; otherwise the pairs are routed one by one (hash collisions make
+// flows of a class unequal, so a class is only a conservative group: run per flow to be exact).
+std::vector<FlowGroup> all_to_all_counted(const Builder& b, const std::vector<int>& ranks) {
+  const Topology& topo = b.topo;
+  const int n = static_cast<int>(ranks.size());
+  const int links = topo.link_count();
+  std::map<int, int> in_domain, in_leaf;
+  std::map<std::pair<int, int>, int> in_domain_leaf;
+  for (int r : ranks) {
+    ++in_domain[topo.domain_of(r)];
+    ++in_leaf[topo.leaf_of(r)];
+    ++in_domain_leaf[{topo.domain_of(r), topo.leaf_of(r)}];
+  }
+  enum { kUp = 0, kLeaf = 1, kCross = 2 };
+  std::vector<std::vector<double>> count(3, std::vector<double>(links, 0));
+  std::vector<double> flows(3, 0), latency(3, 0);
+  std::vector<int> up, down;
+  for (int s : ranks) {
+    const int dom = topo.domain_of(s), leaf = topo.leaf_of(s);
+    const double intra = in_domain[dom] - 1;
+    const double same_leaf = in_leaf[leaf] - in_domain_leaf[{dom, leaf}];
+    const double cross = (n - in_leaf[leaf]) - (in_domain[dom] - in_domain_leaf[{dom, leaf}]);
+    // As a sender and, by symmetry of all-to-all, as a receiver of the same numbers.
+    count[kUp][topo.scaleup_up_link(s)] += intra;
+    count[kUp][topo.scaleup_down_link(s)] += intra;
+    flows[kUp] += intra;
+    topo.up_links(s, up);
+    topo.down_links(s, down);
+    for (int id : up) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
+    for (int id : down) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
+    flows[kLeaf] += same_leaf;
+    flows[kCross] += cross;
+    latency[kUp] = topo.path_latency_s({topo.scaleup_up_link(s), topo.scaleup_down_link(s)});
+    latency[kLeaf] = std::max(latency[kLeaf], topo.path_latency_s(up) + topo.path_latency_s(down));
+  }
+  // Leaf-to-leaf flows: under D-mod-k the path from a leaf depends only on the destination, so
+  // the flows from leaf A to GPU d all take one path: as many as A holds ranks outside d's domain.
+  const double edge_latency = latency[kLeaf];
+  std::vector<int> path;
+  for (const auto& [a, na] : in_leaf)
+    for (int d : ranks) {
+      if (topo.leaf_of(d) == a) continue;
+      const auto it = in_domain_leaf.find({topo.domain_of(d), a});
+      const double m = na - (it == in_domain_leaf.end() ? 0 : it->second);
+      if (m <= 0) continue;
+      topo.leaf_path_to(a, d, path);
+      for (int id : path) count[kCross][id] += m;
+      latency[kCross] = std::max(latency[kCross], edge_latency + topo.path_latency_s(path));
+    }
+  std::vector<FlowGroup> out;
+  for (int c = 0; c < 3; ++c) {
+    if (flows[c] <= 0) continue;
+    FlowGroup grp;
+    grp.flows = flows[c];
+    grp.link_class = c == kUp ? LinkClass::scaleup : LinkClass::scaleout;
+    grp.latency_s = latency[c] + b.alpha_s(grp.link_class, "all_to_all");
+    grp.bytes_factor = 1 / b.efficiency(grp.link_class, "all_to_all");
+    for (int id = 0; id < links; ++id)
+      if (count[c][id] > 0) grp.link_flows.push_back({id, count[c][id]});
+    out.push_back(std::move(grp));
+  }
+  return out;
+}
+
+int log2_ceil(int n) {
+  int d = 0;
+  while ((1 << d) < n) ++d;
+  return d;
+}
+
+}  // namespace
+
+std::string resolve_algorithm(const CollectiveSpec& spec, const Topology& topo) {
+  std::vector<int> ranks = spec.ranks;
+  if (ranks.empty()) {
+    ranks.resize(topo.gpu_count());
+    std::iota(ranks.begin(), ranks.end(), 0);
+  }
+  const bool one_domain = by_domain(topo, ranks).size() == 1;
+  const auto& op = spec.op;
+  const auto& a = spec.algorithm;
+  if (op != "all_reduce" && op != "all_gather" && op != "reduce_scatter" && op != "all_to_all")
+    throw InputError("--op", "", "\"" + op + "\": expected all_reduce|all_gather|reduce_scatter|all_to_all");
+  if (a == "auto") {
+    if (op == "all_to_all") return "direct";
+    if (op == "all_reduce" && one_domain && spec.nvls_capable) return "nvls";
+    return "ring";
+  }
+  if (a == "direct" && op != "all_to_all") throw InputError("--algorithm", "", "direct is an all_to_all algorithm");
+  if ((a == "ring" || a == "tree") && op == "all_to_all")
+    throw InputError("--algorithm", "", a + " does not apply to all_to_all: expected direct|hierarchical");
+  if (a == "tree" && op != "all_reduce") throw InputError("--algorithm", "", "tree is an all_reduce algorithm");
+  if (a == "nvls" && (op != "all_reduce" || !one_domain))
+    throw InputError("--algorithm", "", "nvls reduces in one NVSwitch domain: all_reduce with every rank in one domain");
+  if (a != "ring" && a != "tree" && a != "direct" && a != "hierarchical" && a != "nvls")
+    throw InputError("--algorithm", "", "\"" + a + "\": expected ring|tree|direct|hierarchical|nvls|auto");
+  return a;
+}
+
+std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
+                                   const std::vector<int>& after, bool exclusive, const std::string& label, int track) {
+  std::vector<int> ranks = spec.ranks;
+  if (ranks.empty()) {
+    ranks.resize(topo.gpu_count());
+    std::iota(ranks.begin(), ranks.end(), 0);
+  }
+  const int n = static_cast<int>(ranks.size());
+  Builder b{g, topo, profile, spec.aggregate, exclusive, label.empty() ? spec.op : label, track};
+  if (n < 2 || spec.bytes <= 0) return {b.join(after, " (no-op)")};
+  const std::string algo = resolve_algorithm(spec, topo);
+  const auto& op = spec.op;
+
+  if (algo == "ring") {
+    const auto rs = nccl_rings(topo, ranks);
+    const double per_ring = spec.bytes / rs.size();
+    if (op == "all_reduce") return {b.rings(rs, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after)};
+    return {b.rings(rs, per_ring, {{op, n - 1}}, after)};
+  }
+  if (algo == "hierarchical" && op != "all_to_all") {
+    const auto doms = by_domain(topo, ranks);
+    const int m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
+    std::vector<std::vector<int>> cross(m);
+    for (int j = 0; j < m; ++j)
+      for (const auto& dom : doms) cross[j].push_back(dom[j]);
+    int t = -1;
+    if (op == "all_reduce") {
+      t = b.rings(doms, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+      t = b.rings(cross, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
+      t = b.rings(doms, spec.bytes, {{"all_gather", m - 1}}, {t});
+    } else if (op == "all_gather") {
+      t = b.rings(cross, spec.bytes / m, {{"all_gather", d - 1}}, after);
+      t = b.rings(doms, spec.bytes, {{"all_gather", m - 1}}, {t});
+    } else {
+      t = b.rings(doms, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+      t = b.rings(cross, spec.bytes / m, {{"reduce_scatter", d - 1}}, {t});
+    }
+    return {t};
+  }
+  if (algo == "nvls") {
+    // Each rank sends its buffer into the switch once and receives the result once: the link
+    // load of a shift by one. The profile's scale-up all-reduce figure is NVLS's bus bandwidth
+    // (nccl-tests convention, 2(n-1)/n wire factor), so that factor goes into the bytes.
+    Pairs pairs;
+    for (int i = 0; i < n; ++i) pairs.push_back({ranks[i], ranks[(i + 1) % n]});
+    const double scale = bus_factor("all_reduce", n);
+    const int bt = b.batch(b.groups_for(pairs, "all_reduce", scale));
+    return {g.add_transfer(bt, spec.bytes, after, b.label + " nvls", track)};
+  }
+  if (algo == "tree") {
+    // Double binary tree: tree 1 over positions (parent (i-1)/2), tree 2 its mirror; each moves
+    // half the data up (reduce) and down (broadcast), pipelined so all edges run together.
+    Pairs up_pairs, down_pairs;
+    for (int tree = 0; tree < 2; ++tree)
+      for (int i = 1; i < n; ++i) {
+        const int child = tree == 0 ? i : n - 1 - i;
+        const int parent = tree == 0 ? (i - 1) / 2 : n - 1 - (i - 1) / 2;
+        up_pairs.push_back({ranks[child], ranks[parent]});
+        down_pairs.push_back({ranks[parent], ranks[child]});
+      }
+    auto groups = b.groups_for(up_pairs, "reduce_scatter");
+    auto down = b.groups_for(down_pairs, "all_gather");
+    groups.insert(groups.end(), down.begin(), down.end());
+    // Pipeline fill: a chunk climbs and descends the tree's depth, paying α per level.
+    const double fill = 2 * log2_ceil(n + 1) * profile.collective(LinkClass::scaleout, "all_reduce").alpha_s;
+    for (auto& grp : groups) grp.latency_s += fill;
+    const int bt = b.batch(std::move(groups));
+    return {g.add_transfer(bt, spec.bytes / 2, after, b.label + " tree", track)};
+  }
+  if (algo == "hierarchical") {  // all_to_all, DeepEP normal kernels
+    const auto doms = by_domain(topo, ranks);
+    const int m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
+    Pairs rdma, nvlink;
+    for (int di = 0; di < d; ++di)
+      for (int j = 0; j < m; ++j) {
+        for (int dj = 0; dj < d; ++dj)
+          if (dj != di) rdma.push_back({doms[di][j], doms[dj][j]});
+        for (int k = 0; k < m; ++k)
+          if (k != j) nvlink.push_back({doms[di][j], doms[di][k]});
+      }
+    // Per pair: RDMA carries the bytes for all m GPUs of the peer node; NVLink carries, for each
+    // local peer, its share from every domain (forwarded) including its own.
+    auto groups = b.groups_for(rdma, "all_to_all", m);
+    auto local = b.groups_for(nvlink, "all_to_all", d);
+    groups.insert(groups.end(), local.begin(), local.end());
+    const int bt = b.batch(std::move(groups));
+    return {g.add_transfer(bt, spec.bytes / n, after, b.label + " hierarchical", track)};
+  }
+  // direct all-to-all
+  std::vector<FlowGroup> groups;
+  if (spec.aggregate && topo.fixed_nics() && topo.ecmp() == Ecmp::dmodk) {
+    groups = all_to_all_counted(b, ranks);
+  } else {
+    Pairs pairs;
+    for (int s : ranks)
+      for (int d : ranks)
+        if (s != d) pairs.push_back({s, d});
+    groups = b.groups_for(pairs, "all_to_all");
+  }
+  const int bt = b.batch(std::move(groups));
+  return {g.add_transfer(bt, spec.bytes / n, after, b.label + " direct", track)};
+}
+
+CollectiveResult simulate_collective(const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
+                                     NetworkBackend& backend) {
+  TaskGraph g;
+  CollectiveResult r;
+  r.algorithm = resolve_algorithm(spec, topo);
+  append_collective(g, topo, profile, spec, {}, spec.aggregate);
+  const auto res = backend.execute(topo, g);
+  const int n = spec.ranks.empty() ? topo.gpu_count() : static_cast<int>(spec.ranks.size());
+  r.time_s = res.makespan_s;
+  r.algbw_bps = r.time_s > 0 ? spec.bytes / r.time_s : 0;
+  r.busbw_bps = r.algbw_bps * bus_factor(spec.op, n);
+  r.flows = g.flow_count();
+  r.tasks = static_cast<long long>(g.tasks.size());
+  r.events = res.events;
+  r.variables = res.variables;
+  return r;
+}
+
+}  // namespace gwsim::net
