@@ -6,6 +6,7 @@
 // (memory-bound classes, peak = HBM bandwidth) or wire bytes (collectives, peak = the link's line
 // rate, wire bytes by the nccl-tests bus-bandwidth convention). Writing b = 1 / efficiency makes it
 // linear in (overhead, b), so ordinary least squares solves it.
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/calibrate/fit.h"
 
 #include <fmt/format.h>
@@ -24,11 +25,6 @@
 namespace gwsim::calibrate {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string basename_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
@@ -109,8 +105,8 @@ std::string describe_set(const MeasurementSet& set) {
 }
 
 bool names_gpu(const GpuSpec& gpu, const std::string& name) {
-  if (lower(gpu.name) == lower(name)) return true;
-  return std::any_of(gpu.aliases.begin(), gpu.aliases.end(), [&](const std::string& a) { return lower(a) == lower(name); });
+  if (to_lower(gpu.name) == to_lower(name)) return true;
+  return std::any_of(gpu.aliases.begin(), gpu.aliases.end(), [&](const std::string& a) { return to_lower(a) == to_lower(name); });
 }
 
 std::string ratio_text(double to, double from) {
@@ -335,7 +331,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
 
   FitResult result;
   Profile& p = result.profile;
-  p.name = lower(gpu.name) + "-measured";
+  p.name = to_lower(gpu.name) + "-measured";
   p.gpu_name = gpu.name;
   p.kind = ProfileKind::measured;
   std::vector<std::string> described;
@@ -443,13 +439,13 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
   if (!from.gpu_name.empty() && !names_gpu(from_gpu, from.gpu_name))
     throw InputError(fmt::format("profile \"{}\" is for {}, not {}", from.name, from.gpu_name, from_gpu.name));
   if (!from_gpu.architecture.empty() && !to_gpu.architecture.empty() &&
-      lower(from_gpu.architecture) != lower(to_gpu.architecture))
+      to_lower(from_gpu.architecture) != to_lower(to_gpu.architecture))
     throw InputError(fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
                                  "architecture ({} vs {})",
                                  to_gpu.name, from_gpu.name, to_gpu.architecture, from_gpu.architecture));
 
   Profile out;
-  out.name = lower(to_gpu.name) + "-derived-from-" + from.name;
+  out.name = to_lower(to_gpu.name) + "-derived-from-" + from.name;
   out.gpu_name = to_gpu.name;
   out.kind = ProfileKind::derived;
   out.source = from.source;

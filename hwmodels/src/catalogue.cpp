@@ -1,5 +1,6 @@
 // Loading the GPU catalogue and cluster descriptions (profiles are parsed in profile.cpp; only the
 // lookup of the default profile file lives here, because it is keyed by catalogue name).
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/hwmodels/catalogue.h"
 
 #include <fmt/format.h>
@@ -55,11 +56,6 @@ Figure read_integer_figure(const JsonObject& parent, const std::string& key, con
   Figure f = read_figure(parent, key, enclosing_source);
   if (std::floor(f.value) != f.value) parent.fail(key, fmt::format("expected a whole number, got {}", f.value));
   return f;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -289,7 +285,7 @@ std::vector<std::string> available_profiles() {
 }  // namespace
 
 Profile default_profile_for(const GpuSpec& gpu) {
-  std::string path = profiles_dir() + "/" + lower(gpu.name) + ".json";
+  std::string path = profiles_dir() + "/" + to_lower(gpu.name) + ".json";
   if (!fs::exists(path))
     throw InputError(path, "", fmt::format("no default profile for GPU {}: expected this file (profiles present: {})", gpu.name,
                                            fmt::join(available_profiles(), ", ")));
@@ -305,7 +301,7 @@ Profile find_profile(const std::string& name_or_path, const std::string& base_di
     if (!fs::exists(path)) throw InputError(path, "", "profile file not found: expected a gwsim.profile/1 file");
     return load_profile_file(path);
   }
-  std::string path = profiles_dir() + "/" + lower(name_or_path) + ext;
+  std::string path = profiles_dir() + "/" + to_lower(name_or_path) + ext;
   if (!fs::exists(path))
     throw InputError(fmt::format("unknown profile \"{}\": expected a .json path or one of {}", name_or_path,
                                  fmt::join(available_profiles(), ", ")));

@@ -6,19 +6,13 @@
 #include <cmath>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/hwmodels/catalogue.h"
 
 namespace gwsim {
 
 namespace {
 
-double tidy(double x) {
-  if (x == 0 || !std::isfinite(x))
-    return x;
-  const double scale = std::pow(
-      10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
-  return std::round(x * scale) / scale;
-}
 
 constexpr double kHoursPerYear = 8760;
 
@@ -41,8 +35,8 @@ nlohmann::json fabric_json(const FabricSizing &s, FabricKind kind) {
           {"inter_switch_links", s.inter_switch_links},
           {"transceivers", s.transceivers},
           {"per_tier", tiers},
-          {"cost_usd", tidy(s.cost_usd)},
-          {"cost_per_endpoint_usd", tidy(s.cost_per_endpoint_usd)}};
+          {"cost_usd", round_significant(s.cost_usd)},
+          {"cost_per_endpoint_usd", round_significant(s.cost_per_endpoint_usd)}};
 }
 
 } // namespace
@@ -113,21 +107,21 @@ nlohmann::json power_json(const ClusterFootprint &f, const PowerAssumptions &p,
                           double wall_s, double tokens) {
   const auto &g = f.per_gpu;
   nlohmann::json j = {
-      {"gpu_w", tidy(g.gpu_w)},
-      {"gpu_power_fraction_of_tdp", tidy(f.gpu_power_fraction)},
-      {"host_w_per_gpu", tidy(g.host_w)},
-      {"nic_w_per_gpu", tidy(g.nic_w)},
-      {"switch_w_per_gpu", tidy(g.switch_w)},
-      {"optics_w_per_gpu", tidy(g.optics_w)},
-      {"storage_w_per_gpu", tidy(g.storage_w)},
-      {"it_w_per_gpu", tidy(g.it_w)},
-      {"facility_w_per_gpu", tidy(g.facility_w)},
-      {"it_mw", tidy(f.it_mw)},
-      {"facility_mw", tidy(f.facility_mw)},
+      {"gpu_w", round_significant(g.gpu_w)},
+      {"gpu_power_fraction_of_tdp", round_significant(f.gpu_power_fraction)},
+      {"host_w_per_gpu", round_significant(g.host_w)},
+      {"nic_w_per_gpu", round_significant(g.nic_w)},
+      {"switch_w_per_gpu", round_significant(g.switch_w)},
+      {"optics_w_per_gpu", round_significant(g.optics_w)},
+      {"storage_w_per_gpu", round_significant(g.storage_w)},
+      {"it_w_per_gpu", round_significant(g.it_w)},
+      {"facility_w_per_gpu", round_significant(g.facility_w)},
+      {"it_mw", round_significant(f.it_mw)},
+      {"facility_mw", round_significant(f.facility_mw)},
       {"pue", p.pue},
-      {"energy_mwh", tidy(f.facility_mw * wall_s / 3600)},
+      {"energy_mwh", round_significant(f.facility_mw * wall_s / 3600)},
       {"joules_per_token",
-       tokens > 0 ? tidy(f.facility_mw * 1e6 * wall_s / tokens) : 0.0},
+       tokens > 0 ? round_significant(f.facility_mw * 1e6 * wall_s / tokens) : 0.0},
       {"fabric", fabric_json(f.fabric, FabricKind::fat_tree)},
       {"sources", p.sources},
       {"source", p.source.empty()
@@ -145,24 +139,24 @@ nlohmann::json cost_json(const ClusterFootprint &f, const CostAssumptions &c,
   const double n = static_cast<double>(f.gpus);
   const double gpu_hours = n * wall_s / 3600;
   return {
-      {"capex_usd", tidy(f.capex_usd)},
-      {"capex_per_gpu_usd", tidy(f.capex_per_gpu_usd)},
-      {"server_capex_usd", tidy(f.server_capex_usd)},
-      {"server_usd_per_gpu", tidy(c.server_usd_per_gpu)},
-      {"fabric_capex_usd", tidy(f.fabric_capex_usd)},
-      {"fabric_usd_per_endpoint", tidy(f.fabric.cost_per_endpoint_usd)},
-      {"switch_usd", tidy(c.switch_usd)},
-      {"link_usd", tidy(c.link_usd)},
-      {"facility_capex_usd", tidy(f.facility_capex_usd)},
-      {"electricity_usd_per_mwh", tidy(c.electricity_usd_per_mwh)},
-      {"electricity_usd_per_gpu_hour", tidy(f.electricity_usd_per_gpu_hour)},
-      {"amortised_usd_per_gpu_hour", tidy(f.amortised_usd_per_gpu_hour)},
-      {"usd_per_gpu_hour_owned", tidy(f.usd_per_gpu_hour_owned)},
-      {"usd_per_gpu_hour_rental", tidy(c.usd_per_gpu_hour)},
-      {"run_gpu_hours", tidy(gpu_hours)},
-      {"run_electricity_usd", tidy(f.electricity_usd_per_gpu_hour * gpu_hours)},
-      {"run_cost_owned_usd", tidy(f.usd_per_gpu_hour_owned * gpu_hours)},
-      {"run_cost_rental_usd", tidy(c.usd_per_gpu_hour * gpu_hours)},
+      {"capex_usd", round_significant(f.capex_usd)},
+      {"capex_per_gpu_usd", round_significant(f.capex_per_gpu_usd)},
+      {"server_capex_usd", round_significant(f.server_capex_usd)},
+      {"server_usd_per_gpu", round_significant(c.server_usd_per_gpu)},
+      {"fabric_capex_usd", round_significant(f.fabric_capex_usd)},
+      {"fabric_usd_per_endpoint", round_significant(f.fabric.cost_per_endpoint_usd)},
+      {"switch_usd", round_significant(c.switch_usd)},
+      {"link_usd", round_significant(c.link_usd)},
+      {"facility_capex_usd", round_significant(f.facility_capex_usd)},
+      {"electricity_usd_per_mwh", round_significant(c.electricity_usd_per_mwh)},
+      {"electricity_usd_per_gpu_hour", round_significant(f.electricity_usd_per_gpu_hour)},
+      {"amortised_usd_per_gpu_hour", round_significant(f.amortised_usd_per_gpu_hour)},
+      {"usd_per_gpu_hour_owned", round_significant(f.usd_per_gpu_hour_owned)},
+      {"usd_per_gpu_hour_rental", round_significant(c.usd_per_gpu_hour)},
+      {"run_gpu_hours", round_significant(gpu_hours)},
+      {"run_electricity_usd", round_significant(f.electricity_usd_per_gpu_hour * gpu_hours)},
+      {"run_cost_owned_usd", round_significant(f.usd_per_gpu_hour_owned * gpu_hours)},
+      {"run_cost_rental_usd", round_significant(c.usd_per_gpu_hour * gpu_hours)},
       {"sources", c.sources}};
 }
 
@@ -283,8 +277,8 @@ nlohmann::json campus_to_json(const CampusSizing &c) {
                         "run_cost_owned_usd", "run_cost_rental_usd"})
     j["cost"].erase(k);
   j["cost"]["annual_electricity_usd"] =
-      tidy(f.facility_mw * kHoursPerYear * c.cost.electricity_usd_per_mwh);
-  j["bf16_dense_eflops"] = tidy(static_cast<double>(f.gpus) *
+      round_significant(f.facility_mw * kHoursPerYear * c.cost.electricity_usd_per_mwh);
+  j["bf16_dense_eflops"] = round_significant(static_cast<double>(f.gpus) *
                                 c.gpu.peak_flops(Precision::bf16) / 1e18);
   j["cluster"] = {{"schema", "gwsim.cluster/1"},
                   {"name", c.cluster.name},

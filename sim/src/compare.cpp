@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/sim/campus.h"
@@ -16,26 +17,13 @@ namespace gwsim {
 
 namespace {
 
-double tidy(double x) {
-  if (x == 0 || !std::isfinite(x))
-    return x;
-  const double scale = std::pow(
-      10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
-  return std::round(x * scale) / scale;
-}
-
-std::string lower(std::string s) {
-  for (char &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // The profile a chip runs with: measured beats derived beats published (every
 // catalogue GPU has at least the published hwmodels/profiles/<name>.json).
 Profile profile_for(const GpuSpec &gpu) {
   const std::string dir = data_dir() + "/hwmodels/profiles/";
   for (const char *suffix : {"-measured", "-derived", ""}) {
-    const std::string path = dir + lower(gpu.name) + suffix + ".json";
+    const std::string path = dir + to_lower(gpu.name) + suffix + ".json";
     if (std::filesystem::exists(path))
       return load_profile_file(path);
   }
@@ -300,21 +288,21 @@ nlohmann::json comparison_to_json(const Comparison &c) {
                         {"notes", r.notes},
                         {"ok", r.ok},
                         {"target_gpus", r.target_gpus},
-                        {"tpp_per_gpu", tidy(r.tpp_per_gpu)}};
+                        {"tpp_per_gpu", round_significant(r.tpp_per_gpu)}};
     if (r.ok) {
       j.update({{"gpus", r.gpus},
                 {"dp", r.dp},
-                {"step_time_s", tidy(r.step_time_s)},
-                {"tokens_per_s", tidy(r.tokens_per_s)},
-                {"mfu", tidy(r.mfu)},
-                {"days", tidy(r.days)},
-                {"wall_clock_days", tidy(r.wall_clock_days)},
-                {"goodput_fraction", tidy(r.goodput)},
-                {"gpu_hours", tidy(r.gpu_hours)},
-                {"facility_mw", tidy(r.facility_mw)},
-                {"capex_usd", tidy(r.capex_usd)},
-                {"cost_owned_usd", tidy(r.cost_owned_usd)},
-                {"cost_rental_usd", tidy(r.cost_rental_usd)},
+                {"step_time_s", round_significant(r.step_time_s)},
+                {"tokens_per_s", round_significant(r.tokens_per_s)},
+                {"mfu", round_significant(r.mfu)},
+                {"days", round_significant(r.days)},
+                {"wall_clock_days", round_significant(r.wall_clock_days)},
+                {"goodput_fraction", round_significant(r.goodput)},
+                {"gpu_hours", round_significant(r.gpu_hours)},
+                {"facility_mw", round_significant(r.facility_mw)},
+                {"capex_usd", round_significant(r.capex_usd)},
+                {"cost_owned_usd", round_significant(r.cost_owned_usd)},
+                {"cost_rental_usd", round_significant(r.cost_rental_usd)},
                 {"bottleneck", r.bottleneck},
                 {"bottleneck_moved", r.bottleneck_moved}});
     } else {
@@ -328,8 +316,8 @@ nlohmann::json comparison_to_json(const Comparison &c) {
           {"baseline",
            {{"gpu", c.baseline_gpu},
             {"gpus", c.baseline_gpus},
-            {"facility_mw", tidy(c.baseline_facility_mw)},
-            {"tpp_total", tidy(c.baseline_tpp)},
+            {"facility_mw", round_significant(c.baseline_facility_mw)},
+            {"tpp_total", round_significant(c.baseline_tpp)},
             {"bottleneck", c.baseline_bottleneck}}},
           {"rows", rows}};
 }

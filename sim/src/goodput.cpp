@@ -3,19 +3,13 @@
 #include <cmath>
 #include <limits>
 
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/hwmodels/reliability.h"
 
 namespace gwsim {
 
 namespace {
 
-double tidy(double x) {
-  if (x == 0 || !std::isfinite(x))
-    return x;
-  const double scale = std::pow(
-      10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
-  return std::round(x * scale) / scale;
-}
 
 } // namespace
 
@@ -103,25 +97,25 @@ nlohmann::json goodput_to_json(const GoodputEstimate &g,
                                const ReliabilityAssumptions &r) {
   nlohmann::json by = nlohmann::json::object();
   for (const auto &[k, v] : g.interruptions_by_component)
-    by[k] = tidy(v);
-  return {{"expected_interruptions", tidy(g.expected_interruptions)},
-          {"planned_interruptions", tidy(g.planned_interruptions)},
+    by[k] = round_significant(v);
+  return {{"expected_interruptions", round_significant(g.expected_interruptions)},
+          {"planned_interruptions", round_significant(g.planned_interruptions)},
           {"interruptions_by_component", by},
-          {"per_gpu_interruptions_per_hour", tidy(g.per_gpu_rate_per_h)},
+          {"per_gpu_interruptions_per_hour", round_significant(g.per_gpu_rate_per_h)},
           {"per_gpu_mtbf_h",
-           tidy(g.per_gpu_rate_per_h > 0 ? 1 / g.per_gpu_rate_per_h : 0)},
-          {"job_mtbf_h", tidy(g.job_mtbf_h)},
-          {"checkpoint_bytes", tidy(g.checkpoint_bytes)},
-          {"checkpoint_write_s", tidy(g.checkpoint_write_s)},
-          {"checkpoint_interval_s", tidy(g.checkpoint_interval_s)},
-          {"young_interval_s", tidy(g.young_interval_s)},
-          {"daly_interval_s", tidy(g.daly_interval_s)},
-          {"restart_s", tidy(g.restart_s)},
-          {"checkpoint_overhead_hours", tidy(g.checkpoint_overhead_s / 3600)},
-          {"lost_hours", tidy(g.lost_hours)},
-          {"goodput_fraction", tidy(g.goodput_fraction)},
-          {"failure_free_days", tidy(g.failure_free_s / 86400)},
-          {"wall_clock_days", tidy(g.wall_clock_days)},
+           round_significant(g.per_gpu_rate_per_h > 0 ? 1 / g.per_gpu_rate_per_h : 0)},
+          {"job_mtbf_h", round_significant(g.job_mtbf_h)},
+          {"checkpoint_bytes", round_significant(g.checkpoint_bytes)},
+          {"checkpoint_write_s", round_significant(g.checkpoint_write_s)},
+          {"checkpoint_interval_s", round_significant(g.checkpoint_interval_s)},
+          {"young_interval_s", round_significant(g.young_interval_s)},
+          {"daly_interval_s", round_significant(g.daly_interval_s)},
+          {"restart_s", round_significant(g.restart_s)},
+          {"checkpoint_overhead_hours", round_significant(g.checkpoint_overhead_s / 3600)},
+          {"lost_hours", round_significant(g.lost_hours)},
+          {"goodput_fraction", round_significant(g.goodput_fraction)},
+          {"failure_free_days", round_significant(g.failure_free_s / 86400)},
+          {"wall_clock_days", round_significant(g.wall_clock_days)},
           {"model", "Daly (2006) renewal model, exponential failures at "
                     "per-GPU-hour rates x GPUs; planned "
                     "maintenance costs a restart without lost work"},

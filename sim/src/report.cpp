@@ -6,8 +6,10 @@
 #include <fstream>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
+#include "gwsim/sim/des/training_step.h"
 #include "gwsim/sim/goodput.h"
 
 namespace gwsim {
@@ -16,22 +18,23 @@ namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-// Rounds to 6 significant digits so that reports stay readable and identical across compilers'
-// last-bit differences.
-double tidy(double x) {
-  if (x == 0 || !std::isfinite(x)) return x;
-  const double scale = std::pow(10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
-  return std::round(x * scale) / scale;
-}
 
 }  // namespace
 
-TrainingRun run_training(const Scenario& sc, const std::string& backend) {
-  if (backend != "analytical")
-    throw InputError("--backend", "", fmt::format("backend \"{}\" is not available: expected analytical", backend));
+TrainingRun run_training(const Scenario& sc, const std::string& backend, bool want_trace) {
+  if (backend != "analytical" && backend != "des" && backend != "simgrid")
+    throw InputError("--backend", "",
+                     fmt::format("backend \"{}\" is not available: expected analytical|des|simgrid", backend));
   TrainingRun run;
   run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
-  run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
+  DesStepResult des;
+  if (backend == "analytical") {
+    run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
+  } else {
+    des = simulate_training_step(run.plan, sc, backend, want_trace);
+    run.step = des.step;
+    run.trace_json = std::move(des.trace_json);
+  }
   const auto& plan = run.plan;
   const auto& st = run.step;
   const double gpus = static_cast<double>(sc.cluster.gpus);
@@ -50,10 +53,10 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   if (!sc.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = sc.profile.derivation;
 
   nlohmann::json t;
-  t["step_time_s"] = tidy(st.step_time_s);
+  t["step_time_s"] = round_significant(st.step_time_s);
   t["tokens_per_step"] = plan.tokens_per_step;
   t["micro_batches_per_replica"] = plan.micro_batches;
-  t["tokens_per_s"] = tidy(st.tokens_per_s);
+  t["tokens_per_s"] = round_significant(st.tokens_per_s);
   const auto& fpt = plan.flops_per_token;
   const double achieved_noncausal = fpt.model_noncausal * st.tokens_per_s / gpus;
   const double achieved_causal = fpt.model_causal * st.tokens_per_s / gpus;
@@ -61,36 +64,36 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   t["flop_convention"] =
       "model FLOPs = 3 x forward FLOPs of every GEMM and the attention core, full (non-causal) attention matrix, "
       "no recomputation (Megatron-LM / PaLM convention); MFU against the dense BF16 peak";
-  t["model_tflops_per_gpu"] = tidy(achieved_noncausal / 1e12);
-  t["mfu"] = tidy(achieved_noncausal / peak_bf16);
-  t["model_tflops_per_gpu_causal"] = tidy(achieved_causal / 1e12);
-  t["mfu_causal"] = tidy(achieved_causal / peak_bf16);
-  t["hardware_tflops_per_gpu"] = tidy(achieved_hw / 1e12);
-  t["flops_per_token"] = {{"model_noncausal", tidy(fpt.model_noncausal)},
-                          {"model_causal", tidy(fpt.model_causal)},
-                          {"hardware", tidy(fpt.hardware)}};
+  t["model_tflops_per_gpu"] = round_significant(achieved_noncausal / 1e12);
+  t["mfu"] = round_significant(achieved_noncausal / peak_bf16);
+  t["model_tflops_per_gpu_causal"] = round_significant(achieved_causal / 1e12);
+  t["mfu_causal"] = round_significant(achieved_causal / peak_bf16);
+  t["hardware_tflops_per_gpu"] = round_significant(achieved_hw / 1e12);
+  t["flops_per_token"] = {{"model_noncausal", round_significant(fpt.model_noncausal)},
+                          {"model_causal", round_significant(fpt.model_causal)},
+                          {"hardware", round_significant(fpt.hardware)}};
   const double gpu_hours_per_tt = gpus * (1e12 / st.tokens_per_s) / 3600;
-  t["gpu_hours_per_trillion_tokens"] = tidy(gpu_hours_per_tt);
+  t["gpu_hours_per_trillion_tokens"] = round_significant(gpu_hours_per_tt);
   t["tokens"] = sc.training.tokens;
   const double run_s = sc.training.tokens / st.tokens_per_s;
-  t["days"] = tidy(run_s / 86400);
-  t["gpu_hours"] = tidy(gpus * run_s / 3600);
-  t["cost_usd"] = tidy(gpus * run_s / 3600 * sc.cost.usd_per_gpu_hour);
+  t["days"] = round_significant(run_s / 86400);
+  t["gpu_hours"] = round_significant(gpus * run_s / 3600);
+  t["cost_usd"] = round_significant(gpus * run_s / 3600 * sc.cost.usd_per_gpu_hour);
   nlohmann::json bd;
-  for (const auto& [k, v] : st.breakdown_s) bd[k] = tidy(v);
+  for (const auto& [k, v] : st.breakdown_s) bd[k] = round_significant(v);
   t["breakdown_s"] = bd;
-  t["per_micro_batch_s"] = {{"forward", tidy(st.forward_s)},
-                            {"backward_input", tidy(st.backward_input_s)},
-                            {"backward_weight", tidy(st.backward_weight_s)},
-                            {"recompute", tidy(st.recompute_s)}};
+  t["per_micro_batch_s"] = {{"forward", round_significant(st.forward_s)},
+                            {"backward_input", round_significant(st.backward_input_s)},
+                            {"backward_weight", round_significant(st.backward_weight_s)},
+                            {"recompute", round_significant(st.recompute_s)}};
   nlohmann::json by_class;
-  for (const auto& [k, v] : st.compute_by_class_s) by_class[k] = tidy(v);
+  for (const auto& [k, v] : st.compute_by_class_s) by_class[k] = round_significant(v);
   t["per_micro_batch_compute_by_class_s"] = by_class;
   nlohmann::json top_ops = nlohmann::json::array();
   for (const auto& o : st.top_ops)
-    top_ops.push_back({{"name", o.name}, {"class", o.op_class}, {"precision", o.precision}, {"time_s", tidy(o.time_s)},
-                       {"tflops", o.time_s > 0 ? tidy(o.flops / o.time_s / 1e12) : 0.0}, {"flops", tidy(o.flops)},
-                       {"bytes", tidy(o.bytes)}});
+    top_ops.push_back({{"name", o.name}, {"class", o.op_class}, {"precision", o.precision}, {"time_s", round_significant(o.time_s)},
+                       {"tflops", o.time_s > 0 ? round_significant(o.flops / o.time_s / 1e12) : 0.0}, {"flops", round_significant(o.flops)},
+                       {"bytes", round_significant(o.bytes)}});
   t["top_ops_per_micro_batch"] = top_ops;
   t["bottleneck"] = st.bottleneck;
   t["critical_stage"] = plan.critical_stage;
@@ -99,26 +102,26 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   nlohmann::json comms = nlohmann::json::array();
   for (const auto& c : st.comms)
     comms.push_back({{"name", c.name}, {"kind", to_string(c.kind)}, {"op", c.op}, {"link", c.link},
-                     {"algorithm", c.algorithm}, {"bytes", tidy(c.bytes)}, {"group", c.group},
-                     {"time_s", tidy(c.time_s)}, {"per_step_s", tidy(c.per_step_time_s)},
-                     {"exposed_s", tidy(c.exposed_s)}, {"busbw_gbs", tidy(c.busbw_bps / 1e9)}});
+                     {"algorithm", c.algorithm}, {"bytes", round_significant(c.bytes)}, {"group", c.group},
+                     {"time_s", round_significant(c.time_s)}, {"per_step_s", round_significant(c.per_step_time_s)},
+                     {"exposed_s", round_significant(c.exposed_s)}, {"busbw_gbs", round_significant(c.busbw_bps / 1e9)}});
   r["communication"] = comms;
 
   const auto& mem = plan.memory;
   r["memory"] = {{"stage", plan.memory_stage},
                  {"per_gpu_gib",
-                  {{"weights", tidy(mem.weights / kGiB)},
-                   {"gradients", tidy(mem.gradients / kGiB)},
-                   {"optimizer", tidy(mem.optimizer / kGiB)},
-                   {"activations", tidy(mem.activations / kGiB)},
-                   {"comm_buffers", tidy(mem.comm_buffers / kGiB)},
-                   {"total", tidy(mem.total() / kGiB)}}},
-                 {"capacity_gib", tidy(sc.gpu.hbm_capacity_bytes() / kGiB)}};
+                  {{"weights", round_significant(mem.weights / kGiB)},
+                   {"gradients", round_significant(mem.gradients / kGiB)},
+                   {"optimizer", round_significant(mem.optimizer / kGiB)},
+                   {"activations", round_significant(mem.activations / kGiB)},
+                   {"comm_buffers", round_significant(mem.comm_buffers / kGiB)},
+                   {"total", round_significant(mem.total() / kGiB)}}},
+                 {"capacity_gib", round_significant(sc.gpu.hbm_capacity_bytes() / kGiB)}};
 
   r["model"] = {{"name", sc.model.name},
-                {"total_params", tidy(plan.params.total)},
-                {"active_params", tidy(plan.params.active)},
-                {"mtp_params", tidy(plan.params.mtp)}};
+                {"total_params", round_significant(plan.params.total)},
+                {"active_params", round_significant(plan.params.active)},
+                {"mtp_params", round_significant(plan.params.mtp)}};
   r["cluster"] = {{"gpus", sc.cluster.gpus},
                   {"gpu", sc.gpu.name},
                   {"nodes", sc.cluster.nodes()},
@@ -151,6 +154,31 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   for (const auto& n : plan.notes) warnings.push_back(n);
   if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
   r["warnings"] = warnings;
+  if (backend != "analytical") {
+    const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
+    const double pct = 100 * (st.step_time_s / ana.step_time_s - 1);
+    std::string cause;
+    if (std::fabs(pct) > 10) {
+      std::string worst;
+      double worst_d = 0;
+      for (const auto& [k, v] : st.breakdown_s) {
+        if (k == "compute" || k == "recompute" || k == "optimizer") continue;
+        const auto it = ana.breakdown_s.find(k);
+        const double d = v - (it == ana.breakdown_s.end() ? 0 : it->second);
+        if (std::fabs(d) > std::fabs(worst_d)) worst_d = d, worst = k;
+      }
+      const std::string what = worst == "bubble" ? "pipeline bubbles"
+                               : worst == "comm_sm_contention" ? "SMs stolen by communication kernels"
+                               : "contention / exposure of " + worst;
+      cause = fmt::format("the step differs from the analytical backend's by {:+.1f}%, mostly {} ({:+.3g} s vs analytical)",
+                          pct, what, worst_d);
+    }
+    nlohmann::json notes = des.notes;
+    if (!cause.empty()) notes.push_back(cause);
+    r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
+                {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
+                {"vs_analytical_pct", tidy(pct)}, {"analytical_step_time_s", tidy(ana.step_time_s)}};
+  }
   run.report = r;
   return run;
 }

@@ -8,6 +8,7 @@
 
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/hwmodels/power.h"
 #include "gwsim/hwmodels/reliability.h"
@@ -283,7 +284,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     profile_ref = o.string("profile");
   } else {
     o.allow({"profile"});
-    for (char ch : (s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name)) profile_ref += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    profile_ref = to_lower(s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name);
   }
   s.profile = find_profile(profile_ref, base);
   const std::string chip = s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name;
