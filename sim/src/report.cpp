@@ -181,7 +181,7 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     if (!cause.empty()) notes.push_back(cause);
     r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
                 {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
-                {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
+                {"vs_analytical_pct", tidy(pct)}, {"analytical_step_time_s", tidy(ana.step_time_s)}};
   }
   run.report = r;
   return run;
