@@ -137,11 +137,17 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
     // micro-batches' worth of all-to-all stays exposed.
     if (par.pp > 1) exposed_step["ep"] += std::min(ep_mb, compute_mb) * (par.pp - 1);
   }
-  // Communication kernels hold SMs while they run beside compute (DeepSeek-V3: 20 of 132 SMs for
-  // all-to-all); the overlapped compute slows by that share.
+  // Communication kernels take SMs from compute (DeepSeek-V3 Sec 3.2.2: 20 of the H800's 132 SMs
+  // for all-to-all), so compute beside them runs on the rest: sm / (sm - comm_sms) times slower.
+  // DualPipe overlaps communication with every steady-state chunk, and DeepSeek sizes its compute
+  // kernels to the remaining SMs for the whole phase (a static split; Sec 3.5 calls these SMs
+  // "allocated for communication"); elsewhere the SMs are taken only while a collective runs.
   double contention_mb = 0;
-  if (profile.comm_sms > 0 && gpu.sm_count.value > 0)
-    contention_mb = std::min(overlapped_comm_mb, compute_mb) * profile.comm_sms / gpu.sm_count.value;
+  if (profile.comm_sms > 0 && gpu.sm_count.value > profile.comm_sms && overlapped_comm_mb > 0) {
+    const double slowdown = profile.comm_sms / (gpu.sm_count.value - profile.comm_sms);
+    const bool static_split = par.schedule == PipelineSchedule::dualpipe && tr.overlap_ep;
+    contention_mb = (static_split ? compute_mb : std::min(overlapped_comm_mb, compute_mb)) * slowdown;
+  }
 
   double exposed_total_mb = 0;
   for (auto& [k, v] : exposed_mb) exposed_total_mb += v;
