@@ -9,6 +9,7 @@
 #include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
+#include "gwsim/sim/des/training_step.h"
 #include "gwsim/sim/goodput.h"
 
 namespace gwsim {
@@ -17,14 +18,23 @@ namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
+
 }  // namespace
 
-TrainingRun run_training(const Scenario& sc, const std::string& backend) {
-  if (backend != "analytical")
-    throw InputError("--backend", "", fmt::format("backend \"{}\" is not available: expected analytical", backend));
+TrainingRun run_training(const Scenario& sc, const std::string& backend, bool want_trace) {
+  if (backend != "analytical" && backend != "des" && backend != "simgrid")
+    throw InputError("--backend", "",
+                     fmt::format("backend \"{}\" is not available: expected analytical|des|simgrid", backend));
   TrainingRun run;
   run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
-  run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
+  DesStepResult des;
+  if (backend == "analytical") {
+    run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
+  } else {
+    des = simulate_training_step(run.plan, sc, backend, want_trace);
+    run.step = des.step;
+    run.trace_json = std::move(des.trace_json);
+  }
   const auto& plan = run.plan;
   const auto& st = run.step;
   const double gpus = static_cast<double>(sc.cluster.gpus);
@@ -148,6 +158,31 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend) {
   for (const auto& n : plan.notes) warnings.push_back(n);
   if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
   r["warnings"] = warnings;
+  if (backend != "analytical") {
+    const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
+    const double pct = 100 * (st.step_time_s / ana.step_time_s - 1);
+    std::string cause;
+    if (std::fabs(pct) > 10) {
+      std::string worst;
+      double worst_d = 0;
+      for (const auto& [k, v] : st.breakdown_s) {
+        if (k == "compute" || k == "recompute" || k == "optimizer") continue;
+        const auto it = ana.breakdown_s.find(k);
+        const double d = v - (it == ana.breakdown_s.end() ? 0 : it->second);
+        if (std::fabs(d) > std::fabs(worst_d)) worst_d = d, worst = k;
+      }
+      const std::string what = worst == "bubble" ? "pipeline bubbles"
+                               : worst == "comm_sm_contention" ? "SMs stolen by communication kernels"
+                               : "contention / exposure of " + worst;
+      cause = fmt::format("the step differs from the analytical backend's by {:+.1f}%, mostly {} ({:+.3g} s vs analytical)",
+                          pct, what, worst_d);
+    }
+    nlohmann::json notes = des.notes;
+    if (!cause.empty()) notes.push_back(cause);
+    r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
+                {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
+                {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
+  }
   run.report = r;
   return run;
 }

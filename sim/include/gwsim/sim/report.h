@@ -15,10 +15,12 @@ struct TrainingRun {
   TrainingPlan plan;
   StepEstimate step;
   nlohmann::json report;
+  std::string trace_json;  // des/simgrid with want_trace: Chrome trace-event JSON
 };
 
 // Plans the step, estimates it with the named backend ("analytical" for now) and builds the report.
-TrainingRun run_training(const Scenario& scenario, const std::string& backend = "analytical");
+// "des" / "simgrid" simulate the step on the network layer (des/training_step.h).
+TrainingRun run_training(const Scenario& scenario, const std::string& backend = "analytical", bool want_trace = false);
 
 // Human-readable summary of a report (what `gwsim run` prints).
 std::string format_summary(const nlohmann::json& report);
