@@ -208,6 +208,10 @@ std::string JsonObject::one_of_or(const std::string& key, const std::vector<std:
   return one_of(key, allowed);
 }
 
+void JsonObject::require_schema(const std::string& schema) const {
+  if (string("schema") != schema) fail("schema", "expected \"" + schema + "\"");
+}
+
 void JsonObject::allow(std::initializer_list<const char*> keys) const {
   for (const char* k : keys) seen_.emplace_back(k);
 }

@@ -60,8 +60,7 @@ const PowerDefaults &power_defaults() {
     const std::string path = data_dir() + "/hwmodels/data/power.json";
     auto doc = parse_json_file(path);
     JsonObject o(doc, path, "$");
-    if (o.string("schema") != "gwsim.power/1")
-      o.fail("schema", "expected \"gwsim.power/1\"");
+    o.require_schema("gwsim.power/1");
     PowerDefaults p;
     p.source = o.string("source");
     read_by_gpu(o, "host_w_per_gpu", &p.host_w_per_gpu_default,
@@ -87,8 +86,7 @@ const CostDefaults &cost_defaults() {
     const std::string path = data_dir() + "/hwmodels/data/costs.json";
     auto doc = parse_json_file(path);
     JsonObject o(doc, path, "$");
-    if (o.string("schema") != "gwsim.costs/1")
-      o.fail("schema", "expected \"gwsim.costs/1\"");
+    o.require_schema("gwsim.costs/1");
     CostDefaults c;
     c.source = o.string("source");
     read_by_gpu(o, "server_usd_per_gpu", &c.server_usd_per_gpu_default,

@@ -42,8 +42,7 @@ const ReliabilityDefaults &reliability_defaults() {
     const std::string path = data_dir() + "/hwmodels/data/reliability.json";
     auto doc = parse_json_file(path);
     JsonObject o(doc, path, "$");
-    if (o.string("schema") != "gwsim.reliability/1")
-      o.fail("schema", "expected \"gwsim.reliability/1\"");
+    o.require_schema("gwsim.reliability/1");
     ReliabilityDefaults r;
     r.source = o.string("source");
     r.observed_gpus = o.positive("observed_gpus");

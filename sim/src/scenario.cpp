@@ -68,21 +68,24 @@ void require_at_least(const JsonObject& o, const std::string& key, double value,
   if (!std::isfinite(value) || value < min) o.fail(key, fmt::format("expected {}, got {}", what, value));
 }
 
+// A stated-or-default figure that must be at least `min`.
+double stated_at_least(const JsonObject& o, const std::string& key, const Figure& fallback,
+                       std::map<std::string, std::string>& sources, double min, const std::string& what) {
+  const double value = stated_or(o, key, fallback, sources);
+  require_at_least(o, key, value, min, what);
+  return value;
+}
+
 PowerAssumptions parse_power(const nlohmann::json* pj, const std::string& file, const GpuSpec& gpu) {
   const auto& d = power_defaults();
   static const nlohmann::json empty = nlohmann::json::object();
   JsonObject o(pj ? *pj : empty, file, "$.power");
   PowerAssumptions p;
-  p.host_w_per_gpu = stated_or(o, "host_w_per_gpu", d.host_for(gpu.name), p.sources);
-  require_at_least(o, "host_w_per_gpu", p.host_w_per_gpu, 0, "0 or more watts");
-  p.nic_w = stated_or(o, "nic_w", d.nic_w, p.sources);
-  require_at_least(o, "nic_w", p.nic_w, 0, "0 or more watts");
-  p.switch_w = stated_or(o, "switch_w", d.switch_w, p.sources);
-  require_at_least(o, "switch_w", p.switch_w, 0, "0 or more watts");
-  p.transceiver_w = stated_or(o, "transceiver_w", d.transceiver_w, p.sources);
-  require_at_least(o, "transceiver_w", p.transceiver_w, 0, "0 or more watts");
-  p.storage_fraction = stated_or(o, "storage_fraction", d.storage_fraction, p.sources);
-  require_at_least(o, "storage_fraction", p.storage_fraction, 0, "a fraction of 0 or more");
+  p.host_w_per_gpu = stated_at_least(o, "host_w_per_gpu", d.host_for(gpu.name), p.sources, 0, "0 or more watts");
+  p.nic_w = stated_at_least(o, "nic_w", d.nic_w, p.sources, 0, "0 or more watts");
+  p.switch_w = stated_at_least(o, "switch_w", d.switch_w, p.sources, 0, "0 or more watts");
+  p.transceiver_w = stated_at_least(o, "transceiver_w", d.transceiver_w, p.sources, 0, "0 or more watts");
+  p.storage_fraction = stated_at_least(o, "storage_fraction", d.storage_fraction, p.sources, 0, "a fraction of 0 or more");
   p.pue = stated_or(o, "pue", d.pue, p.sources);
   if (!(p.pue >= 1) || !(p.pue <= 5)) o.fail("pue", fmt::format("expected a PUE from 1 to 5, got {}", p.pue));
   p.gpu_idle_fraction_of_tdp = d.gpu_idle_fraction_of_tdp.value;
@@ -118,16 +121,11 @@ CostAssumptions parse_cost(const nlohmann::json* cj, const std::string& file, co
     c.source = o.string_or("source", "$2 per GPU-hour, DeepSeek-V3 report Table 1 rental assumption");
   }
   c.sources["usd_per_gpu_hour"] = c.source;
-  c.server_usd_per_gpu = stated_or(o, "server_usd_per_gpu", d.server_for(gpu.name), c.sources);
-  require_at_least(o, "server_usd_per_gpu", c.server_usd_per_gpu, 0, "0 or more dollars");
-  c.switch_usd = stated_or(o, "switch_usd", d.switch_usd, c.sources);
-  require_at_least(o, "switch_usd", c.switch_usd, 0, "0 or more dollars");
-  c.link_usd = stated_or(o, "link_usd", d.link_usd, c.sources);
-  require_at_least(o, "link_usd", c.link_usd, 0, "0 or more dollars");
-  c.facility_usd_per_w = stated_or(o, "facility_usd_per_w", d.facility_usd_per_w, c.sources);
-  require_at_least(o, "facility_usd_per_w", c.facility_usd_per_w, 0, "0 or more dollars per watt");
-  c.electricity_usd_per_mwh = stated_or(o, "electricity_usd_per_mwh", d.electricity_usd_per_mwh, c.sources);
-  require_at_least(o, "electricity_usd_per_mwh", c.electricity_usd_per_mwh, 0, "0 or more dollars per MWh");
+  c.server_usd_per_gpu = stated_at_least(o, "server_usd_per_gpu", d.server_for(gpu.name), c.sources, 0, "0 or more dollars");
+  c.switch_usd = stated_at_least(o, "switch_usd", d.switch_usd, c.sources, 0, "0 or more dollars");
+  c.link_usd = stated_at_least(o, "link_usd", d.link_usd, c.sources, 0, "0 or more dollars");
+  c.facility_usd_per_w = stated_at_least(o, "facility_usd_per_w", d.facility_usd_per_w, c.sources, 0, "0 or more dollars per watt");
+  c.electricity_usd_per_mwh = stated_at_least(o, "electricity_usd_per_mwh", d.electricity_usd_per_mwh, c.sources, 0, "0 or more dollars per MWh");
   c.it_amortisation_years = stated_or(o, "it_amortisation_years", d.it_amortisation_years, c.sources);
   if (!(c.it_amortisation_years > 0)) o.fail("it_amortisation_years", "expected more than 0 years");
   c.facility_amortisation_years = stated_or(o, "facility_amortisation_years", d.facility_amortisation_years, c.sources);
@@ -160,8 +158,7 @@ ReliabilityAssumptions parse_reliability(const nlohmann::json* rj, const std::st
   } else {
     src["checkpoint_write_s"] = "parameters x checkpoint_bytes_per_param / checkpoint_write_gbs";
   }
-  r.restart_s = stated_or(o, "restart_s", d.restart_s, src);
-  require_at_least(o, "restart_s", r.restart_s, 0, "0 or more seconds");
+  r.restart_s = stated_at_least(o, "restart_s", d.restart_s, src, 0, "0 or more seconds");
   if (o.has("checkpoint_interval_s")) {
     r.checkpoint_interval_s = o.positive("checkpoint_interval_s");
     src["checkpoint_interval_s"] = "scenario";
@@ -237,7 +234,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   Scenario s;
   s.file = file;
   JsonObject o(doc, file, "$");
-  if (o.string("schema") != "gwsim.scenario/1") o.fail("schema", "expected \"gwsim.scenario/1\"");
+  o.require_schema("gwsim.scenario/1");
   s.name = o.string("name");
   s.description = o.string_or("description", "");
   o.allow({"notes", "source", "outputs"});

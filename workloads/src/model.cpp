@@ -83,8 +83,7 @@ ParamCounts count_params(const ModelSpec& m) {
 
 ModelSpec parse_model(const JsonObject& obj) {
   ModelSpec m;
-  if (obj.has("schema") && obj.string("schema") != "gwsim.model/1")
-    obj.fail("schema", "expected \"gwsim.model/1\"");
+  if (obj.has("schema")) obj.require_schema("gwsim.model/1");
   obj.allow({"schema", "notes", "description"});
   m.name = obj.string("name");
   m.source = obj.string_or("source", "");

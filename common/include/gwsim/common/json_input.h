@@ -48,6 +48,9 @@ class JsonObject {
   std::string one_of_or(const std::string& key, const std::vector<std::string>& allowed,
                         const std::string& fallback) const;
 
+  // Requires "schema" to be exactly `schema` (e.g. "gwsim.power/1").
+  void require_schema(const std::string& schema) const;
+
   // Marks keys as allowed but ignored (documentation fields such as "source", "notes").
   void allow(std::initializer_list<const char*> keys) const;
   // Raises InputError for the first key that was never read or allowed.
