@@ -3,12 +3,24 @@
 #   bash calibrate/device-run.sh            (full run)
 #   QUICK=1 bash calibrate/device-run.sh    (fewer points)
 #   ONLY=mla_decode,grouped_gemm bash calibrate/device-run.sh   (those stages; info and checks always run)
-# The full run measured for about a minute on 2026-11-28 (v2 kernels: build ~1.5 min, stages ~1 min).
+# Stages: info checks copy gemm mla_decode mla_prefill moe grouped_gemm grouped_gemm_fp8 layers nccl.
+# The FP8 pieces (not yet run on a GPU): checks fp8_quantize, mla_decode_fp8kv,
+# grouped_gemm_fp8/{fp8_blockscaled_mma,fp8_blockscaled_wgmma}; stage grouped_gemm_fp8 (T=4096 and
+# 16384, 8 of 256 experts, gate_up and down); mla_decode times the FP8-cache kernel after its bf16
+# points. ONLY=mla_decode,grouped_gemm_fp8 runs just the new measurements.
+# Timing: on 2026-11-28 the stages took ~20 s in all (v2 run.log: checks 6.9 s, gemm 4.9 s, the
+# rest <= 3 s each) and the 16-core build ~1.5 min; the FP8 additions should add seconds (CPU
+# references of ~0.5 GFLOP in checks, a 40 s soft budget for grouped_gemm_fp8). The whole script
+# keeps to DEADLINE_S (default 470 s, under 8 minutes): the build gets what is left of it minus
+# 2 minutes, the measuring what is left after the build (at least 60 s; so the deadline can only
+# be overrun by the 60 s floors); each stage also has its own limit inside the binary.
 # Writes to $OUT (at most 8 files come back): build.log, run.log, measurements.json,
 # checks.json, nvidia-smi.txt. Each stage has its own timeout and the script goes on after a
 # failing stage; the summary table is printed last.
 set -u
 set -o pipefail
+SECONDS=0
+DEADLINE_S="${DEADLINE_S:-470}"
 OUT="${OUT:-/tmp/gwsim-out}"
 mkdir -p "$OUT"
 BUILD=/tmp/bk
@@ -32,7 +44,9 @@ else
   echo "== configure $(date -u +%FT%TZ)"
   timeout 120 cmake -S kernels -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$NVCC"
   echo "== build (-j$JOBS)"
-  timeout 420 cmake --build "$BUILD" -j"$JOBS"
+  BUILD_LEFT=$((DEADLINE_S - 120 - SECONDS))  # keep >= 2 min of the deadline for the measuring
+  [ "$BUILD_LEFT" -lt 60 ] && BUILD_LEFT=60
+  timeout "$BUILD_LEFT" cmake --build "$BUILD" -j"$JOBS"
   echo "== build exit $? $(date -u +%FT%TZ)"
   # The ptxas register/spill report is produced on the CPU machine (nvcc there), not here: device time is scarce.
 } 2>&1 | tee "$OUT/build.log"
@@ -47,8 +61,11 @@ fi
 ARGS=(--out "$OUT")
 [ "${QUICK:-0}" = "1" ] && ARGS+=(--quick)
 [ -n "${ONLY:-}" ] && ARGS+=(--only "$ONLY")
-# The binary keeps per-stage limits itself; this is the outer safety net.
-timeout 480 "$BIN" "${ARGS[@]}" 2>&1 | tee "$OUT/run.log"
+# The binary keeps per-stage limits itself; this is the outer safety net: what is left of the deadline.
+LEFT=$((DEADLINE_S - SECONDS))
+[ "$LEFT" -lt 60 ] && LEFT=60
+echo "== measuring with ${LEFT} s left of the ${DEADLINE_S} s deadline (${SECONDS} s spent)" | tee "$OUT/run.log"
+timeout "$LEFT" "$BIN" "${ARGS[@]}" 2>&1 | tee -a "$OUT/run.log"
 rc=$?
 echo "gwsim-calibrate-device exit $rc" | tee -a "$OUT/run.log"
 # The summary table again, last, so it is in the tail of the output.

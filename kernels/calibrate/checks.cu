@@ -3,6 +3,7 @@
 // unwritten element fails. Bounds are on ||out - ref|| / ||ref||; NaN never passes.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -441,6 +442,224 @@ void check_gqa_prefill(Stage& st) {
            err, kBf16Bound, err <= kBf16Bound);
 }
 
+// ---- FP8 (E4M3) ----
+
+// GPU quantisers against the CPU reference: bytes and scales must be bit-identical (both compute
+// amax / 448 and x / scale in IEEE float and round with RNE + saturation).
+void check_fp8_quantize(Stage& st) {
+  // Activations: 37 rows x 320 columns (two full 128-blocks and a short one), magnitudes spread
+  // over 2^-12 .. 2^8 so subnormal codes, saturation-free large values and exact 448s all occur;
+  // one all-zero block, one outlier.
+  const int rows = 37, cols = 320;
+  auto x = random_bf16_values(std::size_t(rows) * cols, 1101, -1, 1);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) x[std::size_t(r) * cols + c] = ref::bf16_round(std::ldexp(x[std::size_t(r) * cols + c], r % 21 - 12));
+  for (int c = 128; c < 256; ++c) x[std::size_t(5) * cols + c] = 0.0f;
+  x[std::size_t(9) * cols + 3] = 3000.0f;
+  auto dx = upload_bf16(x);
+  std::size_t mismatched = 0, total = 0;
+  for (const int block : {128, 64}) {
+    const int nb = (cols + block - 1) / block;
+    std::vector<std::uint8_t> q_ref(x.size());
+    std::vector<float> s_ref(std::size_t(rows) * nb);
+    ref::quantize_e4m3_row_blocks(rows, cols, block, x.data(), q_ref.data(), s_ref.data());
+    DevBuf<std::uint8_t> dq(q_ref.size());
+    DevBuf<float> ds(s_ref.size());
+    GWSIM_CUDA_CHECK(cudaMemset(dq.get(), 0x7f, dq.bytes()));  // e4m3 NaN
+    cuda::poison_f32(ds.get(), ds.size(), nullptr);
+    cuda::quantize_fp8_row_blocks(as_bf16(dx), rows, cols, block, dq.get(), ds.get(), nullptr);
+    GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto q = dq.download();
+    const auto sc = ds.download();
+    for (std::size_t i = 0; i < q.size(); ++i) mismatched += q[i] != q_ref[i];
+    for (std::size_t i = 0; i < sc.size(); ++i) mismatched += !(sc[i] == s_ref[i]);
+    total += q.size() + sc.size();
+  }
+  // Weights: 3 matrices of 200 x 300 in 128 x 128 blocks (short edge blocks), fp32 input.
+  const int mats = 3, wr = 200, wc = 300;
+  std::vector<float> w(std::size_t(mats) * wr * wc);
+  std::mt19937_64 rng(1102);
+  std::uniform_real_distribution<float> du(-1.0f, 1.0f);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = std::ldexp(du(rng), static_cast<int>(i / wc % 13) - 6);
+  std::vector<std::uint8_t> wq_ref(w.size());
+  std::vector<float> ws_ref(std::size_t(mats) * 2 * 3);
+  ref::quantize_e4m3_tile_blocks(mats, wr, wc, 128, w.data(), wq_ref.data(), ws_ref.data());
+  DevBuf<float> dw(w.size());
+  dw.upload(w);
+  DevBuf<std::uint8_t> dwq(w.size());
+  DevBuf<float> dws(ws_ref.size());
+  GWSIM_CUDA_CHECK(cudaMemset(dwq.get(), 0x7f, dwq.bytes()));
+  cuda::poison_f32(dws.get(), dws.size(), nullptr);
+  cuda::quantize_fp8_128x128(dw.get(), mats, wr, wc, dwq.get(), dws.get(), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto wq = dwq.download();
+  const auto wsc = dws.download();
+  for (std::size_t i = 0; i < wq.size(); ++i) mismatched += wq[i] != wq_ref[i];
+  for (std::size_t i = 0; i < wsc.size(); ++i) mismatched += !(wsc[i] == ws_ref[i]);
+  total += wq.size() + wsc.size();
+  const double frac = double(mismatched) / double(total);
+  st.check("fp8_quantize", JsonObject().integer("rows", rows).integer("cols", cols).str("blocks", "1x128, 1x64, 128x128").close(),
+           frac, 0.0, mismatched == 0, "bytes and scales differing from the CPU reference: " + std::to_string(mismatched));
+}
+
+// The data of the grouped FP8 check, shared by its two kernels: quantised on the CPU (the GEMM is
+// judged on its own, whatever the GPU quantiser does), reference = the exact dequantised product.
+struct GroupedFp8Case {
+  int experts = 12, n = 256, k = 768, rows = 0;  // 6 K blocks: both kernels' stage rings wrap
+  std::vector<int> counts;
+  std::vector<std::uint8_t> xq, wq;
+  std::vector<float> xs, ws, want, want_unquantised;
+};
+
+const GroupedFp8Case& grouped_fp8_case() {
+  static const GroupedFp8Case c = [] {
+    GroupedFp8Case g;
+    std::mt19937 rng(1201);
+    g.counts.resize(std::size_t(g.experts));
+    for (auto& v : g.counts) v = static_cast<int>(rng() % 200);
+    g.counts[2] = 0;    // no tokens: no tile, nothing written
+    g.counts[5] = 1;    // one row: a tile of 1
+    g.counts[8] = 300;  // three 128-row tiles, the last of 44
+    g.counts[11] = 128; // exactly one full tile
+    g.rows = std::accumulate(g.counts.begin(), g.counts.end(), 0);
+    auto x = random_bf16_values(std::size_t(g.rows) * g.k, 1202, -1, 1);
+    for (int r = 0; r < g.rows; ++r)  // per-row magnitudes 2^-3 .. 2^3: the row scales matter
+      for (int kk = 0; kk < g.k; ++kk) x[std::size_t(r) * g.k + kk] *= std::ldexp(1.0f, r % 7 - 3);
+    auto w = random_bf16_values(std::size_t(g.experts) * g.n * g.k, 1203, -0.05f, 0.05f);
+    for (int e = 0; e < g.experts; ++e)  // per-expert magnitudes, and one block with an outlier
+      for (std::size_t i = 0; i < std::size_t(g.n) * g.k; ++i) w[std::size_t(e) * g.n * g.k + i] *= float(1 + e % 4);
+    w[std::size_t(3) * g.n * g.k + 5] = 2.0f;
+    const int kb = g.k / 128, nb = g.n / 128;
+    g.xq.resize(x.size());
+    g.xs.resize(std::size_t(g.rows) * kb);
+    g.wq.resize(w.size());
+    g.ws.resize(std::size_t(g.experts) * nb * kb);
+    ref::quantize_e4m3_row_blocks(g.rows, g.k, 128, x.data(), g.xq.data(), g.xs.data());
+    ref::quantize_e4m3_tile_blocks(g.experts, g.n, g.k, 128, w.data(), g.wq.data(), g.ws.data());
+    g.want.resize(std::size_t(g.rows) * g.n);
+    ref::grouped_gemm_fp8_blockscaled_ref(g.experts, g.counts.data(), g.n, g.k, g.xq.data(), g.xs.data(), g.wq.data(),
+                                          g.ws.data(), g.want.data());
+    g.want_unquantised.resize(g.want.size());
+    ref::grouped_gemm_ref(g.experts, g.counts.data(), g.n, g.k, x.data(), w.data(), g.want_unquantised.data());
+    return g;
+  }();
+  return c;
+}
+
+void check_grouped_fp8(Stage& st, cuda::Fp8GroupedKernel kernel) {
+  const auto& g = grouped_fp8_case();
+  DevBuf<std::uint8_t> dxq(g.xq.size()), dwq(g.wq.size());
+  DevBuf<float> dxs(g.xs.size()), dws(g.ws.size());
+  dxq.upload(g.xq);
+  dwq.upload(g.wq);
+  dxs.upload(g.xs);
+  dws.upload(g.ws);
+  DevBuf<std::uint16_t> dy(g.want.size());
+  const cuda::Fp8GroupedGemmPlan plan(g.counts, g.n, g.k);
+  const std::string key = std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(kernel);
+  // Twice, poisoned before each run: a result that depends on leftovers would differ.
+  double worst = 0.0;
+  std::vector<float> first;
+  bool same = true;
+  for (int rep = 0; rep < 2; ++rep) {
+    cuda::poison_bf16(as_bf16(dy), dy.size(), nullptr);
+    plan.run(dxq.get(), dxs.get(), dwq.get(), dws.get(), as_bf16(dy), nullptr, kernel);
+    GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto out = download_bf16(dy);
+    worst = std::max(worst, ref::rel_l2_error(out.data(), g.want.data(), out.size()));
+    if (rep == 0)
+      first = out;
+    else
+      same = std::equal(out.begin(), out.end(), first.begin(), [](float a, float b) { return a == b || (a != a && b != b); });
+  }
+  const double vs_bf16 = ref::rel_l2_error(first.data(), g.want_unquantised.data(), first.size());
+  char note[200];
+  std::snprintf(note, sizeof note, "m_tiles %d; vs the unquantised bf16 product %.3g (the e4m3 quantisation itself)%s",
+                plan.m_tiles(), vs_bf16, same ? "" : "; the two runs differ");
+  st.check(key, JsonObject().integer("experts", g.experts).integer("rows", g.rows).integer("N", g.n).integer("K", g.k)
+                    .integer("scale_block", 128).close(),
+           worst, kBf16Bound, worst <= kBf16Bound && same, note);
+}
+
+// MLA decode over an FP8 cache (per token per 64 channels) against the reference on the
+// dequantised cache. Unreferenced pages and the rows past each sequence's end in its last page
+// hold e4m3 NaN codes (and NaN scales): reading any of them would make the output NaN.
+void check_mla_decode_fp8kv_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed) {
+  const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage, nsc = cuda::kMlaKvScales;
+  int max_len = 0, total_pages = 0;
+  for (int l : seq_lens) {
+    max_len = std::max(max_len, l);
+    total_pages += (l + page - 1) / page;
+  }
+  const int max_pages = (max_len + page - 1) / page;
+  total_pages += 3;
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::vector<int> perm(total_pages);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<int> table(std::size_t(batch) * max_pages, 0);
+  int next = 0;
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) table[std::size_t(b) * max_pages + i] = perm[next++];
+  // Per-token magnitudes 2^-2 .. 2^2 (and the rope block 4x the latent's) so the scales differ.
+  auto cache = random_bf16_values(std::size_t(total_pages) * page * d, seed + 1, -1, 1);
+  for (std::size_t t = 0; t < std::size_t(total_pages) * page; ++t)
+    for (int i = 0; i < d; ++i) cache[t * d + i] *= std::ldexp(1.0f, int(t % 5) - 2 + (i >= cuda::kMlaLatent ? 2 : 0));
+  std::vector<std::uint8_t> cq(cache.size());
+  std::vector<float> cs(std::size_t(total_pages) * page * nsc);
+  ref::quantize_e4m3_row_blocks(total_pages * page, d, cuda::kMlaKvScaleBlock, cache.data(), cq.data(), cs.data());
+  auto poison_row = [&](std::size_t tok) {
+    std::fill_n(cq.begin() + tok * d, d, std::uint8_t(0x7f));
+    std::fill_n(cs.begin() + tok * nsc, nsc, std::numeric_limits<float>::quiet_NaN());
+  };
+  for (int i = next; i < total_pages; ++i)
+    for (int r = 0; r < page; ++r) poison_row(std::size_t(perm[i]) * page + r);
+  for (int b = 0; b < batch; ++b) {
+    const int len = seq_lens[b];
+    if (len % page == 0) continue;
+    const int last = table[std::size_t(b) * max_pages + len / page];
+    for (int r = len % page; r < page; ++r) poison_row(std::size_t(last) * page + r);
+  }
+  const auto q = random_bf16_values(std::size_t(batch) * heads * d, seed + 2, -1, 1);
+  const float scale = 1.0f / std::sqrt(192.0f);
+  std::vector<float> want(std::size_t(batch) * heads * cuda::kMlaLatent), want_bf16(want.size());
+  ref::mla_decode_fp8kv_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, total_pages,
+                            cuda::kMlaKvScaleBlock, q.data(), cq.data(), cs.data(), table.data(), seq_lens.data(), scale,
+                            want.data());
+  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(), table.data(),
+                      seq_lens.data(), scale, want_bf16.data());
+  auto dq = upload_bf16(q);
+  DevBuf<std::uint8_t> dc(cq.size());
+  dc.upload(cq);
+  DevBuf<float> dcs(cs.size());
+  dcs.upload(cs);
+  DevBuf<int> dt(table.size()), dl(seq_lens.size());
+  dt.upload(table);
+  dl.upload(seq_lens);
+  cuda::MlaDecodeConfig c;
+  c.batch = batch;
+  c.heads = heads;
+  c.max_pages = max_pages;
+  c.max_seq_len = max_len;
+  c.num_sms = num_sms;
+  c.softmax_scale = scale;
+  DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
+  DevBuf<std::uint16_t> dout(want.size());
+  cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
+  cuda::mla_decode_fp8kv(c, as_bf16(dq), dc.get(), dcs.get(), dt.get(), dl.get(), as_bf16(dout), ws.get(), nullptr);
+  GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto out = download_bf16(dout);
+  const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
+  const double vs_bf16 = ref::rel_l2_error(out.data(), want_bf16.data(), out.size());
+  const int splits = cuda::mla_decode_num_splits(c);
+  char note[160];
+  std::snprintf(note, sizeof note, "splits %d; vs the bf16-cache reference %.3g (the e4m3 cache itself)", splits, vs_bf16);
+  st.check("mla_decode_fp8kv",
+           JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits)
+               .integer("kv_scale_block", cuda::kMlaKvScaleBlock).close(),
+           err, kBf16Bound, err <= kBf16Bound, note);
+}
+
 }  // namespace
 
 void stage_checks(const Options& opt) {
@@ -469,6 +688,19 @@ void stage_checks(const Options& opt) {
     guarded(st, key, [&] { check_mla_decode_case(st, 1, {333}, 2, 812, k); });
     guarded(st, key, [&] { check_mla_decode_case(st, 4, {4096, 130, 4000, 64}, st.prop().multiProcessorCount, 814, k); });
   }
+  // The FP8 kernels (new; their first GPU run is still to come) after every earlier check, so a
+  // fault in one cannot cost the kernels above their checks; among them, least new code first (a
+  // sticky fault makes every later check fail with the same error: read the first failure): the
+  // quantisers, MLA decode over an FP8 cache (the checked mma.sync kernel with new tile loads),
+  // the mma.sync grouped GEMM, and the wgmma (sm_90a) grouped GEMM last of all.
+  guarded(st, "fp8_quantize", [&] { check_fp8_quantize(st); });
+  guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 1301); });
+  guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 1, {333}, 2, 1302); });
+  guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 1303); });
+  const std::string fp8_mma_key = std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kMmaSync);
+  guarded(st, fp8_mma_key, [&] { check_grouped_fp8(st, cuda::Fp8GroupedKernel::kMmaSync); });
+  const std::string fp8_wgmma_key = std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kWgmma);
+  guarded(st, fp8_wgmma_key, [&] { check_grouped_fp8(st, cuda::Fp8GroupedKernel::kWgmma); });
 }
 
 }  // namespace gwsim::calib

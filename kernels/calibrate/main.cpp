@@ -38,6 +38,7 @@ const StageDef kStages[] = {
     {"copy", stage_copy, 45, 25},          {"gemm", stage_gemm, 80, 30},
     {"mla_decode", stage_mla_decode, 45, 25}, {"mla_prefill", stage_mla_prefill, 40, 25},
     {"moe", stage_moe, 35, 20},            {"grouped_gemm", stage_grouped_gemm, 90, 45},
+    {"grouped_gemm_fp8", stage_grouped_gemm_fp8, 90, 45},
     {"layers", stage_layers, 90, 75},      {"nccl", stage_nccl, 60, 30},
 };
 

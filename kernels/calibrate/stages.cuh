@@ -13,6 +13,7 @@ void stage_mla_decode(const Options& opt);
 void stage_mla_prefill(const Options& opt);
 void stage_moe(const Options& opt);
 void stage_grouped_gemm(const Options& opt);
+void stage_grouped_gemm_fp8(const Options& opt);
 void stage_layers(const Options& opt);
 void stage_nccl(const Options& opt);
 

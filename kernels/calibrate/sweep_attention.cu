@@ -35,24 +35,45 @@ void stage_mla_decode(const Options& opt) {
     else
       st.skip("mla_decode " + std::string(cuda::mla_decode_variant_name(k)), "its check did not pass (or did not run)");
   }
+  // The FP8-cache kernel (e4m3 latent + rope, a float scale per token per 64 channels), timed in
+  // a second pass after every bf16 point, and only when its check passed.
+  const bool fp8_ok = st.check_passed("mla_decode_fp8kv");
+  if (!fp8_ok) st.skip("mla_decode split_kv_mma_fp8kv", "its check did not pass (or did not run)");
+  const std::string fp8_vname = "split_kv_mma_fp8kv";
+  std::map<std::string, double> target_us;
   // The headline point first, so the budget cannot skip it.
   std::vector<std::pair<int, int>> points = {{64, 4096}};
   for (const int b : batches)
     for (const int kv : kvs)
       if (!(b == 64 && kv == 4096)) points.push_back({b, kv});
+  for (int pass = 0; pass < (fp8_ok ? 2 : 1); ++pass)
   for (const auto& point : points) {
+    const bool fp8 = pass == 1;
     const int batch = point.first, kv = point.second;
     if (st.over_budget()) {
-      st.skip("mla_decode b=" + std::to_string(batch) + " kv=" + std::to_string(kv), "stage time budget spent");
+      st.skip(std::string("mla_decode ") + (fp8 ? "fp8 cache " : "") + "b=" + std::to_string(batch) + " kv=" + std::to_string(kv),
+              "stage time budget spent");
       continue;
     }
     try {
       const int pages_per_seq = (kv + cuda::kMlaPage - 1) / cuda::kMlaPage;
-      const std::size_t cache_bytes = std::size_t(batch) * pages_per_seq * cuda::kMlaPage * cuda::kMlaDim * 2;
+      const double row_bytes = fp8 ? cuda::kMlaDim + cuda::kMlaKvScales * 4.0 : cuda::kMlaDim * 2.0;
+      const std::size_t cache_bytes = std::size_t(double(batch) * pages_per_seq * cuda::kMlaPage * row_bytes);
       const int rot = st.rotations_for(cache_bytes);
       const int total_pages = rot * batch * pages_per_seq;
-      DevBuf<std::uint16_t> cache(std::size_t(total_pages) * cuda::kMlaPage * cuda::kMlaDim);
-      cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(cache.get()), cache.size(), 5000 + batch + kv, -1, 1, nullptr);
+      const std::size_t cache_rows = std::size_t(total_pages) * cuda::kMlaPage;
+      DevBuf<std::uint16_t> cache(fp8 ? 0 : cache_rows * cuda::kMlaDim);
+      DevBuf<std::uint8_t> cache_fp8(fp8 ? cache_rows * cuda::kMlaDim : 0);
+      DevBuf<float> cache_scales(fp8 ? cache_rows * cuda::kMlaKvScales : 0);
+      if (fp8) {  // the same random cache, quantised on the GPU
+        DevBuf<std::uint16_t> tmp(cache_rows * cuda::kMlaDim);
+        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(tmp.get()), tmp.size(), 5000 + batch + kv, -1, 1, nullptr);
+        cuda::quantize_fp8_row_blocks(reinterpret_cast<const cuda::bf16*>(tmp.get()), static_cast<int>(cache_rows), cuda::kMlaDim,
+                                      cuda::kMlaKvScaleBlock, cache_fp8.get(), cache_scales.get(), nullptr);
+        GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
+      } else {
+        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(cache.get()), cache.size(), 5000 + batch + kv, -1, 1, nullptr);
+      }
       // Pages scattered as a real allocator would leave them: a random permutation.
       std::vector<int> perm(total_pages);
       std::iota(perm.begin(), perm.end(), 0);
@@ -76,40 +97,61 @@ void stage_mla_decode(const Options& opt) {
       c.num_sms = st.prop().multiProcessorCount;
       c.softmax_scale = 1.0f / std::sqrt(192.0f);
       DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
-      for (const auto kernel : kernels) {
-        const std::string vname = cuda::mla_decode_variant_name(kernel);
+      const std::vector<cuda::MlaDecodeKernel> pass_kernels = fp8 ? std::vector<cuda::MlaDecodeKernel>{cuda::MlaDecodeKernel::kMmaSync} : kernels;
+      for (const auto kernel : pass_kernels) {
+        const std::string vname = fp8 ? fp8_vname : cuda::mla_decode_variant_name(kernel);
         const Timing t = st.time(
             [&](int r) {
-              cuda::mla_decode(c, reinterpret_cast<cuda::bf16*>(q[r].get()), reinterpret_cast<cuda::bf16*>(cache.get()),
-                               table.get() + std::size_t(r) * batch * pages_per_seq, lens.get(),
-                               reinterpret_cast<cuda::bf16*>(out[r].get()), ws.get(), nullptr, kernel);
+              const int* tab = table.get() + std::size_t(r) * batch * pages_per_seq;
+              if (fp8)
+                cuda::mla_decode_fp8kv(c, reinterpret_cast<cuda::bf16*>(q[r].get()), cache_fp8.get(), cache_scales.get(), tab,
+                                       lens.get(), reinterpret_cast<cuda::bf16*>(out[r].get()), ws.get(), nullptr);
+              else
+                cuda::mla_decode(c, reinterpret_cast<cuda::bf16*>(q[r].get()), reinterpret_cast<cuda::bf16*>(cache.get()), tab,
+                                 lens.get(), reinterpret_cast<cuda::bf16*>(out[r].get()), ws.get(), nullptr, kernel);
             },
             rot, 0.08, 5, 100);
         Record rec;
         rec.op = "mla_decode";
+        rec.precision = fp8 ? "fp8" : "bf16";
         rec.variant = vname;
-        rec.check_key = kernel == cuda::MlaDecodeKernel::kMmaSync ? "mla_decode" : "mla_decode/" + vname;
+        rec.check_key = fp8 ? "mla_decode_fp8kv" : kernel == cuda::MlaDecodeKernel::kMmaSync ? "mla_decode" : "mla_decode/" + vname;
         const int splits = cuda::mla_decode_num_splits(c);
-        rec.shape_json = JsonObject().integer("batch", batch).integer("kv_len", kv).integer("heads", heads)
-                             .integer("kv_lora_rank", cuda::kMlaLatent).integer("rope_dim", cuda::kMlaRope)
-                             .integer("page_size", cuda::kMlaPage).integer("splits", splits).close();
+        JsonObject shape;
+        shape.integer("batch", batch).integer("kv_len", kv).integer("heads", heads).integer("kv_lora_rank", cuda::kMlaLatent)
+            .integer("rope_dim", cuda::kMlaRope).integer("page_size", cuda::kMlaPage).integer("splits", splits);
+        if (fp8) shape.integer("kv_scale_block", cuda::kMlaKvScaleBlock);
+        rec.shape_json = shape.close();
         rec.t = t;
         rec.flops = 2.0 * batch * heads * double(kv) * (cuda::kMlaDim + cuda::kMlaLatent);
-        rec.bytes = double(batch) * kv * cuda::kMlaDim * 2 + double(batch) * heads * (cuda::kMlaDim + cuda::kMlaLatent) * 2;
+        // Cache bytes as stored (e4m3 + the scales for the FP8 cache); q and out in bf16.
+        rec.bytes = double(batch) * kv * row_bytes + double(batch) * heads * (cuda::kMlaDim + cuda::kMlaLatent) * 2;
         st.record(rec);
         const double gbps = rec.bytes / t.median_s / 1e9;
-        if (batch == 64 && kv == 4096) target_gbps[vname] = gbps;
+        if (batch == 64 && kv == 4096) {
+          target_gbps[vname] = gbps;
+          target_us[vname] = t.median_s * 1e6;
+        }
         std::printf("  mla_decode %-18s b=%-4d kv=%-5d splits=%-3d %8.1f us %8.1f GB/s %7.1f TFLOP/s\n", vname.c_str(), batch, kv,
                     splits, t.median_s * 1e6, gbps, rec.flops / t.median_s / 1e12);
       }
     } catch (const std::exception& e) {
-      st.skip("mla_decode b=" + std::to_string(batch) + " kv=" + std::to_string(kv), e.what());
+      st.skip(std::string("mla_decode ") + (fp8 ? "fp8 cache " : "") + "b=" + std::to_string(batch) + " kv=" + std::to_string(kv),
+              e.what());
     }
   }
   for (const auto& kv : target_gbps) {
     char line[220];
     std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 %-18s: %7.1f GB/s = %3.0f%% of copy (%.1f GB/s); target >= 70%%",
                   kv.first.c_str(), kv.second, copy_gbps > 0 ? 100.0 * kv.second / copy_gbps : 0.0, copy_gbps);
+    st.summary(line);
+  }
+  const auto bf16_mma = target_us.find(cuda::mla_decode_variant_name(cuda::MlaDecodeKernel::kMmaSync));
+  const auto fp8_mma = target_us.find(fp8_vname);
+  if (bf16_mma != target_us.end() && fp8_mma != target_us.end()) {
+    char line[220];
+    std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 FP8 cache %s %.1f us vs bf16 cache %s %.1f us (%.2fx)", fp8_vname.c_str(),
+                  fp8_mma->second, bf16_mma->first.c_str(), bf16_mma->second, bf16_mma->second / fp8_mma->second);
     st.summary(line);
   }
 }

@@ -11,6 +11,14 @@
 // max/sum in log2 domain) writes P in bf16; then O += P V (64 x 512, V = first 512 dims of the
 // same rows) with each warp owning 64 output columns, O in registers. Tiles are double-buffered
 // with cp.async. A second kernel combines the splits with log-sum-exp weights.
+//
+// FP8-KV variant (kFp8): the cache is e4m3 with one float scale per token per 64 channels. Each
+// thread cp.asyncs its 9 eight-byte chunks of the next tile (and their scales) into a staging
+// buffer of its own, overlapping this tile's math; after P.V it dequantises them (e4m3 * scale,
+// rounded to bf16) into the other bf16 tile buffer. A thread reads back only what it copied, so
+// the staging needs no barrier. The S / softmax / P.V code is the bf16 kernel's, unchanged.
+#include <cuda_fp8.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -40,6 +48,16 @@ constexpr std::size_t kSmemP = std::size_t(kHeadsPerCta) * kPStride * 2;
 constexpr std::size_t kSmemStats = std::size_t(2) * kHeadsPerCta * 4;
 constexpr std::size_t kSmemBytes = kSmemQ + kSmemKV + kSmemS + kSmemP + kSmemStats;
 static_assert(kSmemBytes <= 227 * 1024, "MLA decode shared memory over the sm_90 limit");
+// FP8-KV staging: a tile of e4m3 rows, and 9 scales per thread (one per chunk it copies).
+constexpr int kFp8ChunkBytes = 8;
+constexpr int kFp8ChunksPerRow = kMlaDim / kFp8ChunkBytes;                 // 72
+constexpr int kFp8ChunksPerThread = kTile * kFp8ChunksPerRow / kThreads;  // 9
+constexpr std::size_t kSmemFp8Stage = std::size_t(kTile) * kMlaDim;
+constexpr std::size_t kSmemFp8Scales = std::size_t(kThreads) * kFp8ChunksPerThread * 4;
+constexpr std::size_t kSmemBytesFp8 = kSmemBytes + kSmemFp8Stage + kSmemFp8Scales;
+static_assert(kTile * kFp8ChunksPerRow % kThreads == 0, "FP8 tile chunks must split evenly over the threads");
+static_assert(kMlaKvScaleBlock % kFp8ChunkBytes == 0, "a chunk must not straddle two scale blocks");
+static_assert(kSmemBytesFp8 <= 227 * 1024, "MLA FP8-KV decode shared memory over the sm_90 limit");
 
 using Params = mla_detail::SplitParams;
 
@@ -61,6 +79,58 @@ __device__ __forceinline__ void load_tile_async(bf16* dst, const Params& p, int 
   }
 }
 
+// FP8-KV: this thread's chunks of tile rows [tok0, tok0 + valid) into the staging buffer (e4m3,
+// same [row][576] layout) and their scales into the thread's 9 slots. Rows >= valid are skipped.
+__device__ __forceinline__ void stage_fp8_tile_async(unsigned char* stage, float* stage_scales, const Params& p, int b,
+                                                     int tok0, int valid, int tid) {
+  const int page = p.block_table[static_cast<std::size_t>(b) * p.max_pages + tok0 / kMlaPage];
+  const std::size_t tok = static_cast<std::size_t>(page) * kMlaPage + tok0 % kMlaPage;
+#pragma unroll
+  for (int i = 0; i < kFp8ChunksPerThread; ++i) {
+    const int c = tid + i * kThreads;
+    const int row = c / kFp8ChunksPerRow, ch = c % kFp8ChunksPerRow;
+    if (row < valid) {
+      const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(stage + row * kMlaDim + ch * kFp8ChunkBytes));
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(d),
+                   "l"(p.cache_fp8 + (tok + row) * kMlaDim + ch * kFp8ChunkBytes)
+                   : "memory");
+      const uint32_t ds = static_cast<uint32_t>(__cvta_generic_to_shared(stage_scales + tid * kFp8ChunksPerThread + i));
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(ds),
+                   "l"(p.cache_scales + (tok + row) * kMlaKvScales + ch * kFp8ChunkBytes / kMlaKvScaleBlock)
+                   : "memory");
+    }
+  }
+}
+
+// FP8-KV: after this thread's staging copies completed (cp_async_wait), its chunks dequantised
+// into the bf16 tile (padded rows of kRow); rows >= valid zero-filled.
+__device__ __forceinline__ void dequant_fp8_tile(bf16* dst, const unsigned char* stage, const float* stage_scales, int valid,
+                                                 int tid) {
+#pragma unroll
+  for (int i = 0; i < kFp8ChunksPerThread; ++i) {
+    const int c = tid + i * kThreads;
+    const int row = c / kFp8ChunksPerRow, ch = c % kFp8ChunksPerRow;
+    uint4 out = make_uint4(0, 0, 0, 0);
+    if (row < valid) {
+      const uint2 v = *reinterpret_cast<const uint2*>(stage + row * kMlaDim + ch * kFp8ChunkBytes);
+      const float sc = stage_scales[tid * kFp8ChunksPerThread + i];
+      const uint32_t w[2] = {v.x, v.y};
+      uint32_t o[4];
+#pragma unroll
+      for (int h = 0; h < 4; ++h) {
+        // Two e4m3 -> two halves (exact: e4m3's range and 3 mantissa bits fit in fp16), -> floats.
+        const __half2_raw hr = __nv_cvt_fp8x2_to_halfraw2(
+            static_cast<__nv_fp8x2_storage_t>((w[h / 2] >> (16 * (h % 2))) & 0xffffu), __NV_E4M3);
+        const float2 f = __half22float2(__half2(hr));
+        o[h] = pack_bf16x2(f.x * sc, f.y * sc);
+      }
+      out = make_uint4(o[0], o[1], o[2], o[3]);
+    }
+    *reinterpret_cast<uint4*>(dst + row * kRow + ch * kFp8ChunkBytes) = out;
+  }
+}
+
+template <bool kFp8>
 __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Params p) {
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* q_s = reinterpret_cast<bf16*>(smem);
@@ -69,6 +139,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
   bf16* p_s = reinterpret_cast<bf16*>(smem + kSmemQ + kSmemKV + kSmemS);
   float* alpha_s = reinterpret_cast<float*>(smem + kSmemQ + kSmemKV + kSmemS + kSmemP);
   float* l_s = alpha_s + kHeadsPerCta;
+  unsigned char* fp8_stage = smem + kSmemBytes;  // kFp8 only
+  float* fp8_scales = reinterpret_cast<float*>(smem + kSmemBytes + kSmemFp8Stage);
 
   const int hg = blockIdx.x, split = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
@@ -98,8 +170,15 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
       cp_async16(q_s + row * kRow + ch * 8, qsrc + static_cast<std::size_t>(row) * kMlaDim + ch * 8);
     }
   }
-  load_tile_async(kv_s, p, b, t_begin, min(kTile, t_end - t_begin), tid);
-  cp_async_commit();
+  if constexpr (kFp8) {
+    stage_fp8_tile_async(fp8_stage, fp8_scales, p, b, t_begin, min(kTile, t_end - t_begin), tid);
+    cp_async_commit();
+    cp_async_wait<0>();
+    dequant_fp8_tile(kv_s, fp8_stage, fp8_scales, min(kTile, t_end - t_begin), tid);
+  } else {
+    load_tile_async(kv_s, p, b, t_begin, min(kTile, t_end - t_begin), tid);
+    cp_async_commit();
+  }
 
   float o[4][8][4];
 #pragma unroll
@@ -118,7 +197,14 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
 
   for (int it = 0; it < n_tiles; ++it) {
     const int tok0 = t_begin + it * kTile;
-    if (it + 1 < n_tiles) {
+    if constexpr (kFp8) {
+      // The staging buffer is free: this thread dequantised its previous contents already.
+      if (it + 1 < n_tiles) {
+        const int ntok = tok0 + kTile;
+        stage_fp8_tile_async(fp8_stage, fp8_scales, p, b, ntok, min(kTile, t_end - ntok), tid);
+        cp_async_commit();
+      }
+    } else if (it + 1 < n_tiles) {
       const int ntok = tok0 + kTile;
       load_tile_async(kv_s + ((it + 1) & 1) * kTile * kRow, p, b, ntok, min(kTile, t_end - ntok), tid);
       cp_async_commit();
@@ -247,6 +333,14 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
         }
       }
     }
+    if constexpr (kFp8) {
+      // The other bf16 buffer was last read in the previous tile, before this tile's barriers.
+      if (it + 1 < n_tiles) {
+        const int ntok = tok0 + kTile;
+        cp_async_wait<0>();
+        dequant_fp8_tile(kv_s + ((it + 1) & 1) * kTile * kRow, fp8_stage, fp8_scales, min(kTile, t_end - ntok), tid);
+      }
+    }
     __syncthreads();  // this tile's buffer, S and P are free for the next tile
   }
 
@@ -357,15 +451,15 @@ const char* mla_decode_variant_name(MlaDecodeKernel k) {
   return "unknown";
 }
 
-void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
-                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel,
-                float* debug) {
+namespace {
+
+Params make_params(const MlaDecodeConfig& c, const bf16* q, const int* block_table, const int* seq_lens, bf16* out,
+                   void* workspace) {
   if (c.heads % kHeadsPerCta != 0 || c.batch <= 0 || c.max_seq_len <= 0)
     throw std::invalid_argument("mla_decode: heads % 64 == 0, batch > 0, max_seq_len > 0");
   const int splits = mla_decode_num_splits(c);
   Params p{};
   p.q = q;
-  p.cache = cache;
   p.block_table = block_table;
   p.seq_lens = seq_lens;
   p.out = out;
@@ -374,33 +468,60 @@ void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, cons
   p.num_splits = splits;
   p.split_tokens = split_tokens_for(c, splits);
   p.scale_log2 = c.softmax_scale * 1.4426950408889634f;
-  p.debug = debug;
   if (splits > 1) {
     if (workspace == nullptr) throw std::invalid_argument("mla_decode: workspace needed");
     p.o_part = static_cast<float*>(workspace);
     p.lse_part = p.o_part + static_cast<std::size_t>(c.batch) * splits * c.heads * kMlaLatent;
   }
+  return p;
+}
+
+template <bool kFp8>
+void launch_mma_split(const Params& p, int batch, cudaStream_t s) {
+  constexpr std::size_t bytes = kFp8 ? kSmemBytesFp8 : kSmemBytes;
+  static bool attr_set = false;  // per process and instantiation; the calibrator uses one device
+  if (!attr_set) {
+    GWSIM_CUDA_CHECK(cudaFuncSetAttribute(mla_decode_split_kernel<kFp8>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
+    attr_set = true;
+  }
+  const dim3 grid(p.heads / kHeadsPerCta, p.num_splits, batch);
+  mla_decode_split_kernel<kFp8><<<grid, kThreads, bytes, s>>>(p);
+  GWSIM_LAUNCH_CHECK();
+}
+
+void launch_combine(const Params& p, int batch, bf16* out, cudaStream_t s) {
+  if (p.num_splits <= 1) return;
+  mla_decode_combine_kernel<<<batch * p.heads, kMlaLatent / 4, 0, s>>>(p.heads, p.num_splits, p.o_part, p.lse_part, out);
+  GWSIM_LAUNCH_CHECK();
+}
+
+}  // namespace
+
+void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
+                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel,
+                float* debug) {
+  Params p = make_params(c, q, block_table, seq_lens, out, workspace);
+  p.cache = cache;
+  p.debug = debug;
   if (kernel == MlaDecodeKernel::kMmaSync) {
-    static bool attr_set = false;  // per process; the calibrator uses one device
-    if (!attr_set) {
-      GWSIM_CUDA_CHECK(cudaFuncSetAttribute(mla_decode_split_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(kSmemBytes)));
-      attr_set = true;
-    }
-    const dim3 grid(c.heads / kHeadsPerCta, splits, c.batch);
-    mla_decode_split_kernel<<<grid, kThreads, kSmemBytes, s>>>(p);
-    GWSIM_LAUNCH_CHECK();
+    launch_mma_split<false>(p, c.batch, s);
   } else if (kernel == MlaDecodeKernel::kWgmmaWs) {
     mla_detail::launch_wgmma_ws_split(p, c.batch, s);
   } else {
     mla_detail::launch_wgmma_split(p, c.batch, kernel == MlaDecodeKernel::kWgmmaN64 ? 64 : 256,
                                    kernel == MlaDecodeKernel::kWgmmaPipe, s);
   }
-  if (splits > 1) {
-    mla_decode_combine_kernel<<<c.batch * c.heads, kMlaLatent / 4, 0, s>>>(c.heads, splits, p.o_part,
-                                                                         p.lse_part, out);
-    GWSIM_LAUNCH_CHECK();
-  }
+  launch_combine(p, c.batch, out, s);
+}
+
+void mla_decode_fp8kv(const MlaDecodeConfig& c, const bf16* q, const std::uint8_t* cache_fp8, const float* cache_scales,
+                      const int* block_table, const int* seq_lens, bf16* out, void* workspace, cudaStream_t s) {
+  Params p = make_params(c, q, block_table, seq_lens, out, workspace);
+  p.cache_fp8 = cache_fp8;
+  p.cache_scales = cache_scales;
+  launch_mma_split<true>(p, c.batch, s);
+  launch_combine(p, c.batch, out, s);
 }
 
 }  // namespace gwsim::cuda

@@ -4,6 +4,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "ops.cuh"
 
 namespace gwsim::cuda::mla_detail {
@@ -11,6 +13,8 @@ namespace gwsim::cuda::mla_detail {
 struct SplitParams {
   const bf16* q;
   const bf16* cache;
+  const std::uint8_t* cache_fp8;  // FP8-KV variant (mma.sync kernel only): [pages][64][576] e4m3
+  const float* cache_scales;      // [pages][64][9]: per token per 64 channels
   const int* block_table;
   const int* seq_lens;
   bf16* out;         // written directly when num_splits == 1

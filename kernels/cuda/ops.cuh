@@ -107,6 +107,46 @@ class GroupedGemmPlan {
   void** c_dev_ = nullptr;
 };
 
+// ---- fp8_quant.cu: DeepSeek-V3 fine-grained FP8 (E4M3) quantisation. A block's scale is
+//      amax / 448 (1 for an all-zero block) and q = e4m3(x / scale), round to nearest even,
+//      saturating: bit-exact with kernels::ref::quantize_e4m3_row_blocks / _tile_blocks. ----
+// Per row, per `block` consecutive columns (block % 32 == 0; the last block may be short):
+// q[rows][cols], scales[rows][ceil(cols / block)]. Activations: block 128; MLA KV cache: 64.
+void quantize_fp8_row_blocks(const bf16* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s);
+void quantize_fp8_row_blocks(const float* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s);
+// `matrices` consecutive [rows][cols] matrices in 128 x 128 blocks (edge blocks may be smaller):
+// scales[matrices][ceil(rows / 128)][ceil(cols / 128)]. Expert weights.
+void quantize_fp8_128x128(const bf16* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s);
+void quantize_fp8_128x128(const float* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s);
+
+// ---- grouped_gemm_fp8.cu: grouped GEMM over experts with DeepSeek-V3 block scaling. Per expert e
+//      with counts[e] > 0, y[off_e : off_e + counts[e]][N] (bf16) = dequant(xq rows) * dequant(w_e)^T,
+//      xq[rows][K] e4m3 with x_scales[rows][K/128] (1 x 128 tiles), wq[experts][N][K] e4m3 with
+//      w_scales[experts][N/128][K/128] (128 x 128 blocks). Each 128-wide K block is multiplied
+//      on the tensor cores into a fresh FP32 partial, which is then promoted into the FP32
+//      accumulator times x_scale(row, kb) * w_scale(n block, kb) (V3 report, Sec. 3.3.2).
+//      N % 128 == 0 and K % 128 == 0; 128 x 128 output tiles; experts with 0 rows get none. ----
+// kMmaSync: mma.sync m16n8k32 e4m3 (sm_89+), 3-stage cp.async pipeline, 8 warps of 64 x 32.
+// kWgmma: Hopper wgmma m64n128k32 e4m3 (sm_90a), 4-stage cp.async pipeline, 2 warpgroups of 64 x 128.
+enum class Fp8GroupedKernel { kMmaSync, kWgmma };
+const char* fp8_grouped_variant_name(Fp8GroupedKernel k);
+class Fp8GroupedGemmPlan {
+ public:
+  // counts are host values (the grouped layout: expert e's rows follow expert e-1's).
+  Fp8GroupedGemmPlan(const std::vector<int>& counts, int n, int k);
+  ~Fp8GroupedGemmPlan();
+  Fp8GroupedGemmPlan(const Fp8GroupedGemmPlan&) = delete;
+  Fp8GroupedGemmPlan& operator=(const Fp8GroupedGemmPlan&) = delete;
+  void run(const std::uint8_t* xq, const float* x_scales, const std::uint8_t* wq, const float* w_scales, bf16* y,
+           cudaStream_t s, Fp8GroupedKernel kernel = Fp8GroupedKernel::kMmaSync) const;
+  int rows() const { return rows_; }
+  int m_tiles() const { return m_tiles_; }
+
+ private:
+  int n_ = 0, k_ = 0, rows_ = 0, m_tiles_ = 0;
+  int4* tiles_ = nullptr;  // per 128-row tile: {expert, first row, rows in the tile, 0}
+};
+
 // ---- mla_decode.cu: MLA decode over the paged latent cache (absorbed form) ----
 // q[B][H][576], cache[pages][64][576], block_table[B][max_pages], seq_lens[B] (device),
 // out[B][H][512]. heads must be a multiple of 64. Work space comes from MlaDecodeWorkspace.
@@ -130,6 +170,16 @@ const char* mla_decode_variant_name(MlaDecodeKernel k);
 void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
                 const int* seq_lens, bf16* out, void* workspace, cudaStream_t s,
                 MlaDecodeKernel kernel = MlaDecodeKernel::kMmaSync, float* debug = nullptr);
+
+// MLA decode over an FP8 latent cache (mla_decode.cu, the mma.sync kernel with its tile loads
+// swapped): cache_fp8[pages][64][576] e4m3, cache_scales[pages][64][9] float, one scale per token
+// per 64 channels (8 latent blocks, then the rope block), as quantize_fp8_row_blocks(.., 576, 64, ..)
+// writes them. Each 32-token tile is copied (cp.async) into a staging buffer, dequantised
+// (e4m3 * scale, rounded to bf16) into the bf16 tile the unchanged S / softmax / P.V code reads;
+// the next tile's copy overlaps this tile's math. Same workspace and splits as mla_decode.
+constexpr int kMlaKvScaleBlock = 64, kMlaKvScales = kMlaDim / kMlaKvScaleBlock;
+void mla_decode_fp8kv(const MlaDecodeConfig& c, const bf16* q, const std::uint8_t* cache_fp8, const float* cache_scales,
+                      const int* block_table, const int* seq_lens, bf16* out, void* workspace, cudaStream_t s);
 
 // ---- attention_prefill.cu: causal flash attention with strided q/k/v ----
 // Head h reads q[t*q_ts + h*q_hs + 0:d_nope+d_rope], key [k_nope[t*k_ts + kvh*k_hs + 0:d_nope],
