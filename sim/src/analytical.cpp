@@ -157,14 +157,19 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   double bubble = 0;
   const double pp = par.pp;
   const double w = est.backward_weight_s;
-  const double b = est.backward_input_s + est.recompute_s;
+  const double b_full = est.backward_input_s + est.recompute_s + w;  // a full backward chunk ("B")
   switch (par.schedule) {
     case PipelineSchedule::one_f_one_b: bubble = (pp - 1) * t_mb; break;
     case PipelineSchedule::interleaved: bubble = (pp - 1) * t_mb / par.virtual_stages; break;
-    case PipelineSchedule::zero_bubble: bubble = (pp - 1) * std::max(0.0, t_mb - 3 * w); break;  // ZB-H1
+    case PipelineSchedule::zero_bubble:
+      // ZB-H1 (Qi et al. 2023): (p - 1)(T_F + T_B - T_W) with T_B the input-gradient pass; t_mb
+      // holds F + B + W, so that is t_mb - 2W.
+      bubble = (pp - 1) * std::max(0.0, t_mb - 2 * w);
+      break;
     case PipelineSchedule::dualpipe:
-      // DualPipe README: (PP/2 - 1)(F&B + B - 3W), F&B = one overlapped forward+backward chunk pair.
-      bubble = std::max(0.0, (pp / 2 - 1) * (t_mb + b - 3 * w));
+      // DualPipe README: (PP/2 - 1)(F&B + B - 3W), F&B = one overlapped forward+backward chunk
+      // pair, B = a full backward chunk (input and weight gradients), W = its weight part.
+      bubble = std::max(0.0, (pp / 2 - 1) * (t_mb + b_full - 3 * w));
       break;
   }
 

@@ -10,6 +10,7 @@
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
 #include "gwsim/sim/des/training_step.h"
+#include "gwsim/sim/failure_injection.h"
 #include "gwsim/sim/goodput.h"
 
 namespace gwsim {
@@ -28,12 +29,21 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   TrainingRun run;
   run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
   DesStepResult des;
+  StepEstimate symmetric;  // with an asymmetry: the same step without it, to price it
   if (backend == "analytical") {
+    if (sc.asymmetry.any())
+      throw InputError(sc.file, "$.asymmetry",
+                       "breaking symmetry needs a simulated step: expected --backend des or simgrid (or no asymmetry)");
     run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
   } else {
     des = simulate_training_step(run.plan, sc, backend, want_trace);
     run.step = des.step;
     run.trace_json = std::move(des.trace_json);
+    if (sc.asymmetry.any()) {
+      Scenario sym = sc;
+      sym.asymmetry = Asymmetry{};
+      symmetric = simulate_training_step(run.plan, sym, backend, false).step;
+    }
   }
   const auto& plan = run.plan;
   const auto& st = run.step;
@@ -147,6 +157,14 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   r["power"] = power_json(footprint, sc.power, goodput.wall_s, sc.training.tokens);
   r["cost"] = cost_json(footprint, sc.cost, goodput.wall_s);
   r["goodput"] = goodput_to_json(goodput, sc.reliability);
+  // Seeded failure injection beside the analytical expectation; power and cost keep the expected
+  // wall clock (one sampled run is not the expectation).
+  bool injection_stalled = false;
+  if (sc.reliability.inject_failures) {
+    const auto injected = inject_failures(injection_setup(goodput, sc.reliability), sc.seed, sc.reliability.injection_trials);
+    r["goodput"]["injected"] = injection_to_json(injected, goodput);
+    injection_stalled = injected.stalled;
+  }
 
   nlohmann::json warnings = nlohmann::json::array();
   if (plan.memory.total() > 0.9 * sc.gpu.hbm_capacity_bytes())
@@ -157,6 +175,7 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   for (const auto& n : st.notes) warnings.push_back(n);
   for (const auto& n : plan.notes) warnings.push_back(n);
   if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
+  if (injection_stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
   r["warnings"] = warnings;
   if (backend != "analytical") {
     const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
@@ -182,6 +201,25 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
                 {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
                 {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
+    if (sc.asymmetry.any()) {
+      // What the asymmetry costs: the step with and without it, and where the time went.
+      const double cost_s = st.step_time_s - symmetric.step_time_s;
+      nlohmann::json moved = nlohmann::json::object();
+      for (const auto& [k, v] : st.breakdown_s) {
+        const auto it = symmetric.breakdown_s.find(k);
+        const double d = v - (it == symmetric.breakdown_s.end() ? 0 : it->second);
+        if (std::fabs(d) > 1e-6 * st.step_time_s) moved[k] = round_significant(d);
+      }
+      const double steps = sc.training.tokens / plan.tokens_per_step;
+      r["des"]["asymmetry"] = {
+          {"applied", des.asymmetry_applied},
+          {"symmetric_step_time_s", round_significant(symmetric.step_time_s)},
+          {"step_time_s", round_significant(st.step_time_s)},
+          {"cost_pct", round_significant(100 * cost_s / symmetric.step_time_s)},
+          {"cost_s_per_step", round_significant(cost_s)},
+          {"cost_gpu_hours", round_significant(cost_s * steps * gpus / 3600)},
+          {"breakdown_change_s", moved}};
+    }
   }
   run.report = r;
   return run;
@@ -237,6 +275,29 @@ std::string format_summary(const nlohmann::json& r) {
                      100 * g["goodput_fraction"].get<double>(), g["expected_interruptions"].get<double>(),
                      g["job_mtbf_h"].get<double>(), g["checkpoint_interval_s"].get<double>(),
                      g["lost_hours"].get<double>(), g["wall_clock_days"].get<double>());
+    if (g.contains("injected")) {
+      const auto& in = g["injected"];
+      s += fmt::format("  injected failures    {:.1f}% (seed {}): {} interruptions, {:.0f} h lost work, {:.0f} h restarting, "
+                       "{:.0f} h checkpointing -> {:.1f} days{}",
+                       100 * in["goodput_fraction"].get<double>(), in["seed"].get<std::uint64_t>(),
+                       in["interruptions"].get<std::int64_t>(), in["lost_work_hours"].get<double>(),
+                       in["restart_hours"].get<double>(), in["checkpoint_hours"].get<double>(),
+                       in["wall_clock_days"].get<double>(), in["stalled"].get<bool>() ? " (stalled)" : "");
+      if (in.contains("monte_carlo")) {
+        const auto& mc = in["monte_carlo"];
+        s += fmt::format("; {} trials {:.1f}% [p10 {:.1f}%, p90 {:.1f}%]", mc["trials"].get<std::int64_t>(),
+                         100 * mc["goodput_fraction"]["mean"].get<double>(), 100 * mc["goodput_fraction"]["p10"].get<double>(),
+                         100 * mc["goodput_fraction"]["p90"].get<double>());
+      }
+      s += fmt::format(" vs Daly {:.1f}%\n", 100 * in["analytical"]["goodput_fraction"].get<double>());
+    }
+  }
+  if (r.contains("des") && r["des"].contains("asymmetry")) {
+    const auto& a = r["des"]["asymmetry"];
+    s += fmt::format("  asymmetry            step {:.3f} s vs {:.3f} s symmetric ({:+.1f}%, {:.3g} GPU-hours over the run)\n",
+                     a["step_time_s"].get<double>(), a["symmetric_step_time_s"].get<double>(),
+                     a["cost_pct"].get<double>(), a["cost_gpu_hours"].get<double>());
+    for (const auto& line : a["applied"]) s += "    " + line.get<std::string>() + "\n";
   }
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;

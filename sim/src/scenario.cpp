@@ -166,6 +166,11 @@ ReliabilityAssumptions parse_reliability(const nlohmann::json* rj, const std::st
     src["checkpoint_interval_s"] = "the optimum of Daly's (2006) renewal model, rounded up to whole steps";
   }
   r.include_planned = o.boolean_or("include_planned", true);
+  r.inject_failures = o.boolean_or("inject_failures", false);
+  // Bounded: a trial costs ~0.1 us per failure (1M GPUs, 60 days: 45k failures with a 1-minute
+  // restart, 1.4M with the default 10 minutes, ~0.1 s), and trials multiply it.
+  r.injection_trials = o.positive_integer_or("injection_trials", 1);
+  if (r.injection_trials > 10000) o.fail("injection_trials", "expected 1 to 10000 trials");
   o.allow({"source", "notes"});
   o.reject_unknown_keys();
   return r;
@@ -297,6 +302,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.power = parse_power(o.has("power") ? &doc["power"] : nullptr, file, s.gpu);
   s.cost = parse_cost(o.has("cost") ? &doc["cost"] : nullptr, file, s.gpu);
   s.reliability = parse_reliability(o.has("reliability") ? &doc["reliability"] : nullptr, file);
+  o.allow({"asymmetry"});
+  if (o.has("asymmetry")) s.asymmetry = parse_asymmetry(doc["asymmetry"], file, s.parallelism.pp);
   s.seed = static_cast<std::uint64_t>(o.integer_or("seed", 1));
   o.reject_unknown_keys();
 

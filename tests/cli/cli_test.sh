@@ -29,5 +29,13 @@ check ok 0 'step time' -- run "$sc" --out "$tmp/a.json"
 "$gwsim" run "$sc" --out "$tmp/b.json" --quiet
 if cmp -s "$tmp/a.json" "$tmp/b.json"; then passes=$((passes+1)); else echo "FAIL reports differ between two runs"; fails=$((fails+1)); fi
 if [ "$(wc -l < <("$gwsim" run "$sc" --set parallelism.tpp=2 2>&1))" -eq 1 ]; then passes=$((passes+1)); else echo "FAIL error is not one line"; fails=$((fails+1)); fi
+# Seeded failure injection (goodput.injected): on by --set, refused when malformed, same seed same bytes.
+llama=$root/scenarios/llama3-405b-16384xh100.json
+inject=(--set reliability.inject_failures=true --set reliability.injection_trials=5)
+check injected 0 'injected failures' -- run "$llama" "${inject[@]}" --out "$tmp/i1.json"
+"$gwsim" run "$llama" "${inject[@]}" --out "$tmp/i2.json" --quiet
+if grep -q '"injected"' "$tmp/i1.json" && cmp -s "$tmp/i1.json" "$tmp/i2.json"; then passes=$((passes+1)); else echo "FAIL injected section missing or reports differ"; fails=$((fails+1)); fi
+check injected-bad-trials 2 '$.reliability.injection_trials' -- run "$llama" --set reliability.injection_trials=0
+check injected-bad-flag 2 '$.reliability.inject_failures' -- run "$llama" --set reliability.inject_failures=yes
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -9,9 +9,15 @@
 //   - the many executions of a collective in one phase (forward or backward of one micro-batch) run
 //     as one collective of their summed bytes; their extra per-call latency is one delay after it.
 //   - per-micro-batch collectives are split half forward, half backward.
-//   - schedules: 1F1B with backward_weight right after backward_input. Interleaved (v chunks) and
-//     DualPipe (two directions, taken as v = 2) are approximated as 1F1B over m x v micro-batches of
-//     1/v of the work each, which gives the interleaved bubble (pp - 1) t / v; zero-bubble as 1F1B.
+//   - schedules: each rank runs its order from pipeline_schedule.h (1F1B, Megatron interleaved,
+//     ZB-H1, DualPipe) as compute tasks: F = forward ops, B = backward_input + recompute, W =
+//     backward_weight (in B where the schedule does not split it). An interleaved chunk is 1/v of
+//     the rank's work; a DualPipe chunk of either direction takes the rank's folded per-micro-batch
+//     work (the plan sums both stages at half count), so the first and last ranks' embedding / head
+//     imbalance between the two directions is averaged. An overlapped F&B pair computes F then B
+//     back to back while both passes' collectives run beside it from the pair's start.
+//   - per-micro-batch collectives belong to F and B passes (none to W); a pass's output is sent to
+//     the next rank once its compute and collectives are done.
 //   - comm SMs: compute that overlaps communication is stretched by comm_sms / sm_count of the
 //     overlapped time (the analytical cost of the overlapped collectives, capped at the compute).
 #include "gwsim/sim/des/training_step.h"
@@ -26,6 +32,8 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/sim/collective_cost.h"
+#include "gwsim/sim/des/asymmetry.h"
+#include "gwsim/sim/des/pipeline_schedule.h"
 #include "gwsim/sim/network/backend.h"
 #include "gwsim/sim/network/collective.h"
 #include "gwsim/sim/network/topology.h"
@@ -97,9 +105,15 @@ struct Builder {
 
 }  // namespace
 
-DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& sc, const std::string& backend_name,
-                                     bool want_trace) {
+DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const Scenario& sc,
+                                     const std::string& backend_name, bool want_trace) {
   DesStepResult out;
+  // Asymmetry (asymmetry.h): the representative GPUs' compute changes in the plan they run, their
+  // links on the topology below.
+  AppliedAsymmetry asym;
+  const TrainingPlan plan = sc.asymmetry.any()
+                                ? apply_compute_asymmetry(symmetric_plan, sc.asymmetry, sc.model, sc.seed, asym)
+                                : symmetric_plan;
   const auto& par = plan.par;
   const auto& tr = plan.train;
   const auto& cluster = sc.cluster;
@@ -112,12 +126,18 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   auto& est = out.step;
   const int pp = par.pp;
 
-  // Schedule approximation: v chunks per micro-batch.
-  int v = 1;
-  if (par.schedule == PipelineSchedule::interleaved) v = std::max(1, par.virtual_stages);
-  if (par.schedule == PipelineSchedule::dualpipe && pp > 1) v = 2;
+  // The schedule: every rank's order of passes (pipeline_schedule.h). An interleaved rank's work is
+  // split into v chunks; every other schedule runs one chunk's worth per pass (DualPipe: a stage of
+  // either direction).
   const int m = static_cast<int>(plan.micro_batches);
-  const int units = m * v;
+  const int v = par.schedule == PipelineSchedule::interleaved ? std::max(1, par.virtual_stages) : 1;
+  PipelineOrder order;
+  try {
+    order = make_pipeline_order(par.schedule, pp, m, v);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("--backend", "", fmt::format("{}: {}", backend_name, e.what()));
+  }
+  const int passes = m * v;  // forward passes per rank per step (and as many backward ones)
 
   // Sub-cluster: pp blocks of scale-up domains, each large enough for the largest group.
   const int dom = std::max(1, cluster.scaleup_domain_gpus > 0 ? cluster.scaleup_domain_gpus : cluster.gpus_per_node);
@@ -146,6 +166,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   Topology topo(sub, sc.seed, Ecmp::dmodk);
   auto base_domain = [&](int s) { return (s * block) % sim_domains; };
   auto rep_gpu = [&](int s) { return base_domain(s) * dom; };
+  apply_link_asymmetry(topo, sc.asymmetry, rep_gpu(sc.asymmetry.link.stage), asym);
 
   auto group_ranks = [&](const Comm& c, int s, std::vector<int>& ranks) {
     const int r = rpd_of(c);
@@ -158,6 +179,9 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   };
 
   std::set<std::string> fallbacks, heavy;
+  // A collective that falls back to its analytical cost under skewed routing: the busiest rank
+  // moves load x the mean bytes, and the all-to-all ends when it does.
+  auto skew_of = [&](const Comm& c) { return c.kind == CommKind::ep ? asym.hottest_rank_load : 1.0; };
   auto make_template = [&](const Comm& c, int s, double executions, double instances) {
     Template t;
     const double k = std::max(executions, 1e-9);
@@ -175,7 +199,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
     if (!group_ranks(c, s, ranks)) {
       fallbacks.insert(c.name);
       t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s + t.extra_latency_s;
+      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + t.extra_latency_s;
       return t;
     }
     CollectiveSpec spec;
@@ -184,6 +208,11 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
     spec.ranks = ranks;
     spec.aggregate = !simgrid;
     spec.nvls_capable = false;
+    if (c.op == "all_to_all") spec.scaleout_fraction = c.scaleout_fraction;
+    if (c.kind == CommKind::ep && asym.hottest_rank_load > 1) {
+      spec.hot_rank = 0;  // the stage's representative GPU (group_ranks puts it first)
+      spec.hot_rank_load = asym.hottest_rank_load;
+    }
     t.end = append_collective(t.g, topo, profile, spec, {}, false).back();
     double entries = 0;
     for (const auto& b : t.g.batches)
@@ -197,7 +226,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
       heavy.insert(c.name);
       t = Template{};
       t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s + std::max(0.0, executions - 1) * lat1;
+      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + std::max(0.0, executions - 1) * lat1;
     }
     return t;
   };
@@ -215,8 +244,9 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   struct StageT {
     std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
     std::vector<Template> step;   // per comm (per-step comms)
-    Template p2p;                 // to the next/previous stage
-    double f = 0, b = 0, opt = 0, contention_f = 0, contention_b = 0;
+    // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients); f_mb: one
+    // micro-batch's whole forward on this rank.
+    double f = 0, b = 0, w = 0, f_mb = 0, opt = 0, contention_f = 0, contention_b = 0;
   };
   std::vector<StageT> st(pp);
   const double sm_share = profile.comm_sms > 0 && gpu.sm_count.value > 0 ? double(profile.comm_sms) / gpu.sm_count.value : 0;
@@ -232,11 +262,13 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
     for (const auto& o : w.backward_weight) bw += op_time_s(o, gpu, profile);
     for (const auto& o : w.recompute) rc += op_time_s(o, gpu, profile);
     S.f = f / v;
-    S.b = (bi + rc + bw) / v;
+    S.b = (bi + rc) / v;
+    S.w = bw / v;
+    S.f_mb = f;
     double overlapped_phase = 0;
     for (const auto& c : plan.comms) {
       const double k = c.per_micro_batch / 2 / v;
-      S.mb.push_back(c.kind != CommKind::pp && c.per_micro_batch > 0 ? make_template(c, s, k, 2.0 * units) : Template{});
+      S.mb.push_back(c.kind != CommKind::pp && c.per_micro_batch > 0 ? make_template(c, s, k, 2.0 * passes) : Template{});
       S.step.push_back(c.per_step > 0 ? make_template(c, s, c.per_step, 1) : Template{});
       if (c.kind != CommKind::pp && c.per_micro_batch > 0 && overlapped(c)) {
         CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain,
@@ -244,23 +276,10 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
         overlapped_phase += collective_cost(req, cluster, profile).time_s * k;
       }
     }
+    // The backward phase's collectives overlap its B and W (charged to B, whether or not W is split
+    // off), so every schedule carries the same contention.
     S.contention_f = sm_share * std::min(S.f, overlapped_phase);
-    S.contention_b = sm_share * std::min(S.b, overlapped_phase);
-    if (pp_comm && pp > 1) {
-      Comm c = *pp_comm;
-      c.bytes /= v;
-      // One send to the neighbouring stage's representative GPU.
-      const int dst = rep_gpu((s + 1) % pp);
-      CollectiveSpec spec;
-      Template t;
-      Batch batch;
-      batch.groups.push_back(make_group(topo, {{rep_gpu(s), dst}},
-                                        1 / profile.collective(c.link, "all_to_all").bus_efficiency));
-      batch.groups.back().latency_s += profile.collective(c.link, "all_to_all").alpha_s;
-      const int bt = t.g.add_batch(std::move(batch));
-      t.end = t.g.add_transfer(bt, c.bytes, {});
-      S.p2p = std::move(t);
-    }
+    S.contention_b = sm_share * std::min(S.b + S.w, overlapped_phase);
     // Optimizer, as the analytical backend counts it, for this stage's parameters.
     double local_params = w.params;
     if (par.zero_stage >= 1) {
@@ -272,93 +291,108 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
     S.opt = op_time_s(optimizer, gpu, profile);
   }
 
-  // The schedule: per stage a list of (forward?, unit).
+  // The schedule: every rank runs its order; a pass waits for its rank's previous compute and for
+  // the activations (F) or gradients (B) it receives.
   Builder bld;
   auto& g = bld.g;
-  std::vector<std::vector<std::pair<bool, int>>> order(pp);
-  for (int s = 0; s < pp; ++s) {
-    const int warm = std::min(pp - 1 - s, units);
-    for (int i = 0; i < warm; ++i) order[s].push_back({true, i});
-    for (int i = 0; i + warm < units; ++i) {
-      order[s].push_back({true, i + warm});
-      order[s].push_back({false, i});
+  // One activation (or gradient) send between two ranks' representative GPUs, built once per pair.
+  std::map<std::pair<int, int>, Template> p2p;
+  auto p2p_template = [&](int src, int dst) -> Template& {
+    auto [it, fresh] = p2p.try_emplace({src, dst});
+    if (fresh) {
+      const auto& coll = profile.collective(pp_comm->link, "all_to_all");
+      Batch batch;
+      batch.groups.push_back(make_group(topo, {{rep_gpu(src), rep_gpu(dst)}}, 1 / coll.bus_efficiency));
+      batch.groups.back().latency_s += coll.alpha_s;
+      it->second.end = it->second.g.add_transfer(it->second.g.add_batch(std::move(batch)), pp_comm->bytes, {});
     }
-    for (int i = units - warm; i < units; ++i) order[s].push_back({false, i});
-  }
-  std::vector<std::size_t> cursor(pp, 0);
-  std::vector<int> chain(pp, -1), comm_track(pp, -1), pre_last_b(pp, -1), last_b_done(pp, -1);
-  std::vector<std::vector<int>> recv_f(pp, std::vector<int>(units, -1)), recv_b(pp, std::vector<int>(units, -1)),
-      done_f(pp, std::vector<int>(units, -1));
-  std::vector<std::vector<int>> compute_tasks(pp);
-  auto deps_of = [](std::initializer_list<int> l) {
-    std::vector<int> d;
-    for (int x : l)
-      if (x >= 0) d.push_back(x);
-    return d;
+    return it->second;
   };
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (int s = 0; s < pp; ++s) {
-      while (cursor[s] < order[s].size()) {
-        const auto [fwd, i] = order[s][cursor[s]];
-        int dep = -1;
-        if (fwd && s > 0) {
-          if (recv_f[s][i] < 0) break;
-          dep = recv_f[s][i];
-        }
-        if (!fwd) {
-          dep = s == pp - 1 ? done_f[s][i] : recv_b[s][i];
-          if (dep < 0) break;
-        }
-        auto& S = st[s];
-        const double dur = fwd ? S.f + S.contention_f : S.b + S.contention_b;
-        if (!fwd && i == units - 1) pre_last_b[s] = chain[s];
-        const int c0 = g.add_delay(dur, deps_of({chain[s], dep}));
-        bld.span(c0, c0, s, 0, fmt::format("{}{}", fwd ? "F" : "B", i), "compute");
-        compute_tasks[s].push_back(c0);
-        chain[s] = c0;
-        std::vector<int> done{c0};
-        for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
-          const auto& c = plan.comms[ci];
-          if (c.kind == CommKind::pp || c.per_micro_batch <= 0) continue;
-          const std::string nm = fmt::format("{} {}{}", c.name, fwd ? "F" : "B", i);
-          if (overlapped(c)) {
-            auto after = deps_of({c0, comm_track[s]});
-            const int first = static_cast<int>(g.tasks.size());
-            const int e = bld.copy(S.mb[ci], after);
-            comm_track[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-            done.push_back(e);
-          } else {
-            const int first = static_cast<int>(g.tasks.size());
-            const int e = bld.copy(S.mb[ci], {chain[s]});
-            chain[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-            done[0] = chain[s];
-          }
-        }
-        const int d = done.size() == 1 ? done[0] : g.add_delay(0, done);
-        if (fwd) done_f[s][i] = d;
-        if (!fwd && i == units - 1) last_b_done[s] = d;
-        const int peer = fwd ? s + 1 : s - 1;
-        if (pp > 1 && peer >= 0 && peer < pp) {
-          const int first = static_cast<int>(g.tasks.size());
-          const int e = bld.copy(S.p2p, {d});
-          bld.span(first, e, s, 2, fmt::format("{} {}{}", fwd ? "send" : "send_grad", fwd ? "F" : "B", i), "pp");
-          (fwd ? recv_f : recv_b)[peer][i] = e;
-          if (!tr.overlap_pp) chain[s] = g.add_delay(0, {chain[s], e});
-        }
-        ++cursor[s];
-        progress = true;
+  std::vector<int> chain(pp, -1), comm_track(pp, -1), pre_last_b(pp, -1), last_done(pp, -1);
+  // Per pass, indexed by order.key(rank, chunk, micro-batch) of the pass that produced it: its
+  // forward done (compute and collectives), and its output arrived where it was sent.
+  std::vector<int> done_f(order.keys(), -1), sent_f(order.keys(), -1), sent_b(order.keys(), -1);
+  std::vector<std::vector<int>> compute_tasks(pp);
+  auto deps_of = [](std::vector<int> l) {
+    l.erase(std::remove(l.begin(), l.end(), -1), l.end());
+    return l;
+  };
+  visit_in_dependency_order(order, [&](int s, const WorkItem& item) {
+    auto& S = st[s];
+    std::vector<int> deps{chain[s]};
+    double dur = 0;
+    bool backward = false;
+    for (const auto& p : item.passes) {
+      switch (p.kind) {
+        case PassKind::forward:
+          dur += S.f + S.contention_f;
+          if (p.from_rank >= 0) deps.push_back(sent_f[order.key(p.from_rank, p.from_chunk, p.micro_batch)]);
+          break;
+        case PassKind::backward:
+          dur += S.b + S.contention_b + (p.with_weight ? S.w : 0);
+          // The last stage's backward starts from its own forward's loss.
+          deps.push_back(p.from_rank >= 0 ? sent_b[order.key(p.from_rank, p.from_chunk, p.micro_batch)]
+                                          : done_f[order.key(s, p.chunk, p.micro_batch)]);
+          backward = true;
+          break;
+        case PassKind::weight: dur += S.w; break;
       }
     }
-  }
-  for (int s = 0; s < pp; ++s)
-    if (cursor[s] < order[s].size()) throw std::logic_error("des training step: schedule deadlock");
+    deps = deps_of(deps);
+    if (backward) pre_last_b[s] = chain[s];
+    const int c0 = g.add_delay(dur, deps);
+    bld.span(c0, c0, s, 0, label(order, item), "compute");
+    compute_tasks[s].push_back(c0);
+    chain[s] = c0;
+    std::vector<int> done{c0};
+    // Each F and B pass's per-micro-batch collectives: overlapped ones on the communication track
+    // after the compute, or (an overlapped F&B pair) from the pair's start, beside its computation;
+    // blocking ones on the compute track.
+    for (const auto& p : item.passes) {
+      if (p.kind == PassKind::weight) continue;
+      for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
+        const auto& c = plan.comms[ci];
+        if (c.kind == CommKind::pp || c.per_micro_batch <= 0) continue;
+        const std::string nm = fmt::format("{} {}", c.name, label(order, p));
+        const int first = static_cast<int>(g.tasks.size());
+        if (overlapped(c)) {
+          auto after = item.overlapped() ? deps : std::vector<int>{c0};
+          after.push_back(comm_track[s]);
+          const int e = bld.copy(S.mb[ci], deps_of(after));
+          comm_track[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
+          done.push_back(e);
+        } else {
+          const int e = bld.copy(S.mb[ci], {chain[s]});
+          chain[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
+          done[0] = chain[s];
+        }
+      }
+    }
+    const int d = done.size() == 1 ? done[0] : g.add_delay(0, done);
+    last_done[s] = d;
+    for (const auto& p : item.passes) {
+      if (p.kind == PassKind::weight) continue;
+      const int key = order.key(s, p.chunk, p.micro_batch);
+      const bool fwd = p.kind == PassKind::forward;
+      if (fwd) done_f[key] = d;
+      auto& sent = fwd ? sent_f : sent_b;
+      if (p.to_rank < 0) continue;
+      if (p.to_rank == s) {  // interleaved on one rank: the next chunk is on the same GPU
+        sent[key] = d;
+        continue;
+      }
+      const int first = static_cast<int>(g.tasks.size());
+      const int e = bld.copy(p2p_template(s, p.to_rank), {d});
+      bld.span(first, e, s, 2, fmt::format("{} {}", fwd ? "send" : "send_grad", label(order, p)), "pp");
+      sent[key] = e;
+      if (!tr.overlap_pp) chain[s] = g.add_delay(0, {chain[s], e});
+    }
+  });
 
   // Step end: DP reduction, optimizer, parameter gather.
   std::vector<int> opt_task(pp), ag_end(pp, -1);
   for (int s = 0; s < pp; ++s) {
-    std::vector<int> before_opt{last_b_done[s]};
+    std::vector<int> before_opt{last_done[s]};
     std::vector<std::size_t> gathers;
     for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
       const auto& c = plan.comms[ci];
@@ -367,7 +401,8 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
         gathers.push_back(ci);
         continue;
       }
-      const int start = tr.overlap_dp && pre_last_b[s] >= 0 ? pre_last_b[s] : last_b_done[s];
+      // Overlapped: from the start of the rank's last backward (its W passes follow it).
+      const int start = tr.overlap_dp && pre_last_b[s] >= 0 ? pre_last_b[s] : last_done[s];
       const int first = static_cast<int>(g.tasks.size());
       const int e = bld.copy(st[s].step[ci], {start});
       before_opt.push_back(bld.span(first, e, s, 1, c.name, to_string(c.kind), static_cast<int>(ci)));
@@ -411,7 +446,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   for (int s = 0; s < pp; ++s) {
     double e = res.finish_s[opt_task[s]];
     if (ag_end[s] >= 0)
-      e = std::max(e, tr.overlap_dp ? res.finish_s[ag_end[s]] - st[s].f * v : res.finish_s[ag_end[s]]);
+      e = std::max(e, tr.overlap_dp ? res.finish_s[ag_end[s]] - st[s].f_mb : res.finish_s[ag_end[s]]);
     stage_end[s] = e;
     if (e > stage_end[cs] + 1e-15) cs = s;
   }
@@ -471,7 +506,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
   est.breakdown_s.clear();
   est.breakdown_s["compute"] = m * (f + bi + bw);
   est.breakdown_s["recompute"] = m * rc;
-  est.breakdown_s["comm_sm_contention"] = units * (st[cs].contention_f + st[cs].contention_b);
+  est.breakdown_s["comm_sm_contention"] = passes * (st[cs].contention_f + st[cs].contention_b);
   est.breakdown_s["optimizer"] = opt_s;
   for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) est.breakdown_s[std::string("exposed_comm_") + k] = exposed[k];
   double accounted = 0;
@@ -522,14 +557,37 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
       pp, cluster.gpus, sub.gpus));
   out.notes.push_back("every stage carries the critical stage's communications; per-micro-batch collectives split "
                       "half forward, half backward, each phase's executions run as one collective of their summed "
-                      "bytes plus their extra per-call latency; all-to-all as direct with uniform destinations (node-limited routing's smaller scale-out share is "
-                      "not modelled, so EP traffic over the fabric is an upper bound)");
-  if (v > 1)
-    out.notes.push_back(fmt::format("{} schedule approximated as 1F1B over {} micro-batches of 1/{} of the work "
-                                    "(bubble (pp-1) t / {})",
-                                    to_string(par.schedule), units, v, v));
-  if (par.schedule == PipelineSchedule::zero_bubble)
-    out.notes.push_back("zero_bubble approximated as 1F1B (backward_weight not deferred): bubbles are overestimated");
+                      "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "
+                      "plan (node-limited routing with per-node dedup), spread evenly over the other domains' GPUs");
+  switch (par.schedule) {
+    case PipelineSchedule::one_f_one_b:
+      out.notes.push_back("schedule 1f1b: pp-r-1 warm-up forwards on rank r, then one forward and one backward "
+                          "(weight gradients included) at a time; trace spans F<micro-batch>, B<micro-batch>+W");
+      break;
+    case PipelineSchedule::interleaved:
+      out.notes.push_back(fmt::format(
+          "schedule interleaved (Megatron-LM): rank r holds model chunks r, r+pp, ... ({} per rank, each 1/{} of the "
+          "rank's work); micro-batches in groups of pp (the smallest larger group Megatron accepts when the count is "
+          "not a multiple of pp), warm-up (pp-r-1)*2 + (v-1)*group forwards; every chunk boundary sends a whole "
+          "activation; trace spans F<micro-batch> c<chunk>",
+          v, v));
+      break;
+    case PipelineSchedule::zero_bubble:
+      out.notes.push_back("schedule zero_bubble (ZB-H1, Qi et al. 2024): the backward split into B (activation "
+                          "gradients and recomputation) and W (weight gradients); rank r defers its first r W passes "
+                          "to fill the cool-down, keeping 1F1B's peak activation memory");
+      break;
+    case PipelineSchedule::dualpipe:
+      out.notes.push_back(fmt::format(
+          "schedule dualpipe (DeepSeek-V3; deepseek-ai/DualPipe's eight phases): rank r runs stage r of the forward "
+          "direction (c0) and stage pp-1-r of the reverse one (c1), {} micro-batches each; overlapped F&B pairs "
+          "compute back to back while both passes' collectives run beside them from the pair's start; W split off "
+          "where the reference splits it; a chunk of either direction takes the rank's mean per-micro-batch work "
+          "(the plan folds both stages together), so the first and last ranks' embedding/head imbalance between "
+          "the directions is averaged",
+          m / 2));
+      break;
+  }
   for (const auto& name : fallbacks)
     out.notes.push_back(fmt::format("{}: group larger than the simulated sub-cluster ({} GPUs at most): its analytical "
                                     "cost stands in as a delay",
@@ -543,6 +601,7 @@ DesStepResult simulate_training_step(const TrainingPlan& plan, const Scenario& s
                                     "overlapped time",
                                     100 * sm_share));
   (void)analytical;
+  out.asymmetry_applied = asym.applied;
 
   if (want_trace) {
     std::string s = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";

@@ -330,7 +330,17 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
   }
   // direct all-to-all
   std::vector<FlowGroup> groups;
-  if (spec.aggregate && topo.fixed_nics() && topo.ecmp() == Ecmp::dmodk) {
+  if (spec.hot_rank >= 0 && spec.hot_rank < n && spec.hot_rank_load != 1) {
+    // Skewed: flows into the hot rank carry load x the mean; the other flows the rest, evenly.
+    const int hot = ranks[spec.hot_rank];
+    const double others = (n - spec.hot_rank_load) / (n - 1.0);
+    Pairs to_hot, rest;
+    for (int s : ranks)
+      for (int d : ranks)
+        if (s != d) (d == hot ? to_hot : rest).push_back({s, d});
+    groups = b.groups_for(to_hot, "all_to_all", spec.hot_rank_load);
+    for (auto& grp : b.groups_for(rest, "all_to_all", std::max(0.0, others))) groups.push_back(std::move(grp));
+  } else if (spec.aggregate && topo.fixed_nics() && topo.ecmp() == Ecmp::dmodk) {
     groups = all_to_all_counted(b, ranks);
   } else {
     Pairs pairs;
@@ -338,6 +348,13 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
       for (int d : ranks)
         if (s != d) pairs.push_back({s, d});
     groups = b.groups_for(pairs, "all_to_all");
+  }
+  if (spec.scaleout_fraction >= 0) {
+    const int local = static_cast<int>(by_domain(topo, ranks).front().size());
+    const double uniform = static_cast<double>(n - local) / n;
+    if (uniform > 0)
+      for (auto& grp : groups)
+        if (grp.link_class == LinkClass::scaleout) grp.bytes_factor *= spec.scaleout_fraction / uniform;
   }
   const int bt = b.batch(std::move(groups));
   return {g.add_transfer(bt, spec.bytes / n, after, b.label + " direct", track)};

@@ -6,6 +6,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
 #include <cmath>
+#include <stdexcept>
 
 #include "gwsim/common/input_error.h"
 
@@ -363,6 +364,18 @@ void Topology::down_links(int gpu, std::vector<int>& out) const {
 }
 
 Ecmp Topology::ecmp() const { return impl_->ecmp; }
+
+void Topology::leaf_uplinks(int gpu, std::vector<int>& out) const {
+  const int nic = impl_->nic_of(gpu);
+  const auto& pl = impl_->planes[impl_->nic_plane[nic]];
+  out.clear();
+  if (impl_->tiers >= 2 && !pl.leaf_up.empty()) out = pl.leaf_up[impl_->nic_leaf[nic]];
+}
+
+void Topology::scale_link_capacity(int id, double factor) {
+  if (!(factor > 0)) throw std::invalid_argument("Topology::scale_link_capacity: factor must be above 0");
+  impl_->links.at(id).capacity_bps *= factor;
+}
 
 void Topology::leaf_path_to(int a, int dst, std::vector<int>& out) const {
   const auto& m = *impl_;

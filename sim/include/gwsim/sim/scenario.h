@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/sim/des/asymmetry.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/parallelism.h"
 
@@ -54,6 +55,8 @@ struct ReliabilityAssumptions {
   double restart_s = 600;
   double checkpoint_interval_s = 0;     // 0: the optimum (Daly 2006)
   bool include_planned = true;          // planned maintenance costs a restart each
+  bool inject_failures = false;         // also simulate the run with seeded failures (failure_injection.h)
+  std::int64_t injection_trials = 1;    // Monte-Carlo trials: seed, seed + 1, ...
   std::map<std::string, std::string> sources;
 };
 
@@ -82,6 +85,7 @@ struct Scenario {
   CostAssumptions cost;
   ReliabilityAssumptions reliability;
   GpuVariantRequest gpu_variant;
+  Asymmetry asymmetry;    // des/simgrid: a straggler, a degraded link, skewed experts (asymmetry.h)
   std::uint64_t seed = 1;
   nlohmann::json resolved;  // the scenario with every default and reference filled in
 };

@@ -4,7 +4,8 @@
 // One representative GPU per pipeline stage is simulated (data-parallel replicas and expert-parallel
 // ranks are symmetric): its compute as delays on a compute track, its communications as flows of
 // the network layer's collectives on a topology holding one collective group per stage, with the
-// schedule's dependencies (1F1B warm-up / steady / cool-down, PP send/recv between stages, DP
+// schedule's dependencies (each rank's order of F / B / W passes from pipeline_schedule.h: 1F1B,
+// interleaved, ZB-H1, DualPipe; PP send/recv between stages, DP
 // reduce-scatter and all-gather at the step's end). See training_step.cpp for the approximations.
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ struct DesStepResult {
   long long events = 0;                // engine events
   long long tasks = 0;                 // task-graph size
   std::vector<std::string> notes;      // approximations made
+  std::vector<std::string> asymmetry_applied;  // scenario "asymmetry": what was changed, one line each
   std::string trace_json;              // Chrome trace-event JSON (filled when asked for)
 };
 

@@ -28,6 +28,17 @@ struct CollectiveSpec {
   std::string algorithm = "auto"; // ring | tree | direct | hierarchical | nvls | auto
   bool aggregate = true;          // flow groups over symmetric flows (des); false: one flow per pair
   bool nvls_capable = false;      // the scale-up switch reduces in network (NVSwitch 3+)
+  // all_to_all only: share of each rank's bytes that leaves its scale-up domain. <0: uniform
+  // destinations ((n - local) / n). MoE dispatch with node-limited routing and per-node dedup
+  // (DeepSeek-V3: a token reaches at most 4 nodes and crosses the fabric once per node) sends
+  // less than the uniform share over the NICs; the in-domain share stays uniform, as in
+  // collective_cost() (the analytical backend), so the two backends model the same bytes.
+  double scaleout_fraction = -1;
+  // all_to_all only: skewed routing. The rank at position hot_rank of `ranks` receives
+  // hot_rank_load x the mean bytes (the busiest expert's GPU in a dispatch); the others share the
+  // rest evenly. Flows into it form their own flow groups, so its links are what the rest waits on.
+  int hot_rank = -1;
+  double hot_rank_load = 1;
 };
 
 // The algorithm `auto` resolves to, or the one asked for; InputError if it does not fit the op.

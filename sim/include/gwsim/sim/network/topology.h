@@ -76,6 +76,12 @@ class Topology {
   int scaleup_up_link(int gpu) const;    // gpu->nvswitch
   int scaleup_down_link(int gpu) const;  // nvswitch->gpu
 
+  // Uplinks (leaf->spine) of the leaf the GPU's first NIC hangs off; empty for a one-tier fabric.
+  void leaf_uplinks(int gpu, std::vector<int>& out) const;
+  // Multiplies one link's capacity (a degraded link: a NIC trained down, a flapping optic). Routes
+  // do not change; factor must be above 0 (a failed link is modelled by its caller, see asymmetry.h).
+  void scale_link_capacity(int id, double factor);
+
   // Sum of link latencies along route(src, dst).
   double path_latency_s(const std::vector<int>& path) const;
   // Hop count (switches crossed) between two vertices over the graph, by breadth-first search on
