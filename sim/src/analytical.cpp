@@ -23,6 +23,15 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
   return (t + eff.overhead_s) * op.count;
 }
 
+double comm_sm_slowdown(const GpuSpec& gpu, const Profile& profile) {
+  const double sms = gpu.sm_count.value, comm = profile.comm_sms;
+  return comm > 0 && sms > comm ? comm / (sms - comm) : 0;
+}
+
+bool comm_sms_split_statically(const Parallelism& par, const TrainingSettings& train) {
+  return par.schedule == PipelineSchedule::dualpipe && train.overlap_ep;
+}
+
 namespace {
 
 double ops_time(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
@@ -137,16 +146,11 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
     // micro-batches' worth of all-to-all stays exposed.
     if (par.pp > 1) exposed_step["ep"] += std::min(ep_mb, compute_mb) * (par.pp - 1);
   }
-  // Communication kernels take SMs from compute (DeepSeek-V3 Sec 3.2.2: 20 of the H800's 132 SMs
-  // for all-to-all), so compute beside them runs on the rest: sm / (sm - comm_sms) times slower.
-  // DualPipe overlaps communication with every steady-state chunk, and DeepSeek sizes its compute
-  // kernels to the remaining SMs for the whole phase (a static split; Sec 3.5 calls these SMs
-  // "allocated for communication"); elsewhere the SMs are taken only while a collective runs.
+  // SMs taken by communication kernels (comm_sm_slowdown, comm_sms_split_statically).
   double contention_mb = 0;
-  if (profile.comm_sms > 0 && gpu.sm_count.value > profile.comm_sms && overlapped_comm_mb > 0) {
-    const double slowdown = profile.comm_sms / (gpu.sm_count.value - profile.comm_sms);
-    const bool static_split = par.schedule == PipelineSchedule::dualpipe && tr.overlap_ep;
-    contention_mb = (static_split ? compute_mb : std::min(overlapped_comm_mb, compute_mb)) * slowdown;
+  if (overlapped_comm_mb > 0) {
+    const bool static_split = comm_sms_split_statically(par, tr);
+    contention_mb = (static_split ? compute_mb : std::min(overlapped_comm_mb, compute_mb)) * comm_sm_slowdown(gpu, profile);
   }
 
   double exposed_total_mb = 0;

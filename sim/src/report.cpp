@@ -201,6 +201,12 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
                 {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
                 {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
+    nlohmann::json links = nlohmann::json::array();
+    for (const auto& l : des.busiest_links)
+      links.push_back({{"link", l.name}, {"class", l.link_class}, {"bytes", round_significant(l.bytes)},
+                       {"capacity_gbs", round_significant(l.capacity_bps / 1e9)},
+                       {"utilisation", round_significant(l.utilisation)}});
+    r["des"]["busiest_links"] = links;
     if (sc.asymmetry.any()) {
       // What the asymmetry costs: the step with and without it, and where the time went.
       const double cost_s = st.step_time_s - symmetric.step_time_s;
@@ -291,6 +297,11 @@ std::string format_summary(const nlohmann::json& r) {
       }
       s += fmt::format(" vs Daly {:.1f}%\n", 100 * in["analytical"]["goodput_fraction"].get<double>());
     }
+  }
+  if (r.contains("des") && !r["des"]["busiest_links"].empty()) {
+    const auto& l = r["des"]["busiest_links"][0];
+    s += fmt::format("  busiest link         {} ({}, {:.0f} GB/s): {:.1f}% busy over the step\n", l["link"].get<std::string>(),
+                     l["class"].get<std::string>(), l["capacity_gbs"].get<double>(), 100 * l["utilisation"].get<double>());
   }
   if (r.contains("des") && r["des"].contains("asymmetry")) {
     const auto& a = r["des"]["asymmetry"];

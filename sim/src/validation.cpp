@@ -36,15 +36,16 @@ double leading_number(const nlohmann::json& v) {
   return 0;
 }
 
-nlohmann::json run_report(const std::string& scenario) {
-  return run_training(load_scenario(scenario_path(scenario))).report;
+nlohmann::json run_report(const std::string& scenario, const std::string& backend) {
+  return run_training(load_scenario(scenario_path(scenario)), backend).report;
 }
 
 std::string describe(const std::string& scenario) { return "scenarios/" + scenario + ".json"; }
 
 }  // namespace
 
-std::vector<ValidationRow> run_validation(const std::string& cases_path, std::vector<std::string>* skipped) {
+std::vector<ValidationRow> run_validation(const std::string& cases_path, std::vector<std::string>* skipped,
+                                          const std::string& backend) {
   auto doc = parse_json_file(cases_path);
   if (!doc.contains("cases") || !doc["cases"].is_array())
     throw InputError(cases_path, "$.cases", "expected an array of validation cases");
@@ -54,7 +55,7 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
     const auto& meas = c["measured"];
     if (id == "dsv3-pretrain-2048xH800" || id == "dsv3-step-breakdown-mpft-vs-mrft") {
       const std::string sc = "deepseek-v3-pretrain-2048xh800";
-      auto r = run_report(sc);
+      auto r = run_report(sc, backend);
       const auto& t = r["training"];
       if (id == "dsv3-pretrain-2048xH800") {
         rows.push_back({id, "gpu_hours_per_trillion_tokens", leading_number(meas["gpu_hours_per_trillion_tokens"]),
@@ -75,7 +76,7 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
     } else if (id == "llama3-405b-8k-8192gpu" || id == "llama3-405b-8k-16384gpu") {
       const int gpus = c["hardware"]["gpus"].get<int>();
       const std::string sc = fmt::format("llama3-405b-{}xh100", gpus);
-      auto r = run_report(sc);
+      auto r = run_report(sc, backend);
       rows.push_back({id, "model_tflops_per_gpu", meas["TFLOPs_per_GPU"].get<double>(),
                       r["training"]["model_tflops_per_gpu"].get<double>(), describe(sc),
                       "non-causal 6N+attention convention"});
@@ -84,7 +85,7 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
       // The failure model's rates come from this very record (Table 5 over 54 days), so the MTBF row
       // checks the arithmetic; the goodput row checks the checkpoint/restart model against ">90%".
       const std::string sc = "llama3-405b-16384xh100";
-      auto r = run_report(sc);
+      auto r = run_report(sc, backend);
       const auto& g = r["goodput"];
       rows.push_back({id, "job_mtbf_h (unexpected interruptions)", 54.0 * 24 / meas["unexpected"].get<double>(),
                       g["job_mtbf_h"].get<double>(), describe(sc), "rates taken from this record (circular)"});
@@ -142,7 +143,7 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
           if (ch == '.') ch = 'p';
         const int gpus = row["GPUs"].get<int>();
         const std::string sc = fmt::format("megatron-sc21-{}-{}xa100", tag, gpus);
-        auto r = run_report(sc);
+        auto r = run_report(sc, backend);
         // SC21 counts FLOPs with Eq. 3, which includes the recomputed forward pass: compare with the
         // hardware FLOPs gwsim executes under full recomputation.
         rows.push_back({id + fmt::format(" {:g}B", params_b), "tflops_per_gpu (SC21 Eq. 3, recompute counted)",

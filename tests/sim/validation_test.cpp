@@ -55,3 +55,29 @@ TEST(Validation, PublishedCasesWithinFifteenPercent) {
   // DeepSeek-V3 (2 rows), Llama 3 (2), Megatron SC21 (10), KV-cache/FLOPs (5), spec rows.
   EXPECT_GE(required, 19);
 }
+
+TEST(Validation, DesAsCloseAsAnalyticalOnTrainingRows) {
+  // The discrete-event step runs the same op times with the flows on the links and the schedule's
+  // real order, so on the published training rows it must land as close to the published figure as
+  // the closed form. Both share their dominant error (per-op speed), so they agree to within a point
+  // or two; a larger gap means the simulation diverged (contention, bubbles or SMs modelled apart).
+  // Today des is closer on 7 of the 16 rows and further by at most 1.4 points (Megatron 1.7B: its
+  // DP all-reduce on the links exposes 0.07 s where the α-β cost exposes 0.10 s, a shorter step and
+  // so a higher throughput, on a row both overestimate).
+  constexpr double kSlackPctPoints = 1.5;
+  const auto path = shared_dir() + "/validation/published_cases.json";
+  const auto des = run_validation(path, nullptr, "des");
+  const auto ana = run_validation(path, nullptr, "analytical");
+  ASSERT_EQ(des.size(), ana.size());
+  int training = 0;
+  for (std::size_t i = 0; i < des.size(); ++i) {
+    const bool is_training = des[i].case_id.rfind("dsv3-pretrain", 0) == 0 || des[i].metric == "step_time_s" ||
+                             des[i].case_id.rfind("llama3-405b-8k-", 0) == 0 ||
+                             des[i].case_id.rfind("megatron-sc21-weak-scaling", 0) == 0;
+    if (!is_training) continue;
+    ++training;
+    EXPECT_LE(std::fabs(des[i].error_pct()), std::fabs(ana[i].error_pct()) + kSlackPctPoints)
+        << key(des[i]) << ": des " << des[i].error_pct() << "%, analytical " << ana[i].error_pct() << "%";
+  }
+  EXPECT_GE(training, 16);
+}

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -249,7 +250,8 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     double f = 0, b = 0, w = 0, f_mb = 0, opt = 0, contention_f = 0, contention_b = 0;
   };
   std::vector<StageT> st(pp);
-  const double sm_share = profile.comm_sms > 0 && gpu.sm_count.value > 0 ? double(profile.comm_sms) / gpu.sm_count.value : 0;
+  const double sm_slowdown = comm_sm_slowdown(gpu, profile);
+  const bool static_sm_split = comm_sms_split_statically(par, tr);
   const Comm* pp_comm = nullptr;
   for (const auto& c : plan.comms)
     if (c.kind == CommKind::pp) pp_comm = &c;
@@ -277,9 +279,11 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       }
     }
     // The backward phase's collectives overlap its B and W (charged to B, whether or not W is split
-    // off), so every schedule carries the same contention.
-    S.contention_f = sm_share * std::min(S.f, overlapped_phase);
-    S.contention_b = sm_share * std::min(S.b + S.w, overlapped_phase);
+    // off), so every schedule carries the same contention. Under a static split (DualPipe) all
+    // compute runs on the SMs left, as in the analytical backend.
+    const double cap = static_sm_split ? std::numeric_limits<double>::infinity() : overlapped_phase;
+    S.contention_f = overlapped_phase > 0 ? sm_slowdown * std::min(S.f, cap) : 0;
+    S.contention_b = overlapped_phase > 0 ? sm_slowdown * std::min(S.b + S.w, cap) : 0;
     // Optimizer, as the analytical backend counts it, for this stage's parameters.
     double local_params = w.params;
     if (par.zero_stage >= 1) {
@@ -596,12 +600,26 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     out.notes.push_back(fmt::format("{}: routed flow by flow (no D-mod-k symmetry on this fabric) with above {:.0g} "
                                     "(flow group, link) pairs over the step: its analytical cost stands in as a delay",
                                     name, kMaxCollectiveLinkEntries));
-  if (sm_share > 0)
-    out.notes.push_back(fmt::format("compute overlapping communication is slowed by comm_sms/sm_count = {:.1f}% of the "
-                                    "overlapped time",
-                                    100 * sm_share));
+  if (sm_slowdown > 0)
+    out.notes.push_back(fmt::format(
+        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", profile.comm_sms,
+        gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
+        static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
+                        : " (for the overlapped time only)"));
   (void)analytical;
   out.asymmetry_applied = asym.applied;
+
+  // The busiest links over the step: wire bytes (protocol efficiency included) over capacity x step.
+  std::vector<int> ids;
+  for (int id = 0; id < topo.link_count(); ++id)
+    if (id < static_cast<int>(res.link_bytes.size()) && res.link_bytes[id] > 0) ids.push_back(id);
+  auto util = [&](int id) { return res.link_bytes[id] / (topo.link(id).capacity_bps * step); };
+  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return util(a) > util(b); });
+  for (std::size_t i = 0; i < ids.size() && i < 10; ++i) {
+    const auto& l = topo.link(ids[i]);
+    out.busiest_links.push_back({topo.link_name(ids[i]), l.link_class == LinkClass::scaleup ? "scaleup" : "scaleout",
+                                 res.link_bytes[ids[i]], l.capacity_bps, util(ids[i])});
+  }
 
   if (want_trace) {
     std::string s = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";

@@ -17,6 +17,9 @@ struct ValidationRow {
 };
 
 // cases_path: the published_cases.json file. Cases gwsim cannot express yet are listed in `skipped`.
-std::vector<ValidationRow> run_validation(const std::string& cases_path, std::vector<std::string>* skipped = nullptr);
+// backend: how training cases estimate their step (analytical | des | simgrid); the other rows
+// (collectives, specs, fabric sizing) do not depend on it.
+std::vector<ValidationRow> run_validation(const std::string& cases_path, std::vector<std::string>* skipped = nullptr,
+                                          const std::string& backend = "analytical");
 
 }  // namespace gwsim

@@ -16,6 +16,14 @@
 
 namespace gwsim {
 
+struct LinkLoad {
+  std::string name;         // "leaf3->spine1", "gpu0->nvs0" ...
+  std::string link_class;   // scaleup | scaleout
+  double bytes = 0;         // carried over the step (wire bytes: protocol efficiency included)
+  double capacity_bps = 0;  // this direction
+  double utilisation = 0;   // bytes / (capacity x step time)
+};
+
 struct DesStepResult {
   StepEstimate step;
   int simulated_ranks = 0;             // GPUs whose work is simulated (one per stage)
@@ -23,6 +31,7 @@ struct DesStepResult {
   long long events = 0;                // engine events
   long long tasks = 0;                 // task-graph size
   std::vector<std::string> notes;      // approximations made
+  std::vector<LinkLoad> busiest_links;  // of the simulated sub-cluster, busiest first (at most 10)
   std::vector<std::string> asymmetry_applied;  // scenario "asymmetry": what was changed, one line each
   std::string trace_json;              // Chrome trace-event JSON (filled when asked for)
 };
