@@ -109,9 +109,11 @@ class Engine {
 
   void push(double t, EventKind k, int id, long long version = 0) { events_.push({t, seq_++, k, id, version}); }
 
-  // Links become resources. In exclusive batches, links whose constraint is identical (same
-  // capacity, same groups with the same member counts) are one resource: the max-min problem
-  // is unchanged, and a symmetric step over thousands of GPUs needs only a few resources.
+  // Links become resources. Links whose constraint is always identical are one resource: the
+  // max-min problem is unchanged, and a symmetric step over thousands of GPUs needs only a few
+  // resources. Identical means the same capacity and the same flow groups with the same member
+  // counts: within one batch when the batch is exclusive (nothing else runs beside it), and over
+  // every batch of the graph otherwise (then no schedule can tell the links apart).
   void prepare_resources() {
     const int links = topo_.link_count();
     res_.resize(links);
@@ -121,14 +123,12 @@ class Engine {
       virtual_members_[l] = {l};
     }
     usage_.resize(g_.batches.size());
+    merge_shared_links();
     for (std::size_t b = 0; b < g_.batches.size(); ++b) {
       const auto& batch = g_.batches[b];
       auto& u = usage_[b];
       u.resize(batch.groups.size());
-      if (!batch.exclusive) {
-        for (std::size_t gi = 0; gi < batch.groups.size(); ++gi) u[gi] = batch.groups[gi].link_flows;
-        continue;
-      }
+      if (!batch.exclusive) continue;  // merge_shared_links filled it
       std::map<int, std::vector<std::pair<int, double>>> by_link;  // link -> (group, flows)
       for (std::size_t gi = 0; gi < batch.groups.size(); ++gi)
         for (const auto& [l, k] : batch.groups[gi].link_flows) by_link[l].push_back({static_cast<int>(gi), k});
@@ -145,6 +145,45 @@ class Engine {
           for (const auto& [gi, k] : sig) u[gi].push_back({id, k});
         }
         virtual_members_[it->second].push_back(l);
+      }
+    }
+  }
+
+  // Non-exclusive batches: a link's signature is every (batch, group, member flows) crossing it.
+  void merge_shared_links() {
+    const int links = topo_.link_count();
+    std::vector<std::vector<std::pair<long long, double>>> sig(links);
+    long long group_id = 0;
+    for (const auto& batch : g_.batches) {
+      if (!batch.exclusive)
+        for (const auto& grp : batch.groups) {
+          for (const auto& [l, k] : grp.link_flows) sig[l].push_back({group_id, k});
+          ++group_id;
+        }
+    }
+    std::map<std::pair<double, std::vector<std::pair<long long, double>>>, int> merged;
+    std::vector<int> resource_of(links, -1);
+    for (int l = 0; l < links; ++l) {
+      if (sig[l].empty()) continue;
+      auto key = std::make_pair(topo_.link(l).capacity_bps, std::move(sig[l]));
+      auto it = merged.find(key);
+      if (it == merged.end()) {
+        it = merged.emplace(std::move(key), l).first;  // the first such link stands for the rest
+      } else {
+        virtual_members_[it->second].push_back(l);
+        virtual_members_[l].clear();
+      }
+      resource_of[l] = it->second;
+    }
+    for (std::size_t b = 0; b < g_.batches.size(); ++b) {
+      const auto& batch = g_.batches[b];
+      if (batch.exclusive) continue;
+      auto& u = usage_[b];
+      u.resize(batch.groups.size());
+      for (std::size_t gi = 0; gi < batch.groups.size(); ++gi) {
+        // The group crosses every link of a merged resource; it is listed once, by the first.
+        for (const auto& [l, k] : batch.groups[gi].link_flows)
+          if (resource_of[l] == l) u[gi].push_back({l, k});
       }
     }
   }

@@ -165,8 +165,18 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
                                  "GPUs (one flow per GPU pair): use --backend des",
                                  sub.gpus, kSimgridGpuLimit));
   Topology topo(sub, sc.seed, Ecmp::dmodk);
+  // Stage s's groups start at domain base_domain(s). When the pp blocks do not all fit (the
+  // sub-cluster is capped), the blocks wrap around; a stage that wraps moves to the next lane of
+  // GPUs in each domain (local index + lane), so that stages sharing domains still use different
+  // GPUs and NICs, as they do in the real cluster. Only when the lanes run out do stages share GPUs.
+  int lane_width = 1;
+  for (const auto& c : plan.comms)
+    if (c.kind != CommKind::pp) lane_width = std::max(lane_width, rpd_of(c));
+  const int wraps = (block * pp + sim_domains - 1) / sim_domains;
+  const bool stages_share_gpus = wraps * lane_width > dom;
   auto base_domain = [&](int s) { return (s * block) % sim_domains; };
-  auto rep_gpu = [&](int s) { return base_domain(s) * dom; };
+  auto lane = [&](int s) { return ((s * block) / sim_domains * lane_width) % dom; };
+  auto rep_gpu = [&](int s) { return base_domain(s) * dom + lane(s); };
   apply_link_asymmetry(topo, sc.asymmetry, rep_gpu(sc.asymmetry.link.stage), asym);
 
   auto group_ranks = [&](const Comm& c, int s, std::vector<int>& ranks) {
@@ -175,7 +185,7 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     if (nd > sim_domains) return false;
     ranks.clear();
     for (int d = 0; d < nd; ++d)
-      for (int j = 0; j < r; ++j) ranks.push_back(((base_domain(s) + d) % sim_domains) * dom + j);
+      for (int j = 0; j < r; ++j) ranks.push_back(((base_domain(s) + d) % sim_domains) * dom + (lane(s) + j) % dom);
     return true;
   };
 
@@ -559,6 +569,11 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       "one GPU per pipeline stage simulated ({} of {}); collectives as flows on a {}-GPU sub-cluster holding one "
       "group per stage (D-mod-k routing); traffic of the other DP/EP groups on shared upper-tier links is not simulated",
       pp, cluster.gpus, sub.gpus));
+  if (stages_share_gpus)
+    out.notes.push_back(fmt::format("the {} stages' groups need {} domains of lanes {} GPUs wide, more than the {}-GPU "
+                                    "sub-cluster holds: some stages share GPUs there, so their links are more contended "
+                                    "than in the real cluster",
+                                    pp, block * pp, lane_width, sub.gpus));
   out.notes.push_back("every stage carries the critical stage's communications; per-micro-batch collectives split "
                       "half forward, half backward, each phase's executions run as one collective of their summed "
                       "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "

@@ -309,9 +309,9 @@ void Topology::route(int s, int d, std::vector<int>& out) const {
   int s_gpu_on_nic = s;
   int s_k = 0;
   if (s_nic < 0) {
-    // Local NIC index r in the destination plane, chosen by hash among the node's NICs there.
-    const int per_plane = m.N / m.P;
-    const int r = plane + m.P * static_cast<int>((h >> 16) % per_plane);
+    // NCCL's PXN is rail-matched: the data crosses NVLink to the GPU on the destination's rail
+    // (same local NIC index, hence the same plane) and leaves through that GPU's NIC.
+    const int r = d_nic % m.N;
     s_nic = s_node * m.N + r;
     s_gpu_on_nic = s_node * m.G + m.owner_of_nic(r);
     s_k = r - m.first_nic_of(s_gpu_on_nic % m.G);
