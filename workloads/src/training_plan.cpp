@@ -470,7 +470,12 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   }
   if (par.ep > 1 && moe_layers_here > 0) {
     const auto& e = *model.moe;
-    auto g = place_group(par.ep, par.tp * par.cp, domain);
+    // EP folds over the data-parallel ranks (stride tp*cp: one rank per TP/CP block). An EP group
+    // larger than dp*cp also takes ep/(dp*cp) ranks of each TP/CP block, so its stride shrinks:
+    // it stays inside the stage's own GPUs instead of spanning dp*cp x more domains than exist.
+    const int folded = par.dp * par.cp;
+    const int ep_stride = par.ep > folded ? std::max(1, par.tp * par.cp * folded / par.ep) : par.tp * par.cp;
+    auto g = place_group(par.ep, ep_stride, domain);
     const double scaleout_fraction = dispatch_scaleout_fraction(par.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
     const double T_moe = par.sp ? tokens / tp : tokens;
     // DeepSeek-V3 dispatches in FP8 and combines in BF16 (Sec 3.3); BF16 runs use BF16 for both.
