@@ -284,6 +284,18 @@ void check_swiglu(Stage& st) {
   st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound, err <= kBf16Bound);
 }
 
+// The decode launch configuration both MLA decode checks (BF16 and FP8 KV cache) use.
+cuda::MlaDecodeConfig decode_config(int batch, int heads, int max_pages, int max_len, int num_sms, float scale) {
+  cuda::MlaDecodeConfig c;
+  c.batch = batch;
+  c.heads = heads;
+  c.max_pages = max_pages;
+  c.max_seq_len = max_len;
+  c.num_sms = num_sms;
+  c.softmax_scale = scale;
+  return c;
+}
+
 void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed,
                            cuda::MlaDecodeKernel kernel = cuda::MlaDecodeKernel::kMmaSync) {
   const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage;
@@ -314,13 +326,7 @@ void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int 
   DevBuf<int> dt(table.size()), dl(seq_lens.size());
   dt.upload(table);
   dl.upload(seq_lens);
-  cuda::MlaDecodeConfig c;
-  c.batch = batch;
-  c.heads = heads;
-  c.max_pages = max_pages;
-  c.max_seq_len = max_len;
-  c.num_sms = num_sms;
-  c.softmax_scale = scale;
+  const auto c = decode_config(batch, heads, max_pages, max_len, num_sms, scale);
   DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
   DevBuf<std::uint16_t> dout(want.size());
   cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
@@ -636,13 +642,7 @@ void check_mla_decode_fp8kv_case(Stage& st, int batch, std::vector<int> seq_lens
   DevBuf<int> dt(table.size()), dl(seq_lens.size());
   dt.upload(table);
   dl.upload(seq_lens);
-  cuda::MlaDecodeConfig c;
-  c.batch = batch;
-  c.heads = heads;
-  c.max_pages = max_pages;
-  c.max_seq_len = max_len;
-  c.num_sms = num_sms;
-  c.softmax_scale = scale;
+  const auto c = decode_config(batch, heads, max_pages, max_len, num_sms, scale);
   DevBuf<unsigned char> ws(std::max<std::size_t>(16, cuda::mla_decode_workspace_bytes(c)));
   DevBuf<std::uint16_t> dout(want.size());
   cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
