@@ -201,6 +201,14 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
                 {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
                 {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto& i : des.instances)
+      instances.push_back({{"comm", i.name}, {"kind", i.kind}, {"group", i.group}, {"simulated", i.simulated},
+                           {"per_stage", round_significant(i.per_stage)}});
+    r["des"]["instances"] = instances;
+    r["des"]["traffic_gpus"] = des.traffic_gpus;
+    r["des"]["sub_cluster_gpus"] = des.sub_cluster_gpus;
+    r["des"]["flows"] = round_significant(des.flows);
     nlohmann::json links = nlohmann::json::array();
     for (const auto& l : des.busiest_links)
       links.push_back({{"link", l.name}, {"class", l.link_class}, {"bytes", round_significant(l.bytes)},

@@ -25,13 +25,69 @@ struct Builder {
   bool exclusive;
   std::string label;
   int track;
+  bool separate = false;      // instances in flow groups of their own (CollectiveSpec::separate_copies)
+  bool keep_members = true;   // aggregated groups list their members (not when they carry copies)
 
   double efficiency(LinkClass c, const std::string& op) const { return profile.collective(c, op).bus_efficiency; }
   double alpha_s(LinkClass c, const std::string& op) const { return profile.collective(c, op).alpha_s; }
 
+  // Per-link counts (all zero between uses) and the links touched: kept from call to call, as a
+  // topology's link count can be large.
+  struct Counts {
+    std::vector<double> n;
+    std::vector<int> touched;
+  };
+  static Counts& scratch(int slot, int links) {
+    thread_local Counts c[2];
+    if (static_cast<int>(c[slot].n.size()) < links) c[slot].n.assign(links, 0);
+    return c[slot];
+  }
+
+  // The flows of the lists, in two groups as make_group (task_graph.h) builds them: flows inside
+  // one scale-up domain, then flows across domains (each only if it has flows). Dense per-link
+  // counts instead of an ordered map: the same groups (links in id order, the same counts, class
+  // and latency), linear in the flows' hops.
+  std::vector<FlowGroup> route_classes(const std::vector<const Pairs*>& lists) {
+    const int links = topo.link_count();
+    Counts* acc[2] = {&scratch(0, links), &scratch(1, links)};
+    FlowGroup grp[2];
+    std::vector<int> path;
+    for (const auto* list : lists)
+      for (const auto& [s, d] : *list) {
+        const int c = topo.same_domain(s, d) ? 0 : 1;
+        FlowGroup& f = grp[c];
+        Counts& a = *acc[c];
+        f.flows += 1;
+        topo.route(s, d, path);
+        for (int id : path) {
+          if (a.n[id] == 0) {
+            a.touched.push_back(id);
+            if (topo.link(id).link_class == LinkClass::scaleout) f.link_class = LinkClass::scaleout;
+          }
+          a.n[id] += 1;
+        }
+        f.latency_s = std::max(f.latency_s, topo.path_latency_s(path));
+        if (keep_members) f.members.push_back({s, d});
+      }
+    std::vector<FlowGroup> out;
+    for (int c = 0; c < 2; ++c) {
+      Counts& a = *acc[c];
+      std::sort(a.touched.begin(), a.touched.end());
+      grp[c].link_flows.reserve(a.touched.size());
+      for (int id : a.touched) {
+        grp[c].link_flows.push_back({id, a.n[id]});
+        a.n[id] = 0;
+      }
+      a.touched.clear();
+      if (grp[c].flows > 0) out.push_back(std::move(grp[c]));
+    }
+    return out;
+  }
+
   // The flows of one step as groups. Aggregated: one group per link class (the flows of a step are
   // symmetric within a class); otherwise one group per flow. Each flow pays the step's α.
-  std::vector<FlowGroup> groups_for(const Pairs& pairs, const std::string& op, double bytes_scale = 1) const {
+  // per[i]: instance i's flows, joined into the same groups, or (separate) in groups of their own.
+  std::vector<FlowGroup> groups_for(const std::vector<Pairs>& per, const std::string& op, double bytes_scale = 1) {
     std::vector<FlowGroup> out;
     auto finish = [&](FlowGroup grp) {
       grp.bytes_factor = bytes_scale / efficiency(grp.link_class, op);
@@ -39,14 +95,24 @@ struct Builder {
       out.push_back(std::move(grp));
     };
     if (!aggregate) {
-      for (const auto& p : pairs) finish(make_group(topo, {p}));
+      for (const auto& pairs : per)
+        for (const auto& p : pairs) finish(make_group(topo, {p}));
       return out;
     }
-    Pairs up, across;
-    for (const auto& p : pairs) (topo.same_domain(p.first, p.second) ? up : across).push_back(p);
-    if (!up.empty()) finish(make_group(topo, std::move(up)));
-    if (!across.empty()) finish(make_group(topo, std::move(across)));
+    std::vector<const Pairs*> lists;
+    for (const auto& pairs : per) lists.push_back(&pairs);
+    if (!separate) {
+      for (auto& grp : route_classes(lists)) finish(std::move(grp));
+      return out;
+    }
+    for (const auto* list : lists)
+      for (auto& grp : route_classes({list})) finish(std::move(grp));
     return out;
+  }
+  std::vector<FlowGroup> groups_for(Pairs pairs, const std::string& op, double bytes_scale = 1) {
+    std::vector<Pairs> per(1);
+    per.front() = std::move(pairs);
+    return groups_for(per, op, bytes_scale);
   }
 
   int batch(std::vector<FlowGroup> groups) {
@@ -61,7 +127,8 @@ struct Builder {
 
   // Parallel rings (all of the same size) running the phases one after another: each phase is
   // (op whose efficiency applies, number of steps). Returns the task that ends the last phase.
-  int rings(const std::vector<std::vector<int>>& rs, double bytes_per_ring,
+  // per_instance: consecutive rings of `rs` that belong to one instance (for separate groups).
+  int rings(const std::vector<std::vector<int>>& rs, int per_instance, double bytes_per_ring,
             const std::vector<std::pair<std::string, int>>& phases, std::vector<int> after) {
     const int r = static_cast<int>(rs.front().size());
     if (r < 2) return join(std::move(after), " (no-op)");
@@ -71,10 +138,10 @@ struct Builder {
       // its flows end, as each rank's next send waits for its receive.
       std::vector<int> prev = std::move(after);
       for (const auto& [op, steps] : phases) {
-        Pairs pairs;
-        for (const auto& ring : rs)
-          for (int i = 0; i < r; ++i) pairs.push_back({ring[i], ring[(i + 1) % r]});
-        const int b = batch(groups_for(pairs, op));
+        std::vector<Pairs> per((rs.size() + per_instance - 1) / per_instance);
+        for (std::size_t c = 0; c < rs.size(); ++c)
+          for (int i = 0; i < r; ++i) per[c / per_instance].push_back({rs[c][i], rs[c][(i + 1) % r]});
+        const int b = batch(groups_for(per, op));
         for (int k = 0; k < steps; ++k) prev = {g.add_transfer(b, chunk, prev, fmt::format("{} {} step {}", label, op, k), track)};
       }
       return prev.front();
@@ -84,7 +151,7 @@ struct Builder {
     for (const auto& [op, steps] : phases) {
       std::vector<std::vector<int>> batches(rs.size(), std::vector<int>(r));
       for (std::size_t c = 0; c < rs.size(); ++c)
-        for (int i = 0; i < r; ++i) batches[c][i] = batch(groups_for({{rs[c][i], rs[c][(i + 1) % r]}}, op));
+        for (int i = 0; i < r; ++i) batches[c][i] = batch(groups_for(Pairs{{rs[c][i], rs[c][(i + 1) % r]}}, op));
       for (int k = 0; k < steps; ++k) {
         auto next = last;
         for (std::size_t c = 0; c < rs.size(); ++c)
@@ -143,53 +210,56 @@ std::vector<std::vector<int>> nccl_rings(const Topology& topo, const std::vector
 // spines, so each class is symmetric and its flows get one rate: the grouping is exact. Needs
 // fixed_nics() and Ecmp::dmodk; otherwise the pairs are routed one by one (hash collisions make
 // flows of a class unequal, so a class is only a conservative group: run per flow to be exact).
-std::vector<FlowGroup> all_to_all_counted(const Builder& b, const std::vector<int>& ranks) {
+std::vector<FlowGroup> all_to_all_counted(const Builder& b, const std::vector<std::vector<int>>& instances) {
   const Topology& topo = b.topo;
-  const int n = static_cast<int>(ranks.size());
   const int links = topo.link_count();
-  std::map<int, int> in_domain, in_leaf;
-  std::map<std::pair<int, int>, int> in_domain_leaf;
-  for (int r : ranks) {
-    ++in_domain[topo.domain_of(r)];
-    ++in_leaf[topo.leaf_of(r)];
-    ++in_domain_leaf[{topo.domain_of(r), topo.leaf_of(r)}];
-  }
   enum { kUp = 0, kLeaf = 1, kCross = 2 };
   std::vector<std::vector<double>> count(3, std::vector<double>(links, 0));
   std::vector<double> flows(3, 0), latency(3, 0);
-  std::vector<int> up, down;
-  for (int s : ranks) {
-    const int dom = topo.domain_of(s), leaf = topo.leaf_of(s);
-    const double intra = in_domain[dom] - 1;
-    const double same_leaf = in_leaf[leaf] - in_domain_leaf[{dom, leaf}];
-    const double cross = (n - in_leaf[leaf]) - (in_domain[dom] - in_domain_leaf[{dom, leaf}]);
-    // As a sender and, by symmetry of all-to-all, as a receiver of the same numbers.
-    count[kUp][topo.scaleup_up_link(s)] += intra;
-    count[kUp][topo.scaleup_down_link(s)] += intra;
-    flows[kUp] += intra;
-    topo.up_links(s, up);
-    topo.down_links(s, down);
-    for (int id : up) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
-    for (int id : down) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
-    flows[kLeaf] += same_leaf;
-    flows[kCross] += cross;
-    latency[kUp] = topo.path_latency_s({topo.scaleup_up_link(s), topo.scaleup_down_link(s)});
-    latency[kLeaf] = std::max(latency[kLeaf], topo.path_latency_s(up) + topo.path_latency_s(down));
-  }
-  // Leaf-to-leaf flows: under D-mod-k the path from a leaf depends only on the destination, so
-  // the flows from leaf A to GPU d all take one path: as many as A holds ranks outside d's domain.
-  const double edge_latency = latency[kLeaf];
-  std::vector<int> path;
-  for (const auto& [a, na] : in_leaf)
-    for (int d : ranks) {
-      if (topo.leaf_of(d) == a) continue;
-      const auto it = in_domain_leaf.find({topo.domain_of(d), a});
-      const double m = na - (it == in_domain_leaf.end() ? 0 : it->second);
-      if (m <= 0) continue;
-      topo.leaf_path_to(a, d, path);
-      for (int id : path) count[kCross][id] += m;
-      latency[kCross] = std::max(latency[kCross], edge_latency + topo.path_latency_s(path));
+  std::vector<int> up, down, path;
+  // Each instance counted on its own (its flows stay among its ranks), into the same counts.
+  for (const auto& ranks : instances) {
+    const int n = static_cast<int>(ranks.size());
+    std::map<int, int> in_domain, in_leaf;
+    std::map<std::pair<int, int>, int> in_domain_leaf;
+    for (int r : ranks) {
+      ++in_domain[topo.domain_of(r)];
+      ++in_leaf[topo.leaf_of(r)];
+      ++in_domain_leaf[{topo.domain_of(r), topo.leaf_of(r)}];
     }
+    double edge_latency = 0;
+    for (int s : ranks) {
+      const int dom = topo.domain_of(s), leaf = topo.leaf_of(s);
+      const double intra = in_domain[dom] - 1;
+      const double same_leaf = in_leaf[leaf] - in_domain_leaf[{dom, leaf}];
+      const double cross = (n - in_leaf[leaf]) - (in_domain[dom] - in_domain_leaf[{dom, leaf}]);
+      // As a sender and, by symmetry of all-to-all, as a receiver of the same numbers.
+      count[kUp][topo.scaleup_up_link(s)] += intra;
+      count[kUp][topo.scaleup_down_link(s)] += intra;
+      flows[kUp] += intra;
+      topo.up_links(s, up);
+      topo.down_links(s, down);
+      for (int id : up) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
+      for (int id : down) count[kLeaf][id] += same_leaf, count[kCross][id] += cross;
+      flows[kLeaf] += same_leaf;
+      flows[kCross] += cross;
+      latency[kUp] = topo.path_latency_s({topo.scaleup_up_link(s), topo.scaleup_down_link(s)});
+      edge_latency = std::max(edge_latency, topo.path_latency_s(up) + topo.path_latency_s(down));
+    }
+    latency[kLeaf] = std::max(latency[kLeaf], edge_latency);
+    // Leaf-to-leaf flows: under D-mod-k the path from a leaf depends only on the destination, so
+    // the flows from leaf A to GPU d all take one path: as many as A holds ranks outside d's domain.
+    for (const auto& [a, na] : in_leaf)
+      for (int d : ranks) {
+        if (topo.leaf_of(d) == a) continue;
+        const auto it = in_domain_leaf.find({topo.domain_of(d), a});
+        const double m = na - (it == in_domain_leaf.end() ? 0 : it->second);
+        if (m <= 0) continue;
+        topo.leaf_path_to(a, d, path);
+        for (int id : path) count[kCross][id] += m;
+        latency[kCross] = std::max(latency[kCross], edge_latency + topo.path_latency_s(path));
+      }
+  }
   std::vector<FlowGroup> out;
   for (int c = 0; c < 3; ++c) {
     if (flows[c] <= 0) continue;
@@ -240,6 +310,42 @@ std::string resolve_algorithm(const CollectiveSpec& spec, const Topology& topo) 
   return a;
 }
 
+namespace {
+
+// The main instance and its copies: each copy as large as the main one, the same shape over the
+// scale-up domains (a bijection between the domains they use, rank by rank), and no GPU in two.
+std::vector<std::vector<int>> instances_of(const Topology& topo, const CollectiveSpec& spec, std::vector<int> ranks) {
+  std::vector<std::vector<int>> out{std::move(ranks)};
+  if (spec.copies.empty()) return out;
+  out.reserve(1 + spec.copies.size());  // `first` stays valid
+  const auto& first = out.front();
+  std::vector<char> used(topo.gpu_count(), 0);
+  for (int r : first)
+    if (r >= 0 && r < topo.gpu_count()) used[r] = 1;
+  for (std::size_t c = 0; c < spec.copies.size(); ++c) {
+    const auto& copy = spec.copies[c];
+    if (copy.size() != first.size())
+      throw InputError(fmt::format("collective: copy {} has {} ranks, the main instance {}", c, copy.size(), first.size()));
+    std::map<int, int> fwd, bwd;  // main's domain -> copy's, and back
+    for (std::size_t i = 0; i < copy.size(); ++i) {
+      const int r = copy[i];
+      if (r < 0 || r >= topo.gpu_count())
+        throw InputError(fmt::format("collective: copy {}: GPU {} is not in the topology", c, r));
+      if (used[r]) throw InputError(fmt::format("collective: copy {}: GPU {} already takes part in another instance", c, r));
+      used[r] = 1;
+      const int dm = topo.domain_of(first[i]), dc = topo.domain_of(r);
+      if (fwd.try_emplace(dm, dc).first->second != dc || bwd.try_emplace(dc, dm).first->second != dm)
+        throw InputError(fmt::format("collective: copy {} does not have the main instance's shape over the scale-up "
+                                     "domains",
+                                     c));
+    }
+    out.push_back(copy);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
                                    const std::vector<int>& after, bool exclusive, const std::string& label, int track) {
   std::vector<int> ranks = spec.ranks;
@@ -252,30 +358,51 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
   if (n < 2 || spec.bytes <= 0) return {b.join(after, " (no-op)")};
   const std::string algo = resolve_algorithm(spec, topo);
   const auto& op = spec.op;
+  const auto inst = instances_of(topo, spec, std::move(ranks));
+  b.separate = spec.separate_copies;
+  b.keep_members = inst.size() == 1;
+  auto shape_error = [] {
+    return InputError("collective: a copy does not have the main instance's shape (its nodes hold its ranks differently)");
+  };
 
   if (algo == "ring") {
-    const auto rs = nccl_rings(topo, ranks);
-    const double per_ring = spec.bytes / rs.size();
-    if (op == "all_reduce") return {b.rings(rs, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after)};
-    return {b.rings(rs, per_ring, {{op, n - 1}}, after)};
+    std::vector<std::vector<int>> rs;
+    std::size_t per = 0;
+    for (const auto& ri : inst) {
+      auto r = nccl_rings(topo, ri);
+      if (per == 0) per = r.size();
+      if (r.size() != per) throw shape_error();
+      rs.insert(rs.end(), r.begin(), r.end());
+    }
+    const double per_ring = spec.bytes / per;
+    const int pi = static_cast<int>(per);
+    if (op == "all_reduce") return {b.rings(rs, pi, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after)};
+    return {b.rings(rs, pi, per_ring, {{op, n - 1}}, after)};
   }
   if (algo == "hierarchical" && op != "all_to_all") {
-    const auto doms = by_domain(topo, ranks);
-    const int m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
-    std::vector<std::vector<int>> cross(m);
-    for (int j = 0; j < m; ++j)
-      for (const auto& dom : doms) cross[j].push_back(dom[j]);
+    std::vector<std::vector<int>> doms, cross;
+    int m = 0, d = 0;
+    for (const auto& ri : inst) {
+      const auto di = by_domain(topo, ri);
+      if (m == 0) m = static_cast<int>(di.front().size()), d = static_cast<int>(di.size());
+      if (static_cast<int>(di.front().size()) != m || static_cast<int>(di.size()) != d) throw shape_error();
+      for (int j = 0; j < m; ++j) {
+        cross.emplace_back();
+        for (const auto& dom : di) cross.back().push_back(dom[j]);
+      }
+      doms.insert(doms.end(), di.begin(), di.end());
+    }
     int t = -1;
     if (op == "all_reduce") {
-      t = b.rings(doms, spec.bytes, {{"reduce_scatter", m - 1}}, after);
-      t = b.rings(cross, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
-      t = b.rings(doms, spec.bytes, {{"all_gather", m - 1}}, {t});
+      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+      t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
+      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
     } else if (op == "all_gather") {
-      t = b.rings(cross, spec.bytes / m, {{"all_gather", d - 1}}, after);
-      t = b.rings(doms, spec.bytes, {{"all_gather", m - 1}}, {t});
+      t = b.rings(cross, m, spec.bytes / m, {{"all_gather", d - 1}}, after);
+      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
     } else {
-      t = b.rings(doms, spec.bytes, {{"reduce_scatter", m - 1}}, after);
-      t = b.rings(cross, spec.bytes / m, {{"reduce_scatter", d - 1}}, {t});
+      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+      t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}}, {t});
     }
     return {t};
   }
@@ -283,23 +410,25 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
     // Each rank sends its buffer into the switch once and receives the result once: the link
     // load of a shift by one. The profile's scale-up all-reduce figure is NVLS's bus bandwidth
     // (nccl-tests convention, 2(n-1)/n wire factor), so that factor goes into the bytes.
-    Pairs pairs;
-    for (int i = 0; i < n; ++i) pairs.push_back({ranks[i], ranks[(i + 1) % n]});
+    std::vector<Pairs> per(inst.size());
+    for (std::size_t c = 0; c < inst.size(); ++c)
+      for (int i = 0; i < n; ++i) per[c].push_back({inst[c][i], inst[c][(i + 1) % n]});
     const double scale = bus_factor("all_reduce", n);
-    const int bt = b.batch(b.groups_for(pairs, "all_reduce", scale));
+    const int bt = b.batch(b.groups_for(per, "all_reduce", scale));
     return {g.add_transfer(bt, spec.bytes, after, b.label + " nvls", track)};
   }
   if (algo == "tree") {
     // Double binary tree: tree 1 over positions (parent (i-1)/2), tree 2 its mirror; each moves
     // half the data up (reduce) and down (broadcast), pipelined so all edges run together.
-    Pairs up_pairs, down_pairs;
-    for (int tree = 0; tree < 2; ++tree)
-      for (int i = 1; i < n; ++i) {
-        const int child = tree == 0 ? i : n - 1 - i;
-        const int parent = tree == 0 ? (i - 1) / 2 : n - 1 - (i - 1) / 2;
-        up_pairs.push_back({ranks[child], ranks[parent]});
-        down_pairs.push_back({ranks[parent], ranks[child]});
-      }
+    std::vector<Pairs> up_pairs(inst.size()), down_pairs(inst.size());
+    for (std::size_t c = 0; c < inst.size(); ++c)
+      for (int tree = 0; tree < 2; ++tree)
+        for (int i = 1; i < n; ++i) {
+          const int child = tree == 0 ? i : n - 1 - i;
+          const int parent = tree == 0 ? (i - 1) / 2 : n - 1 - (i - 1) / 2;
+          up_pairs[c].push_back({inst[c][child], inst[c][parent]});
+          down_pairs[c].push_back({inst[c][parent], inst[c][child]});
+        }
     auto groups = b.groups_for(up_pairs, "reduce_scatter");
     auto down = b.groups_for(down_pairs, "all_gather");
     groups.insert(groups.end(), down.begin(), down.end());
@@ -310,16 +439,20 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
     return {g.add_transfer(bt, spec.bytes / 2, after, b.label + " tree", track)};
   }
   if (algo == "hierarchical") {  // all_to_all, DeepEP normal kernels
-    const auto doms = by_domain(topo, ranks);
-    const int m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
-    Pairs rdma, nvlink;
-    for (int di = 0; di < d; ++di)
-      for (int j = 0; j < m; ++j) {
-        for (int dj = 0; dj < d; ++dj)
-          if (dj != di) rdma.push_back({doms[di][j], doms[dj][j]});
-        for (int k = 0; k < m; ++k)
-          if (k != j) nvlink.push_back({doms[di][j], doms[di][k]});
-      }
+    std::vector<Pairs> rdma(inst.size()), nvlink(inst.size());
+    int m = 0, d = 0;
+    for (std::size_t c = 0; c < inst.size(); ++c) {
+      const auto doms = by_domain(topo, inst[c]);
+      if (m == 0) m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
+      if (static_cast<int>(doms.front().size()) != m || static_cast<int>(doms.size()) != d) throw shape_error();
+      for (int di = 0; di < d; ++di)
+        for (int j = 0; j < m; ++j) {
+          for (int dj = 0; dj < d; ++dj)
+            if (dj != di) rdma[c].push_back({doms[di][j], doms[dj][j]});
+          for (int k = 0; k < m; ++k)
+            if (k != j) nvlink[c].push_back({doms[di][j], doms[di][k]});
+        }
+    }
     // Per pair: RDMA carries the bytes for all m GPUs of the peer node; NVLink carries, for each
     // local peer, its share from every domain (forwarded) including its own.
     auto groups = b.groups_for(rdma, "all_to_all", m);
@@ -331,26 +464,35 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
   // direct all-to-all
   std::vector<FlowGroup> groups;
   if (spec.hot_rank >= 0 && spec.hot_rank < n && spec.hot_rank_load != 1) {
-    // Skewed: flows into the hot rank carry load x the mean; the other flows the rest, evenly.
-    const int hot = ranks[spec.hot_rank];
+    // Skewed: flows into the hot rank (of every instance) carry load x the mean; the other flows
+    // the rest, evenly.
     const double others = (n - spec.hot_rank_load) / (n - 1.0);
-    Pairs to_hot, rest;
-    for (int s : ranks)
-      for (int d : ranks)
-        if (s != d) (d == hot ? to_hot : rest).push_back({s, d});
+    std::vector<Pairs> to_hot(inst.size()), rest(inst.size());
+    for (std::size_t c = 0; c < inst.size(); ++c) {
+      const int hot = inst[c][spec.hot_rank];
+      for (int s : inst[c])
+        for (int d : inst[c])
+          if (s != d) (d == hot ? to_hot[c] : rest[c]).push_back({s, d});
+    }
     groups = b.groups_for(to_hot, "all_to_all", spec.hot_rank_load);
     for (auto& grp : b.groups_for(rest, "all_to_all", std::max(0.0, others))) groups.push_back(std::move(grp));
   } else if (spec.aggregate && topo.fixed_nics() && topo.ecmp() == Ecmp::dmodk) {
-    groups = all_to_all_counted(b, ranks);
+    if (b.separate) {
+      for (const auto& ri : inst)
+        for (auto& grp : all_to_all_counted(b, {ri})) groups.push_back(std::move(grp));
+    } else {
+      groups = all_to_all_counted(b, inst);
+    }
   } else {
-    Pairs pairs;
-    for (int s : ranks)
-      for (int d : ranks)
-        if (s != d) pairs.push_back({s, d});
-    groups = b.groups_for(pairs, "all_to_all");
+    std::vector<Pairs> per(inst.size());
+    for (std::size_t c = 0; c < inst.size(); ++c)
+      for (int s : inst[c])
+        for (int d : inst[c])
+          if (s != d) per[c].push_back({s, d});
+    groups = b.groups_for(per, "all_to_all");
   }
   if (spec.scaleout_fraction >= 0) {
-    const int local = static_cast<int>(by_domain(topo, ranks).front().size());
+    const int local = static_cast<int>(by_domain(topo, inst.front()).front().size());
     const double uniform = static_cast<double>(n - local) / n;
     if (uniform > 0)
       for (auto& grp : groups)

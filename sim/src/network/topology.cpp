@@ -51,6 +51,7 @@ struct Plane {
   int spines_per_group = 0;                     // spines above one leaf (2 tiers: all; 3 tiers: per pod)
   int leaves_per_pod = 0;                       // 3 tiers only
   int cores_per_spine = 0;                      // 3 tiers only
+  int down_ports = 0;                           // NIC ports per leaf
 };
 
 struct Topology::Impl {
@@ -92,9 +93,14 @@ struct Topology::Impl {
     if (ecmp == Ecmp::dmodk) return static_cast<int>((nic_slot[dst_nic] + seed) % pl.spines_per_group);
     return static_cast<int>((h >> 24) % pl.spines_per_group);
   }
+  // D-mod-k one level up: the destination's index in its pod (leaf in pod x ports + port), past
+  // the digit the spine choice used. (The port alone, divided by the spine count, is 0 on every
+  // leaf that is not oversubscribed: all traffic into a pod would climb to one core.)
   int core_choice(std::uint64_t h, int dst_nic, const Plane& pl) const {
-    if (ecmp == Ecmp::dmodk)
-      return static_cast<int>((nic_slot[dst_nic] / pl.spines_per_group + seed) % pl.cores_per_spine);
+    if (ecmp == Ecmp::dmodk) {
+      const long long in_pod = static_cast<long long>(nic_leaf[dst_nic] % pl.leaves_per_pod) * pl.down_ports + nic_slot[dst_nic];
+      return static_cast<int>((in_pod / pl.spines_per_group + static_cast<long long>(seed)) % pl.cores_per_spine);
+    }
     return static_cast<int>((h >> 40) % pl.cores_per_spine);
   }
   void build();
@@ -180,6 +186,7 @@ void Topology::Impl::build_plane(int p, const std::vector<int>& plane_nics) {
   const int up = radix - down;
   const int endpoints = static_cast<int>(plane_nics.size());
   Plane pl;
+  pl.down_ports = down;
   int leaves = 0;
   if (tiers == 1) {
     leaves = 1;  // one switch layer: a single switch holds every NIC of the plane

@@ -39,6 +39,26 @@ struct CollectiveSpec {
   // rest evenly. Flows into it form their own flow groups, so its links are what the rest waits on.
   int hot_rank = -1;
   double hot_rank_load = 1;
+  // Concurrent instances: other groups running the same collective (same op, bytes, algorithm and
+  // size) in lockstep with `ranks`, e.g. the other DP replicas' gradient reductions or the other
+  // EP groups' all-to-alls of one pipeline stage. Each copy lists its GPUs in rank order, with
+  // the main instance's shape (rank i and rank j share a scale-up domain in a copy iff they do in
+  // `ranks`); no GPU may appear in two instances. Under symmetry every instance's flows get the
+  // main instance's rates, so aggregated, a copy's flows join the main instance's flow groups: the
+  // groups' link counts carry every instance's flows on every link (the multiplicity of shared
+  // links), at no extra rate variable. Where routing treats the instances unequally (a D-mod-k or
+  // ECMP collision under some of them) a joined group runs every instance at the slowest one's
+  // rate: what a synchronous step, which waits for every instance, sees of it, but no longer the
+  // max-min rates of each flow. Per flow (aggregate = false, what SimGrid runs) the copies
+  // are explicit flows of their own. Skewed routing (hot_rank) applies to every instance at the
+  // same position: the instances hold the same experts in the same order, so the same expert is
+  // hot in each. Aggregated groups that carry copies list no members (the des engine needs counts
+  // only). The ends returned wait for every instance.
+  std::vector<std::vector<int>> copies;
+  // Aggregated only: every instance in flow groups of its own instead of joined ones. Exact
+  // (each instance's flows then get their own rates) where the instances are not symmetric (a
+  // degraded link under one of them), at one rate variable per instance and class.
+  bool separate_copies = false;
 };
 
 // The algorithm `auto` resolves to, or the one asked for; InputError if it does not fit the op.
@@ -54,9 +74,9 @@ std::vector<int> append_collective(TaskGraph& graph, const Topology& topo, const
 struct CollectiveResult {
   std::string algorithm;
   double time_s = 0;
-  double algbw_bps = 0;  // bytes / time
+  double algbw_bps = 0;  // bytes / time (of one instance: copies run beside it)
   double busbw_bps = 0;  // algbw x nccl-tests bus factor
-  double flows = 0;      // member flows simulated (per-pair flows the collective consists of)
+  double flows = 0;      // member flows simulated (per-pair flows the collective consists of, copies included)
   long long tasks = 0, events = 0, variables = 0;
 };
 
