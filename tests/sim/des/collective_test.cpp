@@ -16,10 +16,6 @@ using namespace gwsim::net;
 
 namespace {
 
-const Profile& h100_profile() {
-  static const Profile p = default_profile_for(find_gpu("H100"));
-  return p;
-}
 
 CollectiveResult run(const ClusterSpec& c, const std::string& backend, const std::string& op, double bytes,
                      const std::string& algorithm, bool aggregate, Ecmp ecmp = Ecmp::hash) {

@@ -21,10 +21,6 @@ using namespace gwsim::net;
 
 namespace {
 
-const Profile& h100_profile() {
-  static const Profile p = default_profile_for(find_gpu("H100"));
-  return p;
-}
 
 // GPU at local index `lane` of node `node` (8 GPUs per node).
 int gpu(int node, int lane) { return node * 8 + lane; }

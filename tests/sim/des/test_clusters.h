@@ -1,6 +1,7 @@
 #pragma once
 // Small clusters for the network tests: H100-like nodes (8 GPUs, 450 GB/s NVLink per direction,
 // 8 x 400G NICs), a fabric of the given kind and switch radix.
+#include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/hwmodels/cluster.h"
 
 inline gwsim::ClusterSpec test_cluster(int gpus, gwsim::FabricKind kind, int radix) {
@@ -18,4 +19,10 @@ inline gwsim::ClusterSpec test_cluster(int gpus, gwsim::FabricKind kind, int rad
   c.fabric.switch_radix = radix;
   c.fabric.tiers = 2;
   return c;
+}
+
+// The H100's published profile (bus efficiencies and α per collective), loaded once.
+inline const gwsim::Profile& h100_profile() {
+  static const gwsim::Profile p = gwsim::default_profile_for(gwsim::find_gpu("H100"));
+  return p;
 }
