@@ -105,7 +105,7 @@ void add_collective_command(CLI::App& app) {
   cmd->add_option("--bytes", opt->bytes, "Size in bytes, nccl-tests convention")->required();
   cmd->add_option("--cluster", opt->cluster, "Cluster file (default hwmodels/data/clusters/generic-h100-1024.json)");
   cmd->add_option("--algorithm", opt->algorithm, "Algorithm")
-      ->check(CLI::IsMember({"ring", "tree", "direct", "hierarchical", "nvls", "auto"}));
+      ->check(CLI::IsMember({"ring", "tree", "direct", "hierarchical", "nvls", "sharp", "auto"}));
   cmd->add_option("--backend", opt->backend, "analytical | des | simgrid")
       ->check(CLI::IsMember({"analytical", "des", "simgrid"}));
   cmd->add_option("--seed", opt->seed, "ECMP hash seed");

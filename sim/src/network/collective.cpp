@@ -305,8 +305,10 @@ std::string resolve_algorithm(const CollectiveSpec& spec, const Topology& topo) 
   if (a == "tree" && op != "all_reduce") throw InputError("--algorithm", "", "tree is an all_reduce algorithm");
   if (a == "nvls" && (op != "all_reduce" || !one_domain))
     throw InputError("--algorithm", "", "nvls reduces in one NVSwitch domain: all_reduce with every rank in one domain");
-  if (a != "ring" && a != "tree" && a != "direct" && a != "hierarchical" && a != "nvls")
-    throw InputError("--algorithm", "", "\"" + a + "\": expected ring|tree|direct|hierarchical|nvls|auto");
+  if (a == "sharp" && (op != "all_reduce" || one_domain))
+    throw InputError("--algorithm", "", "sharp reduces in the scale-out switches: all_reduce over several domains");
+  if (a != "ring" && a != "tree" && a != "direct" && a != "hierarchical" && a != "nvls" && a != "sharp")
+    throw InputError("--algorithm", "", "\"" + a + "\": expected ring|tree|direct|hierarchical|nvls|sharp|auto");
   return a;
 }
 
@@ -379,7 +381,7 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
     if (op == "all_reduce") return {b.rings(rs, pi, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after)};
     return {b.rings(rs, pi, per_ring, {{op, n - 1}}, after)};
   }
-  if (algo == "hierarchical" && op != "all_to_all") {
+  if ((algo == "hierarchical" && op != "all_to_all") || algo == "sharp") {
     std::vector<std::vector<int>> doms, cross;
     int m = 0, d = 0;
     for (const auto& ri : inst) {
@@ -393,7 +395,20 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
       doms.insert(doms.end(), di.begin(), di.end());
     }
     int t = -1;
-    if (op == "all_reduce") {
+    if (algo == "sharp") {
+      // InfiniBand SHARP: in-network reduction in the scale-out switches. Reduce-scatter inside
+      // each domain; then every rank's shard goes up the switch tree once and comes back reduced
+      // once (each NIC sends and receives the shard once, against 2(d-1)/d shards for a ring):
+      // the link load of a shift by one domain among the ranks of the same local index, at the
+      // profile's scale-out all-reduce efficiency; then all-gather inside each domain.
+      std::vector<Pairs> shift(inst.size());
+      for (std::size_t x = 0; x < cross.size(); ++x)
+        for (int i = 0; i < d; ++i) shift[x / m].push_back({cross[x][i], cross[x][(i + 1) % d]});
+      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+      const int bt = b.batch(b.groups_for(shift, "all_reduce"));
+      t = g.add_transfer(bt, spec.bytes / m, {t}, b.label + " sharp", track);
+      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
+    } else if (op == "all_reduce") {
       t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
       t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
       t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});

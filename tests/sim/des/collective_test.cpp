@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/sim/network/collective.h"
@@ -87,6 +88,27 @@ TEST(CollectiveDesVsSimgrid, OtherAlgorithms) {
   expect_agreement(test_cluster(64, FabricKind::fat_tree, 16), "all_reduce", 256e6, "tree");
   expect_agreement(test_cluster(64, FabricKind::fat_tree, 16), "all_to_all", 64e6, "hierarchical");
   expect_agreement(test_cluster(8, FabricKind::fat_tree, 16), "all_reduce", 256e6, "nvls");
+  expect_agreement(test_cluster(64, FabricKind::fat_tree, 16), "all_reduce", 256e6, "sharp");
+}
+
+TEST(CollectiveAlgorithms, SharpSendsEachShardOnceAcrossTheFabric) {
+  // Between the domains a ring moves 2(d-1)/d shards through every NIC, SHARP one (the switches
+  // reduce): on 8 domains the inter-domain phase is 1.75x faster. Both share the in-domain phases,
+  // so the difference of the two times is 0.75 inter-domain phases.
+  const auto c = test_cluster(64, FabricKind::fat_tree, 16);
+  const double bytes = 4e9;
+  const auto ring = run(c, "des", "all_reduce", bytes, "hierarchical", true, Ecmp::dmodk);
+  const auto sharp = run(c, "des", "all_reduce", bytes, "sharp", true, Ecmp::dmodk);
+  // The inter-domain phase of SHARP: each NIC moves bytes / 8 once at the profile's scale-out
+  // all-reduce efficiency.
+  const double eff = h100_profile().collective(LinkClass::scaleout, "all_reduce").bus_efficiency;
+  const double phase = bytes / 8 / (c.nic_bps * eff);
+  std::cout << fmt::format("  hierarchical ring {:.4f} s, sharp {:.4f} s, inter-domain phase {:.4f} s\n", ring.time_s,
+                           sharp.time_s, phase);
+  EXPECT_LT(sharp.time_s, ring.time_s);
+  EXPECT_NEAR(ring.time_s - sharp.time_s, 0.75 * phase, 0.02 * phase);
+  EXPECT_THROW(run(test_cluster(8, FabricKind::fat_tree, 16), "des", "all_reduce", bytes, "sharp", true, Ecmp::dmodk),
+               InputError);
 }
 
 // Published figures (../shared/validation/published_cases.json), within 15%.

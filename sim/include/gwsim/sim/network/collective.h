@@ -10,6 +10,10 @@
 //                 intra-domain again (all-reduce); all-to-all as DeepEP: RDMA to the same-index
 //                 GPU of every other node while NVLink forwards inside the node
 //   nvls          in-network reduction in one NVSwitch domain: each rank sends once, receives once
+//   sharp         in-network reduction in the scale-out switches (InfiniBand SHARP), all-reduce over
+//                 several domains: in-domain reduce-scatter, each shard up the switch tree once and
+//                 back once, in-domain all-gather. Asked for explicitly (auto never picks it: it
+//                 needs SHARP-capable switches and has no published figure here to check it)
 // Link efficiency: a flow over scale-out (scale-up) links moves bytes / bus_efficiency of the
 // profile's entry for its phase's op on that link class, which is the same as running on links
 // scaled by the efficiency; the profile's α is paid once per step by every flow of the step.
@@ -25,7 +29,7 @@ struct CollectiveSpec {
   std::string op = "all_reduce";  // all_reduce | all_gather | reduce_scatter | all_to_all
   double bytes = 0;               // nccl-tests size (all_gather: the gathered output)
   std::vector<int> ranks;         // GPUs taking part, in rank order; empty: GPUs 0..n-1 of the topology
-  std::string algorithm = "auto"; // ring | tree | direct | hierarchical | nvls | auto
+  std::string algorithm = "auto"; // ring | tree | direct | hierarchical | nvls | sharp | auto
   bool aggregate = true;          // flow groups over symmetric flows (des); false: one flow per pair
   bool nvls_capable = false;      // the scale-up switch reduces in network (NVSwitch 3+)
   // all_to_all only: share of each rank's bytes that leaves its scale-up domain. <0: uniform
