@@ -56,7 +56,7 @@ namespace {
 using namespace net;
 
 constexpr double kSimgridFlowLimit = 2e6;  // member flows SimGrid is asked to simulate at most
-constexpr std::int64_t kMaxSimulatedGpus = 32768;  // sub-cluster size cap (des)
+constexpr std::int64_t kMaxSimulatedGpus = 65536;  // sub-cluster size cap (des)
 // Engine work: (flow group, link) pairs crossed per transfer, summed over the transfers.
 // Per comm: the representative instance's links (what its copies add merges away under symmetry).
 constexpr double kMaxCollectiveLinkEntries = 1e8;  // of one comm over the step, des
