@@ -25,8 +25,13 @@
 //     back to back while both passes' collectives run beside it from the pair's start.
 //   - per-micro-batch collectives belong to F and B passes (none to W); a pass's output is sent to
 //     the next rank once its compute and collectives are done.
-//   - comm SMs: compute that overlaps communication is stretched by comm_sms / sm_count of the
-//     overlapped time (the analytical cost of the overlapped collectives, capped at the compute).
+//   - comm SMs (comm_sm_slowdown, shared with the analytical backend): compute beside
+//     communication kernels runs on the SMs left, comm_sms / (sm_count - comm_sms) slower, for the
+//     overlapped time (the analytical cost of the overlapped collectives, capped at the compute),
+//     or for all compute under DualPipe's static split.
+//   - capped sub-cluster (kMaxSimulatedGpus): when the pp blocks do not fit side by side, the
+//     per-micro-batch groups size the block and per-step groups wider than it fall back to their
+//     α-β cost; asymmetry (asymmetry.h) is placed on the stages' representative GPUs.
 #include "gwsim/sim/des/training_step.h"
 
 #include <fmt/format.h>
