@@ -284,6 +284,32 @@ void check_swiglu(Stage& st) {
   st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound, err <= kBf16Bound);
 }
 
+// A paged KV cache's block table with the pages in shuffled order, so a kernel that ignores the
+// table reads the wrong pages; 3 spare pages no sequence references (the checks fill them with
+// values that must not leak into the output). perm[0, used) are the referenced pages.
+struct ShuffledPageTable {
+  int max_len = 0, max_pages = 0, total_pages = 0, used = 0;
+  std::vector<int> perm, table;  // table: [batch][max_pages]
+};
+
+ShuffledPageTable shuffled_page_table(int batch, const std::vector<int>& seq_lens, int page, std::uint64_t seed) {
+  ShuffledPageTable p;
+  for (int l : seq_lens) {
+    p.max_len = std::max(p.max_len, l);
+    p.total_pages += (l + page - 1) / page;
+  }
+  p.max_pages = (p.max_len + page - 1) / page;
+  p.total_pages += 3;
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  p.perm.resize(p.total_pages);
+  std::iota(p.perm.begin(), p.perm.end(), 0);
+  std::shuffle(p.perm.begin(), p.perm.end(), rng);
+  p.table.assign(std::size_t(batch) * p.max_pages, 0);
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) p.table[std::size_t(b) * p.max_pages + i] = p.perm[p.used++];
+  return p;
+}
+
 // The decode launch configuration both MLA decode checks (BF16 and FP8 KV cache) use.
 cuda::MlaDecodeConfig decode_config(int batch, int heads, int max_pages, int max_len, int num_sms, float scale) {
   cuda::MlaDecodeConfig c;
@@ -299,21 +325,10 @@ cuda::MlaDecodeConfig decode_config(int batch, int heads, int max_pages, int max
 void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed,
                            cuda::MlaDecodeKernel kernel = cuda::MlaDecodeKernel::kMmaSync) {
   const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage;
-  int max_len = 0, total_pages = 0;
-  for (int l : seq_lens) {
-    max_len = std::max(max_len, l);
-    total_pages += (l + page - 1) / page;
-  }
-  const int max_pages = (max_len + page - 1) / page;
-  total_pages += 3;  // unreferenced pages: filled with huge values, must not leak in
-  std::mt19937 rng(static_cast<unsigned>(seed));
-  std::vector<int> perm(total_pages);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<int> table(std::size_t(batch) * max_pages, 0);
-  int next = 0;
-  for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) table[std::size_t(b) * max_pages + i] = perm[next++];
+  const auto pages = shuffled_page_table(batch, seq_lens, page, seed);
+  const int max_len = pages.max_len, max_pages = pages.max_pages, total_pages = pages.total_pages, next = pages.used;
+  const auto& perm = pages.perm;
+  const auto& table = pages.table;
   auto cache = random_bf16_values(std::size_t(total_pages) * page * d, seed + 1, -1, 1);
   for (int i = next; i < total_pages; ++i)
     std::fill_n(cache.begin() + std::size_t(perm[i]) * page * d, std::size_t(page) * d, 1000.0f);
@@ -592,21 +607,10 @@ void check_grouped_fp8(Stage& st, cuda::Fp8GroupedKernel kernel) {
 // hold e4m3 NaN codes (and NaN scales): reading any of them would make the output NaN.
 void check_mla_decode_fp8kv_case(Stage& st, int batch, std::vector<int> seq_lens, int num_sms, std::uint64_t seed) {
   const int heads = 128, d = cuda::kMlaDim, page = cuda::kMlaPage, nsc = cuda::kMlaKvScales;
-  int max_len = 0, total_pages = 0;
-  for (int l : seq_lens) {
-    max_len = std::max(max_len, l);
-    total_pages += (l + page - 1) / page;
-  }
-  const int max_pages = (max_len + page - 1) / page;
-  total_pages += 3;
-  std::mt19937 rng(static_cast<unsigned>(seed));
-  std::vector<int> perm(total_pages);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<int> table(std::size_t(batch) * max_pages, 0);
-  int next = 0;
-  for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) table[std::size_t(b) * max_pages + i] = perm[next++];
+  const auto pages = shuffled_page_table(batch, seq_lens, page, seed);
+  const int max_len = pages.max_len, max_pages = pages.max_pages, total_pages = pages.total_pages, next = pages.used;
+  const auto& perm = pages.perm;
+  const auto& table = pages.table;
   // Per-token magnitudes 2^-2 .. 2^2 (and the rope block 4x the latent's) so the scales differ.
   auto cache = random_bf16_values(std::size_t(total_pages) * page * d, seed + 1, -1, 1);
   for (std::size_t t = 0; t < std::size_t(total_pages) * page; ++t)

@@ -213,15 +213,19 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
     double v = (exposed_mb.count(k) ? exposed_mb[k] * m : 0) + (exposed_step.count(k) ? exposed_step[k] : 0);
     est.breakdown_s[std::string("exposed_comm_") + k] = v;
   }
+  summarise_step(est, plan);
+  return est;
+}
+
+void summarise_step(StepEstimate& est, const TrainingPlan& plan) {
+  // A kind's exposed time is shared among its communications in proportion to their time.
   for (auto& c : est.comms) {
-    const double share = c.per_step_time_s;
     double kind_total = 0;
     for (const auto& d : est.comms)
       if (d.kind == c.kind) kind_total += d.per_step_time_s;
     const double exposed_kind = est.breakdown_s["exposed_comm_" + to_string(c.kind)];
-    c.exposed_s = kind_total > 0 ? exposed_kind * share / kind_total : 0;
+    c.exposed_s = kind_total > 0 ? exposed_kind * c.per_step_time_s / kind_total : 0;
   }
-
   est.tokens_per_s = plan.tokens_per_step / est.step_time_s;
   est.compute_fraction = est.breakdown_s["compute"] / est.step_time_s;
   std::string worst = "compute";
@@ -233,7 +237,6 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
     }
   est.bottleneck = worst_v > 0 ? fmt::format("{} ({:.1f}% of the step)", worst, 100 * worst_v / est.step_time_s)
                                : "compute";
-  return est;
 }
 
 }  // namespace gwsim

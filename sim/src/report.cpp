@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/text_and_numbers.h"
@@ -18,6 +19,16 @@ namespace gwsim {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+// Seconds per breakdown term of `a` minus the same term of `b` (0 where b lacks it).
+std::map<std::string, double> breakdown_change(const StepEstimate& a, const StepEstimate& b) {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : a.breakdown_s) {
+    const auto it = b.breakdown_s.find(k);
+    out[k] = v - (it == b.breakdown_s.end() ? 0 : it->second);
+  }
+  return out;
+}
 
 
 }  // namespace
@@ -184,10 +195,8 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     if (std::fabs(pct) > 10) {
       std::string worst;
       double worst_d = 0;
-      for (const auto& [k, v] : st.breakdown_s) {
+      for (const auto& [k, d] : breakdown_change(st, ana)) {
         if (k == "compute" || k == "recompute" || k == "optimizer") continue;
-        const auto it = ana.breakdown_s.find(k);
-        const double d = v - (it == ana.breakdown_s.end() ? 0 : it->second);
         if (std::fabs(d) > std::fabs(worst_d)) worst_d = d, worst = k;
       }
       const std::string what = worst == "bubble" ? "pipeline bubbles"
@@ -219,11 +228,8 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
       // What the asymmetry costs: the step with and without it, and where the time went.
       const double cost_s = st.step_time_s - symmetric.step_time_s;
       nlohmann::json moved = nlohmann::json::object();
-      for (const auto& [k, v] : st.breakdown_s) {
-        const auto it = symmetric.breakdown_s.find(k);
-        const double d = v - (it == symmetric.breakdown_s.end() ? 0 : it->second);
+      for (const auto& [k, d] : breakdown_change(st, symmetric))
         if (std::fabs(d) > 1e-6 * st.step_time_s) moved[k] = round_significant(d);
-      }
       const double steps = sc.training.tokens / plan.tokens_per_step;
       r["des"]["asymmetry"] = {
           {"applied", des.asymmetry_applied},

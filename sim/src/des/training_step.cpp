@@ -420,9 +420,10 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   struct StageT {
     std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
     std::vector<Template> step;   // per comm (per-step comms)
-    // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients); f_mb: one
-    // micro-batch's whole forward on this rank.
-    double f = 0, b = 0, w = 0, f_mb = 0, opt = 0, contention_f = 0, contention_b = 0;
+    // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients).
+    double f = 0, b = 0, w = 0, opt = 0, contention_f = 0, contention_b = 0;
+    // One micro-batch's whole work on this rank: forward, backward input, backward weight, recompute.
+    double f_mb = 0, bi_mb = 0, bw_mb = 0, rc_mb = 0;
   };
   std::vector<StageT> st(pp);
   const double sm_slowdown = comm_sm_slowdown(gpu, profile);
@@ -442,6 +443,9 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     S.b = (bi + rc) / v;
     S.w = bw / v;
     S.f_mb = f;
+    S.bi_mb = bi;
+    S.bw_mb = bw;
+    S.rc_mb = rc;
     double overlapped_phase = 0;
     for (const auto& c : plan.comms) {
       const double k = c.per_micro_batch / 2 / v;
@@ -658,9 +662,9 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   }
   const double step = stage_end[cs];
 
-  // Attribution on the slowest stage: each gap before a compute task goes to what it waited for.
+  // Attribution on the slowest stage: each gap before a compute task goes to what it waited for;
+  // what is not exposed communication is the pipeline bubble (the remainder of the step, below).
   std::map<std::string, double> exposed;
-  double bubble = 0;
   auto latest_dep = [&](int t) {
     int best = -1;
     for (int a : g.tasks[t].after)
@@ -692,10 +696,8 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       const bool comm_track_bound = sp2 >= 0 && bld.spans[sp2].comm >= 0 && bld.spans[sp2].tid == 1 &&
                                     plan.comms[bld.spans[sp2].comm].per_micro_batch > 0 &&
                                     overlapped(plan.comms[bld.spans[sp2].comm]);
-      (comm_track_bound ? exposed[kind2] : bubble) += gap - d;
-    } else if (kind == "compute" || kind == "bubble" || kind == "optimizer") {
-      bubble += gap;
-    } else {
+      if (comm_track_bound) exposed[kind2] += gap - d;
+    } else if (kind != "compute" && kind != "bubble" && kind != "optimizer") {
       exposed[kind] += gap;
     }
   }
@@ -703,22 +705,16 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   const double tail = step - prev_end - opt_s;
   if (tail > 0) exposed["dp"] += tail;
 
-  const auto& w = plan.stages[cs];
-  double f = 0, bi = 0, bw = 0, rc = 0;
-  for (const auto& o : w.forward) f += op_time_s(o, gpu, profile);
-  for (const auto& o : w.backward_input) bi += op_time_s(o, gpu, profile);
-  for (const auto& o : w.backward_weight) bw += op_time_s(o, gpu, profile);
-  for (const auto& o : w.recompute) rc += op_time_s(o, gpu, profile);
+  const auto& C = st[cs];
   est.breakdown_s.clear();
-  est.breakdown_s["compute"] = m * (f + bi + bw);
-  est.breakdown_s["recompute"] = m * rc;
+  est.breakdown_s["compute"] = m * (C.f_mb + C.bi_mb + C.bw_mb);
+  est.breakdown_s["recompute"] = m * C.rc_mb;
   est.breakdown_s["comm_sm_contention"] = passes * (st[cs].contention_f + st[cs].contention_b);
   est.breakdown_s["optimizer"] = opt_s;
   for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) est.breakdown_s[std::string("exposed_comm_") + k] = exposed[k];
   double accounted = 0;
   for (const auto& [k, val] : est.breakdown_s) accounted += val;
-  est.breakdown_s["bubble"] = std::max(0.0, bubble + (step - accounted - bubble));
-  est.step_time_s = step;
+  est.breakdown_s["bubble"] = std::max(0.0, step - accounted);
 
   // Communications: simulated time per execution and per step on the slowest stage.
   std::vector<double> sum(plan.comms.size(), 0), count(plan.comms.size(), 0);
@@ -736,23 +732,8 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       if (execs > 0) ce.time_s = sum[ci] / execs;
     }
   }
-  for (auto& c : est.comms) {
-    double kind_total = 0;
-    for (const auto& d : est.comms)
-      if (d.kind == c.kind) kind_total += d.per_step_time_s;
-    const double ek = est.breakdown_s["exposed_comm_" + to_string(c.kind)];
-    c.exposed_s = kind_total > 0 ? ek * c.per_step_time_s / kind_total : 0;
-  }
-  est.tokens_per_s = plan.tokens_per_step / step;
-  est.compute_fraction = est.breakdown_s["compute"] / step;
-  std::string worst = "compute";
-  double worst_v = 0;
-  for (const auto& [k, val] : est.breakdown_s)
-    if (k != "compute" && val > worst_v) {
-      worst_v = val;
-      worst = k;
-    }
-  est.bottleneck = worst_v > 0 ? fmt::format("{} ({:.1f}% of the step)", worst, 100 * worst_v / step) : "compute";
+  est.step_time_s = step;
+  summarise_step(est, plan);
   est.notes.clear();
 
   out.simulated_ranks = pp;

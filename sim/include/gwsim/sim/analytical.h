@@ -56,6 +56,10 @@ struct StepEstimate {
   std::vector<std::string> notes;
 };
 
+// From est.step_time_s, est.breakdown_s and est.comms[].per_step_time_s (however a backend got
+// them): each communication's exposed share of its kind, tokens/s, compute fraction, bottleneck.
+void summarise_step(StepEstimate& est, const TrainingPlan& plan);
+
 StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
                                     const Profile& profile);
 
