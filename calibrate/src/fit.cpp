@@ -64,7 +64,8 @@ const std::vector<std::string>& all_op_classes() {
 
 // Points grouped under one profile entry, with the files they came from.
 struct Group {
-  std::vector<FitPoint> points;
+  std::vector<FitPoint> points;  // work: the curve's x (size, or FLOPs per byte)
+  CurveAxis axis = CurveAxis::size;
   std::set<std::string> files;  // basenames, sorted for a deterministic source text
   std::map<std::string, int> ops;  // "op/variant" -> points
 };
@@ -321,6 +322,13 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
         ++skipped[fmt::format("{} {}: no work or no catalogue peak", file, m.op)];
         continue;
       }
+      // Every expert's weights are read once, so a grouped GEMM's efficiency follows its tokens
+      // per expert, which its FLOPs per byte track, not its total FLOPs: its curve is in intensity.
+      const bool by_intensity = cls.op_class == "grouped_gemm";
+      if (by_intensity && !(m.bytes > 0)) {
+        ++skipped[fmt::format("{} {}: no bytes, so no FLOPs per byte for the grouped-GEMM curve", file, op_variant(m))];
+        continue;
+      }
       // Our own kernels stand in for what frameworks run (FA3, FlashMLA, DeepGEMM) and are far
       // slower: their records document the kernel, they do not set the profile. BF16 grouped GEMMs
       // are cuBLAS library calls and are fitted; the FP8 block-scaled grouped GEMM is our own.
@@ -328,7 +336,8 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
                                     (cls.op_class == "grouped_gemm" && precision == Precision::fp8);
       const bool reference = own_kernel_class && !m.library_call();
       auto& g = (reference && !options.fit_reference_kernels) ? reference_groups[key] : op_groups[key];
-      g.points.push_back({work, work / peak, m.median_s});
+      g.axis = by_intensity ? CurveAxis::flops_per_byte : CurveAxis::size;
+      g.points.push_back({by_intensity ? m.flops / m.bytes : work, work / peak, m.median_s});
       g.files.insert(file);
       ++g.ops[op_variant(m)];
     }
@@ -376,6 +385,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
     op.overhead_s = fit.overhead_s;
     op.curve = efficiency_curve(g.points, fit.overhead_s, options.curve_bin_decades);
     if (op.curve.size() < 2) op.curve.clear();  // one bin says no more than the constant
+    op.curve_axis = op.curve.empty() ? CurveAxis::size : g.axis;
     // The error stored is that of the profile as the simulator will use it (with its curve).
     op.fit_rms_rel_error = rms_rel_error(g.points, op);
     op.source = fit_source(g);

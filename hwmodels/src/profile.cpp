@@ -80,6 +80,11 @@ OpEfficiency parse_op(const JsonObject& obj) {
   if (obj.has("fit_rms_rel_error")) op.fit_rms_rel_error = non_negative(obj, "fit_rms_rel_error");
   else obj.allow({"fit_rms_rel_error"});
   if (obj.has("curve")) {
+    if (obj.has("curve_axis")) {
+      const std::string axis = obj.string("curve_axis");
+      if (axis == "flops_per_byte") op.curve_axis = CurveAxis::flops_per_byte;
+      else if (axis != "size") obj.fail("curve_axis", fmt::format("expected size|flops_per_byte, got \"{}\"", axis));
+    }
     const auto points = obj.array_of_objects("curve");
     for (const auto& p : points) {
       EfficiencyPoint point;
@@ -95,6 +100,7 @@ OpEfficiency parse_op(const JsonObject& obj) {
     }
     if (op.curve.empty()) obj.fail("curve", "expected at least one point (or leave the curve out)");
   } else {
+    if (obj.has("curve_axis")) obj.fail("curve_axis", "expected only beside a curve (it names the curve's x axis)");
     obj.allow({"curve"});
   }
   obj.allow({"notes", "description"});
@@ -121,6 +127,14 @@ std::string to_string(ProfileKind k) {
     case ProfileKind::derived: return "derived";
   }
   return "unknown";
+}
+
+std::string to_string(CurveAxis a) { return a == CurveAxis::flops_per_byte ? "flops_per_byte" : "size"; }
+
+double OpEfficiency::efficiency_for(double work, double flops, double bytes) const {
+  if (curve_axis == CurveAxis::size || curve.empty()) return efficiency_at(work);
+  // No bytes: an op without memory traffic is as intense as it gets (the curve's top end).
+  return efficiency_at(bytes > 0 ? flops / bytes : INFINITY);
 }
 
 double OpEfficiency::efficiency_at(double work) const {
@@ -236,6 +250,7 @@ nlohmann::json profile_to_json(const Profile& p) {
       nlohmann::json curve = nlohmann::json::array();
       for (const auto& point : op.curve) curve.push_back({{"work", point.work}, {"efficiency", point.efficiency}});
       o["curve"] = std::move(curve);
+      if (op.curve_axis != CurveAxis::size) o["curve_axis"] = to_string(op.curve_axis);
     }
     j["ops"][key] = std::move(o);
   }

@@ -13,9 +13,9 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
   const auto& eff = profile.op(op.op_class, to_string(op.precision));
   double t = 0;
   if (op.op_class == "memory_bound" || op.op_class == "mla_decode") {
-    t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_at(op.bytes));
+    t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_for(op.bytes, op.flops, op.bytes));
   } else {
-    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_at(op.flops));
+    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
     const auto& mem = profile.op("memory_bound", "");
     const double memory = op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes));
     t = std::max(compute, memory);

@@ -122,6 +122,30 @@ TEST(Profile, EfficiencyInterpolatesLogLinearlyAndClamps) {
   EXPECT_DOUBLE_EQ(op.efficiency_at(0), 0.2);
 }
 
+TEST(Profile, CurveAxisPicksSizeOrIntensity) {
+  const std::string curve = R"(, "curve": [{"work": 32, "efficiency": 0.12}, {"work": 512, "efficiency": 0.64}])";
+  const Profile size_axis = parse_text(minimal("0.7", curve));
+  const OpEfficiency& by_size = size_axis.ops.at("gemm.bf16");
+  EXPECT_EQ(by_size.curve_axis, CurveAxis::size);
+  EXPECT_DOUBLE_EQ(by_size.efficiency_for(1e12, 1e12, 1e9), 0.64);  // x = the work, 1e12: top end
+
+  const Profile intensity_axis = parse_text(minimal("0.7", curve + R"(, "curve_axis": "flops_per_byte")"));
+  const OpEfficiency& by_intensity = intensity_axis.ops.at("gemm.bf16");
+  EXPECT_EQ(by_intensity.curve_axis, CurveAxis::flops_per_byte);
+  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 1e12 / 32), 0.12);  // 32 FLOP/B
+  EXPECT_NEAR(by_intensity.efficiency_for(1e12, 1e12, 1e12 / 128), 0.38, 1e-12);  // halfway in log
+  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 0), 0.64);  // no bytes: as intense as it gets
+  // Written back only when it is not the default, and read back the same.
+  const nlohmann::json j = profile_to_json(intensity_axis);
+  EXPECT_EQ(j["ops"]["gemm.bf16"]["curve_axis"], "flops_per_byte");
+  EXPECT_FALSE(profile_to_json(size_axis)["ops"]["gemm.bf16"].contains("curve_axis"));
+  EXPECT_EQ(parse_profile(JsonObject(j, "roundtrip", "$")).ops.at("gemm.bf16").curve_axis, CurveAxis::flops_per_byte);
+
+  expect_error(minimal("0.7", curve + R"(, "curve_axis": "tokens")"), "$.ops.gemm.bf16.curve_axis",
+               "size|flops_per_byte");
+  expect_error(minimal("0.7", R"(, "curve_axis": "size")"), "$.ops.gemm.bf16.curve_axis", "beside a curve");
+}
+
 TEST(Profile, LookupsFallBackAndNameWhatIsMissing) {
   const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
   EXPECT_DOUBLE_EQ(p.op("gemm", "bf16").efficiency, 0.75);

@@ -86,8 +86,17 @@ TEST(RealSweep, Fits) {
             std::string::npos)
       << grouped.source;
   EXPECT_LE(grouped.overhead_s, FitOptions{}.max_overhead_s);
-  EXPECT_NEAR(grouped.efficiency_at(7.7e12), 0.688, 0.01);  // 16384 tokens, gate_up, cublas_loop
-  EXPECT_NEAR(grouped.efficiency_at(4.8e11), 0.122, 0.01);  // 1024 tokens, gate_up, cublas_grouped
+  // The curve is in FLOPs per byte (about tokens per expert in bf16), one bin per token count with
+  // gate_up and down sharing it: 1024 tokens 31.6 / 31.4 FLOP/B, 16384 tokens 428 / 388.
+  EXPECT_EQ(grouped.curve_axis, CurveAxis::flops_per_byte);
+  ASSERT_EQ(grouped.curve.size(), 3u);
+  EXPECT_NEAR(grouped.efficiency_at(31.5), 0.122, 0.01);  // 1024 tokens, cublas_grouped (0.126 / 0.118)
+  EXPECT_NEAR(grouped.efficiency_at(408), 0.632, 0.01);   // 16384 tokens, cublas_loop (gate_up 0.688, down 0.576)
+  // What the axis is for: the same FLOPs on a GPU holding 8 experts (expert parallelism 32) reach
+  // far more than on one holding all 256 and reading every expert's weights for 32 tokens each.
+  const double flops = 4.8e11, bytes_256_experts = 1.52e10, bytes_8_experts = bytes_256_experts / 32;
+  EXPECT_NEAR(grouped.efficiency_for(flops, flops, bytes_256_experts), 0.122, 0.01);
+  EXPECT_GT(grouped.efficiency_for(flops, flops, bytes_8_experts), 0.6);
   const OpEfficiency& mem = r.profile.ops.at("memory_bound");
   EXPECT_NE(mem.source.find("copy/cudaMemcpy 4"), std::string::npos) << mem.source;  // faster than copy/kernel
   EXPECT_NEAR(mem.efficiency_at(8.6e9), 0.9, 0.02);

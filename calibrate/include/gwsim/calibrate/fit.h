@@ -14,7 +14,7 @@ namespace gwsim::calibrate {
 
 // One point of an α-β fit: the time the op would take at 100 % of peak, and the time measured.
 struct FitPoint {
-  double work = 0;        // FLOPs, bytes, or wire bytes (for the efficiency curve's x axis)
+  double work = 0;        // the efficiency curve's x: FLOPs, bytes, wire bytes or FLOPs per byte
   double ideal_s = 0;     // work / peak
   double measured_s = 0;
 };

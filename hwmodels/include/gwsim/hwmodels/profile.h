@@ -21,20 +21,33 @@ std::string to_string(ProfileKind k);
 //   attention       attention core (flash-style) forward+backward, prefill
 //   mla_decode      MLA decode over the latent cache (memory-bound)
 //   memory_bound    elementwise / norm / permute / optimizer (bytes over HBM bandwidth)
+// What a curve's x axis measures.
+//   size            the op's work: FLOPs (compute-bound classes) or bytes (memory-bound classes)
+//   flops_per_byte  its arithmetic intensity. A grouped GEMM's efficiency follows its tokens per
+//                   expert (each expert's weights are read once), which this tracks whatever the
+//                   total size: under expert parallelism a GPU holds fewer experts with more tokens
+//                   each, so the same FLOPs run far more efficiently than on one GPU holding all.
+enum class CurveAxis { size, flops_per_byte };
+std::string to_string(CurveAxis a);
+
 struct EfficiencyPoint {
-  double work = 0;        // FLOPs (compute-bound classes) or bytes (memory-bound classes)
+  double work = 0;        // the curve's x: size or FLOPs per byte (OpEfficiency::curve_axis)
   double efficiency = 0;  // achieved / peak, in (0, 1]
 };
 
 struct OpEfficiency {
   double efficiency = 0;        // asymptotic fraction of peak (large ops)
   double overhead_s = 0;        // fixed cost per launch (α)
-  std::vector<EfficiencyPoint> curve;  // optional: measured points, log-linear interpolation in work
+  std::vector<EfficiencyPoint> curve;  // optional: measured points, log-linear interpolation in x
   double fit_rms_rel_error = 0; // from the fit, 0 for published constants
   std::string source;
+  CurveAxis curve_axis = CurveAxis::size;  // what the curve's x measures
 
-  // Fraction of peak an op of this size reaches (curve if present, else the constant).
-  double efficiency_at(double work) const;
+  // Fraction of peak at this curve x (curve if present, else the constant).
+  double efficiency_at(double x) const;
+  // Fraction of peak an op reaches: `work` is its FLOPs (compute-bound classes) or bytes
+  // (memory-bound classes); flops and bytes give its intensity for a flops_per_byte curve.
+  double efficiency_for(double work, double flops, double bytes) const;
 };
 
 // α-β cost of a collective on one link class: time = alpha + bytes_on_wire / (link_bw * bus_efficiency)
