@@ -2,8 +2,14 @@
 # The one script run on the GPU machine, from the repository root, with $OUT set:
 #   bash calibrate/device-run.sh            (full run)
 #   QUICK=1 bash calibrate/device-run.sh    (fewer points)
-#   ONLY=mla_decode,grouped_gemm bash calibrate/device-run.sh   (those stages; info and checks always run)
+#   ONLY=mla_decode,grouped_gemm bash calibrate/device-run.sh   (those stages; info and checks always run,
+#                                   and copy too when ONLY names mla_decode, grouped_gemm or grouped_gemm_fp8:
+#                                   they read its bandwidth for their % of copy and roofline floors; ~1-3 s)
 # Stages: info checks copy gemm mla_decode mla_prefill moe grouped_gemm grouped_gemm_fp8 layers nccl.
+# mla_decode: heads 128 (DeepSeek-V3, data-parallel attention: compute-bound) and 64 (TP-2 attention:
+# memory-bound); each (batch, kv, heads) point also times a cuBLAS bf16 GEMM of about its FLOPs
+# (gemm/cublas_dense_same_flops), and its records carry dense_same_flops_s and floor_s (the cap:
+# bytes at the copy rate or FLOPs at that GEMM's rate, whichever is slower); ~1 s more than before.
 # The FP8 pieces (not yet run on a GPU): checks fp8_quantize, mla_decode_fp8kv,
 # grouped_gemm_fp8/{fp8_blockscaled_mma,fp8_blockscaled_wgmma}; stage grouped_gemm_fp8 (T=4096 and
 # 16384, 8 of 256 experts, gate_up and down); mla_decode times the FP8-cache kernel after its bf16

@@ -1,5 +1,8 @@
 // gwsim-calibrate-device --out DIR [--quick] [--only STAGE,...]
 //
+// --only runs the named stages plus info and checks (always), and copy when a named stage reads
+// the copy bandwidth (mla_decode, grouped_gemm, grouped_gemm_fp8).
+//
 // Runs each calibration stage in its own child process, in order, with a wall-clock limit: a
 // kernel fault or hang in one stage (a sticky CUDA error poisons a whole process) cannot take
 // the other stages' measurements with it. This parent never touches CUDA (CUDA does not
@@ -10,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -123,10 +127,17 @@ StageResult run_stage(const StageDef& def, const Options& opt) {
   return {def.name, status, wall};
 }
 
+// Stages that read the copy stage's bandwidth (copy_gbps) for their "% of copy" and roofline
+// floors: without it they print no percentages, so --only naming one of them runs copy too.
+const char* const kNeedCopyRate[] = {"mla_decode", "grouped_gemm", "grouped_gemm_fp8"};
+
 void usage() {
   std::printf("usage: gwsim-calibrate-device --out DIR [--quick] [--only STAGE,...]\nstages:");
   for (const auto& s : kStages) std::printf(" %s", s.name);
-  std::printf("\n");
+  std::printf("\n--only runs the named stages, in the order above, plus info and checks always, and copy when it\n"
+              "names");
+  for (const char* n : kNeedCopyRate) std::printf(" %s", n);
+  std::printf(" (they read its bandwidth)\n");
 }
 
 }  // namespace
@@ -164,6 +175,19 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "unknown stage: %s\n", o.c_str());
       usage();
       return 2;
+    }
+  }
+  // With --only mla_decode alone there is no copy rate to compare with: add copy (about 1-3 s;
+  // kStages runs it before its readers).
+  if (!opt.only.empty()) {
+    const auto named = [&opt](const std::string& n) { return std::find(opt.only.begin(), opt.only.end(), n) != opt.only.end(); };
+    std::string readers;
+    for (const char* n : kNeedCopyRate)
+      if (named(n)) readers += (readers.empty() ? "" : ", ") + std::string(n);
+    if (!readers.empty() && !named("copy")) {
+      opt.only.push_back("copy");
+      std::printf("--only: added stage copy: %s read%s its bandwidth (copy_gbps) for %% of copy and the roofline floors\n",
+                  readers.c_str(), readers.find(',') == std::string::npos ? "s" : "");
     }
   }
   std::error_code ec;

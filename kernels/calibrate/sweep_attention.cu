@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,16 +16,97 @@
 
 namespace gwsim::calib {
 
+namespace {
+
+// M = N of the cuBLAS GEMM that stands in for an MLA decode point's FLOPs.
+constexpr int kDenseMN = 4096;
+
+// One MLA decode point: `batch` sequences of `kv` cached tokens each, `heads` query heads on this GPU.
+struct MlaPoint {
+  int batch = 0, kv = 0, heads = 0;
+  bool operator==(const MlaPoint& o) const { return batch == o.batch && kv == o.kv && heads == o.heads; }
+  std::string name() const { return "b=" + std::to_string(batch) + " kv=" + std::to_string(kv) + " h=" + std::to_string(heads); }
+  // Absorbed form, per head and cached token: S = q k^T over 576 dims, then O += p v over 512.
+  double flops() const { return 2.0 * batch * heads * double(kv) * (cuda::kMlaDim + cuda::kMlaLatent); }
+  // K of a 4096 x 4096 GEMM of about these FLOPs: the nearest multiple of 64, at least 64.
+  int dense_k() const { return 64 * static_cast<int>(std::max(1L, std::lround(flops() / (2.0 * kDenseMN * kDenseMN * 64)))); }
+};
+
+// The compute side of an MLA decode point's roofline cap: a cuBLAS bf16 GEMM (M = N = 4096) of
+// about the point's FLOPs. Its own FLOP/s is what the tensor cores sustain on that much work,
+// wave tails and launch included, so a decode kernel doing the same FLOPs cannot expect more.
+// Timed once per K (points with the same batch x heads x kv share it) and recorded as
+// gemm / cublas_dense_same_flops, as the grouped-GEMM stage records its dense ceiling.
+class DenseSameFlops {
+ public:
+  DenseSameFlops(Stage& st, int max_k)
+      : st_(st), x_(std::size_t(kDenseMN) * max_k), w_(std::size_t(kDenseMN) * max_k), y_(std::size_t(kDenseMN) * kDenseMN) {
+    cuda::fill_uniform_bf16(bf(x_), x_.size(), 5101, -1, 1, nullptr);
+    cuda::fill_uniform_bf16(bf(w_), w_.size(), 5102, -1, 1, nullptr);
+  }
+  // The K-deep GEMM's FLOP/s: its own FLOPs over its median time. k <= max_k.
+  double rate(int k) {
+    if (const auto it = rate_.find(k); it != rate_.end()) return it->second;
+    Record d;
+    d.op = "gemm";
+    d.variant = "cublas_dense_same_flops";
+    d.shape_json = JsonObject().integer("M", kDenseMN).integer("N", kDenseMN).integer("K", k)
+                       .str("name", "dsv3.mla_decode_dense_equiv").close();
+    d.t = st_.time([&](int) { cuda::gemm_bf16(st_.cublas(), kDenseMN, kDenseMN, k, bf(x_), k, bf(w_), bf(y_)); }, 1, 0.05, 3, 30);
+    d.flops = 2.0 * kDenseMN * double(kDenseMN) * k;
+    d.bytes = 2.0 * (2.0 * kDenseMN * double(k) + double(kDenseMN) * kDenseMN);
+    st_.record(d);
+    return rate_[k] = d.flops / d.t.median_s;
+  }
+
+ private:
+  static cuda::bf16* bf(const DevBuf<std::uint16_t>& b) { return reinterpret_cast<cuda::bf16*>(b.get()); }
+  Stage& st_;
+  DevBuf<std::uint16_t> x_, w_, y_;
+  std::map<int, double> rate_;
+};
+
+// A kernel time against its point's cap, floor_s = max(mem_s, dense_s): the cache, q and out
+// bytes at the copy rate, the FLOPs at the dense GEMM's rate. A term is 0 when its rate is
+// unknown, and the text says so rather than print a 0 % that reads like a measurement.
+std::string cap_text(double t_s, double mem_s, double dense_s) {
+  const double floor_s = std::max(mem_s, dense_s);
+  if (floor_s <= 0) return "no cap: copy rate and dense GEMM rate both missing";
+  char buf[160];
+  if (mem_s > 0)
+    std::snprintf(buf, sizeof buf, "cap %3.0f%% of copy, kernel at %3.0f%% of cap%s", 100.0 * mem_s / floor_s, 100.0 * floor_s / t_s,
+                  dense_s > 0 ? "" : " (no dense GEMM rate: bandwidth term only)");
+  else
+    std::snprintf(buf, sizeof buf, "kernel at %3.0f%% of cap (copy rate missing: FLOP term only)", 100.0 * floor_s / t_s);
+  return buf;
+}
+
+}  // namespace
+
 void stage_mla_decode(const Options& opt) {
   Stage st(opt, "mla_decode", opt.quick ? 8 : 25);
+  // The copy stage's best rate, the bandwidth side of every cap. 0 when copy did not run (main.cpp
+  // adds it to --only for this stage); the lines below then say the copy rate is missing.
   const double copy_gbps = st.get_value("copy_gbps", 0.0);
-  std::vector<int> batches = {1, 16, 64, 128}, kvs = {1024, 4096, 8192};
-  if (opt.quick) {
-    batches = {16, 64};
-    kvs = {4096};
-  }
-  const int heads = 128;
-  std::map<std::string, double> target_gbps;
+  // Heads on one GPU. 128: DeepSeek-V3 with data-parallel attention, ~242 FLOP per cache byte,
+  // above the H200's bf16 ridge (~206 FLOP/B): compute-bound. 64: tensor-parallel-2 attention,
+  // ~121 FLOP/B: memory-bound. Every kernel works in 64-row head tiles (heads % 64 == 0), so 16 or
+  // 32 heads (TP 8, TP 4) would be padded to 64 rows and cost what 64 heads cost: not swept.
+  // The checks run at 128 heads; a CTA's code does not depend on heads (the grid has heads / 64
+  // CTAs per sequence and split), so they vouch for 64 heads too.
+  // The two headline points first, so the budget cannot skip them; then the 128-head grid; then
+  // 64 heads at the larger batches and caches (quick mode: the headline only).
+  std::vector<MlaPoint> points = {{64, 4096, 128}, {64, 4096, 64}};
+  const auto add = [&points](const MlaPoint& p) {
+    if (std::find(points.begin(), points.end(), p) == points.end()) points.push_back(p);
+  };
+  const std::vector<int> batches = opt.quick ? std::vector<int>{16, 64} : std::vector<int>{1, 16, 64, 128};
+  const std::vector<int> kvs = opt.quick ? std::vector<int>{4096} : std::vector<int>{1024, 4096, 8192};
+  for (const int b : batches)
+    for (const int kv : kvs) add({b, kv, 128});
+  if (!opt.quick)
+    for (const int b : {64, 128})
+      for (const int kv : {4096, 8192}) add({b, kv, 64});
   // The reference mma.sync kernel, then the wgmma kernels whose checks passed in the checks
   // stage (an unchecked Hopper kernel is not timed: a fault would end this stage's process).
   std::vector<cuda::MlaDecodeKernel> kernels = {cuda::MlaDecodeKernel::kMmaSync};
@@ -36,26 +119,43 @@ void stage_mla_decode(const Options& opt) {
       st.skip("mla_decode " + std::string(cuda::mla_decode_variant_name(k)), "its check did not pass (or did not run)");
   }
   // The FP8-cache kernel (e4m3 latent + rope, a float scale per token per 64 channels), timed in
-  // a second pass after every bf16 point, and only when its check passed.
+  // a second pass after every bf16 point, at 128 heads only, and only when its check passed.
   const bool fp8_ok = st.check_passed("mla_decode_fp8kv");
   if (!fp8_ok) st.skip("mla_decode split_kv_mma_fp8kv", "its check did not pass (or did not run)");
   const std::string fp8_vname = "split_kv_mma_fp8kv";
-  std::map<std::string, double> target_us;
-  // The headline point first, so the budget cannot skip it.
-  std::vector<std::pair<int, int>> points = {{64, 4096}};
-  for (const int b : batches)
-    for (const int kv : kvs)
-      if (!(b == 64 && kv == 4096)) points.push_back({b, kv});
+  // The dense GEMMs' operands, sized once for the deepest K any point needs (~180 MB at K = 8704).
+  int max_k = 64;
+  for (const auto& p : points) max_k = std::max(max_k, p.dense_k());
+  std::optional<DenseSameFlops> dense;
+  try {
+    dense.emplace(st, max_k);
+  } catch (const std::exception& e) {
+    st.skip("mla_decode dense-GEMM caps", e.what());
+  }
+  // The batch 64, kv 4096 results for the summary, per heads (128 first) and variant.
+  struct Headline {
+    double t_s = 0, gbps = 0, mem_s = 0, dense_s = 0, dense_rate = 0;
+  };
+  std::map<int, std::map<std::string, Headline>, std::greater<int>> headline;
   for (int pass = 0; pass < (fp8_ok ? 2 : 1); ++pass)
   for (const auto& point : points) {
     const bool fp8 = pass == 1;
-    const int batch = point.first, kv = point.second;
+    if (fp8 && point.heads != 128) continue;
+    const int batch = point.batch, kv = point.kv, heads = point.heads;
+    const std::string what = std::string("mla_decode ") + (fp8 ? "fp8 cache " : "") + point.name();
     if (st.over_budget()) {
-      st.skip(std::string("mla_decode ") + (fp8 ? "fp8 cache " : "") + "b=" + std::to_string(batch) + " kv=" + std::to_string(kv),
-              "stage time budget spent");
+      st.skip(what, "stage time budget spent");
       continue;
     }
     try {
+      // The point's dense rate (FLOP/s; 0 when unknown). The FP8 pass reuses the bf16 pass's:
+      // that kernel dequantises to bf16 and does the same bf16 math.
+      double dense_rate = 0;
+      try {
+        if (dense) dense_rate = dense->rate(point.dense_k());
+      } catch (const std::exception& e) {
+        st.skip(what + " dense-GEMM cap", e.what());
+      }
       const int pages_per_seq = (kv + cuda::kMlaPage - 1) / cuda::kMlaPage;
       const double row_bytes = fp8 ? cuda::kMlaDim + cuda::kMlaKvScales * 4.0 : cuda::kMlaDim * 2.0;
       const std::size_t cache_bytes = std::size_t(double(batch) * pages_per_seq * cuda::kMlaPage * row_bytes);
@@ -123,35 +223,50 @@ void stage_mla_decode(const Options& opt) {
         if (fp8) shape.integer("kv_scale_block", cuda::kMlaKvScaleBlock);
         rec.shape_json = shape.close();
         rec.t = t;
-        rec.flops = 2.0 * batch * heads * double(kv) * (cuda::kMlaDim + cuda::kMlaLatent);
+        rec.flops = point.flops();
         // Cache bytes as stored (e4m3 + the scales for the FP8 cache); q and out in bf16.
         rec.bytes = double(batch) * kv * row_bytes + double(batch) * heads * (cuda::kMlaDim + cuda::kMlaLatent) * 2;
+        // The roofline cap: the bytes at the copy rate or the FLOPs at the dense GEMM's rate,
+        // whichever takes longer; a term whose rate is unknown drops out.
+        const double mem_s = copy_gbps > 0 ? rec.bytes / (copy_gbps * 1e9) : 0.0;
+        const double dense_s = dense_rate > 0 ? rec.flops / dense_rate : 0.0;
+        const double floor_s = std::max(mem_s, dense_s);
+        if (dense_s > 0) rec.extra_json = "\"dense_same_flops_s\": " + json_number(dense_s);
+        if (floor_s > 0) rec.extra_json += (rec.extra_json.empty() ? "" : ", ") + std::string("\"floor_s\": ") + json_number(floor_s);
         st.record(rec);
         const double gbps = rec.bytes / t.median_s / 1e9;
-        if (batch == 64 && kv == 4096) {
-          target_gbps[vname] = gbps;
-          target_us[vname] = t.median_s * 1e6;
-        }
-        std::printf("  mla_decode %-18s b=%-4d kv=%-5d splits=%-3d %8.1f us %8.1f GB/s %7.1f TFLOP/s\n", vname.c_str(), batch, kv,
-                    splits, t.median_s * 1e6, gbps, rec.flops / t.median_s / 1e12);
+        if (batch == 64 && kv == 4096) headline[heads][vname] = {t.median_s, gbps, mem_s, dense_s, dense_rate};
+        std::printf("  mla_decode %-19s b=%-4d kv=%-5d h=%-3d splits=%-3d %8.1f us %8.1f GB/s %7.1f TFLOP/s | %s\n", vname.c_str(), batch,
+                    kv, heads, splits, t.median_s * 1e6, gbps, rec.flops / t.median_s / 1e12, cap_text(t.median_s, mem_s, dense_s).c_str());
       }
     } catch (const std::exception& e) {
-      st.skip(std::string("mla_decode ") + (fp8 ? "fp8 cache " : "") + "b=" + std::to_string(batch) + " kv=" + std::to_string(kv),
-              e.what());
+      st.skip(what, e.what());
     }
   }
-  for (const auto& kv : target_gbps) {
+  for (const auto& [heads, variants] : headline)
+    for (const auto& [vname, h] : variants) {
+      char copy_part[96], dense_part[64], line[400];
+      if (copy_gbps > 0)
+        std::snprintf(copy_part, sizeof copy_part, " = %3.0f%% of copy (%.1f GB/s)", 100.0 * h.gbps / copy_gbps, copy_gbps);
+      else
+        std::snprintf(copy_part, sizeof copy_part, ", %% of copy unknown: COPY RATE MISSING (the copy stage did not run)");
+      if (h.dense_rate > 0)
+        std::snprintf(dense_part, sizeof dense_part, "dense %.1f TFLOP/s", h.dense_rate / 1e12);
+      else
+        std::snprintf(dense_part, sizeof dense_part, "dense GEMM rate missing");
+      std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 h=%-3d %-19s: %7.1f GB/s%s; %s (%s); target >= 70%% of copy", heads,
+                    vname.c_str(), h.gbps, copy_part, cap_text(h.t_s, h.mem_s, h.dense_s).c_str(), dense_part);
+      st.summary(line);
+    }
+  // FP8 against bf16 cache, both on the mma.sync kernel, at 128 heads.
+  const auto& h128 = headline[128];
+  const auto bf16_mma = h128.find(cuda::mla_decode_variant_name(cuda::MlaDecodeKernel::kMmaSync));
+  const auto fp8_mma = h128.find(fp8_vname);
+  if (bf16_mma != h128.end() && fp8_mma != h128.end()) {
     char line[220];
-    std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 %-18s: %7.1f GB/s = %3.0f%% of copy (%.1f GB/s); target >= 70%%",
-                  kv.first.c_str(), kv.second, copy_gbps > 0 ? 100.0 * kv.second / copy_gbps : 0.0, copy_gbps);
-    st.summary(line);
-  }
-  const auto bf16_mma = target_us.find(cuda::mla_decode_variant_name(cuda::MlaDecodeKernel::kMmaSync));
-  const auto fp8_mma = target_us.find(fp8_vname);
-  if (bf16_mma != target_us.end() && fp8_mma != target_us.end()) {
-    char line[220];
-    std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 FP8 cache %s %.1f us vs bf16 cache %s %.1f us (%.2fx)", fp8_vname.c_str(),
-                  fp8_mma->second, bf16_mma->first.c_str(), bf16_mma->second, bf16_mma->second / fp8_mma->second);
+    std::snprintf(line, sizeof line, "MLA decode b=64 kv=4096 h=128 FP8 cache %s %.1f us vs bf16 cache %s %.1f us (%.2fx)",
+                  fp8_vname.c_str(), fp8_mma->second.t_s * 1e6, bf16_mma->first.c_str(), bf16_mma->second.t_s * 1e6,
+                  bf16_mma->second.t_s / fp8_mma->second.t_s);
     st.summary(line);
   }
 }
