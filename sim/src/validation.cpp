@@ -177,17 +177,30 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
                         std::string("workloads/models/") + model + ".json", "3 x forward, causal attention, no MTP"});
       }
     } else if (id == "deepgemm-h800") {
-      // FP8 GEMM roofline with the H800 profile against DeepGEMM's table. The profile's FP8 curve was
-      // read off the M=4096 rows, so those rows are partly circular; the skinny M=64/128 rows test
-      // the memory-bound side of the roofline.
+      // FP8 GEMMs with the H800 profile against DeepGEMM's tables. The dense entry (gemm.fp8) is our
+      // cuBLASLt E4M3 measurement on the H200 (per-tensor scales), derived to the H800: out of
+      // sample for DeepGEMM's block-scaled kernels. The grouped entry (grouped_gemm.fp8) is the mean
+      // of DeepGEMM's four contiguous rows, so those rows are circular; the masked rows (fewer tokens
+      // per expert, as in decode) are not.
       const auto& gpu = find_gpu("H800-SXM");
       auto profile = find_profile("h800-sxm-derived", "");
+      const std::string file = "hwmodels/profiles/h800-sxm-derived.json";
       for (const auto& row : meas["dense_MxNxK_TFLOPS_GBps"]) {
         const double m = row[0].get<double>(), n = row[1].get<double>(), k = row[2].get<double>();
         Op op{"gemm", "gemm", Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
         rows.push_back({id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3].get<double>(),
-                        op.flops / op_time_s(op, gpu, profile) / 1e12, "hwmodels/profiles/h800-sxm-derived.json",
-                        m >= 4096 ? "profile curve read off these rows" : "memory-bound side of the roofline"});
+                        op.flops / op_time_s(op, gpu, profile) / 1e12, file,
+                        m >= 4096 ? "our cuBLASLt E4M3 curve (H200, derived)" : "skinny M: cuBLASLt at M <= 128 measured slow"});
+      }
+      for (const auto& [layout, circular] : {std::pair{"grouped_contiguous", true}, std::pair{"grouped_masked", false}}) {
+        for (const auto& row : meas[std::string(layout) + "_G_M_N_K_TFLOPS_GBps"]) {
+          // G experts with M tokens each: FP8 weights and activations, bf16 output.
+          const double g = row[0].get<double>(), m = row[1].get<double>(), n = row[2].get<double>(), k = row[3].get<double>();
+          Op op{"grouped", "grouped_gemm", Precision::fp8, 2 * g * m * n * k, g * (n * k + m * k + 2 * m * n), 1};
+          rows.push_back({id, fmt::format("fp8 {} tflops {:g}x{:g}x{:g}x{:g}", layout, g, m, n, k), row[4].get<double>(),
+                          op.flops / op_time_s(op, gpu, profile) / 1e12, file,
+                          circular ? "profile entry is these rows' mean (circular)" : "out of sample: few tokens per expert"});
+        }
       }
     } else if (id == "flashmla-h800") {
       const auto& gpu = find_gpu("H800-SXM");
@@ -195,6 +208,14 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
       rows.push_back({id, "mla_decode memory-bound GB/s", meas["memory_bound_GBps"].get<double>(),
                       gpu.hbm_bandwidth_gbs.value * profile.op("mla_decode", "bf16").efficiency,
                       "hwmodels/profiles/h800-sxm-derived.json", "profile entry sourced from this case (circular)"});
+      // The compute-bound figure: 128 query heads (h_q * s_q >= 64) over one latent cache, batch 128,
+      // 4096 cached tokens, with the case's FLOP and byte formulas. gwsim's mla_decode class is priced
+      // by bytes alone, so at ~242 FLOP per byte this row shows what ignoring the FLOP side costs.
+      const double b = 128, sk = 4096, hq = 128, d = 576, dv = 512;
+      Op op{"mla_decode", "mla_decode", Precision::bf16, 2 * b * sk * hq * (d + dv), (b * sk * d + b * hq * d + b * hq * dv) * 2, 1};
+      rows.push_back({id, "mla_decode compute-bound TFLOPS (h_q 128, b 128, kv 4096)",
+                      meas["compute_bound_TFLOPS_2025_04"].get<double>(), op.flops / op_time_s(op, gpu, profile) / 1e12,
+                      "hwmodels/profiles/h800-sxm-derived.json", "bytes-only model of a compute-bound kernel"});
     } else if (id == "nccl-h100-8gpu-allreduce" || id == "nccl-h200-8gpu-allreduce") {
       const bool h100 = id == "nccl-h100-8gpu-allreduce";
       auto cluster = load_cluster_file(data_dir() + (h100 ? "/hwmodels/data/clusters/generic-h100-1024.json"
