@@ -40,7 +40,8 @@ Scenario parse_report_scenario(const json &doc, const std::string &path) {
   return parse_scenario(doc, path);
 }
 
-// Calibration profiles are per GPU: a what-if on another GPU takes that GPU's default profile.
+// Calibration profiles are per GPU: a what-if on another GPU takes that GPU's default profile
+// (measured, else derived, else published: preferred_profile_name).
 // (apply_override turns a cluster file name into {"file": name} when cluster keys are set.)
 void prepare_for_overrides(json &doc, const std::vector<std::string> &overrides,
                            bool &gpu_changed) {

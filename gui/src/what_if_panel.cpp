@@ -62,7 +62,8 @@ WhatIfPanel::WhatIfPanel(QWidget *parent) : QWidget(parent) {
       gpu_->addItem(QString::fromStdString(gpu.name));
   } catch (const std::exception &) {
   }
-  gpu_->setToolTip(tr("Another GPU uses its own default calibration profile; "
+  gpu_->setToolTip(tr("Another GPU uses its own calibration profile (measured, "
+                      "else derived, else published); "
                       "the cluster keeps its "
                       "network unless the bandwidth caps below are changed."));
   form->addRow(tr("GPU"), gpu_);

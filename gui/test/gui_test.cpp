@@ -128,18 +128,21 @@ void GuiTest::opens_every_shipped_scenario() {
 
 void GuiTest::gpu_what_if_reruns_and_changes_charts() {
   // DeepSeek names its cluster file: the GPU override must still work (and take
-  // H100's profile).
+  // the H20's own profile). The H20 (compute-capped, 148 dense BF16 TFLOP/s
+  // against the H800's 989) must move the compute bar; H100 would not, since
+  // its derived profile has the H800's efficiencies and the same peaks.
   const QString path = scenario_path("deepseek-v3-pretrain-2048xh800.json");
   MainWindow w;
   w.openFile(path);
   QVERIFY(wait_for_outcome(w, 0));
   const double compute_before =
       set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);
-  w.whatIf()->gpuBox()->setCurrentText("H100-SXM");
+  w.whatIf()->gpuBox()->setCurrentText("H20");
   QVERIFY(wait_for_outcome(w, 1));
   QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  QCOMPARE(w.current()->report.gpu, std::string("H100-SXM"));
-  QVERIFY(std::vector<std::string>{"cluster.gpu=H100-SXM"} ==
+  QCOMPARE(w.current()->report.gpu, std::string("H20"));
+  QCOMPARE(w.current()->report.profile, std::string("h20-published"));
+  QVERIFY(std::vector<std::string>{"cluster.gpu=H20"} ==
           w.current()->request.overrides);
   const double compute_after =
       set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);

@@ -292,6 +292,16 @@ Profile default_profile_for(const GpuSpec& gpu) {
   return load_profile_file(path);
 }
 
+std::string preferred_profile_name(const GpuSpec& gpu) {
+  for (const char* suffix : {"-measured", "-derived"}) {
+    const std::string name = to_lower(gpu.name) + suffix;
+    if (fs::exists(profiles_dir() + "/" + name + ".json")) return name;
+  }
+  return to_lower(gpu.name);  // the published one (find_profile names what is missing)
+}
+
+Profile preferred_profile_for(const GpuSpec& gpu) { return find_profile(preferred_profile_name(gpu), ""); }
+
 Profile find_profile(const std::string& name_or_path, const std::string& base_dir) {
   const std::string ext = ".json";
   bool is_path = name_or_path.size() > ext.size() &&

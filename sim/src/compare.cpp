@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/text_and_numbers.h"
@@ -17,18 +16,6 @@ namespace gwsim {
 
 namespace {
 
-
-// The profile a chip runs with: measured beats derived beats published (every
-// catalogue GPU has at least the published hwmodels/profiles/<name>.json).
-Profile profile_for(const GpuSpec &gpu) {
-  const std::string dir = data_dir() + "/hwmodels/profiles/";
-  for (const char *suffix : {"-measured", "-derived", ""}) {
-    const std::string path = dir + to_lower(gpu.name) + suffix + ".json";
-    if (std::filesystem::exists(path))
-      return load_profile_file(path);
-  }
-  return default_profile_for(gpu); // InputError naming the missing file
-}
 
 std::string bottleneck_key(const std::string &b) {
   return b.substr(0, b.find(" ("));
@@ -181,7 +168,7 @@ Comparison compare_chips(const Scenario &sc,
     else
       s.gpu_variant = GpuVariantRequest{};
     if (base.name != scenario_chip) {
-      s.profile = profile_for(base);
+      s.profile = preferred_profile_for(base);
       retarget_gpu_defaults(s, base);
       // The chip's own scale-up domain; nodes no larger than it, NICs per GPU
       // kept.

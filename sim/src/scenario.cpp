@@ -280,16 +280,18 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
   if (!variant_json.is_null()) apply_gpu_variant(variant_json, file, s);
 
-  // Profile: a name under hwmodels/profiles/ or a .json path; default: the GPU's own file.
+  // Profile: a name under hwmodels/profiles/ or a .json path; default: the chip's measured
+  // profile, else its derived one, else its published one (preferred_profile_for). A capped
+  // variant runs with its base chip's profile: the caps change the peaks, not the efficiencies.
+  const std::string chip = s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name;
   std::string profile_ref;
   if (o.has("profile")) {
     profile_ref = o.string("profile");
   } else {
     o.allow({"profile"});
-    profile_ref = to_lower(s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name);
+    profile_ref = preferred_profile_name(find_gpu(chip));
   }
   s.profile = find_profile(profile_ref, base);
-  const std::string chip = s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name;
   if (s.profile.gpu_name != chip)
     o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
                                   s.profile.gpu_name, chip));

@@ -31,7 +31,24 @@ TEST(Scenario, EveryShippedScenarioRuns) {
     EXPECT_GT(run.report["training"]["step_time_s"].get<double>(), 0) << entry.path();
     ++count;
   }
-  EXPECT_GE(count, 14);  // DeepSeek-V3, two Llama 3 405B, GPT-3 175B and the ten SC21 rows
+  EXPECT_GE(count, 15);  // DeepSeek-V3 on H800 and H200, two Llama 3 405B, GPT-3 175B and the ten SC21 rows
+}
+
+TEST(Scenario, WithoutAProfileTheChipRunsWithItsBestEvidence) {
+  // Measured on the chip beats derived from a measured sibling beats published.
+  EXPECT_EQ(preferred_profile_name(find_gpu("H200-SXM")), "h200-sxm-measured");
+  EXPECT_EQ(preferred_profile_name(find_gpu("H800-SXM")), "h800-sxm-derived");
+  EXPECT_EQ(preferred_profile_name(find_gpu("A100-SXM-80GB")), "a100-sxm-80gb");
+  // The H200 scenario names no profile: it runs with the measured one, the report says so, and the
+  // resolved scenario names it so that the report's scenario re-runs the same.
+  const auto h200 = load_scenario(data_dir() + "/scenarios/deepseek-v3-pretrain-1024xh200.json");
+  EXPECT_EQ(h200.profile.kind, ProfileKind::measured);
+  EXPECT_EQ(h200.resolved["profile"], "h200-sxm-measured");
+  const auto report = run_training(h200).report;
+  EXPECT_EQ(report["provenance"]["profile"]["kind"], "measured");
+  EXPECT_EQ(report["provenance"]["profile"]["name"], h200.profile.name);
+  // A chip with only a published profile keeps it.
+  EXPECT_EQ(load_scenario(data_dir() + "/scenarios/megatron-sc21-1p7b-32xa100.json").profile.kind, ProfileKind::published);
 }
 
 TEST(Scenario, MisspeltKeyIsRefusedWithItsPath) {

@@ -35,8 +35,14 @@ ClusterSpec load_cluster_file(const std::string& path);
 Profile parse_profile(const JsonObject& obj);
 Profile load_profile_file(const std::string& path);
 nlohmann::json profile_to_json(const Profile& p);
-// The default profile for a GPU: hwmodels/profiles/<gpu-name lower-case>.json.
+// The published profile of a GPU: hwmodels/profiles/<gpu-name lower-case>.json (every catalogue
+// GPU has one).
 Profile default_profile_for(const GpuSpec& gpu);
+// The profile a GPU runs with when a scenario names none: measured on the chip beats derived from
+// a measured sibling beats published (<gpu>-measured.json, <gpu>-derived.json, <gpu>.json).
+// The name is the file's stem under hwmodels/profiles/, which find_profile loads.
+std::string preferred_profile_name(const GpuSpec& gpu);
+Profile preferred_profile_for(const GpuSpec& gpu);
 Profile find_profile(const std::string& name_or_path, const std::string& base_dir);
 
 }  // namespace gwsim
