@@ -14,6 +14,14 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
   double t = 0;
   if (op.op_class == "memory_bound" || op.op_class == "mla_decode") {
     t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_for(op.bytes, op.flops, op.bytes));
+    // MLA decode with many heads (or MTP drafts) per cached token is compute-bound: 128 heads do
+    // ~242 FLOPs per bf16 cache byte, above an H800's ridge. Its FLOPs run at the profile's
+    // attention rate (FlashAttention-3's forward: FlashMLA's own compute-bound figure, 660 of 989
+    // TFLOP/s on an H800, is within 12 % of it).
+    if (op.op_class == "mla_decode" && op.flops > 0) {
+      const auto& attn = profile.op("attention", to_string(op.precision));
+      t = std::max(t, op.flops / (gpu.peak_flops(op.precision) * attn.efficiency_for(op.flops, op.flops, op.bytes)));
+    }
   } else {
     const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
     const auto& mem = profile.op("memory_bound", "");

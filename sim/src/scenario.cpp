@@ -235,6 +235,32 @@ void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenar
 
 }  // namespace
 
+ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base) {
+  // A catalogue name, a file, or an inline object.
+  const auto& mj = o.raw("model");
+  if (mj.is_string()) return find_model(mj.get<std::string>(), base, o.file(), o.path_of("model"));
+  if (mj.is_object()) return parse_model(JsonObject(mj, o.file(), o.path_of("model")));
+  o.fail("model", "expected a catalogue model name, a .json path or an inline model object");
+}
+
+ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, const std::string& base) {
+  auto cluster_path = [&](const std::string& name) {
+    return name.size() > 5 && name.substr(name.size() - 5) == ".json"
+               ? resolve_path(name, base)
+               : resolve_path("hwmodels/data/clusters/" + name + ".json", "");
+  };
+  if (cj.is_string()) return load_cluster_file(cluster_path(cj.get<std::string>()));
+  if (cj.is_object() && cj.contains("file")) {
+    if (!cj["file"].is_string()) o.fail("cluster.file", "expected a cluster file name");
+    auto merged = parse_json_file(cluster_path(cj["file"].get<std::string>()));
+    for (auto it = cj.begin(); it != cj.end(); ++it)
+      if (it.key() != "file") merged[it.key()] = it.value();
+    return parse_cluster(JsonObject(merged, o.file(), o.path_of("cluster")));
+  }
+  if (cj.is_object()) return parse_cluster(JsonObject(cj, o.file(), o.path_of("cluster")));
+  o.fail("cluster", "expected a cluster file name or an inline cluster object");
+}
+
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   Scenario s;
   s.file = file;
@@ -245,11 +271,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   o.allow({"notes", "source", "outputs"});
   const std::string base = directory_of(file);
 
-  // Model: a catalogue name, a file, or an inline object.
-  const auto& mj = o.raw("model");
-  if (mj.is_string()) s.model = find_model(mj.get<std::string>(), base, file, "$.model");
-  else if (mj.is_object()) s.model = parse_model(JsonObject(mj, file, "$.model"));
-  else o.fail("model", "expected a catalogue model name, a .json path or an inline model object");
+  s.model = resolve_model_ref(o, base);
 
   // Cluster: a file, an inline object, or {"file": ..., <keys to change>} (e.g. another GPU count).
   nlohmann::json cj = o.raw("cluster");
@@ -259,24 +281,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     cj.erase("gpu_variant");
     if (!variant_json.is_object()) o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
   }
-  auto cluster_path = [&](const std::string& name) {
-    return name.size() > 5 && name.substr(name.size() - 5) == ".json"
-               ? resolve_path(name, base)
-               : resolve_path("hwmodels/data/clusters/" + name + ".json", "");
-  };
-  if (cj.is_string()) {
-    s.cluster = load_cluster_file(cluster_path(cj.get<std::string>()));
-  } else if (cj.is_object() && cj.contains("file")) {
-    if (!cj["file"].is_string()) o.fail("cluster.file", "expected a cluster file name");
-    auto merged = parse_json_file(cluster_path(cj["file"].get<std::string>()));
-    for (auto it = cj.begin(); it != cj.end(); ++it)
-      if (it.key() != "file") merged[it.key()] = it.value();
-    s.cluster = parse_cluster(JsonObject(merged, file, "$.cluster"));
-  } else if (cj.is_object()) {
-    s.cluster = parse_cluster(JsonObject(cj, file, "$.cluster"));
-  } else {
-    o.fail("cluster", "expected a cluster file name or an inline cluster object");
-  }
+  s.cluster = resolve_cluster_ref(cj, o, base);
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
   if (!variant_json.is_null()) apply_gpu_variant(variant_json, file, s);
 

@@ -14,7 +14,9 @@
 #include "gwsim/sim/analytical.h"
 #include "gwsim/sim/collective_cost.h"
 #include "gwsim/sim/report.h"
+#include "gwsim/sim/serving.h"
 #include "gwsim/workloads/model.h"
+#include "gwsim/workloads/training_plan.h"
 
 namespace gwsim {
 
@@ -216,6 +218,50 @@ std::vector<ValidationRow> run_validation(const std::string& cases_path, std::ve
       rows.push_back({id, "mla_decode compute-bound TFLOPS (h_q 128, b 128, kv 4096)",
                       meas["compute_bound_TFLOPS_2025_04"].get<double>(), op.flops / op_time_s(op, gpu, profile) / 1e12,
                       "hwmodels/profiles/h800-sxm-derived.json", "bytes-only model of a compute-bound kernel"});
+    } else if (id == "dsv3-online-inference-day6") {
+      // Decode capacity of DeepSeek's deployment (scenarios/serving/deepseek-v3-decode-144xh800.json:
+      // EP144, 21 tokens/s per request as the SLO, mean KV 4989) against its 24-hour average.
+      const std::string sc = "serving/deepseek-v3-decode-144xh800";
+      const auto r = run_serving(load_serving_scenario(scenario_path(sc)));
+      rows.push_back({id, "decode output tokens/s per node (24 h average; gwsim: capacity at the SLO)", 14800,
+                      r["decode"]["output_tokens_per_s_per_node"].get<double>(), describe(sc),
+                      "balanced routing, every GPU at the largest batch meeting 21 tokens/s"});
+    } else if (id == "dsv3-ep-decode-speed-bound") {
+      // ISCA'25's bound (case A, 400G InfiniBand: one expert per GPU, 32 tokens per GPU per micro-batch,
+      // dispatch 1 byte and combine 2 bytes per element, compute ignored) with gwsim's decode
+      // all-to-all (DeepEP low-latency: every copy over RDMA). The bound counts nine copies per token
+      // (8 routed + 1 shared) at the bare 50 GB/s; gwsim eight, at the profile's efficiency and latency.
+      auto cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/deepseek-h800-2048.json");
+      const auto profile = preferred_profile_for(find_gpu(cluster.gpu_name));
+      const auto v3 = find_model("deepseek-v3", "");
+      const double copies = 32.0 * v3.moe->top_k, h = static_cast<double>(v3.hidden);
+      const double a2a_s = decode_all_to_all_s(v3.moe->routed_experts, 1 * copies * h, cluster, profile) +
+                           decode_all_to_all_s(v3.moe->routed_experts, 2 * copies * h, cluster, profile);
+      rows.push_back({id, "case A dispatch + combine us (32 tokens/GPU, 400G IB)", meas["caseA_comm_time_per_all2all_us"].get<double>(),
+                      a2a_s * 1e6, "gwsim decode all-to-all on deepseek-h800-2048", "8 copies per token, not 9"});
+      // Two micro-batches per layer, compute hidden: TPOT = MoE layers x 2 x one all-to-all (the bound
+      // counts all 61 layers; the first 3 are dense and exchange nothing).
+      rows.push_back({id, "case A TPOT ms (communication only)", meas["caseA_TPOT_ms"].get<double>(),
+                      v3.moe_layers() * 2 * a2a_s * 1e3, "gwsim all-to-all on deepseek-h800-2048", "58 MoE layers, not 61"});
+    } else if (id == "deepep-lowlatency-h800") {
+      // DeepEP's low-latency kernels (Feb 2025, pure RDMA): 128 tokens per GPU, top-8, hidden 7168,
+      // FP8 dispatch, BF16 combine. Out of sample: the profile's scale-out all-to-all efficiency comes
+      // from DeepEP's normal (training) kernels.
+      auto cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/deepseek-h800-2048.json");
+      const auto profile = preferred_profile_for(find_gpu(cluster.gpu_name));
+      const auto v3 = find_model("deepseek-v3", "");
+      const double copies = 128.0 * v3.moe->top_k, h = static_cast<double>(v3.hidden);
+      // EP8 fits one NVLink domain, where gwsim sends over NVLink: the Feb 2025 kernels still used
+      // RDMA there, the updated ones (legacy.md) NVLink, so EP8 is compared with the updated figures.
+      for (const auto& [ep_name, feb] : meas["feb_2025"].items()) {
+        const int ep = std::atoi(ep_name.c_str() + 2);  // "EP64" -> 64
+        const bool nvlink = ep <= cluster.scaleup_domain_gpus;
+        const auto& row = nvlink ? meas["legacy_doc_updated"][ep_name] : feb;
+        for (const auto& [phase, elem] : {std::pair{"dispatch", 1.0}, std::pair{"combine", 2.0}})
+          rows.push_back({id, fmt::format("{} {} us (128 tokens/GPU, {})", ep_name, phase, nvlink ? "NVLink, updated" : "pure RDMA, Feb 2025"),
+                          row[std::string(phase) + "_us"].get<double>(), decode_all_to_all_s(ep, elem * copies * h, cluster, profile) * 1e6,
+                          "gwsim decode all-to-all on deepseek-h800-2048", "FP8 scales not counted"});
+      }
     } else if (id == "nccl-h100-8gpu-allreduce" || id == "nccl-h200-8gpu-allreduce") {
       const bool h100 = id == "nccl-h100-8gpu-allreduce";
       auto cluster = load_cluster_file(data_dir() + (h100 ? "/hwmodels/data/clusters/generic-h100-1024.json"

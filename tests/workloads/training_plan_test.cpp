@@ -1,6 +1,8 @@
 // Layout checks, memory and communication accounting of a training step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
@@ -134,4 +136,51 @@ TEST(TrainingPlan, ZeroStagesShardOptimizerGradientsAndWeights) {
     previous_total = plan.memory.total();
   }
   EXPECT_LT(previous_total, 80e9);
+}
+
+TEST(LayerOps, DecodeAttendsOverTheCompressedCache) {
+  // DeepSeek-V3 decode, 10 sequences x 2 query tokens (one MTP draft), 1000 cached tokens each:
+  // the absorbed form reads the 576-element latent once for all 128 heads, and there is no kv_up.
+  const auto m = find_model("deepseek-v3", "");
+  Parallelism one;
+  TrainingSettings t;
+  DecodeAttention attention{10, 1000, Precision::bf16};
+  LayerOpsOptions options;
+  options.decode = &attention;
+  const auto ops = layer_forward_ops(m, 5, one, t, 20, options);
+  auto find = [&](const std::string& name) {
+    return std::find_if(ops.begin(), ops.end(), [&](const Op& o) { return o.name == name; });
+  };
+  EXPECT_EQ(find("kv_up"), ops.end());
+  EXPECT_EQ(find("attention_core"), ops.end());
+  const auto mla = find("mla_decode");
+  ASSERT_NE(mla, ops.end());
+  EXPECT_EQ(mla->op_class, "mla_decode");
+  EXPECT_DOUBLE_EQ(mla->flops, 2.0 * 20 * 128 * 1000 * (512 + 64 + 512));
+  EXPECT_DOUBLE_EQ(mla->bytes, 10.0 * 1000 * 576 * 2 + 2.0 * 20 * 128 * (576 + 512));
+  ASSERT_NE(find("q_absorb"), ops.end());
+  ASSERT_NE(find("v_absorb"), ops.end());
+  // An FP8 cache: one byte per element plus a 4-byte scale per 64.
+  attention.kv_cache = Precision::fp8;
+  const auto fp8 = layer_forward_ops(m, 5, one, t, 20, options);
+  const auto mla8 = std::find_if(fp8.begin(), fp8.end(), [](const Op& o) { return o.name == "mla_decode"; });
+  EXPECT_DOUBLE_EQ(mla8->bytes, 10.0 * 1000 * 576 * (1 + 4.0 / 64) + 2.0 * 20 * 128 * (576 + 512));
+}
+
+TEST(LayerOps, ExpertsPerGpuSetsTheGroupedGemmWeights) {
+  const auto m = find_model("deepseek-v3", "");
+  Parallelism par;
+  par.ep = 144;
+  TrainingSettings t;
+  t.precision = Precision::fp8;
+  LayerOpsOptions two;
+  two.experts_per_gpu = 2;  // 256 + 32 redundant over 144 GPUs
+  auto up = [](const std::vector<Op>& ops) {
+    return *std::find_if(ops.begin(), ops.end(), [](const Op& o) { return o.name == "experts_up"; });
+  };
+  const Op with_two = up(layer_forward_ops(m, 5, par, t, 64, two));
+  const Op default_ep = up(layer_forward_ops(m, 5, par, t, 64));  // 256 / 144 experts
+  // gate and up of one expert: 2 x 2048 x 7168 FP8 weights.
+  EXPECT_NEAR(with_two.bytes - default_ep.bytes, (2 - 256.0 / 144) * 2 * 2048 * 7168, 1e-3);
+  EXPECT_DOUBLE_EQ(with_two.flops, default_ep.flops);
 }

@@ -64,8 +64,11 @@ double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int m
   return domains_hit * (domains - 1) / domains / top_k;
 }
 
+double kv_cache_bytes_per_elem(Precision kv_cache) { return kv_cache == Precision::fp8 ? 1 + 4.0 / 64 : 2; }
+
 std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
-                                  double tokens) {
+                                  double tokens, const LayerOpsOptions& options) {
+  const DecodeAttention* decode = options.decode;
   std::vector<Op> ops;
   const auto& a = m.attention;
   const double T = tokens;
@@ -87,13 +90,32 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
       add_gemm(ops, "q_proj", T, heads * a.qk_head_dim(), h, prec);
     }
     add_gemm(ops, "kv_down", T, a.kv_lora_rank + a.qk_rope_head_dim, h, prec);
-    add_gemm(ops, "kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec);
+    // Decode keeps the cache compressed and absorbs the up-projections into q and the output
+    // (DeepSeek-V2 Sec 2.1.2): no kv_up over the cache (q_absorb and v_absorb below instead).
+    if (!decode) add_gemm(ops, "kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec);
   } else {
     add_gemm(ops, "qkv_proj", T, (heads + 2 * kv_heads) * a.head_dim, h, prec);
   }
   const double dqk = a.qk_head_dim(), dv = a.value_head_dim();
   ops.push_back(memory_op("rope", 2 * kActivationBytes * T * (heads + kv_heads) * a.qk_rope_head_dim));
-  if (t.attention_kernel == AttentionKernel::flash) {
+  if (decode) {
+    const double seqs = decode->sequences, L = decode->kv_len, kv_elem = kv_cache_bytes_per_elem(decode->kv_cache);
+    if (a.kind == AttentionKind::mla) {
+      // Absorbed MLA (FlashMLA's form): every head attends over the shared latent + rope key, so the
+      // cache is read once for all heads of a GPU: 576 elements per token and layer.
+      const double dc = a.kv_lora_rank, dr = a.qk_rope_head_dim, dn = a.qk_nope_head_dim;
+      ops.push_back(Op{"q_absorb", "gemm", Precision::bf16, 2 * T * heads * dn * dc,
+                       kActivationBytes * (heads * dn * dc + T * heads * (dn + dc)), 1});
+      ops.push_back(Op{"mla_decode", "mla_decode", Precision::bf16, 2 * T * heads * L * (dc + dr + dc),
+                       seqs * L * (dc + dr) * kv_elem + kActivationBytes * T * heads * (dc + dr + dc), 1});
+      ops.push_back(Op{"v_absorb", "gemm", Precision::bf16, 2 * T * heads * dc * dv,
+                       kActivationBytes * (heads * dc * dv + T * heads * (dc + dv)), 1});
+    } else {
+      // Paged attention over K and V of the kv heads: a few FLOPs per byte, bandwidth-bound.
+      ops.push_back(Op{"decode_attention", "memory_bound", Precision::bf16, 2 * T * heads * L * (dqk + dv),
+                       seqs * L * kv_heads * (dqk + dv) * kv_elem + kActivationBytes * T * heads * (dqk + dv), 1});
+    }
+  } else if (t.attention_kernel == AttentionKernel::flash) {
     // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
     const double keys = t.causal_mask ? seq / 2 : seq;
     const double flops = 2 * T * keys * heads * (dqk + dv);
@@ -127,7 +149,8 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
       ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
     ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h));
     const double up_n = (swiglu ? 2 : 1) * fe;
-    const double experts_local = std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
+    const double experts_local = options.experts_per_gpu > 0 ? options.experts_per_gpu
+                                                              : std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
     const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + fe) * h;
     ops.push_back(Op{"experts_up", "grouped_gemm", prec, 2 * routed_tokens * up_n * h,
                      w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1});

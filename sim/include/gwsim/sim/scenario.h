@@ -100,6 +100,11 @@ void retarget_gpu_defaults(Scenario& s, const GpuSpec& gpu);
 // `overrides` are "path.to.key=value" strings applied to the JSON before it is read (the value is
 // parsed as JSON when it can be, else taken as a string).
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
+// The "model" and "cluster" references of a scenario object `o` (also used by serving scenarios):
+// a catalogue name, a .json path (relative to `base`, the scenario's folder) or an inline object;
+// a cluster may also be {"file": name, <keys to change>}. cj is the cluster value as written.
+ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base);
+ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, const std::string& base);
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file);
 void apply_override(nlohmann::json& doc, const std::string& assignment, const std::string& file);
 

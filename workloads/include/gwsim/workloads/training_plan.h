@@ -93,8 +93,24 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
 // caps the domains per token (0: no cap). Uniform routing over ep ranks, ranks_per_domain per domain.
 double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int max_domains_per_token);
 
+// Serving decode: each sequence's new tokens attend over its KV cache rather than over seq_len.
+struct DecodeAttention {
+  double sequences = 0;   // sequences in the batch; tokens / sequences query tokens each (MTP drafts)
+  double kv_len = 0;      // cached tokens each sequence attends to (mean)
+  Precision kv_cache = Precision::bf16;  // bf16, or fp8 with one fp32 scale per 64 elements
+};
+
+struct LayerOpsOptions {
+  const DecodeAttention* decode = nullptr;  // null: attention over the sequence (training, prefill)
+  double experts_per_gpu = 0;  // routed experts one GPU holds, redundant copies included; 0: routed / ep
+};
+
 // Forward ops of one transformer layer for `tokens` tokens on one GPU (after TP/CP/EP splits).
 std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
-                                  double tokens);
+                                  double tokens, const LayerOpsOptions& options = {});
+
+// Bytes one cached element takes: 2 in bf16; in fp8 1 plus a 4-byte scale per 64 elements (the
+// layout of kernels/cuda/mla_decode.cu's FP8 cache).
+double kv_cache_bytes_per_elem(Precision kv_cache);
 
 }  // namespace gwsim

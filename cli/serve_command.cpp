@@ -1,0 +1,30 @@
+// gwsim serve SERVING.json [--out report.json] [--quiet]
+#include <iostream>
+
+#include "commands.h"
+#include "gwsim/sim/report.h"
+#include "gwsim/sim/serving.h"
+
+namespace gwsim::cli {
+
+void add_serve_command(CLI::App& app) {
+  struct Options {
+    std::string scenario;
+    std::string out;
+    bool quiet = false;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("serve", "Estimate decode serving: TPOT, tokens/s per GPU, batch that fits, GPUs for a target");
+  cmd->add_option("scenario", opt->scenario, "Serving scenario JSON file (schema gwsim.serving/1)")->required();
+  cmd->add_option("--out", opt->out, "Write the JSON report here");
+  cmd->add_flag("--quiet", opt->quiet, "Do not print the summary");
+  cmd->callback([opt] {
+    const auto report = run_serving(load_serving_scenario(opt->scenario));
+    // Written only once everything succeeded: bad input leaves no partial output.
+    if (!opt->out.empty()) write_report(report, opt->out);
+    if (!opt->quiet) std::cout << format_serving_summary(report);
+    if (!opt->out.empty() && !opt->quiet) std::cout << "  report               " << opt->out << "\n";
+  });
+}
+
+}  // namespace gwsim::cli

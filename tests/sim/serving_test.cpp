@@ -1,0 +1,129 @@
+// Decode serving (sim/serving.h): the memory accounting by hand, the batch search, MTP, strict input.
+#include <gtest/gtest.h>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
+#include "gwsim/common/paths.h"
+#include "gwsim/sim/serving.h"
+
+using namespace gwsim;
+
+namespace {
+
+nlohmann::json day6() { return parse_json_file(data_dir() + "/scenarios/serving/deepseek-v3-decode-144xh800.json"); }
+
+ServingScenario parse(const nlohmann::json& doc) {
+  return parse_serving_scenario(doc, data_dir() + "/scenarios/serving/test.json");
+}
+
+std::string error_of(const nlohmann::json& doc) {
+  try {
+    run_serving(parse(doc));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Serving, KvCacheIsTheLatentOfEveryLayer) {
+  auto doc = day6();
+  const ServingScenario bf16 = parse(doc);
+  // MLA: 512 latent + 64 rope elements per token and layer, 61 layers, 2 bytes.
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(bf16), 4989.0 * 61 * 576 * 2);
+  doc["decode"]["kv_cache"] = "fp8";
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(doc)), 4989.0 * 61 * 576 * (1 + 4.0 / 64));
+  // GQA split over the TP group by kv head: Llama 3 70B, 8 kv heads of 128, 80 layers, TP 8.
+  nlohmann::json llama = {{"schema", "gwsim.serving/1"}, {"name", "llama"}, {"model", "llama3-70b"},
+                          {"cluster", "generic-h100-1024"},
+                          {"decode", {{"gpus", 8}, {"attention_tp", 8}, {"kv_len", 1000}, {"batch_per_gpu", 4}}}};
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(llama)), 1000.0 * 80 * (2 * 8 * 128) * 2 / 8);
+}
+
+TEST(Serving, ExpertWeightsFollowTheExpertsPerGpu) {
+  // 256 routed + 32 redundant experts over 144 GPUs: 2 per GPU; over 72 GPUs: 4. The difference is
+  // two experts (3 x 7168 x 2048 FP8 weights each) in each of the 58 MoE layers.
+  auto doc = day6();
+  const double at144 = decode_weight_bytes_per_gpu(parse(doc));
+  doc["decode"]["gpus"] = 72;
+  doc["decode"]["ep"] = 72;
+  const double at72 = decode_weight_bytes_per_gpu(parse(doc));
+  EXPECT_NEAR(at72 - at144, 2.0 * 58 * 3 * 7168 * 2048, 1.0);
+}
+
+TEST(Serving, LargestBatchMeetsTheSloAndFitsMemory) {
+  const ServingScenario s = parse(day6());
+  const auto r = run_serving(s);
+  const double batch = r["decode"]["batch_per_gpu"].get<double>();
+  const double max_mem = r["decode"]["max_batch_per_gpu_by_memory"].get<double>();
+  ASSERT_GE(batch, 1);
+  EXPECT_LE(batch, max_mem);
+  EXPECT_LE(decode_step(s, batch).tpot_s, s.decode.tpot_slo_s);
+  if (batch < max_mem) {
+    EXPECT_GT(decode_step(s, batch + 1).tpot_s, s.decode.tpot_slo_s);
+  }
+  // Memory: the batch's KV cache and the weights fit the usable share of HBM, one more does not.
+  const double usable = s.gpu.hbm_capacity_gb.value * 1e9 * s.decode.memory_utilization;
+  const double per_seq = decode_kv_bytes_per_sequence(s), weights = decode_weight_bytes_per_gpu(s);
+  EXPECT_LE(weights + max_mem * per_seq, usable);
+  EXPECT_GT(weights + (max_mem + 1) * per_seq, usable);
+  // Throughput is what the batch makes of the step.
+  const DecodeStep st = decode_step(s, batch);
+  EXPECT_DOUBLE_EQ(r["decode"]["output_tokens_per_s_per_gpu"].get<double>(), batch * st.tokens_per_step_per_sequence / st.step_s);
+}
+
+TEST(Serving, MtpKeepsTheAcceptedDrafts) {
+  auto doc = day6();
+  const DecodeStep with = decode_step(parse(doc), 32);
+  EXPECT_DOUBLE_EQ(with.tokens_per_step_per_sequence, 1.85);  // one draft at 85 %
+  doc["decode"].erase("mtp");
+  const DecodeStep without = decode_step(parse(doc), 32);
+  EXPECT_DOUBLE_EQ(without.tokens_per_step_per_sequence, 1.0);
+  // Verifying the draft doubles the query tokens: each step costs more, each token less.
+  EXPECT_GT(with.step_s, without.step_s);
+  EXPECT_LT(with.tpot_s, without.tpot_s);
+}
+
+TEST(Serving, OverlapHidesTheAllToAllBehindCompute) {
+  auto doc = day6();
+  const DecodeStep hidden = decode_step(parse(doc), 64);
+  doc["decode"]["overlap"] = false;
+  const DecodeStep exposed = decode_step(parse(doc), 64);
+  ASSERT_GT(hidden.comm_s, 0);
+  EXPECT_DOUBLE_EQ(hidden.step_s, std::max(hidden.compute_s, hidden.comm_s));
+  EXPECT_DOUBLE_EQ(exposed.step_s, exposed.compute_s + exposed.comm_s);
+}
+
+TEST(Serving, BadInputNamesThePath) {
+  auto doc = day6();
+  doc["decode"]["batch_per_gpu"] = 100000;
+  EXPECT_NE(error_of(doc).find("$.decode.batch_per_gpu"), std::string::npos) << error_of(doc);
+  doc = day6();
+  doc["decode"]["ep"] = 100;
+  EXPECT_NE(error_of(doc).find("$.decode.ep: expected a divisor of the 256 routed + 32 redundant"), std::string::npos)
+      << error_of(doc);
+  doc = day6();
+  doc["decode"]["kv_lenn"] = 5;
+  EXPECT_NE(error_of(doc).find("$.decode.kv_lenn: unknown key"), std::string::npos) << error_of(doc);
+  doc = day6();
+  doc["decode"]["batch_per_gpu"] = "most";
+  EXPECT_NE(error_of(doc).find("$.decode.batch_per_gpu: expected a number of sequences or \"max\""), std::string::npos)
+      << error_of(doc);
+  doc = day6();
+  doc["decode"]["tpot_slo_ms"] = 0.5;
+  EXPECT_NE(error_of(doc).find("$.decode.tpot_slo_ms"), std::string::npos) << error_of(doc);
+  doc = day6();
+  doc["decode"]["gpus"] = 20;  // ep defaults to the instance: 288 experts do not split over 20 GPUs
+  doc["decode"].erase("ep");
+  EXPECT_NE(error_of(doc).find("$.decode.ep: expected a divisor"), std::string::npos) << error_of(doc);
+  doc = day6();
+  doc["decode"]["gpus"] = 8;  // 32 experts per GPU: 82 GB of FP8 weights on an 80 GB H800
+  doc["decode"]["ep"] = 8;
+  doc["decode"]["redundant_experts"] = 0;
+  EXPECT_NE(error_of(doc).find("$.decode.gpus: the weights take"), std::string::npos) << error_of(doc);
+}
+
+TEST(Serving, SameInputSameReport) {
+  EXPECT_EQ(run_serving(parse(day6())).dump(), run_serving(parse(day6())).dump());
+}
