@@ -164,7 +164,11 @@ double decode_weight_bytes_per_gpu(const ServingScenario& s) {
   const double tp = d.attention_tp;
   // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
   double bytes = kActivationBytes * p.embedding / tp;
-  bytes += m.layers * (w * p.attention_per_layer / tp + kActivationBytes * p.norms_per_layer);
+  // MLA's low-rank down-projections are replicated across the TP group (as in layer_forward_ops).
+  const auto& a = m.attention;
+  const double replicated =
+      a.kind == AttentionKind::mla ? static_cast<double>(m.hidden) * (a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim) : 0;
+  bytes += m.layers * (w * (replicated + (p.attention_per_layer - replicated) / tp) + kActivationBytes * p.norms_per_layer);
   bytes += (m.layers - m.moe_layers()) * w * p.dense_ffn_per_layer / tp;
   if (m.moe) {
     const double experts_per_gpu = static_cast<double>(m.moe->routed_experts + d.redundant_experts) / d.ep;
@@ -177,11 +181,13 @@ double decode_weight_bytes_per_gpu(const ServingScenario& s) {
 
 double decode_kv_bytes_per_sequence(const ServingScenario& s) {
   const auto& a = s.model.attention;
-  // MLA's latent is shared by all heads, so every GPU of a TP group keeps all of it; K and V of
-  // GQA/MHA split by kv head (replicated once there are more GPUs than kv heads).
-  const double share = a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(s.decode.attention_tp, std::max(1, a.kv_heads));
-  return s.decode.kv_len * s.model.layers * static_cast<double>(a.kv_cache_elems_per_token()) *
-         kv_cache_bytes_per_elem(s.decode.kv_cache) * share;
+  const double tp = s.decode.attention_tp;
+  // A TP group serves tp sequences per unit of batch_per_gpu, and each of its GPUs keeps its share
+  // of every one: all of MLA's latent (shared by all heads, so replicated), or the K and V of its
+  // kv heads for GQA/MHA (replicated once there are more GPUs than kv heads).
+  const double share = a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(tp, static_cast<double>(std::max(1, a.kv_heads)));
+  return tp * share * s.decode.kv_len * s.model.layers * static_cast<double>(a.kv_cache_elems_per_token()) *
+         kv_cache_bytes_per_elem(s.decode.kv_cache);
 }
 
 double decode_all_to_all_s(int ep, double bytes, const ClusterSpec& cluster, const Profile& profile) {

@@ -34,11 +34,16 @@ TEST(Serving, KvCacheIsTheLatentOfEveryLayer) {
   EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(bf16), 4989.0 * 61 * 576 * 2);
   doc["decode"]["kv_cache"] = "fp8";
   EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(doc)), 4989.0 * 61 * 576 * (1 + 4.0 / 64));
-  // GQA split over the TP group by kv head: Llama 3 70B, 8 kv heads of 128, 80 layers, TP 8.
+  // GQA split over the TP group by kv head: Llama 3 70B, 8 kv heads of 128, 80 layers, TP 8. Each
+  // GPU keeps 1/8 of the K and V of the 8 sequences its group serves per unit of batch_per_gpu.
   nlohmann::json llama = {{"schema", "gwsim.serving/1"}, {"name", "llama"}, {"model", "llama3-70b"},
                           {"cluster", "generic-h100-1024"},
                           {"decode", {{"gpus", 8}, {"attention_tp", 8}, {"kv_len", 1000}, {"batch_per_gpu", 4}}}};
-  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(llama)), 1000.0 * 80 * (2 * 8 * 128) * 2 / 8);
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(llama)), 8 * 1000.0 * 80 * (2 * 8 * 128) * 2 / 8);
+  // MLA under attention TP keeps the whole latent on every GPU: 4 times the cache at TP 4.
+  auto tp4 = day6();
+  tp4["decode"]["attention_tp"] = 4;
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(tp4)), 4 * 4989.0 * 61 * 576 * 2);
 }
 
 TEST(Serving, ExpertWeightsFollowTheExpertsPerGpu) {

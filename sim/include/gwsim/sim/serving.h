@@ -71,7 +71,8 @@ double decode_all_to_all_s(int ep, double bytes, const ClusterSpec& cluster, con
 
 // Prices one step at `batch_per_gpu` sequences per GPU (no memory check).
 DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu);
-// Per-GPU bytes that do not depend on the batch (weights), and per sequence (its KV cache).
+// Per-GPU bytes that do not depend on the batch (weights), and per sequence of batch_per_gpu (the
+// KV cache a GPU keeps for it: with attention TP its share of the group's tp sequences).
 double decode_weight_bytes_per_gpu(const ServingScenario& s);
 double decode_kv_bytes_per_sequence(const ServingScenario& s);
 
