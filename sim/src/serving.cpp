@@ -25,31 +25,35 @@ constexpr double kActivationBytes = 2;  // bf16 activations, as in training_plan
 // cache, the rest left to activations, the CUDA context and fragmentation.
 constexpr double kDefaultMemoryUtilization = 0.9;
 
+InstanceLayout parse_layout(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
+  InstanceLayout l;
+  l.gpus = static_cast<int>(o.positive_integer("gpus"));
+  if (l.gpus > cluster.gpus) o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, l.gpus));
+  l.attention_tp = static_cast<int>(o.positive_integer_or("attention_tp", 1));
+  if (l.gpus % l.attention_tp != 0)
+    o.fail("attention_tp", fmt::format("expected a divisor of the instance's {} GPUs, got {}", l.gpus, l.attention_tp));
+  if (model.attention.heads % l.attention_tp != 0)
+    o.fail("attention_tp", fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, l.attention_tp));
+  if (model.moe) {
+    l.ep = static_cast<int>(o.positive_integer_or("ep", l.gpus));
+    if (l.ep > l.gpus) o.fail("ep", fmt::format("expected at most the instance's {} GPUs, got {}", l.gpus, l.ep));
+    l.redundant_experts = static_cast<int>(o.integer_or("redundant_experts", 0));
+    if (l.redundant_experts < 0) o.fail("redundant_experts", "expected 0 or more extra expert copies");
+    const int slots = model.moe->routed_experts + l.redundant_experts;
+    if (slots % l.ep != 0)
+      o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}", model.moe->routed_experts,
+                               l.redundant_experts, slots, l.ep));
+  } else {
+    for (const char* key : {"ep", "redundant_experts"})
+      if (o.has(key)) o.fail(key, fmt::format("model {} has no experts: leave it out", model.name));
+  }
+  l.overlap = o.boolean_or("overlap", true);
+  return l;
+}
+
 DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
   DecodeSettings d;
-  d.gpus = static_cast<int>(o.positive_integer("gpus"));
-  if (d.gpus > cluster.gpus)
-    o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, d.gpus));
-  d.attention_tp = static_cast<int>(o.positive_integer_or("attention_tp", 1));
-  if (d.gpus % d.attention_tp != 0)
-    o.fail("attention_tp", fmt::format("expected a divisor of the instance's {} GPUs, got {}", d.gpus, d.attention_tp));
-  if (model.attention.heads % d.attention_tp != 0)
-    o.fail("attention_tp", fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, d.attention_tp));
-  if (model.moe) {
-    d.ep = static_cast<int>(o.positive_integer_or("ep", d.gpus));
-    if (d.ep > d.gpus) o.fail("ep", fmt::format("expected at most the instance's {} GPUs, got {}", d.gpus, d.ep));
-    d.redundant_experts = static_cast<int>(o.integer_or("redundant_experts", 0));
-    if (d.redundant_experts < 0) o.fail("redundant_experts", "expected 0 or more extra expert copies");
-    const int slots = model.moe->routed_experts + d.redundant_experts;
-    if (slots % d.ep != 0)
-      o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}",
-                               model.moe->routed_experts, d.redundant_experts, slots, d.ep));
-  } else {
-    d.ep = 1;
-    o.allow({"ep", "redundant_experts"});
-    if (o.has("ep") || o.has("redundant_experts"))
-      o.fail(o.has("ep") ? "ep" : "redundant_experts", fmt::format("model {} has no experts: leave it out", model.name));
-  }
+  d.layout = parse_layout(o, model, cluster);
   d.kv_len = o.positive("kv_len");
   d.kv_cache = o.one_of_or("kv_cache", {"bf16", "fp8"}, "bf16") == "fp8" ? Precision::fp8 : Precision::bf16;
   const auto& b = o.raw("batch_per_gpu");
@@ -61,15 +65,14 @@ DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const C
   if (o.has("tpot_slo_ms")) d.tpot_slo_s = o.positive("tpot_slo_ms") / 1e3;
   if (o.has("mtp")) {
     const JsonObject m = o.object("mtp");
+    const int modules = std::max(1, model.mtp_depth);
     d.mtp_depth = static_cast<int>(m.positive_integer("depth"));
-    if (d.mtp_depth > std::max(1, model.mtp_depth))
-      m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", std::max(1, model.mtp_depth), d.mtp_depth));
+    if (d.mtp_depth > modules) m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
     d.mtp_acceptance = m.number("acceptance");
     if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance <= 1)) m.fail("acceptance", "expected a probability in [0, 1]");
     m.allow({"source", "notes"});
     m.reject_unknown_keys();
   }
-  d.overlap = o.boolean_or("overlap", true);
   d.memory_utilization = o.number_or("memory_utilization", kDefaultMemoryUtilization);
   if (!(d.memory_utilization > 0 && d.memory_utilization <= 1)) o.fail("memory_utilization", "expected a fraction in (0, 1]");
   o.allow({"source", "notes"});
@@ -77,7 +80,17 @@ DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const C
   return d;
 }
 
-// Tokens each sequence feeds through the model per step: its new token and its MTP drafts.
+PrefillSettings parse_prefill(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
+  PrefillSettings p;
+  p.layout = parse_layout(o, model, cluster);
+  p.prompt_len = o.positive("prompt_len");
+  p.tokens_per_gpu = o.positive("tokens_per_gpu");
+  o.allow({"source", "notes"});
+  o.reject_unknown_keys();
+  return p;
+}
+
+// Tokens each sequence feeds through the model per decode step: its new token and its MTP drafts.
 double query_tokens_per_sequence(const DecodeSettings& d) { return 1.0 + d.mtp_depth; }
 
 // Tokens a sequence keeps per step: the new one plus the drafts accepted in a row (each accepted
@@ -99,14 +112,99 @@ Placement place(int group, const ClusterSpec& c) {
 }
 
 std::string kind_of(const Op& op) {
-  if (op.op_class == "mla_decode" || op.name == "decode_attention" || op.name == "q_absorb" || op.name == "v_absorb")
+  if (op.op_class == "mla_decode" || op.op_class == "attention" || op.name == "decode_attention" || op.name == "q_absorb" ||
+      op.name == "v_absorb")
     return "attention";
   if (op.op_class == "grouped_gemm") return "experts";
   if (op.op_class == "gemm") return "dense_gemm";
   return "memory_bound";
 }
 
+Parallelism parallelism_of(const InstanceLayout& l) {
+  Parallelism par;
+  par.tp = l.attention_tp;
+  par.sp = l.attention_tp > 1;  // each TP rank routes its share of the tokens to the experts
+  par.ep = l.ep;
+  return par;
+}
+
+// Compute of a step by kind: every op through the profile.
+class ComputeTally {
+ public:
+  explicit ComputeTally(const ServingScenario& s) : s_(s) {}
+  void add(const std::vector<Op>& ops, double times) {
+    for (const auto& op : ops) by_kind_[kind_of(op)] += times * op_time_s(op, s_.gpu, s_.profile);
+  }
+  void add(const Op& op) { add(std::vector<Op>{op}, 1); }
+  const std::map<std::string, double>& by_kind() const { return by_kind_; }
+
+ private:
+  const ServingScenario& s_;
+  std::map<std::string, double> by_kind_;
+};
+
+// The TP group's two all-reduces of the hidden states per layer pass.
+double tp_all_reduces_s(const ServingScenario& s, const InstanceLayout& l, double tokens_per_group, double layer_passes) {
+  if (l.attention_tp <= 1) return 0;
+  const Placement g = place(l.attention_tp, s.cluster);
+  const double bytes = kActivationBytes * tokens_per_group * static_cast<double>(s.model.hidden);
+  return 2 * layer_passes * collective_cost({"all_reduce", bytes, l.attention_tp, g.link, g.ranks_per_domain, -1}, s.cluster, s.profile).time_s;
+}
+
+// Two micro-batches: one computes while the other's all-to-all runs (DeepSeek's serving), so the
+// step is the longer of the two; without overlap they add up.
+void finish(ServingStep& st, const std::map<std::string, double>& by_kind, double comm_ep, double comm_tp, bool overlap) {
+  for (const auto& [kind, t] : by_kind) {
+    st.compute_s += t;
+    st.breakdown_s.push_back({kind, t});
+  }
+  st.comm_s = comm_ep + comm_tp;
+  if (comm_ep > 0) st.breakdown_s.push_back({"comm_ep", comm_ep});
+  if (comm_tp > 0) st.breakdown_s.push_back({"comm_tp", comm_tp});
+  st.step_s = overlap ? std::max(st.compute_s, st.comm_s) : st.compute_s + st.comm_s;
+}
+
+// The largest term of a step; communication hidden behind compute limits nothing.
+std::string bottleneck_of(const ServingStep& st, bool overlap) {
+  if (overlap && st.comm_s > st.compute_s) return "comm (the all-to-all outlasts the compute it hides behind)";
+  std::string best;
+  double largest = -1;
+  for (const auto& [kind, t] : st.breakdown_s) {
+    if (overlap && kind.rfind("comm_", 0) == 0) continue;
+    if (t > largest) {
+      largest = t;
+      best = kind;
+    }
+  }
+  return best;
+}
+
+nlohmann::json step_json(const ServingStep& st, bool overlap) {
+  nlohmann::json j;
+  j["step_s"] = st.step_s;
+  j["compute_s"] = st.compute_s;
+  j["comm_s"] = st.comm_s;
+  j["exposed_comm_s"] = st.step_s - st.compute_s;
+  j["breakdown_s"] = nlohmann::json::object();
+  for (const auto& [kind, t] : st.breakdown_s) j["breakdown_s"][kind] = t;
+  j["bottleneck"] = bottleneck_of(st, overlap);
+  return j;
+}
+
+void check_weights_fit(const ServingScenario& s, const InstanceLayout& l, double usable, const std::string& block) {
+  const double weights = weight_bytes_per_gpu(s, l);
+  if (weights >= usable)
+    throw InfeasibleError(s.file, "$." + block + ".gpus",
+                          fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable: expected more GPUs per "
+                                      "instance (ep) or attention_tp",
+                                      weights / 1e9, usable / 1e9));
+}
+
 }  // namespace
+
+double InstanceLayout::experts_per_gpu(const ModelSpec& m) const {
+  return m.moe ? static_cast<double>(m.moe->routed_experts + redundant_experts) / ep : 0;
+}
 
 ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::string& file) {
   ServingScenario s;
@@ -131,9 +229,18 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
   if (!s.gpu.supports(s.precision))
     o.fail("precision", fmt::format("{} has no {} tensor cores: expected bf16 or fp16", s.gpu.name, prec));
   s.decode = parse_decode(o.object("decode"), s.model, s.cluster);
+  if (o.has("prefill")) s.prefill = parse_prefill(o.object("prefill"), s.model, s.cluster);
   if (o.has("target")) {
     const JsonObject t = o.object("target");
-    s.target_output_tokens_per_s = t.positive("output_tokens_per_s");
+    if (t.has("output_tokens_per_s")) s.target_output_tokens_per_s = t.positive("output_tokens_per_s");
+    if (t.has("input_tokens_per_s")) {
+      s.target_input_tokens_per_s = t.positive("input_tokens_per_s");
+      if (!s.prefill) t.fail("input_tokens_per_s", "expected a \"prefill\" block to size prefill with");
+    }
+    if (t.has("cache_hit_rate")) {
+      s.cache_hit_rate = t.number("cache_hit_rate");
+      if (!(s.cache_hit_rate >= 0 && s.cache_hit_rate < 1)) t.fail("cache_hit_rate", "expected a share in [0, 1)");
+    }
     t.allow({"source", "notes"});
     t.reject_unknown_keys();
   }
@@ -156,12 +263,11 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
 
 ServingScenario load_serving_scenario(const std::string& path) { return parse_serving_scenario(parse_json_file(path), path); }
 
-double decode_weight_bytes_per_gpu(const ServingScenario& s) {
+double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l) {
   const ModelSpec& m = s.model;
-  const DecodeSettings& d = s.decode;
   const ParamCounts p = count_params(m);
   const double w = s.precision == Precision::fp8 ? 1 : 2;  // GEMM weights; block scales are < 0.1 %
-  const double tp = d.attention_tp;
+  const double tp = l.attention_tp;
   // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
   double bytes = kActivationBytes * p.embedding / tp;
   // MLA's low-rank down-projections are replicated across the TP group (as in layer_forward_ops).
@@ -171,17 +277,16 @@ double decode_weight_bytes_per_gpu(const ServingScenario& s) {
   bytes += m.layers * (w * (replicated + (p.attention_per_layer - replicated) / tp) + kActivationBytes * p.norms_per_layer);
   bytes += (m.layers - m.moe_layers()) * w * p.dense_ffn_per_layer / tp;
   if (m.moe) {
-    const double experts_per_gpu = static_cast<double>(m.moe->routed_experts + d.redundant_experts) / d.ep;
     const double per_expert = p.moe_routed_per_layer / m.moe->routed_experts;
     bytes += m.moe_layers() * (w * p.moe_shared_per_layer / tp + kActivationBytes * p.moe_router_per_layer +
-                               w * experts_per_gpu * per_expert);
+                               w * l.experts_per_gpu(m) * per_expert);
   }
   return bytes;
 }
 
 double decode_kv_bytes_per_sequence(const ServingScenario& s) {
   const auto& a = s.model.attention;
-  const double tp = s.decode.attention_tp;
+  const double tp = s.decode.layout.attention_tp;
   // A TP group serves tp sequences per unit of batch_per_gpu, and each of its GPUs keeps its share
   // of every one: all of MLA's latent (shared by all heads, so replicated), or the K and V of its
   // kv heads for GQA/MHA (replicated once there are more GPUs than kv heads).
@@ -201,94 +306,105 @@ double decode_all_to_all_s(int ep, double bytes, const ClusterSpec& cluster, con
 DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   const ModelSpec& m = s.model;
   const DecodeSettings& d = s.decode;
-  const double tp = d.attention_tp;
+  const InstanceLayout& l = d.layout;
+  const double tp = l.attention_tp, h = static_cast<double>(m.hidden);
   // A TP group serves tp x batch_per_gpu sequences together; each GPU holds its heads of all of them.
   const double sequences = batch_per_gpu * tp;
   const double tokens = sequences * query_tokens_per_sequence(d);
-  Parallelism par;
-  par.tp = d.attention_tp;
-  par.sp = d.attention_tp > 1;  // each TP rank routes its share of the tokens to the experts
-  par.ep = d.ep;
   TrainingSettings train;
   train.precision = s.precision;
   train.seq_len = static_cast<std::int64_t>(std::ceil(d.kv_len));
   DecodeAttention attention{sequences, d.kv_len, d.kv_cache};
   LayerOpsOptions options;
   options.decode = &attention;
-  if (m.moe) options.experts_per_gpu = static_cast<double>(m.moe->routed_experts + d.redundant_experts) / d.ep;
+  options.experts_per_gpu = l.experts_per_gpu(m);
+  const Parallelism par = parallelism_of(l);
 
-  std::map<std::string, double> by_kind;
-  auto add_ops = [&](const std::vector<Op>& ops, double times) {
-    for (const auto& op : ops) by_kind[kind_of(op)] += times * op_time_s(op, s.gpu, s.profile);
-  };
-  for (int l = 0; l < m.layers; ++l) add_ops(layer_forward_ops(m, l, par, train, tokens, options), 1);
+  ComputeTally compute(s);
+  for (int layer = 0; layer < m.layers; ++layer) compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
   // MTP drafts: each draft runs one more transformer block (an MoE block in DeepSeek-V3) on one
   // token per sequence.
-  if (d.mtp_depth > 0) add_ops(layer_forward_ops(m, m.layers - 1, par, train, sequences, options), d.mtp_depth);
-  // Output head over the vocabulary (split over the TP group) and the embedding lookup.
-  const double h = static_cast<double>(m.hidden), vocab = static_cast<double>(m.vocab);
-  const double head_passes = 1 + d.mtp_depth;
-  by_kind["dense_gemm"] += head_passes * op_time_s(Op{"lm_head", "gemm", Precision::bf16, 2 * tokens * vocab / tp * h,
-                                                        kActivationBytes * (vocab / tp * h + tokens * (h + vocab / tp)), 1},
-                                                     s.gpu, s.profile);
-  by_kind["memory_bound"] += op_time_s(Op{"embedding", "memory_bound", Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1},
-                                       s.gpu, s.profile);
+  if (d.mtp_depth > 0) compute.add(layer_forward_ops(m, m.layers - 1, par, train, sequences, options), d.mtp_depth);
+  // Output head over the vocabulary (split over the TP group) for the main model and each draft.
+  const double vocab = static_cast<double>(m.vocab);
+  compute.add({Op{"lm_head", "gemm", Precision::bf16, 2 * tokens * vocab / tp * h,
+                  kActivationBytes * (vocab / tp * h + tokens * (h + vocab / tp)), 1}},
+              1 + d.mtp_depth);
+  compute.add(Op{"embedding", "memory_bound", Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
 
-  // Communication per layer: the TP group's two all-reduces of the hidden states, and for MoE
-  // layers the expert dispatch (fp8 when the GEMMs are) and the bf16 combine.
   // The main model's layers carry `tokens` per TP group, each MTP draft `sequences`.
-  double comm_tp = 0, comm_ep = 0;
-  if (d.attention_tp > 1) {
-    const Placement g = place(d.attention_tp, s.cluster);
-    auto all_reduce = [&](double tok) {
-      return collective_cost({"all_reduce", kActivationBytes * tok * h, d.attention_tp, g.link, g.ranks_per_domain, -1}, s.cluster,
-                             s.profile).time_s;
-    };
-    comm_tp = 2 * (m.layers * all_reduce(tokens) + d.mtp_depth * all_reduce(sequences));
-  }
-  if (m.moe && d.ep > 1) {
+  const double comm_tp = tp_all_reduces_s(s, l, tokens, m.layers) + tp_all_reduces_s(s, l, sequences, d.mtp_depth);
+  double comm_ep = 0;
+  if (m.moe && l.ep > 1) {
+    // Dispatch in FP8 when the GEMMs are, combine in bf16 (DeepSeek-V3 Sec 3.3).
     const double dispatch_elem = s.precision == Precision::fp8 ? 1 : kActivationBytes;
     auto dispatch_and_combine = [&](double tok) {
       const double copies = tok / tp * m.moe->top_k;  // token copies this GPU sends (its share of the TP group's)
-      return decode_all_to_all_s(d.ep, dispatch_elem * copies * h, s.cluster, s.profile) +
-             decode_all_to_all_s(d.ep, kActivationBytes * copies * h, s.cluster, s.profile);
+      return decode_all_to_all_s(l.ep, dispatch_elem * copies * h, s.cluster, s.profile) +
+             decode_all_to_all_s(l.ep, kActivationBytes * copies * h, s.cluster, s.profile);
     };
     comm_ep = m.moe_layers() * dispatch_and_combine(tokens) + d.mtp_depth * dispatch_and_combine(sequences);
   }
 
   DecodeStep st;
+  finish(st, compute.by_kind(), comm_ep, comm_tp, l.overlap);
   st.batch_per_gpu = batch_per_gpu;
-  for (const auto& [kind, t] : by_kind) {
-    st.compute_s += t;
-    st.breakdown_s.push_back({kind, t});
-  }
-  st.comm_s = comm_tp + comm_ep;
-  if (comm_ep > 0) st.breakdown_s.push_back({"comm_ep", comm_ep});
-  if (comm_tp > 0) st.breakdown_s.push_back({"comm_tp", comm_tp});
-  // Two micro-batches: one computes while the other's all-to-all runs (DeepSeek's decode), so the
-  // step is the longer of the two; without overlap they add up.
-  st.step_s = d.overlap ? std::max(st.compute_s, st.comm_s) : st.compute_s + st.comm_s;
   st.tokens_per_step_per_sequence = kept_tokens_per_sequence(d);
   st.tpot_s = st.step_s / st.tokens_per_step_per_sequence;
   st.output_tokens_per_s_per_gpu = batch_per_gpu * st.tokens_per_step_per_sequence / st.step_s;
-  st.weights_bytes = decode_weight_bytes_per_gpu(s);
+  st.weights_bytes = weight_bytes_per_gpu(s, l);
   st.kv_cache_bytes = batch_per_gpu * decode_kv_bytes_per_sequence(s);
+  return st;
+}
+
+PrefillStep prefill_step(const ServingScenario& s) {
+  const ModelSpec& m = s.model;
+  const PrefillSettings& p = *s.prefill;
+  const InstanceLayout& l = p.layout;
+  const double tp = l.attention_tp, h = static_cast<double>(m.hidden);
+  const double tokens = p.tokens_per_gpu * tp;  // per TP group, as in decode
+  // Prompts attend over themselves, causally, with a flash kernel (the training forward).
+  TrainingSettings train;
+  train.precision = s.precision;
+  train.seq_len = static_cast<std::int64_t>(std::ceil(p.prompt_len));
+  LayerOpsOptions options;
+  options.experts_per_gpu = l.experts_per_gpu(m);
+  const Parallelism par = parallelism_of(l);
+
+  ComputeTally compute(s);
+  for (int layer = 0; layer < m.layers; ++layer) compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
+  compute.add(Op{"embedding", "memory_bound", Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
+
+  const double comm_tp = tp_all_reduces_s(s, l, tokens, m.layers);
+  double comm_ep = 0;
+  if (m.moe && l.ep > 1) {
+    // DeepEP's normal kernels, as in training: a token crosses the fabric once per node it routes
+    // to (node-limited routing) and fans out over NVLink there.
+    const auto& e = *m.moe;
+    const Placement g = place(l.ep, s.cluster);
+    const double out_share = dispatch_scaleout_fraction(l.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
+    const double copies = tokens / tp * e.top_k;
+    const double dispatch_elem = s.precision == Precision::fp8 ? 1 : kActivationBytes;
+    for (const double elem : {dispatch_elem, kActivationBytes})
+      comm_ep += m.moe_layers() *
+                 collective_cost({"all_to_all", elem * copies * h, l.ep, g.link, g.ranks_per_domain, out_share}, s.cluster, s.profile).time_s;
+  }
+  PrefillStep st;
+  finish(st, compute.by_kind(), comm_ep, comm_tp, l.overlap);
+  st.input_tokens_per_s_per_gpu = p.tokens_per_gpu / st.step_s;
   return st;
 }
 
 nlohmann::json run_serving(const ServingScenario& s) {
   const DecodeSettings& d = s.decode;
-  const std::string file = s.file;
+  const InstanceLayout& l = d.layout;
+  const std::string& file = s.file;
   const double capacity = s.gpu.hbm_capacity_gb.value * 1e9;
   const double usable = capacity * d.memory_utilization;
-  const double weights = decode_weight_bytes_per_gpu(s);
+  check_weights_fit(s, l, usable, "decode");
+  if (s.prefill) check_weights_fit(s, s.prefill->layout, usable, "prefill");
+  const double weights = weight_bytes_per_gpu(s, l);
   const double kv_per_seq = decode_kv_bytes_per_sequence(s);
-  if (weights >= usable)
-    throw InfeasibleError(file, "$.decode.gpus",
-                          fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable ({:.0f} % of {:.0f} GB): "
-                                      "expected more GPUs per instance (ep) or attention_tp",
-                                      weights / 1e9, usable / 1e9, 100 * d.memory_utilization, capacity / 1e9));
-  // Sequences per GPU that fit: the TP group holds tp x batch sequences, each GPU its KV share.
   const double max_by_memory = std::floor((usable - weights) / kv_per_seq);
   if (max_by_memory < 1)
     throw InfeasibleError(file, "$.decode.kv_len",
@@ -314,10 +430,11 @@ nlohmann::json run_serving(const ServingScenario& s) {
     chosen_by = "memory";
     if (d.tpot_slo_s > 0 && decode_step(s, batch).tpot_s > d.tpot_slo_s) {
       chosen_by = "tpot_slo";
-      if (decode_step(s, 1).tpot_s > d.tpot_slo_s)
+      const double tpot_one = decode_step(s, 1).tpot_s;
+      if (tpot_one > d.tpot_slo_s)
         throw InfeasibleError(file, "$.decode.tpot_slo_ms",
                               fmt::format("even one sequence per GPU takes {:.2f} ms per output token: expected an SLO of at least that",
-                                          decode_step(s, 1).tpot_s * 1e3));
+                                          tpot_one * 1e3));
       double lo = 1, hi = max_by_memory;  // tpot(lo) meets the SLO, tpot(hi) does not
       while (hi - lo > 1) {
         const double mid = std::floor((lo + hi) / 2);
@@ -335,52 +452,63 @@ nlohmann::json run_serving(const ServingScenario& s) {
   if (!s.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = s.profile.derivation;
   if (s.profile.kind == ProfileKind::published)
     warnings.push_back("profile \"" + s.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
-  nlohmann::json dj;
-  dj["instance_gpus"] = d.gpus;
+  nlohmann::json dj = step_json(st, l.overlap);
+  dj["instance_gpus"] = l.gpus;
   dj["batch_per_gpu"] = batch;
   dj["batch_chosen_by"] = chosen_by;
   dj["max_batch_per_gpu_by_memory"] = max_by_memory;
   dj["kv_len"] = d.kv_len;
-  dj["step_s"] = st.step_s;
-  dj["compute_s"] = st.compute_s;
-  dj["comm_s"] = st.comm_s;
-  dj["exposed_comm_s"] = st.step_s - st.compute_s;
   dj["tokens_per_step_per_sequence"] = st.tokens_per_step_per_sequence;
   dj["tpot_ms"] = st.tpot_s * 1e3;
   dj["tokens_per_s_per_sequence"] = 1 / st.tpot_s;
   dj["output_tokens_per_s_per_gpu"] = st.output_tokens_per_s_per_gpu;
   dj["output_tokens_per_s_per_node"] = st.output_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
-  dj["output_tokens_per_s_per_instance"] = st.output_tokens_per_s_per_gpu * d.gpus;
-  dj["breakdown_s"] = nlohmann::json::object();
-  std::string bottleneck;
-  double largest = -1;
-  for (const auto& [kind, t] : st.breakdown_s) {
-    dj["breakdown_s"][kind] = t;
-    const bool comm = kind.rfind("comm_", 0) == 0;
-    const double counted = comm && d.overlap ? std::max(0.0, st.step_s - st.compute_s) : t;  // hidden comm does not limit
-    if (counted > largest) {
-      largest = counted;
-      bottleneck = kind;
-    }
-  }
-  if (d.overlap && st.comm_s > st.compute_s) bottleneck = "comm (the all-to-all outlasts the compute it hides behind)";
-  dj["bottleneck"] = bottleneck;
+  dj["output_tokens_per_s_per_instance"] = st.output_tokens_per_s_per_gpu * l.gpus;
   dj["memory_gb"] = {{"weights", st.weights_bytes / 1e9},
                      {"kv_cache", st.kv_cache_bytes / 1e9},
                      {"kv_cache_per_sequence", kv_per_seq / 1e9},
                      {"usable", usable / 1e9},
                      {"capacity", capacity / 1e9}};
   r["decode"] = dj;
+  std::optional<PrefillStep> pre;
+  if (s.prefill) {
+    pre = prefill_step(s);
+    nlohmann::json pj = step_json(*pre, s.prefill->layout.overlap);
+    pj["instance_gpus"] = s.prefill->layout.gpus;
+    pj["tokens_per_gpu"] = s.prefill->tokens_per_gpu;
+    pj["prompt_len"] = s.prefill->prompt_len;
+    pj["input_tokens_per_s_per_gpu"] = pre->input_tokens_per_s_per_gpu;
+    pj["input_tokens_per_s_per_node"] = pre->input_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
+    pj["input_tokens_per_s_per_instance"] = pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus;
+    pj["memory_gb"] = {{"weights", weight_bytes_per_gpu(s, s.prefill->layout) / 1e9}, {"usable", usable / 1e9}};
+    r["prefill"] = pj;
+  }
   r["cost"] = {{"usd_per_gpu_hour", s.usd_per_gpu_hour},
                {"source", s.usd_source},
                {"usd_per_million_output_tokens", s.usd_per_gpu_hour / 3600 / st.output_tokens_per_s_per_gpu * 1e6}};
-  if (s.target_output_tokens_per_s > 0) {
-    const double per_instance = st.output_tokens_per_s_per_gpu * d.gpus;
-    const double instances = std::ceil(s.target_output_tokens_per_s / per_instance);
-    r["target"] = {{"output_tokens_per_s", s.target_output_tokens_per_s},
-                   {"decode_instances", instances},
-                   {"decode_gpus", instances * d.gpus},
-                   {"usd_per_hour", instances * d.gpus * s.usd_per_gpu_hour}};
+  if (s.target_output_tokens_per_s > 0 || s.target_input_tokens_per_s > 0) {
+    nlohmann::json t;
+    double gpus = 0;
+    if (s.target_output_tokens_per_s > 0) {
+      const double instances = std::ceil(s.target_output_tokens_per_s / (st.output_tokens_per_s_per_gpu * l.gpus));
+      t["output_tokens_per_s"] = s.target_output_tokens_per_s;
+      t["decode_instances"] = instances;
+      t["decode_gpus"] = instances * l.gpus;
+      gpus += instances * l.gpus;
+    }
+    if (s.target_input_tokens_per_s > 0) {
+      // Cached prefixes are not recomputed: only the misses need prefill GPUs.
+      const double computed = s.target_input_tokens_per_s * (1 - s.cache_hit_rate);
+      const double instances = std::ceil(computed / (pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus));
+      t["input_tokens_per_s"] = s.target_input_tokens_per_s;
+      t["cache_hit_rate"] = s.cache_hit_rate;
+      t["prefill_instances"] = instances;
+      t["prefill_gpus"] = instances * s.prefill->layout.gpus;
+      gpus += instances * s.prefill->layout.gpus;
+    }
+    t["gpus"] = gpus;
+    t["usd_per_hour"] = gpus * s.usd_per_gpu_hour;
+    r["target"] = t;
   }
   r["warnings"] = warnings;
   return r;
@@ -388,8 +516,12 @@ nlohmann::json run_serving(const ServingScenario& s) {
 
 std::string format_serving_summary(const nlohmann::json& r) {
   const auto& d = r["decode"];
-  const auto& sc = r["scenario"];
-  std::string s = fmt::format("{} — decode on {} GPUs (profile {} [{}])\n", sc["name"].get<std::string>(),
+  auto breakdown = [](const nlohmann::json& step) {
+    std::string parts;
+    for (const auto& [k, v] : step["breakdown_s"].items()) parts += fmt::format(" {}={:.2f}", k, v.get<double>() * 1e3);
+    return parts;
+  };
+  std::string s = fmt::format("{} — decode on {} GPUs (profile {} [{}])\n", r["scenario"]["name"].get<std::string>(),
                               d["instance_gpus"].get<int>(), r["provenance"]["profile"]["name"].get<std::string>(),
                               r["provenance"]["profile"]["kind"].get<std::string>());
   s += fmt::format("  batch / GPU          {:g} sequences at {:g} cached tokens ({}; memory allows {:g})\n",
@@ -401,20 +533,36 @@ std::string format_serving_summary(const nlohmann::json& r) {
   s += fmt::format("  throughput           {:.0f} output tokens/s per GPU, {:.0f} per node, {:.0f} per instance\n",
                    d["output_tokens_per_s_per_gpu"].get<double>(), d["output_tokens_per_s_per_node"].get<double>(),
                    d["output_tokens_per_s_per_instance"].get<double>());
-  std::string parts;
-  for (const auto& [k, v] : d["breakdown_s"].items()) parts += fmt::format(" {}={:.2f}", k, v.get<double>() * 1e3);
-  s += fmt::format("  step breakdown (ms) {}\n", parts);
+  s += fmt::format("  step breakdown (ms) {}\n", breakdown(d));
   s += fmt::format("  bottleneck           {}\n", d["bottleneck"].get<std::string>());
   const auto& mem = d["memory_gb"];
   s += fmt::format("  memory / GPU         weights {:.1f} GB + KV cache {:.1f} GB of {:.1f} GB usable ({:.0f} GB HBM)\n",
                    mem["weights"].get<double>(), mem["kv_cache"].get<double>(), mem["usable"].get<double>(),
                    mem["capacity"].get<double>());
-  s += fmt::format("  cost                 ${:.3f} per million output tokens at ${:g}/GPU-hour\n",
+  if (r.contains("prefill")) {
+    const auto& p = r["prefill"];
+    s += fmt::format("  prefill              {} GPUs, {:g} tokens per GPU of {:g}-token prompts: {:.2f} ms per step, {:.0f} input tokens/s per "
+                     "GPU, {:.0f} per node\n",
+                     p["instance_gpus"].get<int>(), p["tokens_per_gpu"].get<double>(), p["prompt_len"].get<double>(),
+                     p["step_s"].get<double>() * 1e3, p["input_tokens_per_s_per_gpu"].get<double>(),
+                     p["input_tokens_per_s_per_node"].get<double>());
+    s += fmt::format("  prefill breakdown (ms){}; bottleneck {}\n", breakdown(p), p["bottleneck"].get<std::string>());
+  }
+  s += fmt::format("  cost                 ${:.3f} per million output tokens (decode) at ${:g}/GPU-hour\n",
                    r["cost"]["usd_per_million_output_tokens"].get<double>(), r["cost"]["usd_per_gpu_hour"].get<double>());
-  if (r.contains("target"))
-    s += fmt::format("  for {:g} output tokens/s  {:g} instances = {:g} GPUs, ${:.0f} per hour\n",
-                     r["target"]["output_tokens_per_s"].get<double>(), r["target"]["decode_instances"].get<double>(),
-                     r["target"]["decode_gpus"].get<double>(), r["target"]["usd_per_hour"].get<double>());
+  if (r.contains("target")) {
+    const auto& t = r["target"];
+    std::string parts;
+    if (t.contains("decode_gpus"))
+      parts += fmt::format("{:g} output tokens/s: {:g} decode instances ({:g} GPUs)", t["output_tokens_per_s"].get<double>(),
+                           t["decode_instances"].get<double>(), t["decode_gpus"].get<double>());
+    if (t.contains("prefill_gpus"))
+      parts += fmt::format("{}{:g} input tokens/s ({:.0f} % cached): {:g} prefill instances ({:g} GPUs)", parts.empty() ? "" : "; ",
+                           t["input_tokens_per_s"].get<double>(), 100 * t["cache_hit_rate"].get<double>(),
+                           t["prefill_instances"].get<double>(), t["prefill_gpus"].get<double>());
+    s += fmt::format("  target               {}; {:g} GPUs, ${:.0f} per hour\n", parts, t["gpus"].get<double>(),
+                     t["usd_per_hour"].get<double>());
+  }
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;
 }

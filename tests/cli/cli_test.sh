@@ -38,7 +38,7 @@ if grep -q '"injected"' "$tmp/i1.json" && cmp -s "$tmp/i1.json" "$tmp/i2.json"; 
 check injected-bad-trials 2 '$.reliability.injection_trials' -- run "$llama" --set reliability.injection_trials=0
 check injected-bad-flag 2 '$.reliability.inject_failures' -- run "$llama" --set reliability.inject_failures=yes
 # Decode serving: a report, the same bytes twice, and a batch that does not fit refused without a report.
-serve=$root/scenarios/serving/deepseek-v3-decode-144xh800.json
+serve=$root/scenarios/serving/deepseek-v3-serving-h800.json
 check serve-ok 0 'output tokens/s per GPU' -- serve "$serve" --out "$tmp/s1.json"
 "$gwsim" serve "$serve" --out "$tmp/s2.json" --quiet
 if cmp -s "$tmp/s1.json" "$tmp/s2.json"; then passes=$((passes+1)); else echo "FAIL serving reports differ between two runs"; fails=$((fails+1)); fi

@@ -1,6 +1,8 @@
 // Decode serving (sim/serving.h): the memory accounting by hand, the batch search, MTP, strict input.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
@@ -10,7 +12,7 @@ using namespace gwsim;
 
 namespace {
 
-nlohmann::json day6() { return parse_json_file(data_dir() + "/scenarios/serving/deepseek-v3-decode-144xh800.json"); }
+nlohmann::json day6() { return parse_json_file(data_dir() + "/scenarios/serving/deepseek-v3-serving-h800.json"); }
 
 ServingScenario parse(const nlohmann::json& doc) {
   return parse_serving_scenario(doc, data_dir() + "/scenarios/serving/test.json");
@@ -50,10 +52,12 @@ TEST(Serving, ExpertWeightsFollowTheExpertsPerGpu) {
   // 256 routed + 32 redundant experts over 144 GPUs: 2 per GPU; over 72 GPUs: 4. The difference is
   // two experts (3 x 7168 x 2048 FP8 weights each) in each of the 58 MoE layers.
   auto doc = day6();
-  const double at144 = decode_weight_bytes_per_gpu(parse(doc));
+  const ServingScenario s144 = parse(doc);
+  const double at144 = weight_bytes_per_gpu(s144, s144.decode.layout);
   doc["decode"]["gpus"] = 72;
   doc["decode"]["ep"] = 72;
-  const double at72 = decode_weight_bytes_per_gpu(parse(doc));
+  const ServingScenario s72 = parse(doc);
+  const double at72 = weight_bytes_per_gpu(s72, s72.decode.layout);
   EXPECT_NEAR(at72 - at144, 2.0 * 58 * 3 * 7168 * 2048, 1.0);
 }
 
@@ -70,7 +74,7 @@ TEST(Serving, LargestBatchMeetsTheSloAndFitsMemory) {
   }
   // Memory: the batch's KV cache and the weights fit the usable share of HBM, one more does not.
   const double usable = s.gpu.hbm_capacity_gb.value * 1e9 * s.decode.memory_utilization;
-  const double per_seq = decode_kv_bytes_per_sequence(s), weights = decode_weight_bytes_per_gpu(s);
+  const double per_seq = decode_kv_bytes_per_sequence(s), weights = weight_bytes_per_gpu(s, s.decode.layout);
   EXPECT_LE(weights + max_mem * per_seq, usable);
   EXPECT_GT(weights + (max_mem + 1) * per_seq, usable);
   // Throughput is what the batch makes of the step.
@@ -131,4 +135,22 @@ TEST(Serving, BadInputNamesThePath) {
 
 TEST(Serving, SameInputSameReport) {
   EXPECT_EQ(run_serving(parse(day6())).dump(), run_serving(parse(day6())).dump());
+}
+
+TEST(Serving, PrefillSizesTheCacheMisses) {
+  const ServingScenario s = parse(day6());
+  ASSERT_TRUE(s.prefill.has_value());
+  const PrefillStep p = prefill_step(s);
+  EXPECT_DOUBLE_EQ(p.input_tokens_per_s_per_gpu, s.prefill->tokens_per_gpu / p.step_s);
+  // Prompts run the training forward: attention over the prompt, experts, no KV cache reads.
+  const auto r = run_serving(s);
+  const double per_instance = p.input_tokens_per_s_per_gpu * s.prefill->layout.gpus;
+  EXPECT_DOUBLE_EQ(r["target"]["prefill_instances"].get<double>(),
+                   std::ceil(s.target_input_tokens_per_s * (1 - s.cache_hit_rate) / per_instance));
+  EXPECT_DOUBLE_EQ(r["target"]["gpus"].get<double>(),
+                   r["target"]["prefill_gpus"].get<double>() + r["target"]["decode_gpus"].get<double>());
+  // An input target needs a prefill block.
+  auto doc = day6();
+  doc.erase("prefill");
+  EXPECT_NE(error_of(doc).find("$.target.input_tokens_per_s: expected a \"prefill\" block"), std::string::npos) << error_of(doc);
 }
