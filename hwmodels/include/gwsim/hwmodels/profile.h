@@ -19,8 +19,10 @@ std::string to_string(ProfileKind k);
 //   gemm            dense GEMM (matmul of a linear layer)
 //   grouped_gemm    MoE expert GEMMs over uneven token groups
 //   attention       attention core (flash-style) forward+backward, prefill
-//   mla_decode      MLA decode over the latent cache (memory-bound)
+//   mla_decode      MLA decode over the latent cache: its bytes at this entry's share of HBM
+//                   bandwidth, its FLOPs at the attention entry's rate, whichever is slower
 //   memory_bound    elementwise / norm / permute / optimizer (bytes over HBM bandwidth)
+
 // What a curve's x axis measures.
 //   size            the op's work: FLOPs (compute-bound classes) or bytes (memory-bound classes)
 //   flops_per_byte  its arithmetic intensity. A grouped GEMM's efficiency follows its tokens per
