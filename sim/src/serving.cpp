@@ -261,7 +261,12 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
   return s;
 }
 
-ServingScenario load_serving_scenario(const std::string& path) { return parse_serving_scenario(parse_json_file(path), path); }
+ServingScenario load_serving_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  auto doc = parse_json_file(path);
+  if (!doc.is_object()) throw InputError(path, "$", "expected a serving scenario object");
+  for (const auto& ov : overrides) apply_override(doc, ov, path);  // as `gwsim run --set`
+  return parse_serving_scenario(doc, path);
+}
 
 double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l) {
   const ModelSpec& m = s.model;

@@ -45,5 +45,7 @@ if cmp -s "$tmp/s1.json" "$tmp/s2.json"; then passes=$((passes+1)); else echo "F
 sed 's/"batch_per_gpu": "max"/"batch_per_gpu": 500/' "$serve" > "$tmp/big.json"
 check serve-does-not-fit 2 '$.decode.batch_per_gpu: 500 sequences per GPU do not fit' -- serve "$tmp/big.json" --out "$tmp/s3.json"
 [ -e "$tmp/s3.json" ] && { echo "FAIL serve wrote a partial report"; fails=$((fails+1)); }
+check serve-other-chip 0 'profile h20-published' -- serve "$serve" --set cluster.gpu=H20
+check serve-misspelt-set 2 '$.decode.kv_lenn: unknown key' -- serve "$serve" --set decode.kv_lenn=100
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

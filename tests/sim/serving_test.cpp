@@ -154,3 +154,15 @@ TEST(Serving, PrefillSizesTheCacheMisses) {
   doc.erase("prefill");
   EXPECT_NE(error_of(doc).find("$.target.input_tokens_per_s: expected a \"prefill\" block"), std::string::npos) << error_of(doc);
 }
+
+TEST(Serving, OverridesChangeTheChipAndItsProfile) {
+  const std::string path = data_dir() + "/scenarios/serving/deepseek-v3-serving-h800.json";
+  const ServingScenario h20 = load_serving_scenario(path, {"cluster.gpu=H20", "decode.kv_len=8192"});
+  EXPECT_EQ(h20.gpu.name, "H20");
+  EXPECT_EQ(h20.profile.gpu_name, "H20");  // no profile named: the chip's own
+  EXPECT_DOUBLE_EQ(h20.decode.kv_len, 8192);
+  // A seventh of the H800's compute: fewer tokens per GPU at the same SLO.
+  const ServingScenario h800 = load_serving_scenario(path);
+  EXPECT_LT(run_serving(h20)["decode"]["output_tokens_per_s_per_gpu"].get<double>(),
+            run_serving(h800)["decode"]["output_tokens_per_s_per_gpu"].get<double>());
+}

@@ -66,7 +66,9 @@ struct ServingScenario {
   nlohmann::json resolved;      // the input with references resolved
 };
 
-ServingScenario load_serving_scenario(const std::string& path);
+// `overrides` are "path.to.key=value" strings applied before reading, as `gwsim run --set` does
+// (e.g. "decode.kv_len=32768", "cluster.gpu=H20").
+ServingScenario load_serving_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
 ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::string& file);
 
 // One step of one GPU: compute by kind, communication, and what the step delivers.
