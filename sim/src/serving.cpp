@@ -10,6 +10,7 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/analytical.h"
+#include "gwsim/sim/campus.h"
 #include "gwsim/sim/collective_cost.h"
 #include "gwsim/sim/scenario.h"
 #include "gwsim/workloads/training_plan.h"
@@ -513,6 +514,16 @@ nlohmann::json run_serving(const ServingScenario& s) {
     }
     t["gpus"] = gpus;
     t["usd_per_hour"] = gpus * s.usd_per_gpu_hour;
+    // Power and capital of that fleet on the scenario's cluster design, with the training
+    // report's defaults: GPUs at TDP (what a facility provisions), hosts, NICs, the switches and
+    // optics its fabric needs, PUE (hwmodels/data/power.json, costs.json).
+    const PowerAssumptions power = default_power_assumptions(s.gpu);
+    const auto footprint = cluster_footprint(static_cast<std::int64_t>(gpus), s.gpu, s.cluster, power,
+                                             power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
+    t["it_mw"] = footprint.it_mw;
+    t["facility_mw"] = footprint.facility_mw;
+    t["capex_usd"] = footprint.capex_usd;
+    t["usd_per_gpu_hour_owned"] = footprint.usd_per_gpu_hour_owned;
     r["target"] = t;
   }
   r["warnings"] = warnings;
@@ -567,6 +578,9 @@ std::string format_serving_summary(const nlohmann::json& r) {
                            t["prefill_instances"].get<double>(), t["prefill_gpus"].get<double>());
     s += fmt::format("  target               {}; {:g} GPUs, ${:.0f} per hour\n", parts, t["gpus"].get<double>(),
                      t["usd_per_hour"].get<double>());
+    s += fmt::format("  fleet                {:.2f} MW facility ({:.2f} MW IT), capex ${:.3g}, owned ${:.2f}/GPU-hour\n",
+                     t["facility_mw"].get<double>(), t["it_mw"].get<double>(), t["capex_usd"].get<double>(),
+                     t["usd_per_gpu_hour_owned"].get<double>());
   }
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;

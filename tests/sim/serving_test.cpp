@@ -6,6 +6,8 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/sim/campus.h"
+#include "gwsim/sim/scenario.h"
 #include "gwsim/sim/serving.h"
 
 using namespace gwsim;
@@ -149,6 +151,12 @@ TEST(Serving, PrefillSizesTheCacheMisses) {
                    std::ceil(s.target_input_tokens_per_s * (1 - s.cache_hit_rate) / per_instance));
   EXPECT_DOUBLE_EQ(r["target"]["gpus"].get<double>(),
                    r["target"]["prefill_gpus"].get<double>() + r["target"]["decode_gpus"].get<double>());
+  // The fleet's power and capital: the training report's footprint model for that many GPUs.
+  const PowerAssumptions power = default_power_assumptions(s.gpu);
+  const auto fleet = cluster_footprint(static_cast<std::int64_t>(r["target"]["gpus"].get<double>()), s.gpu, s.cluster, power,
+                                       power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
+  EXPECT_DOUBLE_EQ(r["target"]["facility_mw"].get<double>(), fleet.facility_mw);
+  EXPECT_GT(r["target"]["facility_mw"].get<double>(), r["target"]["it_mw"].get<double>());
   // An input target needs a prefill block.
   auto doc = day6();
   doc.erase("prefill");
