@@ -65,8 +65,9 @@ DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const C
   }
   if (o.has("tpot_slo_ms")) d.tpot_slo_s = o.positive("tpot_slo_ms") / 1e3;
   if (o.has("mtp")) {
+    if (model.mtp_depth == 0) o.fail("mtp", fmt::format("model {} has no MTP modules to draft with: leave it out", model.name));
     const JsonObject m = o.object("mtp");
-    const int modules = std::max(1, model.mtp_depth);
+    const int modules = model.mtp_depth;
     d.mtp_depth = static_cast<int>(m.positive_integer("depth"));
     if (d.mtp_depth > modules) m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
     d.mtp_acceptance = m.number("acceptance");

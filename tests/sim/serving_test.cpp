@@ -122,6 +122,11 @@ TEST(Serving, BadInputNamesThePath) {
   EXPECT_NE(error_of(doc).find("$.decode.batch_per_gpu: expected a number of sequences or \"max\""), std::string::npos)
       << error_of(doc);
   doc = day6();
+  doc["model"] = "llama3-70b";  // no MTP modules (and no experts: the mtp block is read first)
+  doc["decode"].erase("ep");
+  doc["decode"].erase("redundant_experts");
+  EXPECT_NE(error_of(doc).find("$.decode.mtp: model Llama 3 70B has no MTP modules"), std::string::npos) << error_of(doc);
+  doc = day6();
   doc["decode"]["tpot_slo_ms"] = 0.5;
   EXPECT_NE(error_of(doc).find("$.decode.tpot_slo_ms"), std::string::npos) << error_of(doc);
   doc = day6();
