@@ -193,8 +193,8 @@ nlohmann::json step_json(const ServingStep& st, bool overlap) {
   return j;
 }
 
-void check_weights_fit(const ServingScenario& s, const InstanceLayout& l, double usable, const std::string& block) {
-  const double weights = weight_bytes_per_gpu(s, l);
+void check_weights_fit(const ServingScenario& s, const InstanceLayout& l, int mtp_modules, double usable, const std::string& block) {
+  const double weights = weight_bytes_per_gpu(s, l, mtp_modules);
   if (weights >= usable)
     throw InfeasibleError(s.file, "$." + block + ".gpus",
                           fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable: expected more GPUs per "
@@ -270,24 +270,25 @@ ServingScenario load_serving_scenario(const std::string& path, const std::vector
   return parse_serving_scenario(doc, path);
 }
 
-double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l) {
+double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l, int mtp_modules) {
   const ModelSpec& m = s.model;
   const ParamCounts p = count_params(m);
   const double w = s.precision == Precision::fp8 ? 1 : 2;  // GEMM weights; block scales are < 0.1 %
-  const double tp = l.attention_tp;
-  // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
-  double bytes = kActivationBytes * p.embedding / tp;
+  const double tp = l.attention_tp, h = static_cast<double>(m.hidden);
   // MLA's low-rank down-projections are replicated across the TP group (as in layer_forward_ops).
   const auto& a = m.attention;
-  const double replicated =
-      a.kind == AttentionKind::mla ? static_cast<double>(m.hidden) * (a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim) : 0;
-  bytes += m.layers * (w * (replicated + (p.attention_per_layer - replicated) / tp) + kActivationBytes * p.norms_per_layer);
-  bytes += (m.layers - m.moe_layers()) * w * p.dense_ffn_per_layer / tp;
-  if (m.moe) {
+  const double replicated = a.kind == AttentionKind::mla ? h * (a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim) : 0;
+  auto layer_bytes = [&](bool moe) {
+    double bytes = w * (replicated + (p.attention_per_layer - replicated) / tp) + kActivationBytes * p.norms_per_layer;
+    if (!moe) return bytes + w * p.dense_ffn_per_layer / tp;
     const double per_expert = p.moe_routed_per_layer / m.moe->routed_experts;
-    bytes += m.moe_layers() * (w * p.moe_shared_per_layer / tp + kActivationBytes * p.moe_router_per_layer +
-                               w * l.experts_per_gpu(m) * per_expert);
-  }
+    return bytes + w * p.moe_shared_per_layer / tp + kActivationBytes * p.moe_router_per_layer + w * l.experts_per_gpu(m) * per_expert;
+  };
+  // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
+  double bytes = kActivationBytes * p.embedding / tp;
+  bytes += (m.layers - m.moe_layers()) * layer_bytes(false) + m.moe_layers() * layer_bytes(true);
+  // An MTP module is one more block (the last layer's kind) and a 2h x h projection (DeepSeek-V3 Sec 2.2).
+  bytes += mtp_modules * (layer_bytes(m.is_moe_layer(m.layers - 1)) + w * 2 * h * h / tp);
   return bytes;
 }
 
@@ -298,7 +299,9 @@ double decode_kv_bytes_per_sequence(const ServingScenario& s) {
   // of every one: all of MLA's latent (shared by all heads, so replicated), or the K and V of its
   // kv heads for GQA/MHA (replicated once there are more GPUs than kv heads).
   const double share = a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(tp, static_cast<double>(std::max(1, a.kv_heads)));
-  return tp * share * s.decode.kv_len * s.model.layers * static_cast<double>(a.kv_cache_elems_per_token()) *
+  // Each MTP module is one more attention layer with its own cache.
+  const double layers = s.model.layers + s.decode.mtp_depth;
+  return tp * share * s.decode.kv_len * layers * static_cast<double>(a.kv_cache_elems_per_token()) *
          kv_cache_bytes_per_elem(s.decode.kv_cache);
 }
 
@@ -359,7 +362,7 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   st.tokens_per_step_per_sequence = kept_tokens_per_sequence(d);
   st.tpot_s = st.step_s / st.tokens_per_step_per_sequence;
   st.output_tokens_per_s_per_gpu = batch_per_gpu * st.tokens_per_step_per_sequence / st.step_s;
-  st.weights_bytes = weight_bytes_per_gpu(s, l);
+  st.weights_bytes = weight_bytes_per_gpu(s, l, d.mtp_depth);
   st.kv_cache_bytes = batch_per_gpu * decode_kv_bytes_per_sequence(s);
   return st;
 }
@@ -408,9 +411,9 @@ nlohmann::json run_serving(const ServingScenario& s) {
   const std::string& file = s.file;
   const double capacity = s.gpu.hbm_capacity_gb.value * 1e9;
   const double usable = capacity * d.memory_utilization;
-  check_weights_fit(s, l, usable, "decode");
-  if (s.prefill) check_weights_fit(s, s.prefill->layout, usable, "prefill");
-  const double weights = weight_bytes_per_gpu(s, l);
+  check_weights_fit(s, l, d.mtp_depth, usable, "decode");
+  if (s.prefill) check_weights_fit(s, s.prefill->layout, 0, usable, "prefill");
+  const double weights = weight_bytes_per_gpu(s, l, d.mtp_depth);
   const double kv_per_seq = decode_kv_bytes_per_sequence(s);
   const double max_by_memory = std::floor((usable - weights) / kv_per_seq);
   if (max_by_memory < 1)

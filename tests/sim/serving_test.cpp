@@ -34,9 +34,11 @@ std::string error_of(const nlohmann::json& doc) {
 TEST(Serving, KvCacheIsTheLatentOfEveryLayer) {
   auto doc = day6();
   const ServingScenario bf16 = parse(doc);
-  // MLA: 512 latent + 64 rope elements per token and layer, 61 layers, 2 bytes.
-  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(bf16), 4989.0 * 61 * 576 * 2);
+  // MLA: 512 latent + 64 rope elements per token and layer, 61 layers and the MTP module's, 2 bytes.
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(bf16), 4989.0 * 62 * 576 * 2);
   doc["decode"]["kv_cache"] = "fp8";
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(doc)), 4989.0 * 62 * 576 * (1 + 4.0 / 64));
+  doc["decode"].erase("mtp");
   EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(doc)), 4989.0 * 61 * 576 * (1 + 4.0 / 64));
   // GQA split over the TP group by kv head: Llama 3 70B, 8 kv heads of 128, 80 layers, TP 8. Each
   // GPU keeps 1/8 of the K and V of the 8 sequences its group serves per unit of batch_per_gpu.
@@ -47,7 +49,7 @@ TEST(Serving, KvCacheIsTheLatentOfEveryLayer) {
   // MLA under attention TP keeps the whole latent on every GPU: 4 times the cache at TP 4.
   auto tp4 = day6();
   tp4["decode"]["attention_tp"] = 4;
-  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(tp4)), 4 * 4989.0 * 61 * 576 * 2);
+  EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(tp4)), 4 * 4989.0 * 62 * 576 * 2);
 }
 
 TEST(Serving, ExpertWeightsFollowTheExpertsPerGpu) {
@@ -63,6 +65,16 @@ TEST(Serving, ExpertWeightsFollowTheExpertsPerGpu) {
   EXPECT_NEAR(at72 - at144, 2.0 * 58 * 3 * 7168 * 2048, 1.0);
 }
 
+TEST(Serving, AnMtpModuleIsOneMoreMoeBlockAndItsProjection) {
+  const ServingScenario s = parse(day6());
+  const double plain = weight_bytes_per_gpu(s, s.decode.layout), with_mtp = weight_bytes_per_gpu(s, s.decode.layout, 1);
+  const double h = 7168;
+  // One MoE layer per GPU (FP8, EP144: its attention, shared expert, bf16 router and 2 experts) plus
+  // the 2h x h projection: between 0.4 and 0.5 GB for DeepSeek-V3.
+  EXPECT_GT(with_mtp - plain, 2 * h * h);
+  EXPECT_NEAR(with_mtp - plain, (plain - 2 * 129280.0 * h) / 61 + 2 * h * h, 0.1e9);
+}
+
 TEST(Serving, LargestBatchMeetsTheSloAndFitsMemory) {
   const ServingScenario s = parse(day6());
   const auto r = run_serving(s);
@@ -76,7 +88,7 @@ TEST(Serving, LargestBatchMeetsTheSloAndFitsMemory) {
   }
   // Memory: the batch's KV cache and the weights fit the usable share of HBM, one more does not.
   const double usable = s.gpu.hbm_capacity_gb.value * 1e9 * s.decode.memory_utilization;
-  const double per_seq = decode_kv_bytes_per_sequence(s), weights = weight_bytes_per_gpu(s, s.decode.layout);
+  const double per_seq = decode_kv_bytes_per_sequence(s), weights = weight_bytes_per_gpu(s, s.decode.layout, s.decode.mtp_depth);
   EXPECT_LE(weights + max_mem * per_seq, usable);
   EXPECT_GT(weights + (max_mem + 1) * per_seq, usable);
   // Throughput is what the batch makes of the step.

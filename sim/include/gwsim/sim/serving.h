@@ -92,8 +92,8 @@ struct PrefillStep : ServingStep {
 // Prices one decode step at `batch_per_gpu` sequences per GPU (no memory check).
 DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu);
 PrefillStep prefill_step(const ServingScenario& s);
-// Weights one GPU of a layout holds.
-double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& layout);
+// Weights one GPU of a layout holds, with `mtp_modules` MTP modules (decode drafts) beside the model.
+double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& layout, int mtp_modules = 0);
 // The KV cache a decode GPU keeps for each sequence of its batch_per_gpu (with attention TP, its
 // share of the group's tp sequences).
 double decode_kv_bytes_per_sequence(const ServingScenario& s);
