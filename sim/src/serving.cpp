@@ -21,7 +21,6 @@ namespace {
 
 constexpr const char* kServingSchema = "gwsim.serving/1";
 constexpr const char* kServingReportSchema = "gwsim.serving-report/1";
-constexpr double kActivationBytes = 2;  // bf16 activations, as in training_plan.cpp
 // vLLM's default gpu_memory_utilization: the share of HBM a server fills with weights and KV
 // cache, the rest left to activations, the CUDA context and fragmentation.
 constexpr double kDefaultMemoryUtilization = 0.9;
@@ -103,16 +102,6 @@ double kept_tokens_per_sequence(const DecodeSettings& d) {
   return kept;
 }
 
-struct Placement {
-  LinkClass link = LinkClass::scaleup;
-  int ranks_per_domain = 1;
-};
-// Consecutive ranks fill one scale-up domain before the next (as place_group in training_plan.cpp).
-Placement place(int group, const ClusterSpec& c) {
-  const int per_domain = std::max(1, std::min(group, c.scaleup_domain_gpus));
-  return {per_domain >= group ? LinkClass::scaleup : LinkClass::scaleout, per_domain};
-}
-
 std::string kind_of(const Op& op) {
   if (op.op_class == "mla_decode" || op.op_class == "attention" || op.name == "decode_attention" || op.name == "q_absorb" ||
       op.name == "v_absorb")
@@ -148,7 +137,7 @@ class ComputeTally {
 // The TP group's two all-reduces of the hidden states per layer pass.
 double tp_all_reduces_s(const ServingScenario& s, const InstanceLayout& l, double tokens_per_group, double layer_passes) {
   if (l.attention_tp <= 1) return 0;
-  const Placement g = place(l.attention_tp, s.cluster);
+  const GroupPlacement g = place_group(l.attention_tp, 1, s.cluster.scaleup_domain_gpus);
   const double bytes = kActivationBytes * tokens_per_group * static_cast<double>(s.model.hidden);
   return 2 * layer_passes * collective_cost({"all_reduce", bytes, l.attention_tp, g.link, g.ranks_per_domain, -1}, s.cluster, s.profile).time_s;
 }
@@ -193,13 +182,15 @@ nlohmann::json step_json(const ServingStep& st, bool overlap) {
   return j;
 }
 
-void check_weights_fit(const ServingScenario& s, const InstanceLayout& l, int mtp_modules, double usable, const std::string& block) {
+// The weights one GPU of the layout holds; refused when they leave no room in the usable HBM.
+double weights_that_fit(const ServingScenario& s, const InstanceLayout& l, int mtp_modules, double usable, const std::string& block) {
   const double weights = weight_bytes_per_gpu(s, l, mtp_modules);
   if (weights >= usable)
     throw InfeasibleError(s.file, "$." + block + ".gpus",
                           fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable: expected more GPUs per "
                                       "instance (ep) or attention_tp",
                                       weights / 1e9, usable / 1e9));
+  return weights;
 }
 
 }  // namespace
@@ -362,8 +353,6 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   st.tokens_per_step_per_sequence = kept_tokens_per_sequence(d);
   st.tpot_s = st.step_s / st.tokens_per_step_per_sequence;
   st.output_tokens_per_s_per_gpu = batch_per_gpu * st.tokens_per_step_per_sequence / st.step_s;
-  st.weights_bytes = weight_bytes_per_gpu(s, l, d.mtp_depth);
-  st.kv_cache_bytes = batch_per_gpu * decode_kv_bytes_per_sequence(s);
   return st;
 }
 
@@ -391,7 +380,7 @@ PrefillStep prefill_step(const ServingScenario& s) {
     // DeepEP's normal kernels, as in training: a token crosses the fabric once per node it routes
     // to (node-limited routing) and fans out over NVLink there.
     const auto& e = *m.moe;
-    const Placement g = place(l.ep, s.cluster);
+    const GroupPlacement g = place_group(l.ep, 1, s.cluster.scaleup_domain_gpus);
     const double out_share = dispatch_scaleout_fraction(l.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
     const double copies = tokens / tp * e.top_k;
     const double dispatch_elem = s.precision == Precision::fp8 ? 1 : kActivationBytes;
@@ -411,9 +400,8 @@ nlohmann::json run_serving(const ServingScenario& s) {
   const std::string& file = s.file;
   const double capacity = s.gpu.hbm_capacity_gb.value * 1e9;
   const double usable = capacity * d.memory_utilization;
-  check_weights_fit(s, l, d.mtp_depth, usable, "decode");
-  if (s.prefill) check_weights_fit(s, s.prefill->layout, 0, usable, "prefill");
-  const double weights = weight_bytes_per_gpu(s, l, d.mtp_depth);
+  const double weights = weights_that_fit(s, l, d.mtp_depth, usable, "decode");
+  const double prefill_weights = s.prefill ? weights_that_fit(s, s.prefill->layout, 0, usable, "prefill") : 0;
   const double kv_per_seq = decode_kv_bytes_per_sequence(s);
   const double max_by_memory = std::floor((usable - weights) / kv_per_seq);
   if (max_by_memory < 1)
@@ -474,8 +462,8 @@ nlohmann::json run_serving(const ServingScenario& s) {
   dj["output_tokens_per_s_per_gpu"] = st.output_tokens_per_s_per_gpu;
   dj["output_tokens_per_s_per_node"] = st.output_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
   dj["output_tokens_per_s_per_instance"] = st.output_tokens_per_s_per_gpu * l.gpus;
-  dj["memory_gb"] = {{"weights", st.weights_bytes / 1e9},
-                     {"kv_cache", st.kv_cache_bytes / 1e9},
+  dj["memory_gb"] = {{"weights", weights / 1e9},
+                     {"kv_cache", batch * kv_per_seq / 1e9},
                      {"kv_cache_per_sequence", kv_per_seq / 1e9},
                      {"usable", usable / 1e9},
                      {"capacity", capacity / 1e9}};
@@ -490,7 +478,7 @@ nlohmann::json run_serving(const ServingScenario& s) {
     pj["input_tokens_per_s_per_gpu"] = pre->input_tokens_per_s_per_gpu;
     pj["input_tokens_per_s_per_node"] = pre->input_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
     pj["input_tokens_per_s_per_instance"] = pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus;
-    pj["memory_gb"] = {{"weights", weight_bytes_per_gpu(s, s.prefill->layout) / 1e9}, {"usable", usable / 1e9}};
+    pj["memory_gb"] = {{"weights", prefill_weights / 1e9}, {"usable", usable / 1e9}};
     r["prefill"] = pj;
   }
   r["cost"] = {{"usd_per_gpu_hour", s.usd_per_gpu_hour},

@@ -23,7 +23,6 @@ std::string to_string(CommKind k) {
 
 namespace {
 
-constexpr double kActivationBytes = 2;  // bf16 activations
 constexpr double kWeightBytes = 2;      // bf16 compute copy of the weights
 constexpr double kGradBytes = 4;        // fp32 main gradients (Megatron-LM, DeepSeek-V3 Sec 3.3)
 constexpr double kGradReduceBytes = 4;  // gradients are reduced in fp32
@@ -294,18 +293,14 @@ std::vector<int> balanced_partition(const std::vector<double>& cost, int parts) 
   return starts;
 }
 
-struct GroupPlacement {
-  LinkClass link;
-  int ranks_per_domain;
-};
+}  // namespace
+
 // Ranks are laid out TP fastest, then CP, then DP (EP groups inside DP), then PP.
 GroupPlacement place_group(int size, int stride, int domain) {
   if (size <= 1) return {LinkClass::scaleup, 1};
   const int per_domain = std::max(1, std::min(size, domain / std::max(1, stride)));
   return {per_domain >= size ? LinkClass::scaleup : LinkClass::scaleout, per_domain};
 }
-
-}  // namespace
 
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {

@@ -82,7 +82,6 @@ struct DecodeStep : ServingStep {
   double tokens_per_step_per_sequence = 1;  // 1 + accepted MTP drafts
   double tpot_s = 0;                        // step / tokens per step
   double output_tokens_per_s_per_gpu = 0;
-  double weights_bytes = 0, kv_cache_bytes = 0;  // per GPU
 };
 
 struct PrefillStep : ServingStep {

@@ -11,6 +11,8 @@
 
 namespace gwsim {
 
+constexpr double kActivationBytes = 2;  // bf16 activations
+
 // One kernel-level op. op_class is a profile op class: gemm, grouped_gemm, attention, memory_bound.
 struct Op {
   std::string name;
@@ -87,6 +89,14 @@ struct TrainingPlan {
 // and for memory that does not fit the GPU.
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file);
+
+// Where a group of `size` ranks, `stride` apart, sits: inside one scale-up domain of `domain` GPUs
+// or across several, and how many of its ranks share each domain.
+struct GroupPlacement {
+  LinkClass link;
+  int ranks_per_domain;
+};
+GroupPlacement place_group(int size, int stride, int domain);
 
 // Share of an expert-parallel dispatch's bytes that leaves the scale-up domain: DeepEP sends a token
 // once per remote domain (node) it routes to and fans out over NVLink there; node-limited routing
