@@ -437,7 +437,6 @@ Profile merge_profiles(const Profile& measured, const Profile& base) {
   // operator[] above may have created empty link maps; drop them so the JSON stays clean.
   for (auto it = out.collectives.begin(); it != out.collectives.end();)
     it = it->second.empty() ? out.collectives.erase(it) : std::next(it);
-  if (out.comm_sms == 0) out.comm_sms = base.comm_sms;
   out.source = fmt::format("{}; merged with {} ({}), which supplied: {}", measured.source, base.name,
                            to_string(base.kind), from_base.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(from_base, ", ")));
   return out;
@@ -466,7 +465,6 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
   out.gpu_name = to_gpu.name;
   out.kind = ProfileKind::derived;
   out.source = from.source;
-  out.comm_sms = from.comm_sms;
 
   std::set<Precision> precisions;
   std::vector<std::string> dropped;
@@ -554,15 +552,13 @@ Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, c
   for (const auto& [link, per_op] : out.collectives)
     for (const auto& [name, c] : per_op)
       if (c.source.rfind("derived from ", 0) == 0) derived_keys.push_back(link + "." + name);
-  if (base.comm_sms > 0) out.comm_sms = base.comm_sms;
   std::sort(derived_keys.begin(), derived_keys.end());
   std::sort(base_keys.begin(), base_keys.end());
   out.derivation += fmt::format(
       "; merged with the target's own profile {} ({}): entries fitted in {} are derived ({}); entries {} had only from a "
-      "published source, or lacked, come from {} ({}); comm_sms from {}",
+      "published source, or lacked, come from {} ({})",
       base.name, to_string(base.kind), from.name, derived_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(derived_keys, ", ")),
-      from.name, base.name, base_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(base_keys, ", ")),
-      base.comm_sms > 0 ? base.name : from.name);
+      from.name, base.name, base_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(base_keys, ", ")));
   out.source = fmt::format("{}; target entries from {}: {}", out.source, base.name, base.source);
   return out;
 }

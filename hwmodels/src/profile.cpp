@@ -192,9 +192,11 @@ Profile parse_profile(const JsonObject& obj) {
   } else {
     obj.allow({"derivation"});
   }
-  const auto comm_sms = obj.integer_or("comm_sms", 0);
-  if (comm_sms < 0) obj.fail("comm_sms", fmt::format("expected an integer >= 0, got {}", comm_sms));
-  p.comm_sms = static_cast<int>(comm_sms);
+  // SMs for communication kernels are a framework's choice, not a hardware fact (DeepSeek reserves
+  // 20; others let NCCL pick): they belong to the scenario's training.comm_sms.
+  if (obj.has("comm_sms"))
+    obj.fail("comm_sms", "not a hardware fact: set training.comm_sms (or training.framework) in the scenario instead");
+  obj.allow({"comm_sms"});
 
   const JsonObject ops = obj.object("ops");
   for (auto it = ops.json().begin(); it != ops.json().end(); ++it) {
@@ -238,7 +240,6 @@ nlohmann::json profile_to_json(const Profile& p) {
   j["kind"] = to_string(p.kind);
   j["source"] = p.source;
   if (p.kind == ProfileKind::derived) j["derivation"] = p.derivation;
-  if (p.comm_sms != 0) j["comm_sms"] = p.comm_sms;
   j["ops"] = nlohmann::json::object();
   for (const auto& [key, op] : p.ops) {
     nlohmann::json o;

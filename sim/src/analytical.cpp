@@ -31,8 +31,8 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
   return (t + eff.overhead_s) * op.count;
 }
 
-double comm_sm_slowdown(const GpuSpec& gpu, const Profile& profile) {
-  const double sms = gpu.sm_count.value, comm = profile.comm_sms;
+double comm_sm_slowdown(const GpuSpec& gpu, const TrainingSettings& train) {
+  const double sms = gpu.sm_count.value, comm = train.comm_sms;
   return comm > 0 && sms > comm ? comm / (sms - comm) : 0;
 }
 
@@ -98,6 +98,9 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   std::map<std::string, double> exposed_step;
   double overlapped_comm_mb = 0;  // communication running beside compute (it takes SMs)
   double dp_rs = 0, dp_ag = 0;
+  // ZeRO-3 / FSDP layer-wise traffic, per micro-batch: by pass, and one unit's gather (the first of
+  // a forward, which nothing hides) and reduce-scatter (the last of a backward, which nothing follows).
+  double zero3_fwd_mb = 0, zero3_bwd_mb = 0, zero3_first_gather = 0, zero3_last_reduce = 0;
   for (const auto& c : plan.comms) {
     CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
     auto cost = collective_cost(req, cluster, profile);
@@ -134,6 +137,15 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
         }
         break;
       case CommKind::dp:
+        if (c.per_micro_batch > 0) {
+          if (c.pass == CommPass::forward) {
+            zero3_fwd_mb += per_mb;
+            zero3_first_gather += cost.time_s;
+          } else {
+            zero3_bwd_mb += per_mb;
+            if (c.op == "reduce_scatter") zero3_last_reduce += cost.time_s;
+          }
+        }
         if (c.op == "all_gather") dp_ag += cost.time_s * c.per_step;
         else dp_rs += cost.time_s * c.per_step;
         break;
@@ -154,11 +166,27 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
     // micro-batches' worth of all-to-all stays exposed.
     if (par.pp > 1) exposed_step["ep"] += std::min(ep_mb, compute_mb) * (par.pp - 1);
   }
+  // ZeRO-3 / FSDP: each unit's gather is prefetched while the unit before it computes, so in a pass
+  // of n units the gathers of units 2..n hide behind the compute of units 1..n-1 and the first one
+  // waits (FSDP issues one all-gather ahead: forward_prefetch / backward_prefetch=BACKWARD_PRE).
+  // In the backward the reduce-scatters share the links with the prefetched gathers, and the last
+  // one runs after the last unit's compute. Without overlap everything is on the critical path.
+  if (zero3_fwd_mb + zero3_bwd_mb > 0) {
+    const double units = stage.layers_per_micro_batch + 1;
+    const double hidden_share = (units - 1) / units;
+    const double bwd_compute = est.backward_input_s + est.backward_weight_s + est.recompute_s;
+    double exposed = zero3_fwd_mb + zero3_bwd_mb;
+    if (tr.overlap_dp)
+      exposed = zero3_first_gather + std::max(0.0, zero3_fwd_mb - zero3_first_gather - est.forward_s * hidden_share) +
+                zero3_last_reduce + std::max(0.0, zero3_bwd_mb - zero3_last_reduce - bwd_compute * hidden_share);
+    exposed_mb["dp"] += exposed;
+    overlapped_comm_mb += std::max(0.0, zero3_fwd_mb + zero3_bwd_mb - exposed);
+  }
   // SMs taken by communication kernels (comm_sm_slowdown, comm_sms_split_statically).
   double contention_mb = 0;
   if (overlapped_comm_mb > 0) {
     const bool static_split = comm_sms_split_statically(par, tr);
-    contention_mb = (static_split ? compute_mb : std::min(overlapped_comm_mb, compute_mb)) * comm_sm_slowdown(gpu, profile);
+    contention_mb = (static_split ? compute_mb : std::min(overlapped_comm_mb, compute_mb)) * comm_sm_slowdown(gpu, tr);
   }
 
   double exposed_total_mb = 0;

@@ -43,7 +43,6 @@ TEST(Profile, ParsesTheFixture) {
   EXPECT_EQ(p.name, "h200-test");
   EXPECT_EQ(p.gpu_name, "H200");
   EXPECT_EQ(p.kind, ProfileKind::published);
-  EXPECT_EQ(p.comm_sms, 20);
   ASSERT_EQ(p.ops.size(), 5u);
   EXPECT_DOUBLE_EQ(p.ops.at("gemm.bf16").overhead_s, 5e-6);  // microseconds in the file, seconds here
   EXPECT_EQ(p.ops.at("gemm.fp8").curve.size(), 2u);

@@ -184,3 +184,66 @@ TEST(LayerOps, ExpertsPerGpuSetsTheGroupedGemmWeights) {
   EXPECT_NEAR(with_two.bytes - default_ep.bytes, (2 - 256.0 / 144) * 2 * 2048 * 7168, 1e-3);
   EXPECT_DOUBLE_EQ(with_two.flops, default_ep.flops);
 }
+
+namespace {
+// Llama 3 8B on 64 H100s under ZeRO-3 / FSDP: every DP rank holds 1/64 of each layer.
+Layout llama8b_zero3() {
+  Layout s;
+  s.model = find_model("llama3-8b", "");
+  s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  s.cluster.gpus = 64;
+  s.par.dp = 64;
+  s.par.zero_stage = 3;
+  s.train.global_batch_seqs = 512;
+  s.train.seq_len = 8192;
+  s.train.tokens = 1e12;
+  return s;
+}
+
+const Comm* find_comm(const TrainingPlan& plan, const std::string& name) {
+  for (const auto& c : plan.comms)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+}  // namespace
+
+TEST(TrainingPlan, Zero3GathersEveryLayerInEveryMicroBatch) {
+  auto s = llama8b_zero3();
+  const auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu("H100"), "s.json");
+  const auto* fwd = find_comm(plan, "dp_param_all_gather_fwd");
+  const auto* bwd = find_comm(plan, "dp_param_all_gather_bwd");
+  const auto* rs = find_comm(plan, "dp_grad_reduce_scatter");
+  ASSERT_TRUE(fwd && bwd && rs);
+  // 32 blocks + the root unit (embedding, final norm, head), each gathered once per pass.
+  EXPECT_DOUBLE_EQ(fwd->per_micro_batch, 33);
+  EXPECT_EQ(fwd->pass, CommPass::forward);
+  EXPECT_EQ(bwd->pass, CommPass::backward);
+  EXPECT_EQ(rs->pass, CommPass::backward);
+  EXPECT_EQ(fwd->per_step, 0);
+  // The gathers move bf16 weights, the reduce-scatters fp32 gradients: all 8B parameters per pass.
+  const double params = plan.stages[0].params;
+  EXPECT_NEAR(fwd->bytes * fwd->per_micro_batch, 2 * params, 1e-6 * params);
+  EXPECT_NEAR(rs->bytes * rs->per_micro_batch, 4 * params, 1e-6 * params);
+  EXPECT_EQ(find_comm(plan, "dp_param_all_gather"), nullptr);  // no per-step gather under ZeRO-3
+}
+
+TEST(TrainingPlan, Zero3KeptWeightsSaveTheBackwardGatherButCostMemory) {
+  auto s = llama8b_zero3();
+  const auto resharded = plan_training(s.model, s.par, s.train, s.cluster, find_gpu("H100"), "s.json");
+  s.train.zero3_reshard_after_forward = false;  // Llama 3 Sec 3.3.2
+  const auto kept = plan_training(s.model, s.par, s.train, s.cluster, find_gpu("H100"), "s.json");
+  EXPECT_NE(find_comm(resharded, "dp_param_all_gather_bwd"), nullptr);
+  EXPECT_EQ(find_comm(kept, "dp_param_all_gather_bwd"), nullptr);
+  // Resharded: the sharded weights plus two gathered units; kept: every unit gathered.
+  const double params = resharded.stages[0].params;
+  EXPECT_NEAR(resharded.memory.weights, 2 * params / 64 + 2 * params * 2 / 33, 1e-6 * params);
+  EXPECT_NEAR(kept.memory.weights, 2 * params / 64 + 2 * params, 1e-6 * params);
+}
+
+TEST(TrainingPlan, CommSmsMustLeaveSmsForCompute) {
+  auto s = deepseek_v3();
+  s.train.comm_sms = 132;  // all of an H800's SMs
+  EXPECT_NE(infeasible(s).find("$.training.comm_sms"), std::string::npos) << infeasible(s);
+  s.train.comm_sms = 20;
+  EXPECT_EQ(infeasible(s), "");
+}

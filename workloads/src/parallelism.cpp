@@ -25,6 +25,24 @@ std::string to_string(Recompute r) {
   return "?";
 }
 
+std::string to_string(Framework f) {
+  switch (f) {
+    case Framework::megatron: return "megatron";
+    case Framework::deepspeed: return "deepspeed";
+    case Framework::fsdp: return "fsdp";
+    case Framework::deepseek: return "deepseek";
+  }
+  return "?";
+}
+
+namespace {
+// Communication SMs by framework: DeepSeek-V3 Sec 3.2.2 ("only 20 SMs" of the H800's 132 for the
+// all-to-all; ISCA'25 Sec 2.3 repeats it). Megatron-LM, DeepSpeed and FSDP leave NCCL to pick its
+// channels, one SM each, a number that varies with topology and NCCL version: 0 (not modelled)
+// unless the scenario states it.
+int default_comm_sms(Framework f) { return f == Framework::deepseek ? 20 : 0; }
+}  // namespace
+
 Parallelism parse_parallelism(const JsonObject& o) {
   Parallelism p;
   p.tp = static_cast<int>(o.positive_integer_or("tp", 1));
@@ -66,6 +84,21 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
                            ? AttentionKernel::unfused
                            : AttentionKernel::flash;
   t.causal_mask = o.boolean_or("causal_mask", true);
+  const std::string fw = o.one_of_or("framework", {"megatron", "deepspeed", "fsdp", "deepseek"}, "megatron");
+  t.framework = fw == "deepspeed" ? Framework::deepspeed
+                : fw == "fsdp"     ? Framework::fsdp
+                : fw == "deepseek" ? Framework::deepseek
+                                   : Framework::megatron;
+  const std::int64_t comm_sms = o.integer_or("comm_sms", default_comm_sms(t.framework));
+  if (comm_sms < 0 || comm_sms > 1024) o.fail("comm_sms", fmt::format("expected an integer in [0, 1024], got {}", comm_sms));
+  t.comm_sms = static_cast<int>(comm_sms);
+  if (o.has("zero3")) {
+    auto z = o.object("zero3");
+    t.zero3_reshard_after_forward = z.boolean_or("reshard_after_forward", true);
+    z.reject_unknown_keys();
+  } else {
+    o.allow({"zero3"});
+  }
   if (o.has("overlap")) {
     auto ov = o.object("overlap");
     t.overlap_tp = ov.boolean_or("tp", t.overlap_tp);

@@ -305,6 +305,10 @@ GroupPlacement place_group(int size, int stride, int domain) {
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {
   check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
+  if (train.comm_sms > 0 && train.comm_sms >= gpu.sm_count.value)
+    throw InfeasibleError(file, "$.training.comm_sms",
+                          fmt::format("expected fewer than the {} SMs of a {} (catalogue sm_count; 0: unknown), got {}",
+                                      gpu.sm_count.value, gpu.name, train.comm_sms));
   TrainingPlan plan;
   plan.model = model;
   plan.par = par;
@@ -517,17 +521,37 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
         dense = stage_dense[s];
         experts = stage_experts[s];
       }
+    // FSDP and DeepSpeed ZeRO-3 wrap each transformer block, plus the root (embedding, final norm,
+    // head): a unit's weights are gathered just before its forward and freed after it, gathered
+    // again for its backward (unless kept: zero3.reshard_after_forward), and its gradients are
+    // reduce-scattered as its backward ends. Both frameworks do this in every micro-batch: keeping
+    // unsharded gradients across micro-batches (FSDP's no_sync) would give up ZeRO-3's memory saving.
+    const double zero3_units = layers_here + 1;
     auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
       if (group <= 1 || params <= 0) return;
       auto g = place_group(group, stride, domain);
+      if (par.zero_stage == 3) {
+        const double unit = params / zero3_units;
+        Comm gather{prefix + "_param_all_gather_fwd", CommKind::dp, "all_gather", kWeightBytes * unit, group,
+                    g.link, g.ranks_per_domain, 0, zero3_units, 0, CommPass::forward};
+        plan.comms.push_back(gather);
+        if (train.zero3_reshard_after_forward) {
+          gather.name = prefix + "_param_all_gather_bwd";
+          gather.pass = CommPass::backward;
+          plan.comms.push_back(gather);
+        }
+        plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter",
+                              kGradReduceBytes * unit, group, g.link, g.ranks_per_domain, 0, zero3_units, 0,
+                              CommPass::backward});
+        return;
+      }
       if (par.zero_stage == 0) {
         plan.comms.push_back({prefix + "_grad_all_reduce", CommKind::dp, "all_reduce", kGradReduceBytes * params, group,
                               g.link, g.ranks_per_domain, 0, 0, 1});
       } else {
         plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter", kGradReduceBytes * params,
                               group, g.link, g.ranks_per_domain, 0, 0, 1});
-        // ZeRO-3/FSDP gathers the weights before use (once per step when not resharded after the
-        // forward, as in Llama 3); ZeRO-1/2 gather the updated weights once after the optimizer.
+        // ZeRO-1/2 gather the updated weights once after the optimizer.
         plan.comms.push_back({prefix + "_param_all_gather", CommKind::dp, "all_gather", kWeightBytes * params, group,
                               g.link, g.ranks_per_domain, 0, 0, 1});
       }
@@ -547,6 +571,14 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
       return par.zero_stage >= from_stage ? params / group : params;
     };
     mem.weights = kWeightBytes * (shard(dense, dp_dense, 3) + shard(experts, dp_experts, 3));
+    if (par.zero_stage == 3) {
+      // Gathered copies: the unit computing and the one prefetched beside it (FSDP's default
+      // limit of one all-gather in flight ahead), or every unit from its forward to its backward
+      // when weights are not resharded after the forward.
+      const double units = plan.stages[s].layers_per_micro_batch + 1;
+      const double kept = train.zero3_reshard_after_forward ? std::min(2.0, units) : units;
+      mem.weights += kWeightBytes * (dense + experts) * kept / units;
+    }
     mem.gradients = kGradBytes * (shard(dense, dp_dense, 2) + shard(experts, dp_experts, 2));
     const double opt_bytes = train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
     mem.optimizer = opt_bytes * (shard(dense, dp_dense, 1) + shard(experts, dp_experts, 1));

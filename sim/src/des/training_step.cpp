@@ -412,6 +412,10 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       case CommKind::tp: return tr.overlap_tp;
       case CommKind::cp: return true;
       case CommKind::ep: return tr.overlap_ep;
+      // Per-micro-batch DP traffic is ZeRO-3's layer-wise gathers and reduce-scatters, prefetched
+      // beside the compute when DP overlap is on (the analytical backend also charges the first
+      // gather and the last reduce-scatter of a pass, which this pass-level graph does not split off).
+      case CommKind::dp: return tr.overlap_dp;
       default: return false;
     }
   };
@@ -426,7 +430,7 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     double f_mb = 0, bi_mb = 0, bw_mb = 0, rc_mb = 0;
   };
   std::vector<StageT> st(pp);
-  const double sm_slowdown = comm_sm_slowdown(gpu, profile);
+  const double sm_slowdown = comm_sm_slowdown(gpu, tr);
   const bool static_sm_split = comm_sms_split_statically(par, tr);
   const Comm* pp_comm = nullptr;
   for (const auto& c : plan.comms)
@@ -570,7 +574,10 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
         const std::string nm = fmt::format("{} {}", c.name, label(order, p));
         const int first = static_cast<int>(g.tasks.size());
         if (overlapped(c)) {
-          auto after = item.overlapped() ? deps : std::vector<int>{c0};
+          // ZeRO-3's layer-wise gathers and reduce-scatters are prefetched beside the pass's
+          // compute, so they start with it, as an overlapped F&B pair's collectives do.
+          const bool beside_compute = item.overlapped() || c.kind == CommKind::dp;
+          auto after = beside_compute ? deps : std::vector<int>{c0};
           after.push_back(comm_track[s]);
           const int e = bld.copy(S.mb[ci], deps_of(after));
           comm_track[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
@@ -823,7 +830,7 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
                                     name, kMaxCollectiveLinkEntries));
   if (sm_slowdown > 0)
     out.notes.push_back(fmt::format(
-        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", profile.comm_sms,
+        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", tr.comm_sms,
         gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
         static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
                         : " (for the overlapped time only)"));

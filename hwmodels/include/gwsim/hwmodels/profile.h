@@ -67,7 +67,6 @@ struct Profile {
   std::string derivation;   // for derived profiles: from which profile and by which ratios
   std::map<std::string, OpEfficiency> ops;  // key: "<class>.<precision>", e.g. "gemm.bf16", "memory_bound"
   std::map<std::string, std::map<std::string, CollectiveEfficiency>> collectives;  // [link class][op]
-  int comm_sms = 0;         // SMs a communication kernel holds while it runs (0: unknown)
 
   // Lookups fall back from "gemm.fp8" to "gemm" when the precision-specific entry is absent.
   const OpEfficiency& op(const std::string& op_class, const std::string& precision) const;

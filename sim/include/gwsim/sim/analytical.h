@@ -15,8 +15,9 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile);
 
 // Communication kernels take SMs from compute (DeepSeek-V3 Sec 3.2.2: 20 of the H800's 132 SMs
 // for all-to-all), so compute beside them runs on the rest: the extra time per second of such
-// compute, comm_sms / (sm_count - comm_sms); 0 when the profile reserves none.
-double comm_sm_slowdown(const GpuSpec& gpu, const Profile& profile);
+// compute, comm_sms / (sm_count - comm_sms); 0 when the scenario's framework reserves none
+// (training.comm_sms: a software choice, so it is the scenario's, not the hardware profile's).
+double comm_sm_slowdown(const GpuSpec& gpu, const TrainingSettings& train);
 // DualPipe overlaps EP communication with every steady-state chunk, and DeepSeek sizes its compute
 // kernels to the remaining SMs for the whole phase (a static split; Sec 3.5 calls these SMs
 // "allocated for communication"): all compute pays the slowdown. Elsewhere the SMs are taken only

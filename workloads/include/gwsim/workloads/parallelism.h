@@ -35,6 +35,11 @@ struct Parallelism {
   std::int64_t gpus() const { return static_cast<std::int64_t>(tp) * pp * dp * cp; }
 };
 
+// The training framework: what it does with communication is a software choice, so it lives in the
+// scenario, with per-framework defaults (docs/formats.md, "training.framework").
+enum class Framework { megatron, deepspeed, fsdp, deepseek };
+std::string to_string(Framework f);
+
 struct TrainingSettings {
   std::int64_t global_batch_seqs = 0;
   std::int64_t seq_len = 0;
@@ -47,6 +52,15 @@ struct TrainingSettings {
   bool overlap_ep = true;     // EP all-to-all overlapped (DualPipe / dual micro-batch)
   bool overlap_pp = true;     // pipeline sends overlapped in steady state
   bool causal_mask = true;    // attention FLOPs actually computed (flash skips the upper triangle)
+  Framework framework = Framework::megatron;
+  // SMs a communication kernel holds while it runs beside compute. DeepSeek's stack reserves 20 of
+  // the H800's 132 (DeepSeek-V3 Sec 3.2.2); elsewhere 0 unless the scenario sets it: NCCL's channel
+  // count (one SM each) depends on topology and version, and no measurement of it is in the repo.
+  int comm_sms = 0;
+  // ZeRO-3 / FSDP: parameters are gathered layer by layer. After the forward a layer's gathered
+  // weights are freed (PyTorch FSDP reshard_after_forward=True, DeepSpeed ZeRO-3's release after use)
+  // and gathered again for the backward; Llama 3 kept them (Sec 3.3.2), trading memory for traffic.
+  bool zero3_reshard_after_forward = true;
 
   std::int64_t micro_batches(const Parallelism& p) const {
     return global_batch_seqs / (static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs);

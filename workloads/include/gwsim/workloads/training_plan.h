@@ -44,6 +44,11 @@ struct StageWork {
 enum class CommKind { tp, cp, ep, pp, dp };
 std::string to_string(CommKind k);
 
+// Which passes of a micro-batch run a per-micro-batch communication: ZeRO-3's layer-wise parameter
+// gathers run in the forward (and again in the backward when resharded), its gradient
+// reduce-scatters in the backward; the others run in both.
+enum class CommPass { both, forward, backward };
+
 struct Comm {
   std::string name;
   CommKind kind = CommKind::tp;
@@ -55,6 +60,7 @@ struct Comm {
   double scaleout_fraction = 0; // all-to-all: share of bytes that leave the scale-up domain
   double per_micro_batch = 0;   // executions per micro-batch (forward + backward)
   double per_step = 0;          // executions per step (gradient sync, parameter gather)
+  CommPass pass = CommPass::both;
 };
 
 struct MemoryPerGpu {

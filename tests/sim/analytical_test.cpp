@@ -1,0 +1,94 @@
+// The analytical backend's pricing of framework behaviour: ZeRO-3 / FSDP layer-wise traffic and the
+// SMs communication kernels take, a scenario setting per framework.
+#include <gtest/gtest.h>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
+#include "gwsim/common/paths.h"
+#include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/sim/analytical.h"
+#include "gwsim/sim/scenario.h"
+
+using namespace gwsim;
+
+namespace {
+
+struct Step {
+  TrainingPlan plan;
+  StepEstimate est;
+};
+
+// Llama 3 8B on 256 H100s (32 nodes: DP traffic crosses InfiniBand).
+Step llama8b(int zero_stage, std::int64_t global_batch_seqs, std::int64_t seq_len, bool reshard = true) {
+  const ModelSpec model = find_model("llama3-8b", "");
+  ClusterSpec cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  cluster.gpus = 256;
+  Parallelism par;
+  par.dp = 256;
+  par.zero_stage = zero_stage;
+  TrainingSettings train;
+  train.global_batch_seqs = global_batch_seqs;
+  train.seq_len = seq_len;
+  train.tokens = 1e12;
+  train.zero3_reshard_after_forward = reshard;
+  const GpuSpec gpu = find_gpu("H100");
+  Step r{plan_training(model, par, train, cluster, gpu, "s.json"), {}};
+  r.est = estimate_training_step(r.plan, cluster, gpu, preferred_profile_for(gpu));
+  return r;
+}
+
+}  // namespace
+
+TEST(Analytical, Zero3HidesItsGathersOnlyBehindEnoughCompute) {
+  // A unit (one block) of Llama 3 8B is ~0.24B parameters: ~0.5 GB of bf16 weights to gather over
+  // 32 nodes. One 8k-token sequence per GPU computes a block's forward (~3.6 TFLOP) for longer than
+  // that gather takes, so the prefetched gathers hide but the first; one 1k-token sequence does
+  // not (8x less compute for the same traffic), and the gathers bound the step.
+  const Step long_seq = llama8b(3, 256, 8192), short_seq = llama8b(3, 256, 1024);
+  EXPECT_LT(long_seq.est.breakdown_s.at("exposed_comm_dp"), 0.05 * long_seq.est.breakdown_s.at("compute"));
+  EXPECT_GT(short_seq.est.breakdown_s.at("exposed_comm_dp"), 0.5 * short_seq.est.breakdown_s.at("compute"));
+  // Where the traffic is exposed, keeping the gathered weights from the forward to the backward
+  // (one gather less per unit) shortens the step.
+  const Step kept = llama8b(3, 256, 1024, false);
+  EXPECT_LT(kept.est.step_time_s, short_seq.est.step_time_s);
+  // ZeRO-1 gathers and reduces once per step: at short sequences it is the faster layout.
+  EXPECT_LT(llama8b(1, 256, 1024).est.step_time_s, short_seq.est.step_time_s);
+}
+
+TEST(Analytical, Zero3TrafficGrowsWithMicroBatchesUnlikeZero1) {
+  // ZeRO-3 gathers and reduce-scatters in every micro-batch; ZeRO-1 once per step.
+  const Step zero1_small = llama8b(1, 256, 1024), zero1_large = llama8b(1, 1024, 1024);
+  const Step zero3_small = llama8b(3, 256, 1024), zero3_large = llama8b(3, 1024, 1024);
+  const double dp1_small = zero1_small.est.breakdown_s.at("exposed_comm_dp"),
+               dp1_large = zero1_large.est.breakdown_s.at("exposed_comm_dp");
+  EXPECT_NEAR(dp1_large, dp1_small, 1e-9);
+  EXPECT_NEAR(zero3_large.est.breakdown_s.at("exposed_comm_dp"), 4 * zero3_small.est.breakdown_s.at("exposed_comm_dp"),
+              1e-6);
+}
+
+TEST(Analytical, CommSmsAreTheFrameworksChoice) {
+  const std::string file = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
+  // DeepSeek's stack reserves 20 SMs for the all-to-all (DeepSeek-V3 Sec 3.2.2); under DualPipe
+  // every kernel runs on the 112 left: 20/112 = 17.9 % slower.
+  const Scenario deepseek = load_scenario(file);
+  EXPECT_EQ(deepseek.training.framework, Framework::deepseek);
+  EXPECT_EQ(deepseek.training.comm_sms, 20);
+  EXPECT_NEAR(comm_sm_slowdown(deepseek.gpu, deepseek.training), 20.0 / 112, 1e-12);
+  // Megatron-LM leaves the channel count to NCCL: nothing reserved unless the scenario says so.
+  const Scenario megatron = load_scenario(file, {"training.framework=megatron"});
+  EXPECT_EQ(megatron.training.comm_sms, 0);
+  EXPECT_EQ(comm_sm_slowdown(megatron.gpu, megatron.training), 0);
+  const Scenario stated = load_scenario(file, {"training.framework=megatron", "training.comm_sms=16"});
+  EXPECT_EQ(stated.training.comm_sms, 16);
+}
+
+TEST(Analytical, ProfilesRefuseSoftwareChoices) {
+  nlohmann::json doc = nlohmann::json::parse(R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H100-SXM",
+    "kind": "published", "source": "s", "comm_sms": 20, "ops": {}})");
+  try {
+    parse_profile(JsonObject(doc, "p.json", "$"));
+    FAIL() << "comm_sms in a profile was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("p.json: $.comm_sms: not a hardware fact"), std::string::npos) << e.what();
+  }
+}
