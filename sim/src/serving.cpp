@@ -277,7 +277,9 @@ double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l, i
   };
   // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
   double bytes = kActivationBytes * p.embedding / tp;
-  bytes += (m.layers - m.moe_layers()) * layer_bytes(false) + m.moe_layers() * layer_bytes(true);
+  bytes += (m.layers - m.moe_layers()) * layer_bytes(false);
+  // Only an MoE model has expert layers to price (layer_bytes(true) reads its expert count).
+  if (m.moe) bytes += m.moe_layers() * layer_bytes(true);
   // An MTP module is one more block (the last layer's kind) and a 2h x h projection (DeepSeek-V3 Sec 2.2).
   bytes += mtp_modules * (layer_bytes(m.is_moe_layer(m.layers - 1)) + w * 2 * h * h / tp);
   return bytes;

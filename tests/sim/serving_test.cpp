@@ -152,6 +152,44 @@ TEST(Serving, BadInputNamesThePath) {
   EXPECT_NE(error_of(doc).find("$.decode.gpus: the weights take"), std::string::npos) << error_of(doc);
 }
 
+namespace {
+// Every number of a report (recursively), so that one NaN or infinity anywhere fails.
+void expect_all_finite(const nlohmann::json& j, const std::string& path) {
+  if (j.is_number()) {
+    EXPECT_TRUE(std::isfinite(j.get<double>())) << path << " = " << j.dump();
+  }
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) expect_all_finite(v, path + "." + k);
+  }
+  if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) expect_all_finite(j[i], path + "[" + std::to_string(i) + "]");
+  }
+}
+}  // namespace
+
+TEST(Serving, DenseModelGivesFiniteFigures) {
+  // Llama 3 70B has no experts: its weights were priced with an expert count read from an empty
+  // std::optional, and every figure came out NaN (issue 12).
+  const ServingScenario s =
+      parse_serving_scenario(parse_json_file(data_dir() + "/scenarios/serving/llama3-70b-serving-h100.json"),
+                             data_dir() + "/scenarios/serving/llama3-70b-serving-h100.json");
+  ASSERT_FALSE(s.model.moe.has_value());
+  // bf16 weights split over TP8; only the norms (2 per layer and the final one) stay whole on
+  // every GPU, which bounds the difference from an even split.
+  const double weights = weight_bytes_per_gpu(s, s.decode.layout);
+  const ParamCounts p = count_params(s.model);
+  const double norm_bytes = 2.0 * (2 * 80 + 1) * 8192;
+  EXPECT_NEAR(weights, 2 * p.total / 8, norm_bytes);
+  const auto r = run_serving(s);
+  expect_all_finite(r["decode"], "$.decode");
+  expect_all_finite(r["prefill"], "$.prefill");
+  expect_all_finite(r["cost"], "$.cost");
+  expect_all_finite(r["target"], "$.target");
+  EXPECT_GE(r["decode"]["batch_per_gpu"].get<double>(), 1);
+  EXPECT_GT(r["decode"]["output_tokens_per_s_per_gpu"].get<double>(), 0);
+  EXPECT_GT(r["target"]["facility_mw"].get<double>(), 0);
+}
+
 TEST(Serving, SameInputSameReport) {
   EXPECT_EQ(run_serving(parse(day6())).dump(), run_serving(parse(day6())).dump());
 }

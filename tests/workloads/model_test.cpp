@@ -1,7 +1,11 @@
 // Parameter and FLOP counts against the published figures (published_cases.json and the papers).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/training_plan.h"
 
@@ -61,6 +65,106 @@ TEST(HuggingFaceImport, Llama3Config) {
   EXPECT_EQ(m.attention.kv_heads, 8);
   EXPECT_EQ(m.attention.head_dim, 128);
   EXPECT_NEAR(count_params(m).total / 1e9, 8.03, 0.01);
+}
+
+namespace {
+ModelSpec import_test_config(const std::string& file) {
+  return import_hf_config(std::string(GWSIM_TEST_DATA_DIR) + "/" + file, file);
+}
+}  // namespace
+
+// Published totals are rounded to 0.1B: the counts must round to them (half a unit either way).
+TEST(HuggingFaceImport, MixtralExpertsAreFullWidthFfns) {
+  const ModelSpec m = import_test_config("mixtral-8x7b-v0.1-config.json");
+  ASSERT_TRUE(m.moe.has_value()) << "num_local_experts ignored: imported as a dense model";
+  EXPECT_EQ(m.moe->routed_experts, 8);
+  EXPECT_EQ(m.moe->top_k, 2);
+  EXPECT_EQ(m.moe->shared_experts, 0);
+  EXPECT_EQ(m.moe->expert_intermediate, 14336);  // each expert is a whole FFN of intermediate_size
+  EXPECT_EQ(m.moe->first_dense_layers, 0);
+  EXPECT_EQ(m.attention.kind, AttentionKind::gqa);
+  EXPECT_EQ(m.attention.kv_heads, 8);
+  const ParamCounts c = count_params(m);
+  EXPECT_NEAR(c.total / 1e9, 46.7, 0.05);  // Mixtral of Experts (arXiv 2401.04088): 46.7B total
+  EXPECT_NEAR(c.active / 1e9, 12.9, 0.05);  // 12.9B per token
+}
+
+TEST(HuggingFaceImport, QwenMoeSharedExpertIsCountedInExperts) {
+  const ModelSpec m = import_test_config("qwen1.5-moe-a2.7b-chat-config.json");
+  ASSERT_TRUE(m.moe.has_value()) << "num_experts ignored: imported as a dense model";
+  EXPECT_EQ(m.moe->routed_experts, 60);
+  EXPECT_EQ(m.moe->top_k, 4);
+  EXPECT_EQ(m.moe->expert_intermediate, 1408);
+  EXPECT_EQ(m.moe->shared_experts, 4);  // one shared FFN of 5632 = 4 x 1408
+  EXPECT_EQ(m.moe->first_dense_layers, 0);
+  EXPECT_EQ(m.attention.kind, AttentionKind::mha);
+  const ParamCounts c = count_params(m);
+  EXPECT_NEAR(c.total / 1e9, 14.3, 0.05);  // model card: 14.3B total
+  EXPECT_NEAR(c.active / 1e9, 2.7, 0.05);  // 2.7B activated
+}
+
+TEST(HuggingFaceImport, DeepSeekV2LiteHasNoQueryCompressionAndPlainTopK) {
+  const ModelSpec m = import_test_config("deepseek-v2-lite-config.json");
+  EXPECT_EQ(m.attention.kind, AttentionKind::mla);
+  EXPECT_EQ(m.attention.q_lora_rank, 0);  // "q_lora_rank": null
+  ASSERT_TRUE(m.moe.has_value());
+  EXPECT_EQ(m.moe->routed_experts, 64);
+  EXPECT_EQ(m.moe->shared_experts, 2);
+  EXPECT_EQ(m.moe->top_k, 6);
+  EXPECT_EQ(m.moe->first_dense_layers, 1);
+  EXPECT_EQ(m.moe->max_nodes_per_token, 0);  // topk_method "greedy": topk_group limits nothing
+  EXPECT_NEAR(count_params(m).total / 1e9, 15.7, 0.05);  // model card: 15.7B total
+}
+
+TEST(HuggingFaceImport, Llama32TiesItsEmbeddings) {
+  const ModelSpec m = import_test_config("llama-3.2-1b-config.json");
+  EXPECT_FALSE(m.moe.has_value());
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_EQ(m.attention.kind, AttentionKind::gqa);
+  EXPECT_EQ(m.attention.kv_heads, 8);
+  EXPECT_EQ(m.attention.head_dim, 64);
+  EXPECT_EQ(m.ffn_intermediate, 8192);
+  const ParamCounts c = count_params(m);
+  EXPECT_DOUBLE_EQ(c.embedding, 128256.0 * 2048);  // one matrix for the embedding and the head
+  // 16 layers of q, o (2048 x 2048), k, v (2048 x 512), a 3 x 2048 x 8192 SwiGLU FFN and two
+  // norms, the shared embedding and the final norm: the checkpoint's 1,235,814,400 weights, which
+  // Meta's model card gives as 1.23B.
+  EXPECT_DOUBLE_EQ(c.total, 16 * (2 * 2048.0 * 2048 + 2 * 2048.0 * 512 + 3 * 2048.0 * 8192 + 2 * 2048) + 128256.0 * 2048 + 2048);
+  EXPECT_NEAR(c.total / 1e9, 1.23, 0.01);
+}
+
+TEST(HuggingFaceImport, MultiQueryAttentionKeepsOneKvHead) {
+  auto config = parse_json_file(std::string(GWSIM_TEST_DATA_DIR) + "/llama-3.2-1b-config.json");
+  config["num_key_value_heads"] = 1;
+  const std::string path = ::testing::TempDir() + "/mqa-config.json";
+  std::ofstream(path) << config.dump();
+  const ModelSpec m = import_hf_config(path, "MQA");
+  EXPECT_EQ(m.attention.kind, AttentionKind::gqa);
+  EXPECT_EQ(m.attention.kv_heads, 1);
+  EXPECT_EQ(m.attention.kv_cache_elems_per_token(), 2 * 64);  // one K and one V head
+  // q and o: h x h each; k and v: h x 64 each.
+  EXPECT_DOUBLE_EQ(count_params(m).attention_per_layer, 2.0 * 2048 * 2048 + 2.0 * 2048 * 64);
+}
+
+TEST(HuggingFaceImport, InterleavedDenseLayersAreRefusedWithTheirKey) {
+  auto config = parse_json_file(std::string(GWSIM_TEST_DATA_DIR) + "/qwen1.5-moe-a2.7b-chat-config.json");
+  const std::string path = ::testing::TempDir() + "/qwen-sparse-step.json";
+  config["decoder_sparse_step"] = 2;
+  std::ofstream(path) << config.dump();
+  try {
+    import_hf_config(path, "q");
+    FAIL() << "expected an error for decoder_sparse_step 2";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("$.decoder_sparse_step: expected 1"), std::string::npos) << e.what();
+  }
+  // Leading dense layers by index are a first_dense_layers.
+  config["decoder_sparse_step"] = 1;
+  config["mlp_only_layers"] = {0, 1};
+  std::ofstream(path) << config.dump();
+  EXPECT_EQ(import_hf_config(path, "q").moe->first_dense_layers, 2);
+  config["mlp_only_layers"] = {0, 5};
+  std::ofstream(path) << config.dump();
+  EXPECT_THROW(import_hf_config(path, "q"), InputError);
 }
 
 TEST(Flops, TrainingFlopsPerTokenMatchIscaTable2) {

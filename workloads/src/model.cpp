@@ -218,6 +218,67 @@ ModelSpec find_model(const std::string& name_or_path, const std::string& base_di
   return parse_model(JsonObject(j, path, "$"));
 }
 
+namespace {
+
+// The experts of a HuggingFace config, under each family's keys (transformers' configuration_*.py):
+//   DeepSeek-V2/V3  n_routed_experts, n_shared_experts (each moe_intermediate_size wide),
+//                   first_k_dense_replace, moe_layer_freq, topk_group (node-limited routing);
+//   Mixtral         num_local_experts, each expert a full FFN of intermediate_size;
+//   Qwen2-MoE/Qwen3-MoE  num_experts, moe_intermediate_size, one shared expert of
+//                   shared_expert_intermediate_size, decoder_sparse_step, mlp_only_layers.
+// All take num_experts_per_tok. norm_topk_prob only rescales the routing weights: no FLOPs, bytes
+// or parameters. Qwen's shared_expert_gate (h weights per layer, < 0.01 % of the model) is left out.
+std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
+  std::string experts_key;
+  for (const char* key : {"n_routed_experts", "num_local_experts", "num_experts"})
+    if (experts_key.empty() && c.has(key) && !c.raw(key).is_null()) experts_key = key;
+  if (experts_key.empty()) return std::nullopt;
+  MoeSpec e;
+  e.routed_experts = static_cast<int>(c.positive_integer(experts_key));
+  e.top_k = static_cast<int>(c.positive_integer("num_experts_per_tok"));
+  if (e.top_k > e.routed_experts)
+    c.fail("num_experts_per_tok", fmt::format("expected at most {} ({}), got {}", e.routed_experts, experts_key, e.top_k));
+  e.expert_intermediate = c.has("moe_intermediate_size") ? static_cast<int>(c.positive_integer("moe_intermediate_size"))
+                                                         : static_cast<int>(m.ffn_intermediate);
+  if (c.has("shared_expert_intermediate_size")) {
+    // One shared SwiGLU FFN k experts wide has the weights and FLOPs of k shared experts side by
+    // side (Qwen1.5-MoE-A2.7B: 5632 = 4 x 1408), which is how a gwsim model states it.
+    const std::int64_t shared = c.integer("shared_expert_intermediate_size");
+    if (shared < 0 || shared % e.expert_intermediate != 0)
+      c.fail("shared_expert_intermediate_size",
+             fmt::format("expected 0 or a multiple of the expert width {} (gwsim counts shared experts in experts), got {}",
+                         e.expert_intermediate, shared));
+    e.shared_experts = static_cast<int>(shared / e.expert_intermediate);
+  } else {
+    e.shared_experts = static_cast<int>(c.integer_or("n_shared_experts", 0));
+    if (e.shared_experts < 0) c.fail("n_shared_experts", "expected 0 or more");
+  }
+  // A gwsim model has a dense FFN in its first layers and experts in all the others.
+  e.first_dense_layers = static_cast<int>(c.integer_or("first_k_dense_replace", 0));
+  if (e.first_dense_layers < 0 || e.first_dense_layers > m.layers)
+    c.fail("first_k_dense_replace", fmt::format("expected 0..{} (num_hidden_layers)", m.layers));
+  for (const char* every_nth : {"moe_layer_freq", "decoder_sparse_step"})
+    if (c.integer_or(every_nth, 1) != 1)
+      c.fail(every_nth, "expected 1: experts in every layer after the first dense ones (gwsim models no interleaved dense layers)");
+  if (c.has("mlp_only_layers")) {
+    // Qwen's dense layers by index: only a leading run 0, 1, ..., k-1 fits the gwsim model.
+    const std::vector<double> dense = c.number_array("mlp_only_layers");
+    for (std::size_t i = 0; i < dense.size(); ++i)
+      if (dense[i] != static_cast<double>(i))
+        c.fail("mlp_only_layers", fmt::format("expected the leading layers 0, 1, ..., {} in order (gwsim models no interleaved dense layers)",
+                                              dense.size() - 1));
+    if (static_cast<std::int64_t>(dense.size()) > m.layers)
+      c.fail("mlp_only_layers", fmt::format("expected at most num_hidden_layers ({}) layers", m.layers));
+    e.first_dense_layers = std::max(e.first_dense_layers, static_cast<int>(dense.size()));
+  }
+  // DeepSeek's node-limited routing sends a token to experts in at most topk_group groups (= nodes);
+  // plain top-k ("greedy", DeepSeek-V2-Lite) limits nothing.
+  if (c.string_or("topk_method", "") != "greedy") e.max_nodes_per_token = static_cast<int>(c.integer_or("topk_group", 0));
+  return e;
+}
+
+}  // namespace
+
 ModelSpec import_hf_config(const std::string& path, const std::string& name) {
   auto j = parse_json_file(path);
   JsonObject c(j, path, "$");
@@ -238,7 +299,8 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
     a.kind = AttentionKind::mla;
     a.kv_heads = a.heads;
     a.kv_lora_rank = static_cast<int>(c.positive_integer("kv_lora_rank"));
-    a.q_lora_rank = c.has("q_lora_rank") ? static_cast<int>(c.integer("q_lora_rank")) : 0;
+    // DeepSeek-V2-Lite writes "q_lora_rank": null for "no query compression".
+    a.q_lora_rank = c.has("q_lora_rank") && !c.raw("q_lora_rank").is_null() ? static_cast<int>(c.integer("q_lora_rank")) : 0;
     a.qk_nope_head_dim = static_cast<int>(c.positive_integer("qk_nope_head_dim"));
     a.qk_rope_head_dim = static_cast<int>(c.positive_integer("qk_rope_head_dim"));
     a.v_head_dim = static_cast<int>(c.positive_integer("v_head_dim"));
@@ -247,17 +309,7 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
     a.kind = a.kv_heads == a.heads ? AttentionKind::mha : AttentionKind::gqa;
     a.head_dim = static_cast<int>(c.integer_or("head_dim", m.hidden / a.heads));
   }
-  if (c.has("n_routed_experts")) {
-    MoeSpec e;
-    e.routed_experts = static_cast<int>(c.positive_integer("n_routed_experts"));
-    e.shared_experts = static_cast<int>(c.integer_or("n_shared_experts", 0));
-    e.top_k = static_cast<int>(c.positive_integer("num_experts_per_tok"));
-    e.expert_intermediate = static_cast<int>(c.positive_integer("moe_intermediate_size"));
-    e.first_dense_layers = static_cast<int>(c.integer_or("first_k_dense_replace", 0));
-    // DeepSeek-V3's node-limited routing: topk_group groups (= nodes) per token.
-    e.max_nodes_per_token = static_cast<int>(c.integer_or("topk_group", 0));
-    m.moe = e;
-  }
+  m.moe = import_hf_moe(c, m);
   m.mtp_depth = static_cast<int>(c.integer_or("num_nextn_predict_layers", 0));
   // Every other key of a HuggingFace config (rope scaling, dropout, token ids ...) does not change
   // FLOPs, bytes or parameters; they are read by nobody and deliberately not rejected here.

@@ -50,6 +50,7 @@
 #include "gwsim/sim/collective_cost.h"
 #include "gwsim/sim/des/asymmetry.h"
 #include "gwsim/sim/des/pipeline_schedule.h"
+#include "gwsim/sim/des/trace_writer.h"
 #include "gwsim/sim/network/backend.h"
 #include "gwsim/sim/network/collective.h"
 #include "gwsim/sim/network/topology.h"
@@ -850,27 +851,12 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   }
 
   if (want_trace) {
-    std::string s = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
-    bool first = true;
-    auto add = [&](const std::string& e) {
-      if (!first) s += ",\n";
-      s += e;
-      first = false;
-    };
-    static const char* kTid[] = {"compute", "comm", "pp"};
-    for (int p = 0; p < pp; ++p) {
-      add(fmt::format(R"J({{"ph":"M","pid":{},"tid":0,"name":"process_name","args":{{"name":"stage {} (GPU {})"}}}})J", p, p,
-                      rep_gpu(p)));
-      for (int t = 0; t < 3; ++t)
-        add(fmt::format(R"J({{"ph":"M","pid":{},"tid":{},"name":"thread_name","args":{{"name":"{}"}}}})J", p, t, kTid[t]));
-    }
-    for (const auto& sp : bld.spans) {
-      const double ts = start_of(sp) * 1e6, dur = (res.finish_s[sp.end] - start_of(sp)) * 1e6;
-      add(fmt::format(R"J({{"ph":"X","pid":{},"tid":{},"name":"{}","cat":"{}","ts":{:.3f},"dur":{:.3f}}})J", sp.stage,
-                      sp.tid, sp.name, sp.kind, ts, dur));
-    }
-    s += "\n]}\n";
-    out.trace_json = std::move(s);
+    std::vector<std::string> stages;
+    for (int p = 0; p < pp; ++p) stages.push_back(fmt::format("stage {} (GPU {})", p, rep_gpu(p)));
+    std::vector<TraceSpan> trace;
+    for (const auto& sp : bld.spans)
+      trace.push_back({sp.stage, sp.tid, sp.name, sp.kind, start_of(sp), res.finish_s[sp.end]});
+    out.trace_json = chrome_trace_json(stages, {"compute", "comm", "pp"}, trace);
   }
   return out;
 }

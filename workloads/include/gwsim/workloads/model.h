@@ -85,7 +85,7 @@ ModelSpec find_model(const std::string& name_or_path, const std::string& base_di
 std::vector<std::string> model_catalogue_names();
 nlohmann::json model_to_json(const ModelSpec& m);
 
-// HuggingFace config.json (DeepSeek-V2/V3 and Llama keys) -> ModelSpec.
+// HuggingFace config.json (Llama-style keys; the MoE keys of DeepSeek-V2/V3, Mixtral, Qwen2/Qwen3-MoE) -> ModelSpec.
 ModelSpec import_hf_config(const std::string& path, const std::string& name);
 
 }  // namespace gwsim
