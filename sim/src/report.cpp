@@ -190,7 +190,7 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   if (injection_stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
   r["warnings"] = warnings;
   // How far to trust this report: the recorded errors of validated runs like it.
-  r["error_band"] = training_error_band(load_validation_record(default_validation_record_path()), region_of(sc), backend);
+  r["error_band"] = training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend);
   if (backend != "analytical") {
     const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
     const double pct = 100 * (st.step_time_s / ana.step_time_s - 1);

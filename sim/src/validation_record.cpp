@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <mutex>
 
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
@@ -76,6 +77,15 @@ ValidationRecord load_validation_record(const std::string& path) {
   }
   root.reject_unknown_keys();
   return record;
+}
+
+const ValidationRecord& cached_validation_record(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, ValidationRecord> records;  // node-based: references stay valid
+  std::lock_guard lock(mutex);
+  auto it = records.find(path);
+  if (it == records.end()) it = records.emplace(path, load_validation_record(path)).first;
+  return it->second;
 }
 
 nlohmann::json updated_validation_record(const ValidationRecord& old, const std::vector<ValidationRow>& analytical,

@@ -43,6 +43,9 @@ struct ValidationRecord {
 std::string default_validation_record_path();
 // Strict: a missing or mistyped field is an InputError naming the file and the JSON path.
 ValidationRecord load_validation_record(const std::string& path);
+// The same, read once per process and path (thread-safe): every training report reads the record,
+// and parsing it costs ~1 ms, more than the analytical estimate itself (bench/RESULTS.md).
+const ValidationRecord& cached_validation_record(const std::string& path);
 
 // The record rewritten for the current rows (analytical, and des for the same cases): numbers,
 // kind, region and speed sense from the rows; in_sample, reason and cause kept from `old` by case
