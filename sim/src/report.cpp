@@ -11,6 +11,7 @@
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
 #include "gwsim/sim/des/training_step.h"
+#include "gwsim/sim/error_band.h"
 #include "gwsim/sim/failure_injection.h"
 #include "gwsim/sim/goodput.h"
 
@@ -188,6 +189,8 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
   if (injection_stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
   r["warnings"] = warnings;
+  // How far to trust this report: the recorded errors of validated runs like it.
+  r["error_band"] = training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend);
   if (backend != "analytical") {
     const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
     const double pct = 100 * (st.step_time_s / ana.step_time_s - 1);
@@ -324,6 +327,7 @@ std::string format_summary(const nlohmann::json& r) {
                      a["cost_pct"].get<double>(), a["cost_gpu_hours"].get<double>());
     for (const auto& line : a["applied"]) s += "    " + line.get<std::string>() + "\n";
   }
+  if (r.contains("error_band")) s += "  trust                " + error_band_line(r["error_band"]) + "\n";
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;
 }

@@ -5,7 +5,7 @@
 
 namespace gwsim {
 
-std::string data_dir();    // root holding hwmodels/, workloads/models/, scenarios/
+std::string data_dir();    // root holding hwmodels/, workloads/models/, scenarios/, sim/data/
 std::string shared_dir();  // folder holding validation/ and reference/
 std::string version();
 
