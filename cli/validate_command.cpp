@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/validation.h"
 
@@ -59,11 +59,10 @@ void add_validate_command(CLI::App& app) {
     }
     for (const auto& s : skipped) std::cout << "not run: " << s << "\n";
     if (!opt->json_out.empty()) {
-      std::ofstream f(opt->json_out);
-      if (!f) throw InputError(opt->json_out, "", "cannot write: expected a writable path");
-      f << nlohmann::json{{"schema", "gwsim.validation/1"}, {"backend", opt->backend}, {"rows", out}, {"not_run", skipped}}
-               .dump(1)
-        << "\n";
+      write_file_atomically(opt->json_out,
+                            nlohmann::json{{"schema", "gwsim.validation/1"}, {"backend", opt->backend}, {"rows", out}, {"not_run", skipped}}
+                                    .dump(1) + "\n",
+                            "--json");
     }
   });
 }

@@ -192,9 +192,8 @@ Profile parse_profile(const JsonObject& obj) {
   } else {
     obj.allow({"derivation"});
   }
-  const auto comm_sms = obj.integer_or("comm_sms", 0);
-  if (comm_sms < 0) obj.fail("comm_sms", fmt::format("expected an integer >= 0, got {}", comm_sms));
-  p.comm_sms = static_cast<int>(comm_sms);
+  // SMs a communication kernel occupies: H100 has 132 in all; 2^16 is past any GPU.
+  p.comm_sms = obj.int_in_or("comm_sms", 0, 1 << 16, 0);
 
   const JsonObject ops = obj.object("ops");
   for (auto it = ops.json().begin(); it != ops.json().end(); ++it) {
