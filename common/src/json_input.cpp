@@ -129,6 +129,21 @@ void require_readable_file(const std::string& path, const std::string& from_file
                                  ec ? " (" + ec.message() + ")" : ""));
 }
 
+nlohmann::json without_nulls(const nlohmann::json& value) {
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it)
+      if (!it->is_null()) out[it.key()] = without_nulls(*it);
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value) out.push_back(without_nulls(v));
+    return out;
+  }
+  return value;
+}
+
 namespace {
 const char* type_name(const nlohmann::json& v) {
   if (v.is_number()) return "a number";

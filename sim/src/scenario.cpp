@@ -347,7 +347,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   o.reject_unknown_keys();
 
   // The resolved scenario: every reference replaced by what it resolved to.
-  s.resolved = doc;
+  s.resolved = without_nulls(doc);
   s.resolved["model"] = model_to_json(s.model);
   s.resolved["profile"] = profile_ref;  // loadable again: the report's scenario re-runs as is
   s.resolved["seed"] = s.seed;

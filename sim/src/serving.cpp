@@ -251,7 +251,7 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
     c.reject_unknown_keys();
   }
   o.reject_unknown_keys();
-  s.resolved = doc;
+  s.resolved = without_nulls(doc);
   s.resolved["model"] = model_to_json(s.model);
   s.resolved["profile"] = s.profile_ref;
   return s;

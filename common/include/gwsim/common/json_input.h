@@ -22,6 +22,9 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& origi
 // For a file that a JSON value names ("cluster": "x.json"): if it cannot be read, the error names
 // the referring file and path, not only the missing one.
 void require_readable_file(const std::string& path, const std::string& from_file, const std::string& from_path);
+// A copy without the null values: a null key reads as left out (JsonObject::has), so the resolved
+// copy a report carries leaves it out too, and a report never holds null.
+nlohmann::json without_nulls(const nlohmann::json& value);
 
 class JsonObject {
  public:
