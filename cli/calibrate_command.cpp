@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,6 +24,7 @@
 #include "gwsim/calibrate/layer_check.h"
 #include "gwsim/calibrate/measurements.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/hwmodels/catalogue.h"
 
 namespace gwsim::cli {
@@ -127,10 +127,7 @@ void write_profile(const Profile& profile, const std::string& path) {
   std::error_code ec;
   if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
   if (ec) throw InputError(path, "", fmt::format("cannot create its directory: {}", ec.message()));
-  std::ofstream file(path);
-  if (!file) throw InputError(path, "", "cannot write the profile here");
-  file << profile_to_json(profile).dump(2) << "\n";
-  if (!file) throw InputError(path, "", "writing the profile failed");
+  write_file_atomically(path, profile_to_json(profile).dump(2) + "\n", "--out");
 }
 
 std::string percent(double fraction) { return fmt::format("{:.2f} %", 100 * fraction); }

@@ -8,6 +8,8 @@
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/input_limits.h"
+#include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/sim/collective_cost.h"
@@ -33,15 +35,19 @@ struct Options {
 bool nvls_capable(const GpuSpec& gpu) { return gpu.architecture == "Hopper" || gpu.architecture == "Blackwell"; }
 
 void run(const Options& o) {
+  // Checked before the cluster is built from them: the topology holds every GPU (input_limits.h).
+  if (o.gpus < 2 || o.gpus > limits::kMaxCollectiveGpus)
+    throw InputError("--gpus", "", fmt::format("expected 2 to {} GPUs, got {}", limits::kMaxCollectiveGpus, o.gpus));
+  if (!(o.bytes >= 1 && o.bytes <= limits::kMaxMagnitude))
+    throw InputError("--bytes", "", fmt::format("expected 1 to {:g} bytes, got {:g}", limits::kMaxMagnitude, o.bytes));
   const std::string file = o.cluster.empty() ? data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json" : o.cluster;
+  if (!o.cluster.empty()) require_readable_file(file, "--cluster", file);
   ClusterSpec cluster = load_cluster_file(file);
   cluster.gpus = o.gpus;
   const GpuSpec& gpu = find_gpu(cluster.gpu_name, file, "$.gpu");
   const Profile profile = default_profile_for(gpu);
-  if (o.gpus < 2) throw InputError("--gpus", "", "expected at least 2 GPUs");
   if (o.gpus > cluster.gpus_per_node && o.gpus % cluster.gpus_per_node != 0)
     throw InputError("--gpus", "", fmt::format("expected a multiple of the {} GPUs per node", cluster.gpus_per_node));
-  if (o.bytes <= 0) throw InputError("--bytes", "", "expected a positive size");
 
   std::string algorithm;
   double time_s = 0, flows = 0;

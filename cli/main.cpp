@@ -21,9 +21,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11's own usage errors: exit 2 as for any bad input (0 for --help).
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    // --help and --version print as CLI11 does; a usage error is one line, exit 2, like any bad
+    // input (CLI11's own exit() adds a second "Run with --help" line).
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "gwsim: " << gwsim::InputError("command line", "", e.what()).what() << "\n";
+    return 2;
   } catch (const gwsim::InputError& e) {
     std::cerr << "gwsim: " << e.what() << "\n";
     return 2;

@@ -1,12 +1,12 @@
 // gwsim model import CONFIG.json [--name NAME] [--out FILE] ; gwsim model show NAME|FILE
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/workloads/model.h"
 
 namespace gwsim::cli {
@@ -47,9 +47,7 @@ void add_model_command(CLI::App& app) {
     if (io->out.empty()) {
       std::cout << text;
     } else {
-      std::ofstream out(io->out);
-      if (!out) throw InputError(io->out, "", "cannot write: expected a writable path");
-      out << text;
+      write_file_atomically(io->out, text, "--out");
       print_counts(m);
     }
   });

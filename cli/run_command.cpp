@@ -1,9 +1,9 @@
 // gwsim run SCENARIO [--set k=v ...] [--backend analytical|des|simgrid] [--trace trace.json] [--out report.json]
-#include <fstream>
 #include <iostream>
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/sim/report.h"
 
 namespace gwsim::cli {
@@ -30,13 +30,13 @@ void add_run_command(CLI::App& app) {
     if (!opt->trace.empty() && opt->backend == "analytical")
       throw InputError("--trace", "", "a trace needs a simulated step: expected --backend des|simgrid");
     auto run = run_training(scenario, opt->backend, !opt->trace.empty());
-    // Write the report only once everything succeeded: bad input leaves no partial output.
-    if (!opt->out.empty()) write_report(run.report, opt->out);
-    if (!opt->trace.empty()) {
-      std::ofstream t(opt->trace, std::ios::binary);
-      if (!t) throw InputError(opt->trace, "", "cannot write the trace: expected a writable path");
-      t << run.trace_json;
-    }
+    // Checked (finite, bounded) even when not written, so the summary never shows what the
+    // report would refuse; files are written only once everything succeeded, all or nothing.
+    const std::string report = report_text(run.report, opt->scenario);
+    std::vector<OutputFile> files;
+    if (!opt->out.empty()) files.push_back({opt->out, report, "--out"});
+    if (!opt->trace.empty()) files.push_back({opt->trace, run.trace_json, "--trace"});
+    write_files_atomically(files);
     if (!opt->quiet) std::cout << format_summary(run.report);
     if (!opt->out.empty() && !opt->quiet) std::cout << "  report               " << opt->out << "\n";
   });

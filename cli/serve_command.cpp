@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/sim/report.h"
 #include "gwsim/sim/serving.h"
 
@@ -22,8 +23,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--quiet", opt->quiet, "Do not print the summary");
   cmd->callback([opt] {
     const auto report = run_serving(load_serving_scenario(opt->scenario, opt->overrides));
-    // Written only once everything succeeded: bad input leaves no partial output.
-    if (!opt->out.empty()) write_report(report, opt->out);
+    // Checked (finite, bounded) even when not written; written only once everything succeeded.
+    const std::string text = report_text(report, opt->scenario);
+    if (!opt->out.empty()) write_file_atomically(opt->out, text, "--out");
     if (!opt->quiet) std::cout << format_serving_summary(report);
     if (!opt->out.empty() && !opt->quiet) std::cout << "  report               " << opt->out << "\n";
   });

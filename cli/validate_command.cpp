@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/validation.h"
 #include "gwsim/sim/validation_record.h"
@@ -51,17 +50,6 @@ nlohmann::json group_stats(const std::vector<ValidationRow>& rows, const Validat
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, g] : groups) out[name] = g.to_json();
   return out;
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) throw InputError(path, "", "cannot write: expected a writable path");
-    f << text;
-    if (!f.flush()) throw InputError(path, "", "cannot write: expected a writable path");
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace
@@ -102,7 +90,7 @@ void add_validate_command(CLI::App& app) {
     if (opt->update_record) {
       std::vector<std::string> notes;
       const auto updated = updated_validation_record(record, analytical, rows, &notes);
-      write_atomically(record_path, updated.dump(1) + "\n");
+      write_file_atomically(record_path, updated.dump(1) + "\n", "--record");
       std::cout << fmt::format("{}: {} rows written\n", record_path, updated["rows"].size());
       for (const auto& n : notes) std::cout << "  " << n << "\n";
       return;
@@ -146,7 +134,7 @@ void add_validate_command(CLI::App& app) {
       doc["analytical_groups"] = group_stats(analytical, record);
       print_groups(doc["analytical_groups"], "analytical");
     }
-    if (!opt->json_out.empty()) write_atomically(opt->json_out, doc.dump(1) + "\n");
+    if (!opt->json_out.empty()) write_file_atomically(opt->json_out, doc.dump(1) + "\n", "--json");
   });
 }
 

@@ -456,7 +456,7 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
     throw InputError(fmt::format("profile \"{}\" is for {}, not {}", from.name, from.gpu_name, from_gpu.name));
   if (!from_gpu.architecture.empty() && !to_gpu.architecture.empty() &&
       to_lower(from_gpu.architecture) != to_lower(to_gpu.architecture))
-    throw InputError(fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
+    throw InputError("--to", "", fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
                                  "architecture ({} vs {})",
                                  to_gpu.name, from_gpu.name, to_gpu.architecture, from_gpu.architecture));
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 
 namespace gwsim::calibrate {
@@ -30,12 +31,12 @@ const std::vector<std::string>& measurement_ops() {
 DeviceInfo parse_device(const JsonObject& d) {
   DeviceInfo dev;
   dev.name = d.string("name");
-  dev.sm_count = static_cast<int>(d.integer_or("sm_count", 0));
+  dev.sm_count = d.int_in_or("sm_count", 0, 1 << 16, 0);  // H200: 132; 2^16 is past any GPU
   dev.sm_clock_mhz = d.number_or("sm_clock_mhz", 0);
   dev.mem_clock_mhz = d.number_or("mem_clock_mhz", 0);
   dev.l2_bytes = d.integer_or("l2_bytes", 0);
   dev.hbm_bytes = d.integer_or("hbm_bytes", 0);
-  dev.memory_bus_bits = static_cast<int>(d.integer_or("memory_bus_bits", 0));
+  dev.memory_bus_bits = d.int_in_or("memory_bus_bits", 0, 1 << 16, 0);  // H200: 6144
   dev.smem_per_block_optin_bytes = d.integer_or("smem_per_block_optin_bytes", 0);
   dev.compute_capability = d.string_or("compute_capability", "");
   dev.driver = d.string_or("driver", "");
@@ -43,7 +44,7 @@ DeviceInfo parse_device(const JsonObject& d) {
   dev.cuda_runtime = d.string_or("cuda_runtime", "");
   dev.nccl = d.string_or("nccl", "");
   dev.cublas = d.string_or("cublas", "");
-  dev.gpu_count = static_cast<int>(d.positive_integer_or("gpu_count", 1));
+  dev.gpu_count = d.int_in_or("gpu_count", 1, limits::kMaxGpus, 1);
   d.allow({"notes", "source", "description"});
   d.reject_unknown_keys();
   return dev;
@@ -62,6 +63,8 @@ Measurement parse_record(const JsonObject& r) {
       m.shape[it.key()] = shape.boolean(it.key()) ? 1.0 : 0.0;
     } else if (it.value().is_string()) {
       m.shape_text[it.key()] = shape.string(it.key());
+    } else if (it.key() == "ranks") {
+      m.shape[it.key()] = shape.int_in(it.key(), 0, limits::kMaxGpus);  // the fit counts ranks in an int
     } else if (it.value().is_number()) {
       m.shape[it.key()] = shape.number(it.key());
     } else {
@@ -70,7 +73,7 @@ Measurement parse_record(const JsonObject& r) {
   }
   m.median_s = r.positive("median_s");
   m.min_s = r.has("min_s") ? r.positive("min_s") : (r.allow({"min_s"}), m.median_s);
-  m.repeats = static_cast<int>(r.positive_integer_or("repeats", 1));
+  m.repeats = r.int_in_or("repeats", 1, 1 << 30, 1);
   m.flops = r.number("flops");
   if (m.flops < 0) r.fail("flops", fmt::format("expected a number >= 0, got {}", m.flops));
   m.bytes = r.number("bytes");

@@ -24,11 +24,16 @@ std::string directory_of(const std::string& file) {
   return parent.empty() ? std::string(".") : parent.string();
 }
 
+bool path_exists(const std::string& path) noexcept {
+  std::error_code ec;
+  return fs::exists(path, ec) && !ec;
+}
+
 std::string resolve_path(const std::string& name, const std::string& base_dir) {
   fs::path p(name);
   if (p.is_absolute()) return name;
-  if (!base_dir.empty() && fs::exists(fs::path(base_dir) / p)) return (fs::path(base_dir) / p).string();
-  if (fs::exists(p)) return p.string();
+  if (!base_dir.empty() && path_exists((fs::path(base_dir) / p).string())) return (fs::path(base_dir) / p).string();
+  if (path_exists(name)) return p.string();
   return (fs::path(data_dir()) / p).string();
 }
 

@@ -389,9 +389,16 @@ void Dashboard::fill_communication() {
   else {
     text +=
         "<br><br><b>" + tr("Warnings") + "</b><ul style='margin-left:-20px'>";
-    for (const auto &w : report_.warnings)
-      text += "<li>" + QString::fromStdString(w).toHtmlEscaped() + "</li>";
+    // A label lays out every item: 100k warnings hung the GUI (issue 12).
+    constexpr std::size_t kShownWarnings = 50;
+    const std::size_t shown = std::min(report_.warnings.size(), kShownWarnings);
+    for (std::size_t i = 0; i < shown; ++i)
+      text += "<li>" + QString::fromStdString(report_.warnings[i]).toHtmlEscaped() +
+              "</li>";
     text += "</ul>";
+    if (report_.warnings.size() > shown)
+      text += tr("... and %1 more (see the report file).")
+                  .arg(report_.warnings.size() - shown);
   }
   warnings_->setText(text);
 }

@@ -1,7 +1,11 @@
 #include "render.h"
 
+#include <QBuffer>
 #include <QFileInfo>
 #include <QPixmap>
+
+#include "gwsim/common/input_error.h"
+#include "gwsim/common/output_file.h"
 
 #include "dashboard.h"
 #include "run_worker.h"
@@ -28,9 +32,23 @@ bool render_dashboard(const QString &file, const QString &png, QString *error,
   dashboard.show();
   dashboard.grab(); // first paint settles the chart geometry
   const QPixmap pixmap = dashboard.grab();
-  if (!pixmap.save(png, "PNG")) {
+  // Encoded in memory, then written all or nothing: a failure leaves no half
+  // PNG behind.
+  QByteArray bytes;
+  QBuffer buffer(&bytes);
+  buffer.open(QIODevice::WriteOnly);
+  if (!pixmap.save(&buffer, "PNG")) {
     if (error)
-      *error = QString("gwsim: %1: cannot write the PNG").arg(png);
+      *error = QString("gwsim: --out %1: cannot encode the PNG").arg(png);
+    return false;
+  }
+  try {
+    write_file_atomically(png.toStdString(),
+                          std::string(bytes.constData(), static_cast<std::size_t>(bytes.size())),
+                          "--out");
+  } catch (const InputError &e) {
+    if (error)
+      *error = QString("gwsim: %1").arg(QString::fromStdString(e.what()));
     return false;
   }
   return true;

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "gwsim/common/json_input.h"
+
 namespace gwsim::gui {
 namespace {
 
@@ -42,7 +44,9 @@ std::string string_or(const json &obj, const char *key,
 } // namespace
 
 ReportModel report_model_from_json_text(const std::string &text) {
-  const json doc = json::parse(text);
+  // The strict reader: size, depth, duplicate keys and numbers checked as for
+  // any input.
+  const json doc = parse_json_text(text, "report");
   if (string_or(doc, "schema") != "gwsim.report/1")
     throw std::runtime_error("not a gwsim.report/1 file: schema is \"" +
                              string_or(doc, "schema") + "\"");

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 
@@ -190,13 +191,14 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
   c.gpu_name = obj.string("gpu");
   const GpuSpec& gpu = find_gpu(c.gpu_name, obj.file(), obj.path_of("gpu"));
   c.gpu_name = gpu.name;  // canonical catalogue key, whatever alias the file used
-  c.gpus = obj.positive_integer("gpus");
-  c.gpus_per_node = static_cast<int>(obj.positive_integer_or("gpus_per_node", 8));
+  c.gpus = obj.integer_in("gpus", 1, limits::kMaxGpus);
+  c.gpus_per_node = obj.int_in_or("gpus_per_node", 1, limits::kMaxGpus, 8);
   if (c.gpus % c.gpus_per_node != 0)
     obj.fail("gpus", fmt::format("expected a positive multiple of gpus_per_node ({}), got {}", c.gpus_per_node, c.gpus));
 
   const bool domain_given = obj.has("scaleup_domain_gpus");
-  std::int64_t domain = obj.positive_integer_or("scaleup_domain_gpus", static_cast<std::int64_t>(gpu.scaleup_domain_gpus.value));
+  std::int64_t domain = obj.integer_in_or("scaleup_domain_gpus", 1, limits::kMaxGpus,
+                                         static_cast<std::int64_t>(gpu.scaleup_domain_gpus.value));
   if (!domain_given && domain > c.gpus) domain = c.gpus;  // a partial NVL72 rack: the domain is what exists
   if (domain > c.gpus)
     obj.fail("scaleup_domain_gpus", fmt::format("expected at most gpus ({}), got {}", c.gpus, domain));
@@ -214,7 +216,7 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
   c.scaleup_per_direction_bps = bidir_gbs * 1e9 / 2;
   c.scaleup_latency_s = (obj.has("scaleup_latency_us") ? obj.positive("scaleup_latency_us") : obj.number_or("scaleup_latency_us", 3)) * 1e-6;
 
-  c.nics_per_node = static_cast<int>(obj.positive_integer_or("nics_per_node", c.gpus_per_node));
+  c.nics_per_node = obj.int_in_or("nics_per_node", 1, limits::kMaxGpus, c.gpus_per_node);
   double nic_gbps = obj.has("nic_gbps") ? obj.positive("nic_gbps") : obj.number_or("nic_gbps", 400);
   c.nic_bps = nic_gbps * 1e9 / 8;  // Gb/s line rate -> bytes/s
 
@@ -224,15 +226,15 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
     c.fabric.kind = kind == "rail_optimized"         ? FabricKind::rail_optimized
                     : kind == "multi_plane_fat_tree" ? FabricKind::multi_plane_fat_tree
                                                      : FabricKind::fat_tree;
-    c.fabric.switch_radix = static_cast<int>(f.positive_integer_or("switch_radix", 64));
+    // Radix: 64 ports (Quantum-2), 128 (Spectrum-4, Quantum-X800 144); 2^16 is far past any switch.
+    c.fabric.switch_radix = f.int_in_or("switch_radix", 1, 1 << 16, 64);
     if (c.fabric.switch_radix < 2 || c.fabric.switch_radix % 2 != 0)
       f.fail("switch_radix", fmt::format("expected an even number of ports >= 2, got {}", c.fabric.switch_radix));
-    c.fabric.tiers = static_cast<int>(f.positive_integer_or("tiers", 2));
-    if (c.fabric.tiers > 4) f.fail("tiers", fmt::format("expected 1 to 4 switch tiers, got {}", c.fabric.tiers));
+    c.fabric.tiers = f.int_in_or("tiers", 1, 4, 2);
     c.fabric.oversubscription = f.number_or("oversubscription", 1.0);
     if (!(c.fabric.oversubscription >= 1.0))
       f.fail("oversubscription", fmt::format("expected a downlink:uplink ratio >= 1, got {}", c.fabric.oversubscription));
-    c.fabric.planes = static_cast<int>(f.positive_integer_or("planes", 1));
+    c.fabric.planes = f.int_in_or("planes", 1, limits::kMaxGpus, 1);
     if (c.fabric.kind != FabricKind::multi_plane_fat_tree && c.fabric.planes != 1)
       f.fail("planes", fmt::format("expected 1 plane unless kind is multi_plane_fat_tree, got {}", c.fabric.planes));
     if (c.nics_per_node % c.fabric.planes != 0)
@@ -286,8 +288,8 @@ std::vector<std::string> available_profiles() {
 
 Profile default_profile_for(const GpuSpec& gpu) {
   std::string path = profiles_dir() + "/" + to_lower(gpu.name) + ".json";
-  if (!fs::exists(path))
-    throw InputError(path, "", fmt::format("no default profile for GPU {}: expected this file (profiles present: {})", gpu.name,
+  if (!path_exists(path))
+    throw InputError(path, "$", fmt::format("no default profile for GPU {}: expected this file (profiles present: {})", gpu.name,
                                            fmt::join(available_profiles(), ", ")));
   return load_profile_file(path);
 }
@@ -295,25 +297,29 @@ Profile default_profile_for(const GpuSpec& gpu) {
 std::string preferred_profile_name(const GpuSpec& gpu) {
   for (const char* suffix : {"-measured", "-derived"}) {
     const std::string name = to_lower(gpu.name) + suffix;
-    if (fs::exists(profiles_dir() + "/" + name + ".json")) return name;
+    if (path_exists(profiles_dir() + "/" + name + ".json")) return name;
   }
   return to_lower(gpu.name);  // the published one (find_profile names what is missing)
 }
 
 Profile preferred_profile_for(const GpuSpec& gpu) { return find_profile(preferred_profile_name(gpu), ""); }
 
-Profile find_profile(const std::string& name_or_path, const std::string& base_dir) {
+Profile find_profile(const std::string& name_or_path, const std::string& base_dir, const std::string& file,
+                     const std::string& json_path) {
   const std::string ext = ".json";
   bool is_path = name_or_path.size() > ext.size() &&
                  name_or_path.compare(name_or_path.size() - ext.size(), ext.size(), ext) == 0;
+  // A name given on the command line (file "") is named as the option's value.
+  const std::string from_path = file.empty() && json_path.empty() ? "$" : json_path;
   if (is_path) {
     std::string path = resolve_path(name_or_path, base_dir);
-    if (!fs::exists(path)) throw InputError(path, "", "profile file not found: expected a gwsim.profile/1 file");
+    require_readable_file(path, file.empty() ? name_or_path : file, from_path);
     return load_profile_file(path);
   }
   std::string path = profiles_dir() + "/" + to_lower(name_or_path) + ext;
-  if (!fs::exists(path))
-    throw InputError(fmt::format("unknown profile \"{}\": expected a .json path or one of {}", name_or_path,
+  if (name_or_path.find('/') != std::string::npos || !path_exists(path))
+    throw InputError(file, from_path,
+                     fmt::format("unknown profile \"{}\": expected a .json path or one of {}", name_or_path,
                                  fmt::join(available_profiles(), ", ")));
   return load_profile_file(path);
 }

@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/input_limits.h"
+#include "gwsim/common/output_file.h"
 #include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
@@ -332,10 +333,34 @@ std::string format_summary(const nlohmann::json& r) {
   return s;
 }
 
-void write_report(const nlohmann::json& report, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw InputError(path, "", "cannot write the report: expected a writable path");
-  out << report.dump(1) << "\n";
+namespace {
+// The JSON path of the first number that is not finite (nlohmann writes those as null), or "".
+std::string first_non_finite(const nlohmann::json& v, const std::string& path) {
+  if (v.is_number_float() && !std::isfinite(v.get<double>())) return path;
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (auto p = first_non_finite(it.value(), path + "." + it.key()); !p.empty()) return p;
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (auto p = first_non_finite(v[i], fmt::format("{}[{}]", path, i)); !p.empty()) return p;
+  }
+  return "";
+}
+}  // namespace
+
+std::string report_text(const nlohmann::json& report, const std::string& input_file) {
+  // A result that overflowed would be written as null: refuse it, naming the figure.
+  if (const auto p = first_non_finite(report, "$"); !p.empty())
+    throw InputError(input_file, p, "the result is not finite: expected inputs within the limits of docs/formats.md");
+  std::string text = report.dump(1) + "\n";
+  if (static_cast<std::int64_t>(text.size()) > limits::kMaxReportBytes)
+    throw InputError(input_file, "$", fmt::format("the report would take {} bytes: expected at most {}", text.size(),
+                                                  limits::kMaxReportBytes));
+  return text;
+}
+
+void write_report(const nlohmann::json& report, const std::string& path, const std::string& input_file) {
+  write_file_atomically(path, report_text(report, input_file), "--out");
 }
 
 }  // namespace gwsim

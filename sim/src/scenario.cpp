@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/common/text_and_numbers.h"
@@ -16,28 +19,44 @@
 namespace gwsim {
 
 void apply_override(nlohmann::json& doc, const std::string& assignment, const std::string& file) {
-  auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw InputError("--set", "", fmt::format("\"{}\": expected path.to.key=value", assignment));
-  const std::string path = assignment.substr(0, eq);
+  const auto eq = assignment.find('=');
+  const std::string path = eq == std::string::npos ? assignment : assignment.substr(0, eq);
+  // Every refusal names the file, the JSON path the --set aims at, and the --set itself.
+  auto refuse = [&](const std::string& json_path, const std::string& what) {
+    throw InputError(file, json_path, fmt::format("--set {}: {}", path, what));
+  };
+  if (eq == std::string::npos || eq == 0) refuse("$", "expected --set path.to.key=value");
   const std::string text = assignment.substr(eq + 1);
-  nlohmann::json value;
+  // Keys and bare words end up in the report: the same UTF-8 rule as for files.
   try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
-    value = text;  // bare words are strings: --set parallelism.schedule=dualpipe
+    (void)nlohmann::json(assignment).dump();
+  } catch (const nlohmann::json::type_error&) {
+    refuse("$", "expected valid UTF-8 text");
   }
+  std::vector<std::string> keys;
+  for (std::size_t start = 0;;) {
+    const auto dot = path.find('.', start);
+    keys.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (keys.back().empty()) refuse("$", "empty key in the path: expected path.to.key=value");
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (keys.size() > static_cast<std::size_t>(limits::kMaxJsonDepth))
+    refuse("$", fmt::format("{} keys deep: expected at most {}", keys.size(), limits::kMaxJsonDepth));
+  std::string target = "$";
+  for (const auto& k : keys) target += "." + k;
+  // JSON when it reads as JSON (numbers, true, objects ...), held to the limits of a file; bare
+  // words are strings: --set parallelism.schedule=dualpipe.
+  nlohmann::json value = nlohmann::json::accept(text) ? parse_json_text(text, file + ": " + target + ": --set " + path)
+                                                       : nlohmann::json(text);
   nlohmann::json* node = &doc;
   std::string walked = "$";
-  std::size_t start = 0;
-  while (true) {
-    auto dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw InputError("--set", "", fmt::format("\"{}\": empty key in the path", assignment));
-    if (!node->is_object()) throw InputError(file, walked, fmt::format("--set {}: expected an object here", path));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    if (!node->is_object()) refuse(walked, "expected an object here");
     walked += "." + key;
-    if (dot == std::string::npos) {
-      (*node)[key] = value;
+    if (i + 1 == keys.size()) {
+      (*node)[key] = std::move(value);
       return;
     }
     if (!node->contains(key)) (*node)[key] = nlohmann::json::object();
@@ -45,7 +64,6 @@ void apply_override(nlohmann::json& doc, const std::string& assignment, const st
     // {"file": "name", ...} so the other keys of the file stay.
     if ((*node)[key].is_string()) (*node)[key] = nlohmann::json{{"file", (*node)[key]}};
     node = &(*node)[key];
-    start = dot + 1;
   }
 }
 
@@ -169,8 +187,7 @@ ReliabilityAssumptions parse_reliability(const nlohmann::json* rj, const std::st
   r.inject_failures = o.boolean_or("inject_failures", false);
   // Bounded: a trial costs ~0.1 us per failure (1M GPUs, 60 days: 45k failures with a 1-minute
   // restart, 1.4M with the default 10 minutes, ~0.1 s), and trials multiply it.
-  r.injection_trials = o.positive_integer_or("injection_trials", 1);
-  if (r.injection_trials > 10000) o.fail("injection_trials", "expected 1 to 10000 trials");
+  r.injection_trials = o.integer_in_or("injection_trials", 1, limits::kMaxInjectionTrials, 1);
   o.allow({"source", "notes"});
   o.reject_unknown_keys();
   return r;
@@ -244,15 +261,30 @@ ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base) {
 }
 
 ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, const std::string& base) {
+  auto is_file_name = [](const std::string& name) { return name.size() > 5 && name.substr(name.size() - 5) == ".json"; };
   auto cluster_path = [&](const std::string& name) {
-    return name.size() > 5 && name.substr(name.size() - 5) == ".json"
-               ? resolve_path(name, base)
-               : resolve_path("hwmodels/data/clusters/" + name + ".json", "");
+    return is_file_name(name) ? resolve_path(name, base) : resolve_path("hwmodels/data/clusters/" + name + ".json", "");
   };
-  if (cj.is_string()) return load_cluster_file(cluster_path(cj.get<std::string>()));
+  // A name that does not resolve to a readable file is refused at the scenario's own path.
+  auto readable_cluster = [&](const std::string& name, const std::string& json_path) {
+    const std::string path = cluster_path(name);
+    if (!is_file_name(name) && !path_exists(path)) {
+      std::vector<std::string> names;
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it(data_dir() + "/hwmodels/data/clusters", ec), end; !ec && it != end;
+           it.increment(ec))
+        if (it->path().extension() == ".json") names.push_back(it->path().stem().string());
+      std::sort(names.begin(), names.end());
+      o.fail(json_path, fmt::format("unknown cluster \"{}\": expected one of {} or a .json file", name, fmt::join(names, ", ")));
+    }
+    require_readable_file(path, o.file(), o.path_of(json_path));
+    return path;
+  };
+  if (cj.is_string()) return load_cluster_file(readable_cluster(cj.get<std::string>(), "cluster"));
   if (cj.is_object() && cj.contains("file")) {
     if (!cj["file"].is_string()) o.fail("cluster.file", "expected a cluster file name");
-    auto merged = parse_json_file(cluster_path(cj["file"].get<std::string>()));
+    auto merged = parse_json_file(readable_cluster(cj["file"].get<std::string>(), "cluster.file"));
+    if (!merged.is_object()) throw InputError(cluster_path(cj["file"].get<std::string>()), "$", "expected a cluster object");
     for (auto it = cj.begin(); it != cj.end(); ++it)
       if (it.key() != "file") merged[it.key()] = it.value();
     return parse_cluster(JsonObject(merged, o.file(), o.path_of("cluster")));
@@ -296,7 +328,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     o.allow({"profile"});
     profile_ref = preferred_profile_name(find_gpu(chip));
   }
-  s.profile = find_profile(profile_ref, base);
+  s.profile = find_profile(profile_ref, base, file, "$.profile");
   if (s.profile.gpu_name != chip)
     o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
                                   s.profile.gpu_name, chip));
@@ -311,11 +343,11 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.reliability = parse_reliability(o.has("reliability") ? &doc["reliability"] : nullptr, file);
   o.allow({"asymmetry"});
   if (o.has("asymmetry")) s.asymmetry = parse_asymmetry(doc["asymmetry"], file, s.parallelism.pp);
-  s.seed = static_cast<std::uint64_t>(o.integer_or("seed", 1));
+  s.seed = static_cast<std::uint64_t>(o.integer_in_or("seed", 0, INT64_MAX, 1));
   o.reject_unknown_keys();
 
   // The resolved scenario: every reference replaced by what it resolved to.
-  s.resolved = doc;
+  s.resolved = without_nulls(doc);
   s.resolved["model"] = model_to_json(s.model);
   s.resolved["profile"] = profile_ref;  // loadable again: the report's scenario re-runs as is
   s.resolved["seed"] = s.seed;

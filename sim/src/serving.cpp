@@ -7,6 +7,7 @@
 #include <map>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/analytical.h"
@@ -27,18 +28,17 @@ constexpr double kDefaultMemoryUtilization = 0.9;
 
 InstanceLayout parse_layout(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
   InstanceLayout l;
-  l.gpus = static_cast<int>(o.positive_integer("gpus"));
+  l.gpus = o.int_in("gpus", 1, limits::kMaxGpus);
   if (l.gpus > cluster.gpus) o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, l.gpus));
-  l.attention_tp = static_cast<int>(o.positive_integer_or("attention_tp", 1));
+  l.attention_tp = o.int_in_or("attention_tp", 1, limits::kMaxGpus, 1);
   if (l.gpus % l.attention_tp != 0)
     o.fail("attention_tp", fmt::format("expected a divisor of the instance's {} GPUs, got {}", l.gpus, l.attention_tp));
   if (model.attention.heads % l.attention_tp != 0)
     o.fail("attention_tp", fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, l.attention_tp));
   if (model.moe) {
-    l.ep = static_cast<int>(o.positive_integer_or("ep", l.gpus));
+    l.ep = o.int_in_or("ep", 1, limits::kMaxGpus, l.gpus);
     if (l.ep > l.gpus) o.fail("ep", fmt::format("expected at most the instance's {} GPUs, got {}", l.gpus, l.ep));
-    l.redundant_experts = static_cast<int>(o.integer_or("redundant_experts", 0));
-    if (l.redundant_experts < 0) o.fail("redundant_experts", "expected 0 or more extra expert copies");
+    l.redundant_experts = o.int_in_or("redundant_experts", 0, limits::kMaxExperts, 0);  // extra expert copies
     const int slots = model.moe->routed_experts + l.redundant_experts;
     if (slots % l.ep != 0)
       o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}", model.moe->routed_experts,
@@ -54,7 +54,10 @@ InstanceLayout parse_layout(const JsonObject& o, const ModelSpec& model, const C
 DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
   DecodeSettings d;
   d.layout = parse_layout(o, model, cluster);
+  // Tokens of context: at least one (a fraction of a token made the batch search hang, issue 12).
   d.kv_len = o.positive("kv_len");
+  if (!(d.kv_len >= 1 && d.kv_len <= static_cast<double>(limits::kMaxSeqLen)))
+    o.fail("kv_len", fmt::format("expected 1 to {} tokens, got {:g}", limits::kMaxSeqLen, d.kv_len));
   d.kv_cache = o.one_of_or("kv_cache", {"bf16", "fp8"}, "bf16") == "fp8" ? Precision::fp8 : Precision::bf16;
   const auto& b = o.raw("batch_per_gpu");
   if (b.is_string()) {
@@ -67,7 +70,7 @@ DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const C
     if (model.mtp_depth == 0) o.fail("mtp", fmt::format("model {} has no MTP modules to draft with: leave it out", model.name));
     const JsonObject m = o.object("mtp");
     const int modules = model.mtp_depth;
-    d.mtp_depth = static_cast<int>(m.positive_integer("depth"));
+    d.mtp_depth = m.int_in("depth", 1, limits::kMaxMtpDepth);
     if (d.mtp_depth > modules) m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
     d.mtp_acceptance = m.number("acceptance");
     if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance <= 1)) m.fail("acceptance", "expected a probability in [0, 1]");
@@ -213,7 +216,7 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
   s.profile_ref = o.has("profile") ? o.string("profile") : preferred_profile_name(s.gpu);
   o.allow({"profile"});
-  s.profile = find_profile(s.profile_ref, base);
+  s.profile = find_profile(s.profile_ref, base, file, "$.profile");
   if (s.profile.gpu_name != s.gpu.name)
     o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name, s.profile.gpu_name,
                                   s.gpu.name));
@@ -248,7 +251,7 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
     c.reject_unknown_keys();
   }
   o.reject_unknown_keys();
-  s.resolved = doc;
+  s.resolved = without_nulls(doc);
   s.resolved["model"] = model_to_json(s.model);
   s.resolved["profile"] = s.profile_ref;
   return s;

@@ -20,11 +20,11 @@ sc=$root/scenarios/deepseek-v3-pretrain-2048xh800.json
 check misspelt-key 2 '$.parallelism.tpp: unknown key' -- run "$sc" --set parallelism.tpp=2 --out "$tmp/r1.json"
 [ -e "$tmp/r1.json" ] && { echo "FAIL misspelt-key wrote a partial report"; fails=$((fails+1)); }
 printf '{"schema": "gwsim.scenario/1", "name": "x",\n "model": }' > "$tmp/bad.json"
-check malformed 2 "bad.json: malformed JSON at line 2" -- run "$tmp/bad.json"
+check malformed 2 "bad.json: $.model: malformed JSON at line 2" -- run "$tmp/bad.json"
 check unknown-gpu 2 '$.cluster.gpu' -- run "$sc" --set cluster.gpu=H900
 check impossible-parallelism 2 'off by' -- run "$sc" --set parallelism.dp=100
 check does-not-fit 2 'does not fit' -- run "$sc" --set parallelism.pp=4 --set parallelism.dp=512
-check missing-file 2 'cannot open file' -- run "$tmp/none.json"
+check missing-file 2 "none.json: $: cannot read the file" -- run "$tmp/none.json"
 check ok 0 'step time' -- run "$sc" --out "$tmp/a.json"
 "$gwsim" run "$sc" --out "$tmp/b.json" --quiet
 if cmp -s "$tmp/a.json" "$tmp/b.json"; then passes=$((passes+1)); else echo "FAIL reports differ between two runs"; fails=$((fails+1)); fi

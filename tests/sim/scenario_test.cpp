@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
@@ -112,4 +113,63 @@ TEST(Report, SameScenarioSameBytes) {
   auto a = run_training(load_scenario(default_scenario())).report.dump(1);
   auto b = run_training(load_scenario(default_scenario())).report.dump(1);
   EXPECT_EQ(a, b);
+}
+
+TEST(Scenario, IntegersThatWouldWrapAreRefusedNotWrapped) {
+  // Issue 12: 4294967296 became 0 (division by zero), 4294967297 gave the report of 1.
+  EXPECT_NE(error_of({"parallelism.tp=4294967296"}).find("$.parallelism.tp: expected an integer from 1 to 16777216"),
+            std::string::npos);
+  EXPECT_NE(error_of({"parallelism.ep=4294967297"}).find("$.parallelism.ep: expected an integer from 1 to 16777216"),
+            std::string::npos);
+  EXPECT_NE(error_of({"cluster.gpus_per_node=4294967296"}).find("$.cluster.gpus_per_node: expected an integer from 1"),
+            std::string::npos);
+  // Each degree is in range, their product is not: refused before tp*cp*pp*dp overflows.
+  EXPECT_NE(error_of({"parallelism.cp=65536", "parallelism.dp=65536"}).find("$.parallelism.dp: tp*cp*pp*dp reaches"),
+            std::string::npos);
+  EXPECT_NE(error_of({"training.global_batch_seqs=4294967296"}).find("$.training.global_batch_seqs: expected an integer from 1"),
+            std::string::npos);
+}
+
+TEST(Scenario, UnboundedWorkIsRefusedBeforeItStarts) {
+  // Issue 12: tokens 1e308 wrote null into the report; 2^32 sequences took 6 GB before any check.
+  EXPECT_NE(error_of({"training.tokens=1e308"}).find("$.training.tokens: expected 0 or a magnitude"), std::string::npos);
+  EXPECT_NE(error_of({"training.global_batch_seqs=16777216"}).find("$.training.global_batch_seqs: 131072 micro-batches"),
+            std::string::npos)
+      << error_of({"training.global_batch_seqs=16777216"});
+}
+
+TEST(Scenario, MalformedSetNamesFilePathAndTheSet) {
+  const std::string file = default_scenario();
+  EXPECT_EQ(error_of({"parallelism.tp"}), file + ": $: --set parallelism.tp: expected --set path.to.key=value");
+  EXPECT_EQ(error_of({"parallelism..tp=2"}), file + ": $: --set parallelism..tp: empty key in the path: expected path.to.key=value");
+  EXPECT_EQ(error_of({"parallelism.pp.x=1"}), file + ": $.parallelism.pp: --set parallelism.pp.x: expected an object here");
+  // An invalid UTF-8 byte wrote the report and then died (issue 12).
+  EXPECT_EQ(error_of({"notes=\xff"}), file + ": $: --set notes: expected valid UTF-8 text");
+  // A deep or huge --set value is held to the limits of a file and of free-form fields.
+  EXPECT_NE(error_of({"notes=" + std::string(3000, '[') + std::string(3000, ']')}).find("nested deeper than 32 levels"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"notes=[[[[[1]]]]]"}), file + ": $.notes: nested deeper than 4 levels: expected at most 4");
+  EXPECT_NE(error_of({R"(parallelism={"tp": 1, "tp": 2})"}).find("duplicate key"), std::string::npos);
+}
+
+TEST(Scenario, UnknownNamesNameTheirPathAndListTheValidOnes) {
+  const std::string file = default_scenario();
+  EXPECT_NE(error_of({"profile=h900"}).find(file + ": $.profile: unknown profile \"h900\": expected a .json path or one of"),
+            std::string::npos)
+      << error_of({"profile=h900"});
+  EXPECT_NE(error_of({"cluster=nowhere"}).find(file + ": $.cluster: unknown cluster \"nowhere\": expected one of"),
+            std::string::npos)
+      << error_of({"cluster=nowhere"});
+  EXPECT_NE(error_of({"cluster.file=/nonexistent/c.json"}).find(file + ": $.cluster.file: cannot read"), std::string::npos)
+      << error_of({"cluster.file=/nonexistent/c.json"});
+}
+
+TEST(Scenario, AReportThatIsNotFiniteIsRefusedNotWrittenAsNull) {
+  nlohmann::json report = {{"training", {{"days", std::numeric_limits<double>::infinity()}}}};
+  try {
+    report_text(report, "s.json");
+    FAIL() << "an infinite figure was accepted";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "s.json: $.training.days: the result is not finite: expected inputs within the limits of docs/formats.md");
+  }
 }

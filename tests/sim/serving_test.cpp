@@ -229,3 +229,21 @@ TEST(Serving, OverridesChangeTheChipAndItsProfile) {
   EXPECT_LT(run_serving(h20)["decode"]["output_tokens_per_s_per_gpu"].get<double>(),
             run_serving(h800)["decode"]["output_tokens_per_s_per_gpu"].get<double>());
 }
+
+TEST(Serving, CountsThatWouldWrapAndDenormalContextAreRefused) {
+  // Issue 12: ep 4294967296 became 0 and divided by zero; a kv_len of 1e-320 hung the batch search.
+  auto doc = day6();
+  doc["decode"]["ep"] = 4294967296LL;
+  EXPECT_NE(error_of(doc).find("$.decode.ep: expected an integer from 1 to 16777216, got 4294967296"), std::string::npos)
+      << error_of(doc);
+  doc = day6();
+  doc["decode"]["kv_len"] = 1e-320;
+  EXPECT_NE(error_of(doc).find("$.decode.kv_len: expected 0 or a magnitude"), std::string::npos) << error_of(doc);
+  doc = day6();
+  doc["decode"]["kv_len"] = 0.5;
+  EXPECT_NE(error_of(doc).find("$.decode.kv_len: expected 1 to 1073741824 tokens, got 0.5"), std::string::npos)
+      << error_of(doc);
+  doc = day6();
+  doc["decode"]["mtp"]["depth"] = 1e9;
+  EXPECT_NE(error_of(doc).find("$.decode.mtp.depth: expected an integer from 1 to 16"), std::string::npos) << error_of(doc);
+}

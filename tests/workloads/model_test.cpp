@@ -1,11 +1,14 @@
 // Parameter and FLOP counts against the published figures (published_cases.json and the papers).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
+#include "gwsim/common/paths.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/training_plan.h"
 
@@ -180,4 +183,51 @@ TEST(Flops, TrainingFlopsPerTokenMatchIscaTable2) {
       for (const auto& op : layer_forward_ops(m, l, one, t, 4096)) f += op.flops * op.count;
     EXPECT_NEAR(3 * f / 4096 / 1e9, published, published * 0.02) << name;
   }
+}
+
+namespace {
+std::string model_error(const std::function<void(nlohmann::json&)>& change) {
+  auto j = parse_json_file(data_dir() + "/workloads/models/deepseek-v3.json");
+  change(j);
+  try {
+    parse_model(JsonObject(j, "m.json", "$"));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(ModelCatalogue, SizesThatWrapOrRunAwayAreRefused) {
+  // Issue 12: heads 4294967296 became 0 and divided by zero; kv_lora_rank 2^31 - 1 overflowed an
+  // int; layers 1e9 took 24 GB; mtp_depth 1e9 hung.
+  EXPECT_EQ(model_error([](auto& j) { j["attention"]["heads"] = 4294967296LL; }),
+            "m.json: $.attention.heads: expected an integer from 1 to 65536, got 4294967296");
+  EXPECT_EQ(model_error([](auto& j) { j["attention"]["kv_lora_rank"] = 2147483647; }),
+            "m.json: $.attention.kv_lora_rank: expected an integer from 1 to 65536, got 2147483647");
+  EXPECT_EQ(model_error([](auto& j) { j["layers"] = 1000000000; }),
+            "m.json: $.layers: expected an integer from 1 to 10000, got 1000000000");
+  EXPECT_EQ(model_error([](auto& j) { j["mtp_depth"] = 1e9; }),
+            "m.json: $.mtp_depth: expected an integer from 0 to 16, got 1000000000");
+  EXPECT_EQ(model_error([](auto& j) { j["moe"]["top_k"] = 257; }),
+            "m.json: $.moe.top_k: expected an integer from 1 to 256, got 257");
+  EXPECT_EQ(model_error([](auto&) {}), "");
+}
+
+TEST(HuggingFaceImport, LayerCountsBeyondTheLimitAreRefusedNotWrapped) {
+  // num_hidden_layers 2^32 + 32 imported as 32 layers.
+  auto j = parse_json_file(std::string(GWSIM_TEST_DATA_DIR) + "/llama3-8b-config.json");
+  j["num_hidden_layers"] = 4294967328LL;
+  const std::string path = ::testing::TempDir() + "/gwsim-wrapped-config.json";
+  {
+    std::ofstream f(path);
+    f << j.dump();
+  }
+  try {
+    import_hf_config(path, "wrapped");
+    FAIL() << "2^32 + 32 layers were accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": $.num_hidden_layers: expected an integer from 1 to 10000, got 4294967328");
+  }
+  std::remove(path.c_str());
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 
@@ -87,34 +88,32 @@ ModelSpec parse_model(const JsonObject& obj) {
   obj.allow({"schema", "notes", "description"});
   m.name = obj.string("name");
   m.source = obj.string_or("source", "");
-  m.layers = static_cast<int>(obj.positive_integer("layers"));
-  m.hidden = obj.positive_integer("hidden");
-  m.vocab = obj.positive_integer("vocab");
-  m.seq_len = obj.positive_integer("seq_len");
-  m.ffn_intermediate = obj.positive_integer("ffn_intermediate");
+  m.layers = obj.int_in("layers", 1, limits::kMaxLayers);
+  m.hidden = obj.integer_in("hidden", 1, limits::kMaxHidden);
+  m.vocab = obj.integer_in("vocab", 1, limits::kMaxVocab);
+  m.seq_len = obj.integer_in("seq_len", 1, limits::kMaxSeqLen);
+  m.ffn_intermediate = obj.integer_in("ffn_intermediate", 1, limits::kMaxFfnWidth);
   m.activation = obj.one_of_or("activation", {"swiglu", "gelu"}, "swiglu") == "gelu" ? Activation::gelu : Activation::swiglu;
-  m.mtp_depth = static_cast<int>(obj.integer_or("mtp_depth", 0));
-  if (m.mtp_depth < 0) obj.fail("mtp_depth", "expected 0 or more");
+  m.mtp_depth = obj.int_in_or("mtp_depth", 0, limits::kMaxMtpDepth, 0);
   m.tied_embeddings = obj.boolean_or("tied_embeddings", false);
 
   auto at = obj.object("attention");
   auto& a = m.attention;
   std::string kind = at.one_of("type", {"mha", "gqa", "mla"});
-  a.heads = static_cast<int>(at.positive_integer("heads"));
+  a.heads = at.int_in("heads", 1, limits::kMaxHeads);
   if (kind == "mla") {
     a.kind = AttentionKind::mla;
     a.kv_heads = a.heads;
-    a.q_lora_rank = static_cast<int>(at.integer_or("q_lora_rank", 0));
-    if (a.q_lora_rank < 0) at.fail("q_lora_rank", "expected 0 (no query compression) or a positive rank");
-    a.kv_lora_rank = static_cast<int>(at.positive_integer("kv_lora_rank"));
-    a.qk_nope_head_dim = static_cast<int>(at.positive_integer("qk_nope_head_dim"));
-    a.qk_rope_head_dim = static_cast<int>(at.positive_integer("qk_rope_head_dim"));
-    a.v_head_dim = static_cast<int>(at.positive_integer("v_head_dim"));
+    a.q_lora_rank = at.int_in_or("q_lora_rank", 0, limits::kMaxHeadDim, 0);  // 0: no query compression
+    a.kv_lora_rank = at.int_in("kv_lora_rank", 1, limits::kMaxHeadDim);
+    a.qk_nope_head_dim = at.int_in("qk_nope_head_dim", 1, limits::kMaxHeadDim);
+    a.qk_rope_head_dim = at.int_in("qk_rope_head_dim", 1, limits::kMaxHeadDim);
+    a.v_head_dim = at.int_in("v_head_dim", 1, limits::kMaxHeadDim);
   } else {
     a.kind = kind == "mha" ? AttentionKind::mha : AttentionKind::gqa;
-    a.head_dim = static_cast<int>(at.integer_or("head_dim", m.hidden / a.heads));
-    if (a.head_dim <= 0) at.fail("head_dim", "expected a positive integer");
-    a.kv_heads = static_cast<int>(at.positive_integer_or("kv_heads", a.heads));
+    a.head_dim = at.int_in_or("head_dim", 1, limits::kMaxHeadDim, static_cast<int>(m.hidden / a.heads));
+    if (a.head_dim <= 0) at.fail("head_dim", fmt::format("expected a positive integer (hidden / heads is {})", m.hidden / a.heads));
+    a.kv_heads = at.int_in_or("kv_heads", 1, limits::kMaxHeads, a.heads);
     if (a.heads % a.kv_heads != 0)
       at.fail("kv_heads", fmt::format("expected a divisor of heads ({}), got {}", a.heads, a.kv_heads));
   }
@@ -123,18 +122,12 @@ ModelSpec parse_model(const JsonObject& obj) {
   if (obj.has("moe")) {
     auto mo = obj.object("moe");
     MoeSpec e;
-    e.routed_experts = static_cast<int>(mo.positive_integer("routed_experts"));
-    e.shared_experts = static_cast<int>(mo.integer_or("shared_experts", 0));
-    e.top_k = static_cast<int>(mo.positive_integer("top_k"));
-    e.expert_intermediate = static_cast<int>(mo.positive_integer("expert_intermediate"));
-    e.first_dense_layers = static_cast<int>(mo.integer_or("first_dense_layers", 0));
-    e.max_nodes_per_token = static_cast<int>(mo.integer_or("max_nodes_per_token", 0));
-    if (e.top_k > e.routed_experts)
-      mo.fail("top_k", fmt::format("expected at most routed_experts ({}), got {}", e.routed_experts, e.top_k));
-    if (e.shared_experts < 0) mo.fail("shared_experts", "expected 0 or more");
-    if (e.first_dense_layers < 0 || e.first_dense_layers > m.layers)
-      mo.fail("first_dense_layers", fmt::format("expected 0..{} (the layer count)", m.layers));
-    if (e.max_nodes_per_token < 0) mo.fail("max_nodes_per_token", "expected 0 (unlimited) or more");
+    e.routed_experts = mo.int_in("routed_experts", 1, limits::kMaxExperts);
+    e.shared_experts = mo.int_in_or("shared_experts", 0, limits::kMaxExperts, 0);
+    e.top_k = mo.int_in("top_k", 1, e.routed_experts);
+    e.expert_intermediate = mo.int_in("expert_intermediate", 1, limits::kMaxFfnWidth);
+    e.first_dense_layers = mo.int_in_or("first_dense_layers", 0, m.layers, 0);
+    e.max_nodes_per_token = mo.int_in_or("max_nodes_per_token", 0, limits::kMaxGpus, 0);  // 0: unlimited
     mo.reject_unknown_keys();
     m.moe = e;
   } else {
@@ -193,7 +186,7 @@ std::string normalise(std::string s) {
 
 std::vector<std::string> model_catalogue_names() {
   std::vector<std::string> names;
-  if (!fs::exists(models_dir())) return names;
+  if (!path_exists(models_dir())) return names;
   for (const auto& e : fs::directory_iterator(models_dir()))
     if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
   std::sort(names.begin(), names.end());
@@ -205,12 +198,12 @@ ModelSpec find_model(const std::string& name_or_path, const std::string& base_di
   std::string path;
   if (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".json") {
     path = resolve_path(name_or_path, base_dir);
-    if (!fs::exists(path)) throw InputError(file, json_path, fmt::format("model file \"{}\" not found", name_or_path));
+    require_readable_file(path, file.empty() ? name_or_path : file, json_path.empty() ? "$" : json_path);
   } else {
     for (const auto& n : model_catalogue_names())
       if (normalise(n) == normalise(name_or_path)) path = (fs::path(models_dir()) / (n + ".json")).string();
     if (path.empty())
-      throw InputError(file, json_path,
+      throw InputError(file, json_path.empty() ? "$" : json_path,
                        fmt::format("unknown model \"{}\": expected one of {} or a .json file", name_or_path,
                                    fmt::join(model_catalogue_names(), ", ")));
   }
@@ -234,11 +227,11 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
     if (experts_key.empty() && c.has(key) && !c.raw(key).is_null()) experts_key = key;
   if (experts_key.empty()) return std::nullopt;
   MoeSpec e;
-  e.routed_experts = static_cast<int>(c.positive_integer(experts_key));
-  e.top_k = static_cast<int>(c.positive_integer("num_experts_per_tok"));
+  e.routed_experts = c.int_in(experts_key, 1, limits::kMaxExperts);
+  e.top_k = c.int_in("num_experts_per_tok", 1, e.routed_experts);
   if (e.top_k > e.routed_experts)
     c.fail("num_experts_per_tok", fmt::format("expected at most {} ({}), got {}", e.routed_experts, experts_key, e.top_k));
-  e.expert_intermediate = c.has("moe_intermediate_size") ? static_cast<int>(c.positive_integer("moe_intermediate_size"))
+  e.expert_intermediate = c.has("moe_intermediate_size") ? c.int_in("moe_intermediate_size", 1, limits::kMaxFfnWidth)
                                                          : static_cast<int>(m.ffn_intermediate);
   if (c.has("shared_expert_intermediate_size")) {
     // One shared SwiGLU FFN k experts wide has the weights and FLOPs of k shared experts side by
@@ -250,11 +243,11 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
                          e.expert_intermediate, shared));
     e.shared_experts = static_cast<int>(shared / e.expert_intermediate);
   } else {
-    e.shared_experts = static_cast<int>(c.integer_or("n_shared_experts", 0));
+    e.shared_experts = c.int_in_or("n_shared_experts", 0, limits::kMaxExperts, 0);
     if (e.shared_experts < 0) c.fail("n_shared_experts", "expected 0 or more");
   }
   // A gwsim model has a dense FFN in its first layers and experts in all the others.
-  e.first_dense_layers = static_cast<int>(c.integer_or("first_k_dense_replace", 0));
+  e.first_dense_layers = c.int_in_or("first_k_dense_replace", 0, m.layers, 0);
   if (e.first_dense_layers < 0 || e.first_dense_layers > m.layers)
     c.fail("first_k_dense_replace", fmt::format("expected 0..{} (num_hidden_layers)", m.layers));
   for (const char* every_nth : {"moe_layer_freq", "decoder_sparse_step"})
@@ -273,7 +266,7 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
   }
   // DeepSeek's node-limited routing sends a token to experts in at most topk_group groups (= nodes);
   // plain top-k ("greedy", DeepSeek-V2-Lite) limits nothing.
-  if (c.string_or("topk_method", "") != "greedy") e.max_nodes_per_token = static_cast<int>(c.integer_or("topk_group", 0));
+  if (c.string_or("topk_method", "") != "greedy") e.max_nodes_per_token = c.int_in_or("topk_group", 0, limits::kMaxGpus, 0);
   return e;
 }
 
@@ -285,32 +278,32 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
   ModelSpec m;
   m.name = name;
   m.source = "imported from HuggingFace config.json " + fs::path(path).filename().string();
-  m.layers = static_cast<int>(c.positive_integer("num_hidden_layers"));
-  m.hidden = c.positive_integer("hidden_size");
-  m.vocab = c.positive_integer("vocab_size");
-  m.ffn_intermediate = c.positive_integer("intermediate_size");
-  m.seq_len = c.integer_or("max_position_embeddings", 4096);
+  m.layers = c.int_in("num_hidden_layers", 1, limits::kMaxLayers);
+  m.hidden = c.integer_in("hidden_size", 1, limits::kMaxHidden);
+  m.vocab = c.integer_in("vocab_size", 1, limits::kMaxVocab);
+  m.ffn_intermediate = c.integer_in("intermediate_size", 1, limits::kMaxFfnWidth);
+  m.seq_len = c.integer_in_or("max_position_embeddings", 1, limits::kMaxSeqLen, 4096);
   m.tied_embeddings = c.boolean_or("tie_word_embeddings", false);
   std::string act = c.string_or("hidden_act", "silu");
   m.activation = (act == "silu" || act == "swiglu") ? Activation::swiglu : Activation::gelu;
   auto& a = m.attention;
-  a.heads = static_cast<int>(c.positive_integer("num_attention_heads"));
+  a.heads = c.int_in("num_attention_heads", 1, limits::kMaxHeads);
   if (c.has("kv_lora_rank")) {
     a.kind = AttentionKind::mla;
     a.kv_heads = a.heads;
-    a.kv_lora_rank = static_cast<int>(c.positive_integer("kv_lora_rank"));
-    // DeepSeek-V2-Lite writes "q_lora_rank": null for "no query compression".
-    a.q_lora_rank = c.has("q_lora_rank") && !c.raw("q_lora_rank").is_null() ? static_cast<int>(c.integer("q_lora_rank")) : 0;
-    a.qk_nope_head_dim = static_cast<int>(c.positive_integer("qk_nope_head_dim"));
-    a.qk_rope_head_dim = static_cast<int>(c.positive_integer("qk_rope_head_dim"));
-    a.v_head_dim = static_cast<int>(c.positive_integer("v_head_dim"));
+    a.kv_lora_rank = c.int_in("kv_lora_rank", 1, limits::kMaxHeadDim);
+    // DeepSeek-V2-Lite writes "q_lora_rank": null for "no query compression" (null reads as absent).
+    a.q_lora_rank = c.int_in_or("q_lora_rank", 0, limits::kMaxHeadDim, 0);
+    a.qk_nope_head_dim = c.int_in("qk_nope_head_dim", 1, limits::kMaxHeadDim);
+    a.qk_rope_head_dim = c.int_in("qk_rope_head_dim", 1, limits::kMaxHeadDim);
+    a.v_head_dim = c.int_in("v_head_dim", 1, limits::kMaxHeadDim);
   } else {
-    a.kv_heads = static_cast<int>(c.integer_or("num_key_value_heads", a.heads));
+    a.kv_heads = c.int_in_or("num_key_value_heads", 1, a.heads, a.heads);
     a.kind = a.kv_heads == a.heads ? AttentionKind::mha : AttentionKind::gqa;
-    a.head_dim = static_cast<int>(c.integer_or("head_dim", m.hidden / a.heads));
+    a.head_dim = c.int_in_or("head_dim", 1, limits::kMaxHeadDim, static_cast<int>(m.hidden / a.heads));
   }
   m.moe = import_hf_moe(c, m);
-  m.mtp_depth = static_cast<int>(c.integer_or("num_nextn_predict_layers", 0));
+  m.mtp_depth = c.int_in_or("num_nextn_predict_layers", 0, limits::kMaxMtpDepth, 0);
   // Every other key of a HuggingFace config (rope scaling, dropout, token ids ...) does not change
   // FLOPs, bytes or parameters; they are read by nobody and deliberately not rejected here.
   return m;

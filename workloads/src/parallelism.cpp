@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
+#include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 
 namespace gwsim {
@@ -45,36 +48,42 @@ int default_comm_sms(Framework f) { return f == Framework::deepseek ? 20 : 0; }
 
 Parallelism parse_parallelism(const JsonObject& o) {
   Parallelism p;
-  p.tp = static_cast<int>(o.positive_integer_or("tp", 1));
+  p.tp = o.int_in_or("tp", 1, limits::kMaxGpus, 1);
   p.sp = o.boolean_or("sp", false);
-  p.pp = static_cast<int>(o.positive_integer_or("pp", 1));
+  p.pp = o.int_in_or("pp", 1, limits::kMaxGpus, 1);
   std::string s = o.one_of_or("schedule", {"1f1b", "interleaved", "dualpipe", "zero_bubble"}, "1f1b");
   p.schedule = s == "interleaved" ? PipelineSchedule::interleaved
                : s == "dualpipe"  ? PipelineSchedule::dualpipe
                : s == "zero_bubble" ? PipelineSchedule::zero_bubble
                                     : PipelineSchedule::one_f_one_b;
-  p.virtual_stages = static_cast<int>(o.positive_integer_or("virtual_stages", 1));
+  p.virtual_stages = o.int_in_or("virtual_stages", 1, limits::kMaxLayers, 1);
   if (p.virtual_stages > 1 && p.schedule != PipelineSchedule::interleaved)
     o.fail("virtual_stages", "expected 1 unless schedule is \"interleaved\"");
-  p.dp = static_cast<int>(o.positive_integer_or("dp", 1));
-  p.zero_stage = static_cast<int>(o.integer_or("zero_stage", 0));
-  if (p.zero_stage < 0 || p.zero_stage > 3) o.fail("zero_stage", fmt::format("expected 0, 1, 2 or 3, got {}", p.zero_stage));
+  p.dp = o.int_in_or("dp", 1, limits::kMaxGpus, 1);
+  p.zero_stage = o.int_in_or("zero_stage", 0, 3, 0);
   if (o.has("fsdp")) {
     if (o.boolean("fsdp")) p.zero_stage = 3;
   } else {
     o.allow({"fsdp"});
   }
-  p.ep = static_cast<int>(o.positive_integer_or("ep", 1));
-  p.cp = static_cast<int>(o.positive_integer_or("cp", 1));
-  p.micro_batch_seqs = o.positive_integer_or("micro_batch_seqs", 1);
+  p.ep = o.int_in_or("ep", 1, limits::kMaxGpus, 1);
+  p.cp = o.int_in_or("cp", 1, limits::kMaxGpus, 1);
+  // The degrees multiply into the GPU count: bounded here so that tp*cp*pp*dp cannot overflow.
+  std::int64_t product = 1;
+  for (const auto& [key, degree] : {std::pair<const char*, int>{"tp", p.tp}, {"cp", p.cp}, {"pp", p.pp}, {"dp", p.dp}}) {
+    product *= degree;
+    if (product > limits::kMaxGpus)
+      o.fail(key, fmt::format("tp*cp*pp*dp reaches {} here: expected at most {} GPUs", product, limits::kMaxGpus));
+  }
+  p.micro_batch_seqs = o.integer_in_or("micro_batch_seqs", 1, limits::kMaxGlobalBatchSeqs, 1);
   o.reject_unknown_keys();
   return p;
 }
 
 TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
   TrainingSettings t;
-  t.global_batch_seqs = o.positive_integer("global_batch_seqs");
-  t.seq_len = o.positive_integer_or("seq_len", model.seq_len);
+  t.global_batch_seqs = o.integer_in("global_batch_seqs", 1, limits::kMaxGlobalBatchSeqs);
+  t.seq_len = o.integer_in_or("seq_len", 1, limits::kMaxSeqLen, model.seq_len);
   t.tokens = o.positive("tokens");
   std::string prec = o.one_of_or("precision", {"bf16", "fp16", "fp8"}, "bf16");
   t.precision = *parse_precision(prec);
@@ -130,9 +139,15 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
   if (p.gpus() != cluster_gpus)
     fail("$.parallelism", fmt::format("tp*cp*pp*dp = {}*{}*{}*{} = {} GPUs, but the cluster has {} (off by {})", p.tp,
                                       p.cp, p.pp, p.dp, p.gpus(), cluster_gpus, cluster_gpus - p.gpus()));
-  const int chunks = p.pp * p.virtual_stages;
+  const std::int64_t chunks = static_cast<std::int64_t>(p.pp) * p.virtual_stages;
   if (chunks > m.layers)
     fail("$.parallelism.pp", fmt::format("pp*virtual_stages = {} exceeds the {} layers", chunks, m.layers));
+  // Placing layers on stages is an exact partition (training_plan.cpp, balanced_partition) of
+  // chunks x (layers + 2)^2 / 2 steps, ~1 ns each: bounded to ~5 s.
+  const double partition_steps = static_cast<double>(chunks) * (m.layers + 2.0) * (m.layers + 2.0) / 2;
+  if (partition_steps > limits::kMaxPartitionSteps)
+    fail("$.parallelism.pp", fmt::format("pp*virtual_stages {} over {} layers takes {:.2g} steps to place: expected at most {:.2g} "
+                                         "(fewer stages or layers)", chunks, m.layers, partition_steps, limits::kMaxPartitionSteps));
   if (p.ep > 1) {
     if (!m.moe) fail("$.parallelism.ep", fmt::format("ep {} but model {} has no experts", p.ep, m.name));
     if (m.moe->routed_experts % p.ep != 0)
@@ -150,6 +165,10 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
          fmt::format("global batch {} is not a multiple of dp*micro_batch_seqs = {} (remainder {})", t.global_batch_seqs,
                      per_step, t.global_batch_seqs % per_step));
   const std::int64_t micro = t.micro_batches(p);
+  if (micro > limits::kMaxMicroBatches)
+    fail("$.training.global_batch_seqs",
+         fmt::format("{} micro-batches per replica and step: expected at most {} (a larger dp or micro_batch_seqs)", micro,
+                     limits::kMaxMicroBatches));
   if (p.pp > 1 && micro < p.pp)
     fail("$.training.global_batch_seqs",
          fmt::format("{} micro-batches per replica is fewer than the {} pipeline stages (need {} more)", micro, p.pp,

@@ -15,11 +15,7 @@ namespace gwsim {
 
 namespace {
 
-int stage_of(const JsonObject& o, int pp) {
-  const auto s = o.integer_or("stage", 0);
-  if (s < 0 || s >= pp) o.fail("stage", fmt::format("expected a pipeline stage in 0..{}, got {}", pp - 1, s));
-  return static_cast<int>(s);
-}
+int stage_of(const JsonObject& o, int pp) { return o.int_in_or("stage", 0, pp - 1, 0); }
 
 // Shares of routed slots per expert, most popular first: Zipf, then capped at 1/top_k (a token
 // picks an expert at most once, so no expert can take more than 1/k of the slots), the excess

@@ -13,18 +13,34 @@
 
 namespace gwsim {
 
-// Parses a whole file; malformed JSON raises InputError with the line and column.
+// Parses a whole file or text under the limits of input_limits.h: at most kMaxInputFileBytes,
+// nested at most kMaxJsonDepth, each key once per object, numbers a double holds, valid UTF-8.
+// Any refusal raises InputError naming the origin, the JSON path reached and (for malformed
+// JSON) the line and column.
 nlohmann::json parse_json_file(const std::string& path);
 nlohmann::json parse_json_text(const std::string& text, const std::string& origin);
+// For a file that a JSON value names ("cluster": "x.json"): if it cannot be read, the error names
+// the referring file and path, not only the missing one.
+void require_readable_file(const std::string& path, const std::string& from_file, const std::string& from_path);
+// A copy without the null values: a null key reads as left out (JsonObject::has), so the resolved
+// copy a report carries leaves it out too, and a report never holds null.
+nlohmann::json without_nulls(const nlohmann::json& value);
 
 class JsonObject {
  public:
   JsonObject(const nlohmann::json& value, std::string file, std::string path);
 
   bool has(const std::string& key) const;
-  // Required values.
+  // Required values. Numbers are finite, 0 or of magnitude limits::kMinMagnitude..kMaxMagnitude.
   double number(const std::string& key) const;
   std::int64_t integer(const std::string& key) const;
+  // An integer in [lo, hi] (the range is in the error); the int form narrows only after the
+  // check. Every count that ends up in an int is read through these (4294967296 must not wrap).
+  std::int64_t integer_in(const std::string& key, std::int64_t lo, std::int64_t hi) const;
+  std::int64_t integer_in_or(const std::string& key, std::int64_t lo, std::int64_t hi, std::int64_t fallback) const;
+  // (lo and hi are within int's range: the limits of input_limits.h are.)
+  int int_in(const std::string& key, std::int64_t lo, std::int64_t hi) const;
+  int int_in_or(const std::string& key, std::int64_t lo, std::int64_t hi, int fallback) const;
   std::string string(const std::string& key) const;
   bool boolean(const std::string& key) const;
   JsonObject object(const std::string& key) const;
@@ -51,7 +67,9 @@ class JsonObject {
   // Requires "schema" to be exactly `schema` (e.g. "gwsim.power/1").
   void require_schema(const std::string& schema) const;
 
-  // Marks keys as allowed but ignored (documentation fields such as "source", "notes").
+  // Marks keys as allowed but ignored (documentation fields such as "source", "notes"), or read
+  // elsewhere. Those present must nest at most limits::kMaxFreeFormDepth and hold at most
+  // limits::kMaxFreeFormBytes: they are copied into reports as they are.
   void allow(std::initializer_list<const char*> keys) const;
   // Raises InputError for the first key that was never read or allowed.
   void reject_unknown_keys() const;

@@ -13,5 +13,8 @@ std::string version();
 // there, else relative to data_dir().
 std::string resolve_path(const std::string& name, const std::string& base_dir);
 std::string directory_of(const std::string& file);
+// Whether a file or folder exists; false (never an exception) for a name the system refuses,
+// such as one longer than PATH_MAX.
+bool path_exists(const std::string& path) noexcept;
 
 }  // namespace gwsim

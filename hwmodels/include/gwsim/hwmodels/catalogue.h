@@ -43,6 +43,8 @@ Profile default_profile_for(const GpuSpec& gpu);
 // The name is the file's stem under hwmodels/profiles/, which find_profile loads.
 std::string preferred_profile_name(const GpuSpec& gpu);
 Profile preferred_profile_for(const GpuSpec& gpu);
-Profile find_profile(const std::string& name_or_path, const std::string& base_dir);
+// file/json_path: where the name was read, named by the error for an unknown or unreadable one.
+Profile find_profile(const std::string& name_or_path, const std::string& base_dir, const std::string& file = "",
+                     const std::string& json_path = "");
 
 }  // namespace gwsim

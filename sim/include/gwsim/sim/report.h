@@ -25,7 +25,10 @@ TrainingRun run_training(const Scenario& scenario, const std::string& backend = 
 // Human-readable summary of a report (what `gwsim run` prints).
 std::string format_summary(const nlohmann::json& report);
 
-// Writes the report with sorted keys and a trailing newline.
-void write_report(const nlohmann::json& report, const std::string& path);
+// The report as written (sorted keys, a trailing newline). Refused (InputError naming input_file
+// and the figure's JSON path) if a number is not finite or the text exceeds kMaxReportBytes.
+std::string report_text(const nlohmann::json& report, const std::string& input_file);
+// Writes report_text() all-or-nothing (output_file.h).
+void write_report(const nlohmann::json& report, const std::string& path, const std::string& input_file = "");
 
 }  // namespace gwsim
