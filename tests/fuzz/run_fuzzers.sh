@@ -25,10 +25,17 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 for p in "${parsers[@]}"; do
   mkdir -p "build-fuzz/corpus/$p" "build-fuzz/artifacts/$p" build-fuzz/logs
-  mapfile -t seeds < "build-fuzz/tests/fuzz/fuzz_$p.seeds"
+  # libFuzzer takes folders only: gather the seed files and folders into one.
+  rm -rf "build-fuzz/seeds/$p"; mkdir -p "build-fuzz/seeds/$p"
+  # (numbered: several seeds share a name, e.g. measurements.json).
+  n=0
+  while read -r seed; do
+    while read -r f; do n=$((n + 1)); cp "$f" "build-fuzz/seeds/$p/$n-$(basename "$f")"; done \
+      < <(find "$seed" -type f ! -name '.*')
+  done < "build-fuzz/tests/fuzz/fuzz_$p.seeds"
   echo "== fuzz_$p for ${seconds}s (log: build-fuzz/logs/$p.log)"
   # One fuzzer at a time, niced: the machine is shared.
-  if nice -n 10 "build-fuzz/tests/fuzz/fuzz_$p" "build-fuzz/corpus/$p" "${seeds[@]}" \
+  if nice -n 10 "build-fuzz/tests/fuzz/fuzz_$p" "build-fuzz/corpus/$p" "build-fuzz/seeds/$p" \
       -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="build-fuzz/artifacts/$p/" > "build-fuzz/logs/$p.log" 2>&1; then
     result="no crash"
