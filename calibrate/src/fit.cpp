@@ -357,11 +357,9 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
     std::vector<double> eff;
     for (const auto& pt : g.points) eff.push_back(pt.ideal_s / pt.measured_s);
     std::sort(eff.begin(), eff.end());
-    const std::vector<std::string> names = [&] {
-      std::vector<std::string> v;
-      for (const auto& [name, n] : g.ops) v.push_back(name);
-      return v;
-    }();
+    // A plain loop, not a lambda: clang 14 (the fuzz build) cannot capture a structured binding.
+    std::vector<std::string> names;
+    for (const auto& [name, n] : g.ops) names.push_back(name);
     reference_notes.push_back(fmt::format(
         "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} %, median "
         "{:.1f} %, of {}): frameworks run {}, which reaches far more, so the entry comes from a base profile "
