@@ -32,12 +32,6 @@ void expect_only_input_errors(Load&& load) {
     load();
   } catch (const InputError&) {
     // The documented rejection: `gwsim: FILE: $.path: what was expected`, exit 2.
-  } catch (const nlohmann::json::out_of_range& e) {
-    // TEMPORARY: a number beyond double's range (1e400) escapes the JSON reader as nlohmann's
-    // out_of_range.406 instead of an InputError. Known (issue 12) and fixed by the input-layer work
-    // in common/src/json_input.cpp; remove this catch when that lands (regressions/hf_config/ then
-    // checks the fix).
-    if (e.id != 406) report_finding("an exception other than InputError", &e);
   } catch (const std::exception& e) {
     report_finding("an exception other than InputError", &e);
   } catch (...) {

@@ -237,10 +237,10 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
     // One shared SwiGLU FFN k experts wide has the weights and FLOPs of k shared experts side by
     // side (Qwen1.5-MoE-A2.7B: 5632 = 4 x 1408), which is how a gwsim model states it.
     const std::int64_t shared = c.integer("shared_expert_intermediate_size");
-    if (shared < 0 || shared % e.expert_intermediate != 0)
+    if (shared < 0 || shared % e.expert_intermediate != 0 || shared / e.expert_intermediate > limits::kMaxExperts)
       c.fail("shared_expert_intermediate_size",
-             fmt::format("expected 0 or a multiple of the expert width {} (gwsim counts shared experts in experts), got {}",
-                         e.expert_intermediate, shared));
+             fmt::format("expected 0 or a multiple (at most {}) of the expert width {} (gwsim counts shared experts in experts), got {}",
+                         limits::kMaxExperts, e.expert_intermediate, shared));
     e.shared_experts = static_cast<int>(shared / e.expert_intermediate);
   } else {
     e.shared_experts = c.int_in_or("n_shared_experts", 0, limits::kMaxExperts, 0);
