@@ -12,7 +12,7 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/network/collective.h"
 
 namespace gwsim::cli {

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/sim/analytical.h"
+#include "gwsim/cost/cost.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/parallelism.h"
 #include "gwsim/workloads/training_plan.h"

@@ -5,57 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "gwsim/sim/collective_cost.h"
-
 namespace gwsim {
-
-double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
-  const auto& eff = profile.op(op.op_class, to_string(op.precision));
-  double t = 0;
-  if (op.op_class == "memory_bound" || op.op_class == "mla_decode") {
-    t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_for(op.bytes, op.flops, op.bytes));
-    // MLA decode with many heads (or MTP drafts) per cached token is compute-bound: 128 heads do
-    // ~242 FLOPs per bf16 cache byte, above an H800's ridge. Its FLOPs run at the profile's
-    // attention rate (FlashAttention-3's forward: FlashMLA's own compute-bound figure, 660 of 989
-    // TFLOP/s on an H800, is within 12 % of it).
-    if (op.op_class == "mla_decode" && op.flops > 0) {
-      const auto& attn = profile.op("attention", to_string(op.precision));
-      t = std::max(t, op.flops / (gpu.peak_flops(op.precision) * attn.efficiency_for(op.flops, op.flops, op.bytes)));
-    }
-  } else {
-    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
-    const auto& mem = profile.op("memory_bound", "");
-    const double memory = op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes));
-    t = std::max(compute, memory);
-  }
-  return (t + eff.overhead_s) * op.count;
-}
-
-double comm_sm_slowdown(const GpuSpec& gpu, const TrainingSettings& train) {
-  const double sms = gpu.sm_count.value, comm = train.comm_sms;
-  return comm > 0 && sms > comm ? comm / (sms - comm) : 0;
-}
-
-bool comm_sms_split_statically(const Parallelism& par, const TrainingSettings& train) {
-  return par.schedule == PipelineSchedule::dualpipe && train.overlap_ep;
-}
-
-namespace {
-
-double ops_time(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
-  double t = 0;
-  for (const auto& o : ops) t += op_time_s(o, gpu, profile);
-  return t;
-}
-
-double gemm_time(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
-  double t = 0;
-  for (const auto& o : ops)
-    if (o.op_class == "gemm" || o.op_class == "grouped_gemm") t += op_time_s(o, gpu, profile);
-  return t;
-}
-
-}  // namespace
 
 StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
                                     const Profile& profile) {
@@ -63,10 +13,10 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   const auto& par = plan.par;
   const auto& tr = plan.train;
   const auto& stage = plan.stages[plan.critical_stage];
-  est.forward_s = ops_time(stage.forward, gpu, profile);
-  est.backward_input_s = ops_time(stage.backward_input, gpu, profile);
-  est.backward_weight_s = ops_time(stage.backward_weight, gpu, profile);
-  est.recompute_s = ops_time(stage.recompute, gpu, profile);
+  est.forward_s = ops_time_s(stage.forward, gpu, profile);
+  est.backward_input_s = ops_time_s(stage.backward_input, gpu, profile);
+  est.backward_weight_s = ops_time_s(stage.backward_weight, gpu, profile);
+  est.recompute_s = ops_time_s(stage.recompute, gpu, profile);
   std::map<std::string, StepEstimate::OpTime> by_name;
   for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute}) {
     const bool recomputed = ops == &stage.recompute;
@@ -89,8 +39,8 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   constexpr std::size_t kTopOps = 15;
   if (est.top_ops.size() > kTopOps) est.top_ops.resize(kTopOps);
   const double compute_mb = est.forward_s + est.backward_input_s + est.backward_weight_s + est.recompute_s;
-  const double gemm_mb = gemm_time(stage.forward, gpu, profile) + gemm_time(stage.backward_input, gpu, profile) +
-                         gemm_time(stage.backward_weight, gpu, profile);
+  const double gemm_mb = gemm_time_s(stage.forward, gpu, profile) + gemm_time_s(stage.backward_input, gpu, profile) +
+                         gemm_time_s(stage.backward_weight, gpu, profile);
   const double m = static_cast<double>(plan.micro_batches);
 
   // Communication: cost each collective, then decide how much of it the schedule hides.
@@ -102,8 +52,7 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   // a forward, which nothing hides) and reduce-scatter (the last of a backward, which nothing follows).
   double zero3_fwd_mb = 0, zero3_bwd_mb = 0, zero3_first_gather = 0, zero3_last_reduce = 0;
   for (const auto& c : plan.comms) {
-    CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
-    auto cost = collective_cost(req, cluster, profile);
+    const auto cost = comm_cost(c, cluster, profile);
     CommEstimate ce{c.name, c.kind, c.op, to_string(c.link), cost.algorithm, c.bytes, c.group, cost.time_s,
                     cost.time_s * (c.per_micro_batch * m + c.per_step), 0, cost.busbw_bps};
     const double per_mb = cost.time_s * c.per_micro_batch;
@@ -224,17 +173,7 @@ StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec&
   }
   if (dp_exposed > 0) exposed_step["dp"] += dp_exposed;
 
-  // Optimizer: AdamW reads master weights, gradient and two moments, writes them back plus the
-  // bf16 weights: ~30 bytes per local parameter (fp32 moments; 26 with bf16 moments).
-  double local_params = stage.params;
-  if (par.zero_stage >= 1) {
-    const double dense = stage.params - stage.expert_params;
-    local_params = dense / (par.dp * par.cp) +
-                   stage.expert_params / std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
-  }
-  const double opt_bytes_per_param = tr.precision == Precision::fp8 ? 26 : 30;
-  Op optimizer{"optimizer", "memory_bound", Precision::fp32, 0, opt_bytes_per_param * local_params, 1};
-  const double optimizer_s = op_time_s(optimizer, gpu, profile);
+  const double optimizer_s = optimizer_time_s(stage, par, tr, gpu, profile);
 
   double exposed_step_total = 0;
   for (auto& [k, v] : exposed_step) exposed_step_total += v;

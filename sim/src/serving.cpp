@@ -12,7 +12,7 @@
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/analytical.h"
 #include "gwsim/sim/campus.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/scenario.h"
 #include "gwsim/workloads/training_plan.h"
 

@@ -13,7 +13,7 @@
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/hwmodels/fabric_sizing.h"
 #include "gwsim/sim/analytical.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/report.h"
 #include "gwsim/sim/serving.h"
 #include "gwsim/workloads/model.h"

@@ -3,7 +3,7 @@
 
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 
 using namespace gwsim;
 

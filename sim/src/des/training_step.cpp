@@ -47,7 +47,7 @@
 #include <tuple>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/des/asymmetry.h"
 #include "gwsim/sim/des/pipeline_schedule.h"
 #include "gwsim/sim/des/trace_writer.h"

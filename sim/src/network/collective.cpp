@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 
 namespace gwsim::net {
 

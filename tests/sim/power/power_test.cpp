@@ -11,7 +11,7 @@
 #include "gwsim/hwmodels/power.h"
 #include "gwsim/hwmodels/reliability.h"
 #include "gwsim/sim/campus.h"
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/compare.h"
 #include "gwsim/sim/goodput.h"
 #include "gwsim/sim/report.h"

@@ -1,28 +1,14 @@
 #pragma once
-// The analytical backend: op times from a roofline with the profile's efficiency, collectives from
-// α-β costs, overlap where the schedule allows it, pipeline bubbles from the schedule's formula.
+// The analytical backend: op and collective times from the cost layer (gwsim/cost/cost.h), overlap where the schedule allows it, pipeline bubbles from the schedule's formula.
 #include <map>
 #include <string>
 #include <vector>
 
+#include "gwsim/cost/cost.h"
 #include "gwsim/hwmodels/profile.h"
 #include "gwsim/workloads/training_plan.h"
 
 namespace gwsim {
-
-// Time of one op on one GPU: max(compute, memory) roofline, each at the profile's efficiency.
-double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile);
-
-// Communication kernels take SMs from compute (DeepSeek-V3 Sec 3.2.2: 20 of the H800's 132 SMs
-// for all-to-all), so compute beside them runs on the rest: the extra time per second of such
-// compute, comm_sms / (sm_count - comm_sms); 0 when the scenario's framework reserves none
-// (training.comm_sms: a software choice, so it is the scenario's, not the hardware profile's).
-double comm_sm_slowdown(const GpuSpec& gpu, const TrainingSettings& train);
-// DualPipe overlaps EP communication with every steady-state chunk, and DeepSeek sizes its compute
-// kernels to the remaining SMs for the whole phase (a static split; Sec 3.5 calls these SMs
-// "allocated for communication"): all compute pays the slowdown. Elsewhere the SMs are taken only
-// while a collective runs, and only the overlapped compute pays it.
-bool comm_sms_split_statically(const Parallelism& par, const TrainingSettings& train);
 
 struct CommEstimate {
   std::string name;

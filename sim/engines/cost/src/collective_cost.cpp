@@ -1,4 +1,4 @@
-#include "gwsim/sim/collective_cost.h"
+#include "gwsim/cost/cost.h"
 
 #include <algorithm>
 #include <cmath>
@@ -82,6 +82,18 @@ CollectiveCost collective_cost(const CollectiveRequest& r, const ClusterSpec& c,
   out.algbw_bps = r.bytes / out.time_s;
   out.busbw_bps = out.algbw_bps * bus_factor(r.op, n);
   return out;
+}
+
+}  // namespace gwsim
+
+namespace gwsim {
+
+CollectiveCost comm_cost(const Comm& c, const ClusterSpec& cluster, const Profile& profile) {
+  // Only an all-to-all has a scale-out share of its own (node-limited routing); the others split
+  // their bytes by algorithm.
+  const CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain,
+                              c.op == "all_to_all" ? c.scaleout_fraction : -1};
+  return collective_cost(req, cluster, profile);
 }
 
 }  // namespace gwsim
