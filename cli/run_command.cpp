@@ -5,6 +5,7 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/output_file.h"
 #include "gwsim/sim/report.h"
+#include "gwsim/sim/step_backend.h"
 
 namespace gwsim::cli {
 
@@ -21,13 +22,13 @@ void add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Estimate a training scenario and write its report");
   cmd->add_option("scenario", opt->scenario, "Scenario JSON file")->required();
   cmd->add_option("--set", opt->overrides, "Override a scenario value: path.to.key=value (repeatable)");
-  cmd->add_option("--backend", opt->backend, "Estimation backend")->check(CLI::IsMember({"analytical", "des", "simgrid"}));
+  cmd->add_option("--backend", opt->backend, "Estimation backend")->check(CLI::IsMember(step_backend_names()));
   cmd->add_option("--trace", opt->trace, "des|simgrid: write a Chrome trace-event JSON of the step (ui.perfetto.dev)");
   cmd->add_option("--out", opt->out, "Write the JSON report here");
   cmd->add_flag("--quiet", opt->quiet, "Do not print the summary");
   cmd->callback([opt] {
     auto scenario = load_scenario(opt->scenario, opt->overrides);
-    if (!opt->trace.empty() && opt->backend == "analytical")
+    if (!opt->trace.empty() && !find_step_backend(opt->backend).writes_trace())
       throw InputError("--trace", "", "a trace needs a simulated step: expected --backend des|simgrid");
     auto run = run_training(scenario, opt->backend, !opt->trace.empty());
     // Checked (finite, bounded) even when not written, so the summary never shows what the

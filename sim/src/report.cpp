@@ -11,10 +11,10 @@
 #include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/campus.h"
-#include "gwsim/sim/des/training_step.h"
 #include "gwsim/sim/error_band.h"
 #include "gwsim/sim/failure_injection.h"
 #include "gwsim/sim/goodput.h"
+#include "gwsim/sim/step_backend.h"
 
 namespace gwsim {
 
@@ -22,59 +22,22 @@ namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-// Seconds per breakdown term of `a` minus the same term of `b` (0 where b lacks it).
-std::map<std::string, double> breakdown_change(const StepEstimate& a, const StepEstimate& b) {
-  std::map<std::string, double> out;
-  for (const auto& [k, v] : a.breakdown_s) {
-    const auto it = b.breakdown_s.find(k);
-    out[k] = v - (it == b.breakdown_s.end() ? 0 : it->second);
-  }
-  return out;
-}
-
-
-}  // namespace
-
-TrainingRun run_training(const Scenario& sc, const std::string& backend, bool want_trace) {
-  if (backend != "analytical" && backend != "des" && backend != "simgrid")
-    throw InputError("--backend", "",
-                     fmt::format("backend \"{}\" is not available: expected analytical|des|simgrid", backend));
-  TrainingRun run;
-  run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
-  DesStepResult des;
-  StepEstimate symmetric;  // with an asymmetry: the same step without it, to price it
-  if (backend == "analytical") {
-    if (sc.asymmetry.any())
-      throw InputError(sc.file, "$.asymmetry",
-                       "breaking symmetry needs a simulated step: expected --backend des or simgrid (or no asymmetry)");
-    run.step = estimate_training_step(run.plan, sc.cluster, sc.gpu, sc.profile);
-  } else {
-    des = simulate_training_step(run.plan, sc, backend, want_trace);
-    run.step = des.step;
-    run.trace_json = std::move(des.trace_json);
-    if (sc.asymmetry.any()) {
-      Scenario sym = sc;
-      sym.asymmetry = Asymmetry{};
-      symmetric = simulate_training_step(run.plan, sym, backend, false).step;
-    }
-  }
-  const auto& plan = run.plan;
-  const auto& st = run.step;
-  const double gpus = static_cast<double>(sc.cluster.gpus);
-  const double peak_bf16 = sc.gpu.peak_flops(Precision::bf16);
-
-  nlohmann::json r;
-  r["schema"] = "gwsim.report/1";
-  r["scenario"] = sc.resolved;
-  r["provenance"] = {
+nlohmann::json provenance_json(const Scenario& sc, const std::string& backend) {
+  nlohmann::json p = {
       {"gwsim_version", version()},
       {"backend", backend},
       {"profile", {{"name", sc.profile.name}, {"kind", to_string(sc.profile.kind)}, {"source", sc.profile.source}}},
       {"scenario_file", sc.file},
       {"seed", sc.seed},
   };
-  if (!sc.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = sc.profile.derivation;
+  if (!sc.profile.derivation.empty()) p["profile"]["derivation"] = sc.profile.derivation;
+  return p;
+}
 
+// Throughput, MFU by each convention, the run's days, GPU-hours and dollars.
+nlohmann::json throughput_json(const Scenario& sc, const TrainingPlan& plan, const StepEstimate& st) {
+  const double gpus = static_cast<double>(sc.cluster.gpus);
+  const double peak_bf16 = sc.gpu.peak_flops(Precision::bf16);
   nlohmann::json t;
   t["step_time_s"] = round_significant(st.step_time_s);
   t["tokens_per_step"] = plan.tokens_per_step;
@@ -106,6 +69,12 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   t["days"] = round_significant(run_s / 86400);
   t["gpu_hours"] = round_significant(gpus * run_s / 3600);
   t["cost_usd"] = round_significant(gpus * run_s / 3600 * sc.cost.usd_per_gpu_hour);
+  return t;
+}
+
+// The "training" section: throughput plus where the step's time goes.
+nlohmann::json training_json(const Scenario& sc, const TrainingPlan& plan, const StepEstimate& st) {
+  nlohmann::json t = throughput_json(sc, plan, st);
   nlohmann::json bd;
   for (const auto& [k, v] : st.breakdown_s) bd[k] = round_significant(v);
   t["breakdown_s"] = bd;
@@ -124,43 +93,55 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   t["top_ops_per_micro_batch"] = top_ops;
   t["bottleneck"] = st.bottleneck;
   t["critical_stage"] = plan.critical_stage;
-  r["training"] = t;
+  return t;
+}
 
+nlohmann::json communication_json(const StepEstimate& st) {
   nlohmann::json comms = nlohmann::json::array();
   for (const auto& c : st.comms)
     comms.push_back({{"name", c.name}, {"kind", to_string(c.kind)}, {"op", c.op}, {"link", c.link},
                      {"algorithm", c.algorithm}, {"bytes", round_significant(c.bytes)}, {"group", c.group},
                      {"time_s", round_significant(c.time_s)}, {"per_step_s", round_significant(c.per_step_time_s)},
                      {"exposed_s", round_significant(c.exposed_s)}, {"busbw_gbs", round_significant(c.busbw_bps / 1e9)}});
-  r["communication"] = comms;
+  return comms;
+}
 
+nlohmann::json memory_json(const Scenario& sc, const TrainingPlan& plan) {
   const auto& mem = plan.memory;
-  r["memory"] = {{"stage", plan.memory_stage},
-                 {"per_gpu_gib",
-                  {{"weights", round_significant(mem.weights / kGiB)},
-                   {"gradients", round_significant(mem.gradients / kGiB)},
-                   {"optimizer", round_significant(mem.optimizer / kGiB)},
-                   {"activations", round_significant(mem.activations / kGiB)},
-                   {"comm_buffers", round_significant(mem.comm_buffers / kGiB)},
-                   {"total", round_significant(mem.total() / kGiB)}}},
-                 {"capacity_gib", round_significant(sc.gpu.hbm_capacity_bytes() / kGiB)}};
+  return {{"stage", plan.memory_stage},
+          {"per_gpu_gib",
+           {{"weights", round_significant(mem.weights / kGiB)},
+            {"gradients", round_significant(mem.gradients / kGiB)},
+            {"optimizer", round_significant(mem.optimizer / kGiB)},
+            {"activations", round_significant(mem.activations / kGiB)},
+            {"comm_buffers", round_significant(mem.comm_buffers / kGiB)},
+            {"total", round_significant(mem.total() / kGiB)}}},
+          {"capacity_gib", round_significant(sc.gpu.hbm_capacity_bytes() / kGiB)}};
+}
 
-  r["model"] = {{"name", sc.model.name},
+nlohmann::json model_and_cluster_json(const Scenario& sc, const TrainingPlan& plan) {
+  nlohmann::json j;
+  j["model"] = {{"name", sc.model.name},
                 {"total_params", round_significant(plan.params.total)},
                 {"active_params", round_significant(plan.params.active)},
                 {"mtp_params", round_significant(plan.params.mtp)}};
-  r["cluster"] = {{"gpus", sc.cluster.gpus},
+  j["cluster"] = {{"gpus", sc.cluster.gpus},
                   {"gpu", sc.gpu.name},
                   {"nodes", sc.cluster.nodes()},
                   {"name", sc.cluster.name},
                   {"fabric", to_string(sc.cluster.fabric.kind)}};
-
   if (sc.gpu_variant.active)
-    r["cluster"]["gpu_variant"] = {{"base_gpu", sc.gpu_variant.base_gpu}, {"rule", sc.gpu_variant.rule},
+    j["cluster"]["gpu_variant"] = {{"base_gpu", sc.gpu_variant.base_gpu}, {"rule", sc.gpu_variant.rule},
                                    {"cap", sc.gpu_variant.cap}, {"applied", sc.gpu_variant.applied}};
+  return j;
+}
 
-  // Power, cost and goodput (campus.h, goodput.h): the run's wall clock includes failures,
-  // checkpoints and restarts, and energy and running cost accrue over it.
+// Power, cost and goodput (campus.h, goodput.h) into r: the run's wall clock includes failures,
+// checkpoints and restarts, and energy and running cost accrue over it. Returns the warnings they raise.
+std::vector<std::string> add_power_cost_goodput(nlohmann::json& r, const Scenario& sc, const TrainingPlan& plan,
+                                                const StepEstimate& st) {
+  std::vector<std::string> warnings;
+  const double run_s = sc.training.tokens / st.tokens_per_s;
   const double gpu_power_fraction = sc.power.gpu_power_from_compute
                                         ? gpu_power_fraction_from_compute(st.compute_fraction, sc.power.gpu_idle_fraction_of_tdp)
                                         : sc.power.gpu_power_fraction_of_tdp;
@@ -170,15 +151,19 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
   r["power"] = power_json(footprint, sc.power, goodput.wall_s, sc.training.tokens);
   r["cost"] = cost_json(footprint, sc.cost, goodput.wall_s);
   r["goodput"] = goodput_to_json(goodput, sc.reliability);
+  if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
   // Seeded failure injection beside the analytical expectation; power and cost keep the expected
   // wall clock (one sampled run is not the expectation).
-  bool injection_stalled = false;
   if (sc.reliability.inject_failures) {
     const auto injected = inject_failures(injection_setup(goodput, sc.reliability), sc.seed, sc.reliability.injection_trials);
     r["goodput"]["injected"] = injection_to_json(injected, goodput);
-    injection_stalled = injected.stalled;
+    if (injected.stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
   }
+  return warnings;
+}
 
+nlohmann::json warnings_json(const Scenario& sc, const TrainingPlan& plan, const StepEstimate& st,
+                             const std::vector<std::string>& power_cost_goodput) {
   nlohmann::json warnings = nlohmann::json::array();
   if (plan.memory.total() > 0.9 * sc.gpu.hbm_capacity_bytes())
     warnings.push_back(fmt::format("memory at {:.0f}% of HBM capacity: allocator fragmentation may not leave room",
@@ -187,65 +172,37 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend, bool wa
     warnings.push_back("profile \"" + sc.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
   for (const auto& n : st.notes) warnings.push_back(n);
   for (const auto& n : plan.notes) warnings.push_back(n);
-  if (!footprint.fabric_note.empty()) warnings.push_back(footprint.fabric_note);
-  if (injection_stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
-  r["warnings"] = warnings;
+  for (const auto& n : power_cost_goodput) warnings.push_back(n);
+  return warnings;
+}
+
+}  // namespace
+
+TrainingRun run_training(const Scenario& sc, const std::string& backend_name, bool want_trace) {
+  const StepBackend& backend = find_step_backend(backend_name);  // InputError for unknown names
+  if (sc.asymmetry.any() && !backend.simulates_asymmetry())
+    throw InputError(sc.file, "$.asymmetry",
+                     "breaking symmetry needs a simulated step: expected --backend des or simgrid (or no asymmetry)");
+  TrainingRun run;
+  run.plan = plan_training(sc.model, sc.parallelism, sc.training, sc.cluster, sc.gpu, sc.file);
+  StepOutcome outcome = backend.estimate(run.plan, sc, want_trace);
+  run.step = std::move(outcome.step);
+  run.trace_json = std::move(outcome.trace_json);
+
+  nlohmann::json r;
+  r["schema"] = "gwsim.report/1";
+  r["scenario"] = sc.resolved;
+  r["provenance"] = provenance_json(sc, backend_name);
+  r["training"] = training_json(sc, run.plan, run.step);
+  r["communication"] = communication_json(run.step);
+  r["memory"] = memory_json(sc, run.plan);
+  r.update(model_and_cluster_json(sc, run.plan));
+  const auto power_warnings = add_power_cost_goodput(r, sc, run.plan, run.step);
+  r["warnings"] = warnings_json(sc, run.plan, run.step, power_warnings);
   // How far to trust this report: the recorded errors of validated runs like it.
-  r["error_band"] = training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend);
-  if (backend != "analytical") {
-    const auto ana = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
-    const double pct = 100 * (st.step_time_s / ana.step_time_s - 1);
-    std::string cause;
-    if (std::fabs(pct) > 10) {
-      std::string worst;
-      double worst_d = 0;
-      for (const auto& [k, d] : breakdown_change(st, ana)) {
-        if (k == "compute" || k == "recompute" || k == "optimizer") continue;
-        if (std::fabs(d) > std::fabs(worst_d)) worst_d = d, worst = k;
-      }
-      const std::string what = worst == "bubble" ? "pipeline bubbles"
-                               : worst == "comm_sm_contention" ? "SMs stolen by communication kernels"
-                               : "contention / exposure of " + worst;
-      cause = fmt::format("the step differs from the analytical backend's by {:+.1f}%, mostly {} ({:+.3g} s vs analytical)",
-                          pct, what, worst_d);
-    }
-    nlohmann::json notes = des.notes;
-    if (!cause.empty()) notes.push_back(cause);
-    r["des"] = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
-                {"events", des.events}, {"tasks", des.tasks}, {"notes", notes},
-                {"vs_analytical_pct", round_significant(pct)}, {"analytical_step_time_s", round_significant(ana.step_time_s)}};
-    nlohmann::json instances = nlohmann::json::array();
-    for (const auto& i : des.instances)
-      instances.push_back({{"comm", i.name}, {"kind", i.kind}, {"group", i.group}, {"simulated", i.simulated},
-                           {"per_stage", round_significant(i.per_stage)}});
-    r["des"]["instances"] = instances;
-    r["des"]["traffic_gpus"] = des.traffic_gpus;
-    r["des"]["sub_cluster_gpus"] = des.sub_cluster_gpus;
-    r["des"]["flows"] = round_significant(des.flows);
-    nlohmann::json links = nlohmann::json::array();
-    for (const auto& l : des.busiest_links)
-      links.push_back({{"link", l.name}, {"class", l.link_class}, {"bytes", round_significant(l.bytes)},
-                       {"capacity_gbs", round_significant(l.capacity_bps / 1e9)},
-                       {"utilisation", round_significant(l.utilisation)}});
-    r["des"]["busiest_links"] = links;
-    if (sc.asymmetry.any()) {
-      // What the asymmetry costs: the step with and without it, and where the time went.
-      const double cost_s = st.step_time_s - symmetric.step_time_s;
-      nlohmann::json moved = nlohmann::json::object();
-      for (const auto& [k, d] : breakdown_change(st, symmetric))
-        if (std::fabs(d) > 1e-6 * st.step_time_s) moved[k] = round_significant(d);
-      const double steps = sc.training.tokens / plan.tokens_per_step;
-      r["des"]["asymmetry"] = {
-          {"applied", des.asymmetry_applied},
-          {"symmetric_step_time_s", round_significant(symmetric.step_time_s)},
-          {"step_time_s", round_significant(st.step_time_s)},
-          {"cost_pct", round_significant(100 * cost_s / symmetric.step_time_s)},
-          {"cost_s_per_step", round_significant(cost_s)},
-          {"cost_gpu_hours", round_significant(cost_s * steps * gpus / 3600)},
-          {"breakdown_change_s", moved}};
-    }
-  }
-  run.report = r;
+  r["error_band"] = training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend_name);
+  r.update(outcome.report_sections);
+  run.report = std::move(r);
   return run;
 }
 

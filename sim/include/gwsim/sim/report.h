@@ -18,8 +18,8 @@ struct TrainingRun {
   std::string trace_json;  // des/simgrid with want_trace: Chrome trace-event JSON
 };
 
-// Plans the step, estimates it with the named backend ("analytical" for now) and builds the report.
-// "des" / "simgrid" simulate the step on the network layer (des/training_step.h).
+// Plans the step, estimates it with the named step backend (step_backend.h: analytical, des,
+// simgrid) and builds the report from what the backend returns.
 TrainingRun run_training(const Scenario& scenario, const std::string& backend = "analytical", bool want_trace = false);
 
 // Human-readable summary of a report (what `gwsim run` prints).
