@@ -7,93 +7,15 @@
 #include <map>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/common/input_limits.h"
-#include "gwsim/common/json_input.h"
-#include "gwsim/common/paths.h"
-#include "gwsim/sim/analytical.h"
+#include "gwsim/cost/cost.h"
 #include "gwsim/sim/campus.h"
-#include "gwsim/cost/collective_cost.h"
-#include "gwsim/sim/scenario.h"
 #include "gwsim/workloads/training_plan.h"
 
 namespace gwsim {
 
 namespace {
 
-constexpr const char* kServingSchema = "gwsim.serving/1";
 constexpr const char* kServingReportSchema = "gwsim.serving-report/1";
-// vLLM's default gpu_memory_utilization: the share of HBM a server fills with weights and KV
-// cache, the rest left to activations, the CUDA context and fragmentation.
-constexpr double kDefaultMemoryUtilization = 0.9;
-
-InstanceLayout parse_layout(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
-  InstanceLayout l;
-  l.gpus = o.int_in("gpus", 1, limits::kMaxGpus);
-  if (l.gpus > cluster.gpus) o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, l.gpus));
-  l.attention_tp = o.int_in_or("attention_tp", 1, limits::kMaxGpus, 1);
-  if (l.gpus % l.attention_tp != 0)
-    o.fail("attention_tp", fmt::format("expected a divisor of the instance's {} GPUs, got {}", l.gpus, l.attention_tp));
-  if (model.attention.heads % l.attention_tp != 0)
-    o.fail("attention_tp", fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, l.attention_tp));
-  if (model.moe) {
-    l.ep = o.int_in_or("ep", 1, limits::kMaxGpus, l.gpus);
-    if (l.ep > l.gpus) o.fail("ep", fmt::format("expected at most the instance's {} GPUs, got {}", l.gpus, l.ep));
-    l.redundant_experts = o.int_in_or("redundant_experts", 0, limits::kMaxExperts, 0);  // extra expert copies
-    const int slots = model.moe->routed_experts + l.redundant_experts;
-    if (slots % l.ep != 0)
-      o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}", model.moe->routed_experts,
-                               l.redundant_experts, slots, l.ep));
-  } else {
-    for (const char* key : {"ep", "redundant_experts"})
-      if (o.has(key)) o.fail(key, fmt::format("model {} has no experts: leave it out", model.name));
-  }
-  l.overlap = o.boolean_or("overlap", true);
-  return l;
-}
-
-DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
-  DecodeSettings d;
-  d.layout = parse_layout(o, model, cluster);
-  // Tokens of context: at least one (a fraction of a token made the batch search hang, issue 12).
-  d.kv_len = o.positive("kv_len");
-  if (!(d.kv_len >= 1 && d.kv_len <= static_cast<double>(limits::kMaxSeqLen)))
-    o.fail("kv_len", fmt::format("expected 1 to {} tokens, got {:g}", limits::kMaxSeqLen, d.kv_len));
-  d.kv_cache = o.one_of_or("kv_cache", {"bf16", "fp8"}, "bf16") == "fp8" ? Precision::fp8 : Precision::bf16;
-  const auto& b = o.raw("batch_per_gpu");
-  if (b.is_string()) {
-    if (b.get<std::string>() != "max") o.fail("batch_per_gpu", "expected a number of sequences or \"max\"");
-  } else {
-    d.batch_per_gpu = o.positive("batch_per_gpu");
-  }
-  if (o.has("tpot_slo_ms")) d.tpot_slo_s = o.positive("tpot_slo_ms") / 1e3;
-  if (o.has("mtp")) {
-    if (model.mtp_depth == 0) o.fail("mtp", fmt::format("model {} has no MTP modules to draft with: leave it out", model.name));
-    const JsonObject m = o.object("mtp");
-    const int modules = model.mtp_depth;
-    d.mtp_depth = m.int_in("depth", 1, limits::kMaxMtpDepth);
-    if (d.mtp_depth > modules) m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
-    d.mtp_acceptance = m.number("acceptance");
-    if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance <= 1)) m.fail("acceptance", "expected a probability in [0, 1]");
-    m.allow({"source", "notes"});
-    m.reject_unknown_keys();
-  }
-  d.memory_utilization = o.number_or("memory_utilization", kDefaultMemoryUtilization);
-  if (!(d.memory_utilization > 0 && d.memory_utilization <= 1)) o.fail("memory_utilization", "expected a fraction in (0, 1]");
-  o.allow({"source", "notes"});
-  o.reject_unknown_keys();
-  return d;
-}
-
-PrefillSettings parse_prefill(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
-  PrefillSettings p;
-  p.layout = parse_layout(o, model, cluster);
-  p.prompt_len = o.positive("prompt_len");
-  p.tokens_per_gpu = o.positive("tokens_per_gpu");
-  o.allow({"source", "notes"});
-  o.reject_unknown_keys();
-  return p;
-}
-
 // Tokens each sequence feeds through the model per decode step: its new token and its MTP drafts.
 double query_tokens_per_sequence(const DecodeSettings& d) { return 1.0 + d.mtp_depth; }
 
@@ -197,72 +119,6 @@ double weights_that_fit(const ServingScenario& s, const InstanceLayout& l, int m
 }
 
 }  // namespace
-
-double InstanceLayout::experts_per_gpu(const ModelSpec& m) const {
-  return m.moe ? static_cast<double>(m.moe->routed_experts + redundant_experts) / ep : 0;
-}
-
-ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::string& file) {
-  ServingScenario s;
-  s.file = file;
-  JsonObject o(doc, file, "$");
-  o.require_schema(kServingSchema);
-  s.name = o.string("name");
-  s.description = o.string_or("description", "");
-  o.allow({"notes", "source"});
-  const std::string base = directory_of(file);
-  s.model = resolve_model_ref(o, base);
-  s.cluster = resolve_cluster_ref(o.raw("cluster"), o, base);
-  s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
-  s.profile_ref = o.has("profile") ? o.string("profile") : preferred_profile_name(s.gpu);
-  o.allow({"profile"});
-  s.profile = find_profile(s.profile_ref, base, file, "$.profile");
-  if (s.profile.gpu_name != s.gpu.name)
-    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name, s.profile.gpu_name,
-                                  s.gpu.name));
-  const std::string prec = o.one_of_or("precision", {"bf16", "fp16", "fp8"}, "bf16");
-  s.precision = *parse_precision(prec);
-  if (!s.gpu.supports(s.precision))
-    o.fail("precision", fmt::format("{} has no {} tensor cores: expected bf16 or fp16", s.gpu.name, prec));
-  s.decode = parse_decode(o.object("decode"), s.model, s.cluster);
-  if (o.has("prefill")) s.prefill = parse_prefill(o.object("prefill"), s.model, s.cluster);
-  if (o.has("target")) {
-    const JsonObject t = o.object("target");
-    if (t.has("output_tokens_per_s")) s.target_output_tokens_per_s = t.positive("output_tokens_per_s");
-    if (t.has("input_tokens_per_s")) {
-      s.target_input_tokens_per_s = t.positive("input_tokens_per_s");
-      if (!s.prefill) t.fail("input_tokens_per_s", "expected a \"prefill\" block to size prefill with");
-    }
-    if (t.has("cache_hit_rate")) {
-      s.cache_hit_rate = t.number("cache_hit_rate");
-      if (!(s.cache_hit_rate >= 0 && s.cache_hit_rate < 1)) t.fail("cache_hit_rate", "expected a share in [0, 1)");
-    }
-    t.allow({"source", "notes"});
-    t.reject_unknown_keys();
-  }
-  const CostAssumptions cost_default = default_cost_assumptions(s.gpu);
-  s.usd_per_gpu_hour = cost_default.usd_per_gpu_hour;
-  s.usd_source = cost_default.source;
-  if (o.has("cost")) {
-    const JsonObject c = o.object("cost");
-    s.usd_per_gpu_hour = c.positive("usd_per_gpu_hour");
-    s.usd_source = c.string_or("source", "scenario");
-    c.allow({"notes"});
-    c.reject_unknown_keys();
-  }
-  o.reject_unknown_keys();
-  s.resolved = without_nulls(doc);
-  s.resolved["model"] = model_to_json(s.model);
-  s.resolved["profile"] = s.profile_ref;
-  return s;
-}
-
-ServingScenario load_serving_scenario(const std::string& path, const std::vector<std::string>& overrides) {
-  auto doc = parse_json_file(path);
-  if (!doc.is_object()) throw InputError(path, "$", "expected a serving scenario object");
-  for (const auto& ov : overrides) apply_override(doc, ov, path);  // as `gwsim run --set`
-  return parse_serving_scenario(doc, path);
-}
 
 double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l, int mtp_modules) {
   const ModelSpec& m = s.model;
@@ -399,54 +255,144 @@ PrefillStep prefill_step(const ServingScenario& s) {
   return st;
 }
 
-nlohmann::json run_serving(const ServingScenario& s) {
+namespace {
+
+// Decode memory per GPU: the weights, one sequence's KV cache, and how many sequences fit beside them.
+struct DecodeMemory {
+  double capacity = 0, usable = 0, weights = 0, prefill_weights = 0, kv_per_seq = 0, max_batch = 0;
+};
+
+DecodeMemory decode_memory(const ServingScenario& s) {
   const DecodeSettings& d = s.decode;
-  const InstanceLayout& l = d.layout;
-  const std::string& file = s.file;
-  const double capacity = s.gpu.hbm_capacity_gb.value * 1e9;
-  const double usable = capacity * d.memory_utilization;
-  const double weights = weights_that_fit(s, l, d.mtp_depth, usable, "decode");
-  const double prefill_weights = s.prefill ? weights_that_fit(s, s.prefill->layout, 0, usable, "prefill") : 0;
-  const double kv_per_seq = decode_kv_bytes_per_sequence(s);
-  const double max_by_memory = std::floor((usable - weights) / kv_per_seq);
-  if (max_by_memory < 1)
-    throw InfeasibleError(file, "$.decode.kv_len",
+  DecodeMemory m;
+  m.capacity = s.gpu.hbm_capacity_gb.value * 1e9;
+  m.usable = m.capacity * d.memory_utilization;
+  m.weights = weights_that_fit(s, d.layout, d.mtp_depth, m.usable, "decode");
+  m.prefill_weights = s.prefill ? weights_that_fit(s, s.prefill->layout, 0, m.usable, "prefill") : 0;
+  m.kv_per_seq = decode_kv_bytes_per_sequence(s);
+  m.max_batch = std::floor((m.usable - m.weights) / m.kv_per_seq);
+  if (m.max_batch < 1)
+    throw InfeasibleError(s.file, "$.decode.kv_len",
                           fmt::format("one sequence's KV cache ({:.2f} GB per GPU) does not fit beside the weights ({:.1f} of "
                                       "{:.1f} GB usable): expected a shorter kv_len, an fp8 cache or more GPUs",
-                                      kv_per_seq / 1e9, weights / 1e9, usable / 1e9));
-  std::vector<std::string> warnings;
-  std::string chosen_by = "stated";
+                                      m.kv_per_seq / 1e9, m.weights / 1e9, m.usable / 1e9));
+  return m;
+}
+
+struct BatchChoice {
   double batch = 0;
+  std::string chosen_by;  // stated | memory | tpot_slo
+};
+
+// The decode batch per GPU: the stated one (refused when it does not fit), or the largest whole
+// batch that fits memory and, if one is set, the TPOT SLO.
+BatchChoice choose_decode_batch(const ServingScenario& s, const DecodeMemory& mem, std::vector<std::string>& warnings) {
+  const DecodeSettings& d = s.decode;
   if (d.batch_per_gpu) {
-    batch = *d.batch_per_gpu;
-    if (batch > max_by_memory)
-      throw InfeasibleError(file, "$.decode.batch_per_gpu",
+    const double batch = *d.batch_per_gpu;
+    if (batch > mem.max_batch)
+      throw InfeasibleError(s.file, "$.decode.batch_per_gpu",
                             fmt::format("{:g} sequences per GPU do not fit: their KV cache takes {:.1f} GB beside {:.1f} GB of "
                                         "weights, {:.1f} GB usable; expected at most {:g}",
-                                        batch, batch * kv_per_seq / 1e9, weights / 1e9, usable / 1e9, max_by_memory));
+                                        batch, batch * mem.kv_per_seq / 1e9, mem.weights / 1e9, mem.usable / 1e9, mem.max_batch));
     if (d.tpot_slo_s > 0 && decode_step(s, batch).tpot_s > d.tpot_slo_s)
       warnings.push_back(fmt::format("the stated batch misses the TPOT SLO of {:g} ms", d.tpot_slo_s * 1e3));
-  } else {
-    // The largest whole batch that fits memory and, if one is set, the SLO (the step time grows
-    // with the batch, so a bisection finds it).
-    batch = max_by_memory;
-    chosen_by = "memory";
-    if (d.tpot_slo_s > 0 && decode_step(s, batch).tpot_s > d.tpot_slo_s) {
-      chosen_by = "tpot_slo";
-      const double tpot_one = decode_step(s, 1).tpot_s;
-      if (tpot_one > d.tpot_slo_s)
-        throw InfeasibleError(file, "$.decode.tpot_slo_ms",
-                              fmt::format("even one sequence per GPU takes {:.2f} ms per output token: expected an SLO of at least that",
-                                          tpot_one * 1e3));
-      double lo = 1, hi = max_by_memory;  // tpot(lo) meets the SLO, tpot(hi) does not
-      while (hi - lo > 1) {
-        const double mid = std::floor((lo + hi) / 2);
-        (decode_step(s, mid).tpot_s <= d.tpot_slo_s ? lo : hi) = mid;
-      }
-      batch = lo;
-    }
+    return {batch, "stated"};
   }
-  const DecodeStep st = decode_step(s, batch);
+  if (!(d.tpot_slo_s > 0 && decode_step(s, mem.max_batch).tpot_s > d.tpot_slo_s)) return {mem.max_batch, "memory"};
+  const double tpot_one = decode_step(s, 1).tpot_s;
+  if (tpot_one > d.tpot_slo_s)
+    throw InfeasibleError(s.file, "$.decode.tpot_slo_ms",
+                          fmt::format("even one sequence per GPU takes {:.2f} ms per output token: expected an SLO of at least that",
+                                      tpot_one * 1e3));
+  // The step time grows with the batch, so a bisection finds the largest batch within the SLO.
+  double lo = 1, hi = mem.max_batch;  // tpot(lo) meets the SLO, tpot(hi) does not
+  while (hi - lo > 1) {
+    const double mid = std::floor((lo + hi) / 2);
+    (decode_step(s, mid).tpot_s <= d.tpot_slo_s ? lo : hi) = mid;
+  }
+  return {lo, "tpot_slo"};
+}
+
+nlohmann::json decode_json(const ServingScenario& s, const DecodeStep& st, const BatchChoice& batch, const DecodeMemory& mem) {
+  const InstanceLayout& l = s.decode.layout;
+  nlohmann::json dj = step_json(st, l.overlap);
+  dj["instance_gpus"] = l.gpus;
+  dj["batch_per_gpu"] = batch.batch;
+  dj["batch_chosen_by"] = batch.chosen_by;
+  dj["max_batch_per_gpu_by_memory"] = mem.max_batch;
+  dj["kv_len"] = s.decode.kv_len;
+  dj["tokens_per_step_per_sequence"] = st.tokens_per_step_per_sequence;
+  dj["tpot_ms"] = st.tpot_s * 1e3;
+  dj["tokens_per_s_per_sequence"] = 1 / st.tpot_s;
+  dj["output_tokens_per_s_per_gpu"] = st.output_tokens_per_s_per_gpu;
+  dj["output_tokens_per_s_per_node"] = st.output_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
+  dj["output_tokens_per_s_per_instance"] = st.output_tokens_per_s_per_gpu * l.gpus;
+  dj["memory_gb"] = {{"weights", mem.weights / 1e9},
+                     {"kv_cache", batch.batch * mem.kv_per_seq / 1e9},
+                     {"kv_cache_per_sequence", mem.kv_per_seq / 1e9},
+                     {"usable", mem.usable / 1e9},
+                     {"capacity", mem.capacity / 1e9}};
+  return dj;
+}
+
+nlohmann::json prefill_json(const ServingScenario& s, const PrefillStep& pre, const DecodeMemory& mem) {
+  const PrefillSettings& p = *s.prefill;
+  nlohmann::json pj = step_json(pre, p.layout.overlap);
+  pj["instance_gpus"] = p.layout.gpus;
+  pj["tokens_per_gpu"] = p.tokens_per_gpu;
+  pj["prompt_len"] = p.prompt_len;
+  pj["input_tokens_per_s_per_gpu"] = pre.input_tokens_per_s_per_gpu;
+  pj["input_tokens_per_s_per_node"] = pre.input_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
+  pj["input_tokens_per_s_per_instance"] = pre.input_tokens_per_s_per_gpu * p.layout.gpus;
+  pj["memory_gb"] = {{"weights", mem.prefill_weights / 1e9}, {"usable", mem.usable / 1e9}};
+  return pj;
+}
+
+// The fleet a target rate takes: decode and prefill instances, GPUs, $/hour, power and capital.
+nlohmann::json target_json(const ServingScenario& s, const DecodeStep& st, const std::optional<PrefillStep>& pre) {
+  nlohmann::json t;
+  double gpus = 0;
+  if (s.target_output_tokens_per_s > 0) {
+    const int instance_gpus = s.decode.layout.gpus;
+    const double instances = std::ceil(s.target_output_tokens_per_s / (st.output_tokens_per_s_per_gpu * instance_gpus));
+    t["output_tokens_per_s"] = s.target_output_tokens_per_s;
+    t["decode_instances"] = instances;
+    t["decode_gpus"] = instances * instance_gpus;
+    gpus += instances * instance_gpus;
+  }
+  if (s.target_input_tokens_per_s > 0) {
+    // Cached prefixes are not recomputed: only the misses need prefill GPUs.
+    const double computed = s.target_input_tokens_per_s * (1 - s.cache_hit_rate);
+    const double instances = std::ceil(computed / (pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus));
+    t["input_tokens_per_s"] = s.target_input_tokens_per_s;
+    t["cache_hit_rate"] = s.cache_hit_rate;
+    t["prefill_instances"] = instances;
+    t["prefill_gpus"] = instances * s.prefill->layout.gpus;
+    gpus += instances * s.prefill->layout.gpus;
+  }
+  t["gpus"] = gpus;
+  t["usd_per_hour"] = gpus * s.usd_per_gpu_hour;
+  // Power and capital of that fleet on the scenario's cluster design, with the training
+  // report's defaults: GPUs at TDP (what a facility provisions), hosts, NICs, the switches and
+  // optics its fabric needs, PUE (hwmodels/data/power.json, costs.json).
+  const PowerAssumptions power = default_power_assumptions(s.gpu);
+  const auto footprint = cluster_footprint(static_cast<std::int64_t>(gpus), s.gpu, s.cluster, power,
+                                           power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
+  t["it_mw"] = footprint.it_mw;
+  t["facility_mw"] = footprint.facility_mw;
+  t["capex_usd"] = footprint.capex_usd;
+  t["usd_per_gpu_hour_owned"] = footprint.usd_per_gpu_hour_owned;
+  return t;
+}
+
+}  // namespace
+
+nlohmann::json run_serving(const ServingScenario& s) {
+  const DecodeMemory mem = decode_memory(s);
+  std::vector<std::string> warnings;
+  const BatchChoice batch = choose_decode_batch(s, mem, warnings);
+  const DecodeStep st = decode_step(s, batch.batch);
 
   nlohmann::json r;
   r["schema"] = kServingReportSchema;
@@ -455,74 +401,16 @@ nlohmann::json run_serving(const ServingScenario& s) {
   if (!s.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = s.profile.derivation;
   if (s.profile.kind == ProfileKind::published)
     warnings.push_back("profile \"" + s.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
-  nlohmann::json dj = step_json(st, l.overlap);
-  dj["instance_gpus"] = l.gpus;
-  dj["batch_per_gpu"] = batch;
-  dj["batch_chosen_by"] = chosen_by;
-  dj["max_batch_per_gpu_by_memory"] = max_by_memory;
-  dj["kv_len"] = d.kv_len;
-  dj["tokens_per_step_per_sequence"] = st.tokens_per_step_per_sequence;
-  dj["tpot_ms"] = st.tpot_s * 1e3;
-  dj["tokens_per_s_per_sequence"] = 1 / st.tpot_s;
-  dj["output_tokens_per_s_per_gpu"] = st.output_tokens_per_s_per_gpu;
-  dj["output_tokens_per_s_per_node"] = st.output_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
-  dj["output_tokens_per_s_per_instance"] = st.output_tokens_per_s_per_gpu * l.gpus;
-  dj["memory_gb"] = {{"weights", weights / 1e9},
-                     {"kv_cache", batch * kv_per_seq / 1e9},
-                     {"kv_cache_per_sequence", kv_per_seq / 1e9},
-                     {"usable", usable / 1e9},
-                     {"capacity", capacity / 1e9}};
-  r["decode"] = dj;
+  r["decode"] = decode_json(s, st, batch, mem);
   std::optional<PrefillStep> pre;
   if (s.prefill) {
     pre = prefill_step(s);
-    nlohmann::json pj = step_json(*pre, s.prefill->layout.overlap);
-    pj["instance_gpus"] = s.prefill->layout.gpus;
-    pj["tokens_per_gpu"] = s.prefill->tokens_per_gpu;
-    pj["prompt_len"] = s.prefill->prompt_len;
-    pj["input_tokens_per_s_per_gpu"] = pre->input_tokens_per_s_per_gpu;
-    pj["input_tokens_per_s_per_node"] = pre->input_tokens_per_s_per_gpu * s.cluster.gpus_per_node;
-    pj["input_tokens_per_s_per_instance"] = pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus;
-    pj["memory_gb"] = {{"weights", prefill_weights / 1e9}, {"usable", usable / 1e9}};
-    r["prefill"] = pj;
+    r["prefill"] = prefill_json(s, *pre, mem);
   }
   r["cost"] = {{"usd_per_gpu_hour", s.usd_per_gpu_hour},
                {"source", s.usd_source},
                {"usd_per_million_output_tokens", s.usd_per_gpu_hour / 3600 / st.output_tokens_per_s_per_gpu * 1e6}};
-  if (s.target_output_tokens_per_s > 0 || s.target_input_tokens_per_s > 0) {
-    nlohmann::json t;
-    double gpus = 0;
-    if (s.target_output_tokens_per_s > 0) {
-      const double instances = std::ceil(s.target_output_tokens_per_s / (st.output_tokens_per_s_per_gpu * l.gpus));
-      t["output_tokens_per_s"] = s.target_output_tokens_per_s;
-      t["decode_instances"] = instances;
-      t["decode_gpus"] = instances * l.gpus;
-      gpus += instances * l.gpus;
-    }
-    if (s.target_input_tokens_per_s > 0) {
-      // Cached prefixes are not recomputed: only the misses need prefill GPUs.
-      const double computed = s.target_input_tokens_per_s * (1 - s.cache_hit_rate);
-      const double instances = std::ceil(computed / (pre->input_tokens_per_s_per_gpu * s.prefill->layout.gpus));
-      t["input_tokens_per_s"] = s.target_input_tokens_per_s;
-      t["cache_hit_rate"] = s.cache_hit_rate;
-      t["prefill_instances"] = instances;
-      t["prefill_gpus"] = instances * s.prefill->layout.gpus;
-      gpus += instances * s.prefill->layout.gpus;
-    }
-    t["gpus"] = gpus;
-    t["usd_per_hour"] = gpus * s.usd_per_gpu_hour;
-    // Power and capital of that fleet on the scenario's cluster design, with the training
-    // report's defaults: GPUs at TDP (what a facility provisions), hosts, NICs, the switches and
-    // optics its fabric needs, PUE (hwmodels/data/power.json, costs.json).
-    const PowerAssumptions power = default_power_assumptions(s.gpu);
-    const auto footprint = cluster_footprint(static_cast<std::int64_t>(gpus), s.gpu, s.cluster, power,
-                                             power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
-    t["it_mw"] = footprint.it_mw;
-    t["facility_mw"] = footprint.facility_mw;
-    t["capex_usd"] = footprint.capex_usd;
-    t["usd_per_gpu_hour_owned"] = footprint.usd_per_gpu_hour_owned;
-    r["target"] = t;
-  }
+  if (s.target_output_tokens_per_s > 0 || s.target_input_tokens_per_s > 0) r["target"] = target_json(s, st, pre);
   r["warnings"] = warnings;
   return r;
 }
