@@ -54,6 +54,7 @@
 #include "gwsim/sim/network/backend.h"
 #include "gwsim/sim/network/collective.h"
 #include "gwsim/sim/network/topology.h"
+#include "step_build.h"
 
 namespace gwsim {
 
@@ -61,81 +62,7 @@ namespace {
 
 using namespace net;
 
-constexpr double kSimgridFlowLimit = 2e6;  // member flows SimGrid is asked to simulate at most
-constexpr std::int64_t kMaxSimulatedGpus = 65536;  // sub-cluster size cap (des)
-// Engine work: (flow group, link) pairs crossed per transfer, summed over the transfers.
-// Per comm: the representative instance's links (what its copies add merges away under symmetry).
-constexpr double kMaxCollectiveLinkEntries = 1e8;  // of one comm over the step, des
-// Over the step: links the des engine merges (same capacity, groups and counts) counted once. Measured
-// (2-core x86): DeepSeek-V3 2048 5.6e4 (0.2 s), the same at 4:1 9.8e5 (1.6 s), Megatron 1T 3072
-// 1.4e6 (2.8 s), H100 gigawatt at 1M GPUs 6.5e4 (1.4 s); a GB200 layout whose stages' copies
-// overlapped, 1.8e7, ran 6.5 minutes.
-constexpr double kMaxStepLinkEntries = 1e7;
-constexpr std::int64_t kSimgridGpuLimit = 1024;  // GPUs of the sub-cluster SimGrid is given at most
-
-// A collective built once on its own graph and copied into the step's graph for every execution.
-struct Template {
-  TaskGraph g;
-  int end = -1;
-  int batch_offset = -1;  // where its batches went in the step graph
-  double extra_latency_s = 0;
-  bool usable = true;     // false: the group did not fit the sub-cluster; a delay stands in
-  double fallback_s = 0;
-};
-
-// Per batch of a graph: the (flow group, resource) pairs its groups weigh on once the des engine
-// has merged links whose capacity and (group, member flows) signature over the whole graph are the
-// same (des_backend.cpp, merge_shared_links; signatures hashed here). What a transfer of that batch
-// costs the engine at each rate update; copies of a symmetric collective add no resources.
-class EngineEntries {
- public:
-  explicit EngineEntries(const Topology& topo) : topo_(topo), sig_(topo.link_count(), 0), first_(topo.link_count(), 0) {}
-
-  std::vector<double> per_batch(const TaskGraph& g) {
-    std::uint64_t group_id = 0;
-    for (const auto& b : g.batches)
-      for (const auto& grp : b.groups) {
-        ++group_id;
-        for (const auto& [l, k] : grp.link_flows) {
-          if (sig_[l] == 0) touched_.push_back(l);
-          std::uint64_t kb = 0;
-          std::memcpy(&kb, &k, sizeof kb);
-          sig_[l] = mix(sig_[l] ^ mix(group_id * 0x100000001b3ULL ^ kb)) | 1;  // never 0 once used
-        }
-      }
-    std::sort(touched_.begin(), touched_.end());  // the engine keeps the lowest id of a class
-    std::map<std::pair<double, std::uint64_t>, int> merged;
-    for (int l : touched_) first_[l] = merged.emplace(std::make_pair(topo_.link(l).capacity_bps, sig_[l]), l).second;
-    std::vector<double> out(g.batches.size(), 0);
-    for (std::size_t b = 0; b < g.batches.size(); ++b)
-      for (const auto& grp : g.batches[b].groups)
-        for (const auto& [l, k] : grp.link_flows) out[b] += first_[l];
-    for (int l : touched_) sig_[l] = 0, first_[l] = 0;
-    touched_.clear();
-    return out;
-  }
-
-  // Summed over the graph's transfer tasks.
-  double work(const TaskGraph& g) {
-    const auto pb = per_batch(g);
-    double total = 0;
-    for (const auto& task : g.tasks)
-      if (task.kind == TaskKind::transfer) total += pb[task.batch];
-    return total;
-  }
-
- private:
-  static std::uint64_t mix(std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  }
-  const Topology& topo_;
-  std::vector<std::uint64_t> sig_;
-  std::vector<char> first_;
-  std::vector<int> touched_;
-};
+using namespace des_step;
 
 struct Span {
   int first = -1, end = -1;  // task ids
@@ -216,197 +143,33 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   }
   const int passes = m * v;  // forward passes per rank per step (and as many backward ones)
 
-  // Sub-cluster: pp blocks of scale-up domains, each large enough for the largest group.
-  const int dom = std::max(1, cluster.scaleup_domain_gpus > 0 ? cluster.scaleup_domain_gpus : cluster.gpus_per_node);
-  const int total_domains = std::max(1, static_cast<int>(cluster.gpus / dom));
-  auto rpd_of = [&](const Comm& c) {
-    int r = std::clamp(c.ranks_per_domain, 1, dom);
-    while (c.group % r) --r;
-    return r;
-  };
-  // Groups too large for the simulated sub-cluster fall back to their analytical cost (a delay).
-  const int max_domains = std::max(1, static_cast<int>(kMaxSimulatedGpus / dom));
-  // A stage's block holds its widest group when the pp blocks fit the sub-cluster side by side.
-  // When they do not, the per-micro-batch groups (TP, CP, EP: run hundreds of times a step) set
-  // the block, so that stages do not wrap onto each other's GPUs; per-step groups wider than that
-  // (DP, once at the step's end) then fall back to their analytical cost.
-  int block_all = 1, block_mb = 1;
-  for (const auto& c : plan.comms) {
-    const int nd = (c.group + rpd_of(c) - 1) / rpd_of(c);
-    if (c.kind == CommKind::pp || nd > max_domains) continue;
-    block_all = std::max(block_all, nd);
-    if (c.per_micro_batch > 0) block_mb = std::max(block_mb, nd);
-  }
-  int block = block_all * pp > max_domains && block_mb < block_all ? block_mb : block_all;
-  block = std::min(block, total_domains);
-  const int sim_domains = std::max(block, std::min({total_domains, block * pp, max_domains}));
-  ClusterSpec sub = cluster;
-  sub.gpus = static_cast<std::int64_t>(sim_domains) * dom;
+  // Sub-cluster: pp blocks of scale-up domains, each large enough for the largest group; stage s's
+  // groups on its block (step_instances.cpp).
+  const StepInputs in{plan, sc, backend_name, simgrid, order, pp, m, v, passes};
+  const StepLayout lay = lay_out_sub_cluster(plan, cluster);
+  const ClusterSpec& sub = lay.sub;
+  const int block = lay.block, lane_width = lay.lane_width;
+  const bool stages_share_gpus = lay.stages_share_gpus;
+  const std::int64_t stage_gpus = lay.stage_gpus;
   if (simgrid && sub.gpus > kSimgridGpuLimit)
     throw InputError("--backend", "",
                      fmt::format("simgrid: this step needs a {}-GPU sub-cluster, above the simgrid backend's limit of {} "
                                  "GPUs (one flow per GPU pair): use --backend des",
                                  sub.gpus, kSimgridGpuLimit));
   Topology topo(sub, sc.seed, Ecmp::dmodk);
-  // Stage s's groups start at domain base_domain(s). When the pp blocks do not all fit (the
-  // sub-cluster is capped), the blocks wrap around; a stage that wraps moves to the next lane of
-  // GPUs in each domain (local index + lane), so that stages sharing domains still use different
-  // GPUs and NICs, as they do in the real cluster. Only when the lanes run out do stages share GPUs.
-  int lane_width = 1;
-  for (const auto& c : plan.comms)
-    if (c.kind != CommKind::pp) lane_width = std::max(lane_width, rpd_of(c));
-  const int wraps = (block * pp + sim_domains - 1) / sim_domains;
-  const bool stages_share_gpus = wraps * lane_width > dom;
-  auto base_domain = [&](int s) { return (s * block) % sim_domains; };
-  auto lane = [&](int s) { return ((s * block) / sim_domains * lane_width) % dom; };
-  auto rep_gpu = [&](int s) { return base_domain(s) * dom + lane(s); };
-  apply_link_asymmetry(topo, sc.asymmetry, rep_gpu(sc.asymmetry.link.stage), asym);
-
-  // Multiplicity. A real stage's gpus / pp GPUs each run one instance of every collective at the
-  // same time: gpus / pp / group instances of each, side by side. The simulated stage owns its
-  // block of `block` domains and, in each, the lanes from lane(s): all of them unless blocks wrap,
-  // lane_width otherwise. The representative instance takes the block's first domains and lanes;
-  // copies tile the rest, lanes first (the groups of one domain set, as a stride-TP DP group's
-  // siblings sit on the other local GPUs of the same nodes), then domains.
-  const std::int64_t stage_gpus = std::max<std::int64_t>(1, cluster.gpus / pp);
-  const int lane_span = wraps == 1 ? dom : std::min(dom, lane_width);
-  auto instances_per_stage = [&](const Comm& c) {
-    return static_cast<double>(std::max<std::int64_t>(1, stage_gpus / std::max(1, c.group)));
-  };
-  auto gpu_at = [&](int s, int d, int j) { return ((base_domain(s) + d) % sim_domains) * dom + (lane(s) + j) % dom; };
-  // Stages' regions overlap where the sub-cluster is capped (blocks wrap around it, lanes run
-  // out). Copies go only to positions (domain and lane offsets in a stage's region) where no
-  // stage's GPU lies in another stage's region, the same positions on every stage: they never
-  // share a GPU with another stage's instances, and every stage carries as many. Uncapped, every
-  // position qualifies.
-  std::vector<char> free_position(static_cast<std::size_t>(block) * lane_span, 1);
-  {
-    std::vector<unsigned char> regions(static_cast<std::size_t>(sub.gpus), 0);
-    for (int s = 0; s < pp; ++s)
-      for (int d = 0; d < block; ++d)
-        for (int j = 0; j < lane_span; ++j) {
-          auto& n = regions[gpu_at(s, d, j)];
-          n = static_cast<unsigned char>(std::min(2, n + 1));
-        }
-    for (int s = 0; s < pp; ++s)
-      for (int d = 0; d < block; ++d)
-        for (int j = 0; j < lane_span; ++j)
-          if (regions[gpu_at(s, d, j)] > 1) free_position[static_cast<std::size_t>(d) * lane_span + j] = 0;
-  }
-  auto free_at = [&](int d, int j) { return free_position[static_cast<std::size_t>(d) * lane_span + j] != 0; };
-  // Rank lists of the instances of `c` simulated on stage s, the representative first; empty when
-  // the group does not fit the sub-cluster.
-  auto group_instances = [&](const Comm& c, int s) {
-    std::vector<std::vector<int>> out;
-    const int r = rpd_of(c);
-    const int nd = c.group / r;
-    if (nd > block) return out;
-    const int lane_tiles = std::max(1, lane_span / r), domain_tiles = std::max(1, block / nd);
-    const double wanted = instances_per_stage(c);
-    std::vector<int> ranks;
-    for (int k = 0; k < lane_tiles * domain_tiles && out.size() < wanted; ++k) {
-      const int kl = k % lane_tiles, kd = k / lane_tiles;
-      ranks.clear();
-      bool free = true;
-      for (int d = 0; d < nd; ++d)
-        for (int j = 0; j < r; ++j) {
-          ranks.push_back(gpu_at(s, kd * nd + d, kl * r + j));
-          free = free && free_at(kd * nd + d, kl * r + j);
-        }
-      if (k == 0 || free) out.push_back(ranks);
-    }
-    return out;
-  };
-  // Where link asymmetry sits under the representative only, its instances are no longer
-  // symmetric with the copies: each instance then gets flow groups of its own.
-  const bool separate_copies = sc.asymmetry.link.active;
-  std::vector<char> traffic_gpu(static_cast<std::size_t>(sub.gpus), 0);  // GPUs some simulated instance runs on
-  std::map<std::string, int> simulated_instances;                       // per comm name: per stage, the least
-  auto count_instances = [&](const std::string& name, int k) {
-    auto [it, fresh] = simulated_instances.try_emplace(name, k);
-    if (!fresh) it->second = std::min(it->second, k);
-  };
-  EngineEntries engine_entries(topo);
-
-  std::set<std::string> fallbacks, heavy;
-  // A collective that falls back to its analytical cost under skewed routing: the busiest rank
-  // moves load x the mean bytes, and the all-to-all ends when it does.
-  auto skew_of = [&](const Comm& c) { return c.kind == CommKind::ep ? asym.hottest_rank_load : 1.0; };
-  // Flow graphs built per stage and shape (op, group, placement, routing skew), for 1 byte: comms
-  // that differ only in their bytes (EP dispatch and combine) share one, scaled (every transfer's
-  // bytes are proportional to the collective's).
-  struct Built {
-    TaskGraph g;
-    int end = -1;
-    double work = 0;  // engine_entries' work over the graph
-  };
-  std::map<std::tuple<int, std::string, int, int, double, bool>, Built> built;
+  apply_link_asymmetry(topo, sc.asymmetry, lay.rep_gpu(sc.asymmetry.link.stage), asym);
+  InstanceBuilder inst(in, lay, topo, asym);
+  const bool separate_copies = inst.separate_copies;
+  auto& traffic_gpu = inst.traffic_gpu;
+  auto& simulated_instances = inst.simulated_instances;
+  auto& engine_entries = inst.engine_entries;
+  auto& fallbacks = inst.fallbacks;
+  auto& heavy = inst.heavy;
+  auto instances_per_stage = [&](const Comm& c) { return lay.instances_per_stage(c); };
   auto make_template = [&](const Comm& c, int s, double executions, double instances) {
-    Template t;
-    const double k = std::max(executions, 1e-9);
-    CollectiveRequest req{c.op, c.bytes * k, c.group, c.link, c.ranks_per_domain,
-                          c.op == "all_to_all" ? c.scaleout_fraction : -1};
-    CollectiveRequest tiny = req;
-    tiny.bytes = 1;
-    const double lat1 = c.group > 1 ? collective_cost(tiny, cluster, profile).time_s : 0;
-    t.extra_latency_s = std::max(0.0, executions - 1) * lat1;
-    if (c.group < 2) {
-      t.end = t.g.add_delay(0, {});
-      return t;
-    }
-    auto inst = group_instances(c, s);
-    if (inst.empty()) {
-      fallbacks.insert(c.name);
-      count_instances(c.name, 0);
-      t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + t.extra_latency_s;
-      return t;
-    }
-    const bool hot = c.kind == CommKind::ep && asym.hottest_rank_load > 1;
-    const double scaleout = c.op == "all_to_all" ? c.scaleout_fraction : -1;
-    auto [it, fresh] = built.try_emplace({s, c.op, c.group, rpd_of(c), scaleout, hot});
-    Built& bt = it->second;
-    if (fresh) {
-      CollectiveSpec spec;
-      spec.op = c.op;
-      spec.bytes = 1;
-      spec.ranks = inst.front();
-      spec.copies.assign(inst.begin() + 1, inst.end());
-      spec.separate_copies = separate_copies;
-      spec.aggregate = !simgrid;
-      spec.nvls_capable = false;
-      spec.scaleout_fraction = scaleout;
-      if (hot) {
-        spec.hot_rank = 0;  // the stage's representative GPU (group_instances puts it first)
-        spec.hot_rank_load = asym.hottest_rank_load;
-      }
-      bt.end = append_collective(bt.g, topo, profile, spec, {}, false).back();
-      // Engine work per execution: the representative's links (a copy's flows join its groups,
-      // and under symmetry the engine merges a copy's links with the representative's), or the
-      // resources left after merging within this graph, whichever is more.
-      double raw = 0;
-      for (const auto& task : bt.g.tasks)
-        if (task.kind == TaskKind::transfer)
-          for (const auto& grp : bt.g.batches[task.batch].groups) raw += static_cast<double>(grp.link_flows.size());
-      bt.work = simgrid ? 0 : std::max(engine_entries.work(bt.g), raw / static_cast<double>(inst.size()));
-    }
-    if (!simgrid && bt.work * instances * pp > kMaxCollectiveLinkEntries) {
-      // Routed pair by pair (no D-mod-k symmetry to count flows by class) and too large to run at
-      // every micro-batch: its analytical cost stands in.
-      heavy.insert(c.name);
-      count_instances(c.name, 0);
-      t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + t.extra_latency_s;
-      return t;
-    }
-    t.g = bt.g;
-    t.end = bt.end;
-    for (auto& task : t.g.tasks) task.bytes_per_flow *= c.bytes * k;
-    count_instances(c.name, static_cast<int>(inst.size()));
-    for (const auto& ranks : inst)
-      for (int r : ranks) traffic_gpu[r] = 1;
-    return t;
+    return inst.collective(c, s, executions, instances);
   };
+  auto rep_gpu = [&](int s) { return lay.rep_gpu(s); };
 
   auto overlapped = [&](const Comm& c) {
     switch (c.kind) {
@@ -433,9 +196,6 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   std::vector<StageT> st(pp);
   const double sm_slowdown = comm_sm_slowdown(gpu, tr);
   const bool static_sm_split = comm_sms_split_statically(par, tr);
-  const Comm* pp_comm = nullptr;
-  for (const auto& c : plan.comms)
-    if (c.kind == CommKind::pp) pp_comm = &c;
   for (int s = 0; s < pp; ++s) {
     auto& S = st[s];
     const auto& w = plan.stages[s];
@@ -479,54 +239,13 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     S.opt = op_time_s(optimizer, gpu, profile);
   }
 
-  built.clear();
+  inst.forget_shapes();
 
   // The schedule: every rank runs its order; a pass waits for its rank's previous compute and for
   // the activations (F) or gradients (B) it receives.
   Builder bld;
   auto& g = bld.g;
-  // One activation (or gradient) send between two ranks' representative GPUs, built once per pair,
-  // beside the same send of the stage's other GPUs (every GPU of a stage sends to its counterpart
-  // in the next): the GPU at a position of the source stage's block and lanes to the GPU at the
-  // same position of the destination's, as many as the block holds.
-  const int pp_positions = block * lane_span;
-  int pp_instances = pp_positions;  // per stage, the least
-  std::map<std::pair<int, int>, Template> p2p;
-  auto p2p_template = [&](int src, int dst) -> Template& {
-    auto [it, fresh] = p2p.try_emplace({src, dst});
-    if (fresh) {
-      const auto& coll = profile.collective(pp_comm->link, "all_to_all");
-      std::vector<std::pair<int, int>> pairs;
-      for (int i = 0; i < pp_positions && static_cast<std::int64_t>(pairs.size()) < stage_gpus; ++i) {
-        const int d = i / lane_span, j = i % lane_span;
-        const int a = gpu_at(src, d, j), b = gpu_at(dst, d, j);
-        if (i > 0 && !free_at(d, j)) continue;
-        pairs.push_back({a, b});
-        traffic_gpu[a] = traffic_gpu[b] = 1;
-      }
-      pp_instances = std::min(pp_instances, static_cast<int>(pairs.size()));
-      // Joined by class as append_collective joins copies; per pair for SimGrid, and the
-      // representative's pair on its own under link asymmetry.
-      Batch batch;
-      auto add = [&](std::vector<std::pair<int, int>> members) {
-        if (members.empty()) return;
-        batch.groups.push_back(make_group(topo, std::move(members), 1 / coll.bus_efficiency));
-        batch.groups.back().latency_s += coll.alpha_s;
-      };
-      if (simgrid) {
-        for (const auto& p : pairs) add({p});
-      } else {
-        std::vector<std::pair<int, int>> up, across;
-        for (std::size_t i = separate_copies ? 1 : 0; i < pairs.size(); ++i)
-          (topo.same_domain(pairs[i].first, pairs[i].second) ? up : across).push_back(pairs[i]);
-        if (separate_copies) add({pairs.front()});
-        add(std::move(up));
-        add(std::move(across));
-      }
-      it->second.end = it->second.g.add_transfer(it->second.g.add_batch(std::move(batch)), pp_comm->bytes, {});
-    }
-    return it->second;
-  };
+  auto p2p_template = [&](int src, int dst) -> Template& { return inst.pipeline_send(src, dst); };
   std::vector<int> chain(pp, -1), comm_track(pp, -1), pre_last_b(pp, -1), last_done(pp, -1);
   // Per pass, indexed by order.key(rank, chunk, micro-batch) of the pass that produced it: its
   // forward done (compute and collectives), and its output arrived where it was sent.
@@ -755,7 +474,7 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
     ci.kind = to_string(c.kind);
     ci.group = c.kind == CommKind::pp ? 2 : c.group;
     if (c.kind == CommKind::pp) {
-      ci.simulated = pp > 1 ? pp_instances : 0;
+      ci.simulated = pp > 1 ? inst.pp_instances : 0;
       ci.per_stage = static_cast<double>(stage_gpus);
     } else if (c.group < 2) {
       continue;
