@@ -157,4 +157,51 @@ class InstanceBuilder {
   std::map<std::pair<int, int>, Template> pipeline_sends_;
 };
 
+// Whether c runs beside the compute (on the communication track) rather than blocking it.
+bool overlapped(const Comm& c, const TrainingSettings& tr);
+
+// One rank's compute and the templates of its collectives (step_schedule.cpp).
+struct StageTemplates {
+  std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
+  std::vector<Template> step;   // per comm (per-step comms)
+  // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients).
+  double f = 0, b = 0, w = 0, opt = 0, contention_f = 0, contention_b = 0;
+  // One micro-batch's whole work on this rank: forward, backward input, backward weight, recompute.
+  double f_mb = 0, bi_mb = 0, bw_mb = 0, rc_mb = 0;
+};
+
+std::vector<StageTemplates> build_stage_templates(const StepInputs& in, InstanceBuilder& inst);
+
+// A named interval of the step's graph on one stage's track: a trace span, and what the slowest
+// stage's waits are attributed to.
+struct Span {
+  int first = -1, end = -1;  // task ids
+  int stage = 0, tid = 0;
+  std::string name, kind;    // kind: tp|cp|ep|pp|dp|compute|optimizer
+  int comm = -1;             // index into plan.comms
+};
+
+// The step's task graph and its spans.
+struct StepGraph {
+  net::TaskGraph g;
+  std::vector<Span> spans;
+  std::map<int, int> span_of_end;  // end task -> span
+
+  // Copies template t into the graph after `after` (its analytical delay where it is not usable);
+  // returns its end task.
+  int copy(Template& t, const std::vector<int>& after);
+  // Names tasks first..end; returns end.
+  int span(int first, int end, int stage, int tid, std::string name, std::string kind, int comm = -1);
+};
+
+// The step's task graph, every rank running its order, then its step end (step_schedule.cpp).
+struct StepSchedule {
+  StepGraph graph;
+  std::vector<std::vector<int>> compute_tasks;  // per rank: its compute tasks, in order
+  std::vector<int> opt_task;                    // per rank: its optimizer
+  std::vector<int> ag_end;                      // per rank: its last parameter gather (-1: none)
+};
+
+StepSchedule build_step_schedule(const StepInputs& in, std::vector<StageTemplates>& st, InstanceBuilder& inst);
+
 }  // namespace gwsim::des_step

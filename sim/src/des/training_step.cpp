@@ -64,49 +64,6 @@ using namespace net;
 
 using namespace des_step;
 
-struct Span {
-  int first = -1, end = -1;  // task ids
-  int stage = 0, tid = 0;
-  std::string name, kind;    // kind: tp|cp|ep|pp|dp|compute|optimizer
-  int comm = -1;             // index into plan.comms
-};
-
-struct Builder {
-  TaskGraph g;
-  std::vector<Span> spans;
-  std::map<int, int> span_of_end;  // end task -> span
-
-  int copy(Template& t, const std::vector<int>& after) {
-    if (!t.usable) return g.add_delay(t.fallback_s, after);
-    if (t.batch_offset < 0) {
-      t.batch_offset = static_cast<int>(g.batches.size());
-      for (const auto& b : t.g.batches) g.batches.push_back(b);
-    }
-    const int off = static_cast<int>(g.tasks.size());
-    for (const auto& src : t.g.tasks) {
-      Task task = src;
-      task.label.clear();
-      task.track = -1;
-      if (task.kind == TaskKind::transfer) task.batch += t.batch_offset;
-      if (task.after.empty()) {
-        task.after = after;
-      } else {
-        for (auto& a : task.after) a += off;
-      }
-      g.tasks.push_back(std::move(task));
-    }
-    int end = off + t.end;
-    if (t.extra_latency_s > 0) end = g.add_delay(t.extra_latency_s, {end});
-    return end;
-  }
-
-  int span(int first, int end, int stage, int tid, std::string name, std::string kind, int comm = -1) {
-    spans.push_back({first, end, stage, tid, std::move(name), std::move(kind), comm});
-    span_of_end[end] = static_cast<int>(spans.size()) - 1;
-    return end;
-  }
-};
-
 }  // namespace
 
 DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const Scenario& sc,
@@ -166,196 +123,17 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   auto& fallbacks = inst.fallbacks;
   auto& heavy = inst.heavy;
   auto instances_per_stage = [&](const Comm& c) { return lay.instances_per_stage(c); };
-  auto make_template = [&](const Comm& c, int s, double executions, double instances) {
-    return inst.collective(c, s, executions, instances);
-  };
   auto rep_gpu = [&](int s) { return lay.rep_gpu(s); };
 
-  auto overlapped = [&](const Comm& c) {
-    switch (c.kind) {
-      case CommKind::tp: return tr.overlap_tp;
-      case CommKind::cp: return true;
-      case CommKind::ep: return tr.overlap_ep;
-      // Per-micro-batch DP traffic is ZeRO-3's layer-wise gathers and reduce-scatters, prefetched
-      // beside the compute when DP overlap is on (the analytical backend also charges the first
-      // gather and the last reduce-scatter of a pass, which this pass-level graph does not split off).
-      case CommKind::dp: return tr.overlap_dp;
-      default: return false;
-    }
-  };
-
-  // Per-stage templates and phase times.
-  struct StageT {
-    std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
-    std::vector<Template> step;   // per comm (per-step comms)
-    // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients).
-    double f = 0, b = 0, w = 0, opt = 0, contention_f = 0, contention_b = 0;
-    // One micro-batch's whole work on this rank: forward, backward input, backward weight, recompute.
-    double f_mb = 0, bi_mb = 0, bw_mb = 0, rc_mb = 0;
-  };
-  std::vector<StageT> st(pp);
+  std::vector<StageTemplates> st = build_stage_templates(in, inst);
   const double sm_slowdown = comm_sm_slowdown(gpu, tr);
   const bool static_sm_split = comm_sms_split_statically(par, tr);
-  for (int s = 0; s < pp; ++s) {
-    auto& S = st[s];
-    const auto& w = plan.stages[s];
-    double f = 0, bi = 0, bw = 0, rc = 0;
-    for (const auto& o : w.forward) f += op_time_s(o, gpu, profile);
-    for (const auto& o : w.backward_input) bi += op_time_s(o, gpu, profile);
-    for (const auto& o : w.backward_weight) bw += op_time_s(o, gpu, profile);
-    for (const auto& o : w.recompute) rc += op_time_s(o, gpu, profile);
-    S.f = f / v;
-    S.b = (bi + rc) / v;
-    S.w = bw / v;
-    S.f_mb = f;
-    S.bi_mb = bi;
-    S.bw_mb = bw;
-    S.rc_mb = rc;
-    double overlapped_phase = 0;
-    for (const auto& c : plan.comms) {
-      const double k = c.per_micro_batch / 2 / v;
-      S.mb.push_back(c.kind != CommKind::pp && c.per_micro_batch > 0 ? make_template(c, s, k, 2.0 * passes) : Template{});
-      S.step.push_back(c.per_step > 0 ? make_template(c, s, c.per_step, 1) : Template{});
-      if (c.kind != CommKind::pp && c.per_micro_batch > 0 && overlapped(c)) {
-        CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain,
-                              c.op == "all_to_all" ? c.scaleout_fraction : -1};
-        overlapped_phase += collective_cost(req, cluster, profile).time_s * k;
-      }
-    }
-    // The backward phase's collectives overlap its B and W (charged to B, whether or not W is split
-    // off), so every schedule carries the same contention. Under a static split (DualPipe) all
-    // compute runs on the SMs left, as in the analytical backend.
-    const double cap = static_sm_split ? std::numeric_limits<double>::infinity() : overlapped_phase;
-    S.contention_f = overlapped_phase > 0 ? sm_slowdown * std::min(S.f, cap) : 0;
-    S.contention_b = overlapped_phase > 0 ? sm_slowdown * std::min(S.b + S.w, cap) : 0;
-    // Optimizer, as the analytical backend counts it, for this stage's parameters.
-    double local_params = w.params;
-    if (par.zero_stage >= 1) {
-      const double dense = w.params - w.expert_params;
-      local_params = dense / (par.dp * par.cp) +
-                     w.expert_params / std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
-    }
-    Op optimizer{"optimizer", "memory_bound", Precision::fp32, 0, (tr.precision == Precision::fp8 ? 26 : 30) * local_params, 1};
-    S.opt = op_time_s(optimizer, gpu, profile);
-  }
-
-  inst.forget_shapes();
-
-  // The schedule: every rank runs its order; a pass waits for its rank's previous compute and for
-  // the activations (F) or gradients (B) it receives.
-  Builder bld;
-  auto& g = bld.g;
-  auto p2p_template = [&](int src, int dst) -> Template& { return inst.pipeline_send(src, dst); };
-  std::vector<int> chain(pp, -1), comm_track(pp, -1), pre_last_b(pp, -1), last_done(pp, -1);
-  // Per pass, indexed by order.key(rank, chunk, micro-batch) of the pass that produced it: its
-  // forward done (compute and collectives), and its output arrived where it was sent.
-  std::vector<int> done_f(order.keys(), -1), sent_f(order.keys(), -1), sent_b(order.keys(), -1);
-  std::vector<std::vector<int>> compute_tasks(pp);
-  auto deps_of = [](std::vector<int> l) {
-    l.erase(std::remove(l.begin(), l.end(), -1), l.end());
-    return l;
-  };
-  visit_in_dependency_order(order, [&](int s, const WorkItem& item) {
-    auto& S = st[s];
-    std::vector<int> deps{chain[s]};
-    double dur = 0;
-    bool backward = false;
-    for (const auto& p : item.passes) {
-      switch (p.kind) {
-        case PassKind::forward:
-          dur += S.f + S.contention_f;
-          if (p.from_rank >= 0) deps.push_back(sent_f[order.key(p.from_rank, p.from_chunk, p.micro_batch)]);
-          break;
-        case PassKind::backward:
-          dur += S.b + S.contention_b + (p.with_weight ? S.w : 0);
-          // The last stage's backward starts from its own forward's loss.
-          deps.push_back(p.from_rank >= 0 ? sent_b[order.key(p.from_rank, p.from_chunk, p.micro_batch)]
-                                          : done_f[order.key(s, p.chunk, p.micro_batch)]);
-          backward = true;
-          break;
-        case PassKind::weight: dur += S.w; break;
-      }
-    }
-    deps = deps_of(deps);
-    if (backward) pre_last_b[s] = chain[s];
-    const int c0 = g.add_delay(dur, deps);
-    bld.span(c0, c0, s, 0, label(order, item), "compute");
-    compute_tasks[s].push_back(c0);
-    chain[s] = c0;
-    std::vector<int> done{c0};
-    // Each F and B pass's per-micro-batch collectives: overlapped ones on the communication track
-    // after the compute, or (an overlapped F&B pair) from the pair's start, beside its computation;
-    // blocking ones on the compute track.
-    for (const auto& p : item.passes) {
-      if (p.kind == PassKind::weight) continue;
-      for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
-        const auto& c = plan.comms[ci];
-        if (c.kind == CommKind::pp || c.per_micro_batch <= 0) continue;
-        const std::string nm = fmt::format("{} {}", c.name, label(order, p));
-        const int first = static_cast<int>(g.tasks.size());
-        if (overlapped(c)) {
-          // ZeRO-3's layer-wise gathers and reduce-scatters are prefetched beside the pass's
-          // compute, so they start with it, as an overlapped F&B pair's collectives do.
-          const bool beside_compute = item.overlapped() || c.kind == CommKind::dp;
-          auto after = beside_compute ? deps : std::vector<int>{c0};
-          after.push_back(comm_track[s]);
-          const int e = bld.copy(S.mb[ci], deps_of(after));
-          comm_track[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-          done.push_back(e);
-        } else {
-          const int e = bld.copy(S.mb[ci], {chain[s]});
-          chain[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-          done[0] = chain[s];
-        }
-      }
-    }
-    const int d = done.size() == 1 ? done[0] : g.add_delay(0, done);
-    last_done[s] = d;
-    for (const auto& p : item.passes) {
-      if (p.kind == PassKind::weight) continue;
-      const int key = order.key(s, p.chunk, p.micro_batch);
-      const bool fwd = p.kind == PassKind::forward;
-      if (fwd) done_f[key] = d;
-      auto& sent = fwd ? sent_f : sent_b;
-      if (p.to_rank < 0) continue;
-      if (p.to_rank == s) {  // interleaved on one rank: the next chunk is on the same GPU
-        sent[key] = d;
-        continue;
-      }
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(p2p_template(s, p.to_rank), {d});
-      bld.span(first, e, s, 2, fmt::format("{} {}", fwd ? "send" : "send_grad", label(order, p)), "pp");
-      sent[key] = e;
-      if (!tr.overlap_pp) chain[s] = g.add_delay(0, {chain[s], e});
-    }
-  });
-
-  // Step end: DP reduction, optimizer, parameter gather.
-  std::vector<int> opt_task(pp), ag_end(pp, -1);
-  for (int s = 0; s < pp; ++s) {
-    std::vector<int> before_opt{last_done[s]};
-    std::vector<std::size_t> gathers;
-    for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
-      const auto& c = plan.comms[ci];
-      if (c.per_step <= 0) continue;
-      if (c.op == "all_gather") {
-        gathers.push_back(ci);
-        continue;
-      }
-      // Overlapped: from the start of the rank's last backward (its W passes follow it).
-      const int start = tr.overlap_dp && pre_last_b[s] >= 0 ? pre_last_b[s] : last_done[s];
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(st[s].step[ci], {start});
-      before_opt.push_back(bld.span(first, e, s, 1, c.name, to_string(c.kind), static_cast<int>(ci)));
-    }
-    opt_task[s] = g.add_delay(st[s].opt, before_opt);
-    bld.span(opt_task[s], opt_task[s], s, 0, "optimizer", "optimizer");
-    for (auto ci : gathers) {
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(st[s].step[ci], {ag_end[s] >= 0 ? ag_end[s] : opt_task[s]});
-      ag_end[s] = bld.span(first, e, s, 1, plan.comms[ci].name, to_string(plan.comms[ci].kind), static_cast<int>(ci));
-    }
-  }
+  StepSchedule sched = build_step_schedule(in, st, inst);
+  const StepGraph& bld = sched.graph;
+  const TaskGraph& g = bld.g;
+  const auto& compute_tasks = sched.compute_tasks;
+  const auto& opt_task = sched.opt_task;
+  const auto& ag_end = sched.ag_end;
 
   // What the engine's work grows with: resources crossed per transfer, after merging.
   const double link_entries = engine_entries.work(g);
@@ -422,7 +200,7 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
       auto [sp2, kind2] = span_kind(latest_dep(bld.spans[sp].first));
       const bool comm_track_bound = sp2 >= 0 && bld.spans[sp2].comm >= 0 && bld.spans[sp2].tid == 1 &&
                                     plan.comms[bld.spans[sp2].comm].per_micro_batch > 0 &&
-                                    overlapped(plan.comms[bld.spans[sp2].comm]);
+                                    overlapped(plan.comms[bld.spans[sp2].comm], tr);
       if (comm_track_bound) exposed[kind2] += gap - d;
     } else if (kind != "compute" && kind != "bubble" && kind != "optimizer") {
       exposed[kind] += gap;
