@@ -1,7 +1,5 @@
 // The des training step's placement: the sub-cluster's size, where each stage's groups sit on it,
 // and the collectives' instances (the representative and its copies) built there (step_build.h).
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstring>
 
