@@ -44,6 +44,8 @@ void set_compute_times(StageTemplates& S, const StageWork& w, int v, const GpuSp
   S.rc_mb = rc;
 }
 
+// Stage s's compute per pass, its collectives' templates, the SM contention the overlapped ones
+// cause and its optimizer step.
 StageTemplates build_stage(const StepInputs& in, InstanceBuilder& inst, int s, double sm_slowdown, bool static_sm_split) {
   const auto& cluster = in.sc.cluster;
   const auto& profile = in.sc.profile;

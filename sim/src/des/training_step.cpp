@@ -1,4 +1,6 @@
-// One training step on the network layer: see training_step.h.
+// One training step on the network layer: see training_step.h. Its phases: the sub-cluster's layout
+// and the collectives' instances (step_instances.cpp), the stages' templates and the schedule's task
+// graph (step_schedule.cpp), their shared state (step_build.h); here, the orchestration and the report.
 //
 // Approximations (also reported in des.notes):
 //   - one GPU per pipeline stage is simulated; every stage carries the critical stage's
