@@ -145,7 +145,7 @@ TrainingPlan apply_compute_asymmetry(const TrainingPlan& plan, const Asymmetry& 
   }
   if (a.straggler.active) {
     const double f = 1 + a.straggler.slowdown_pct / 100;
-    // count scales an op's time linearly (analytical.cpp op_time_s), unlike FLOPs (efficiency curves).
+    // count scales an op's time linearly (the cost layer's op_time_s), unlike FLOPs (efficiency curves).
     each_op(p.stages[a.straggler.stage], [&](Op& o) { o.count *= f; });
     out.applied.push_back(fmt::format("straggler: stage {}'s GPU computes {:.3g}% slower; its TP, EP and PP peers "
                                       "wait for it at every collective and its DP peers at the step's end",

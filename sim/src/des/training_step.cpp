@@ -1,4 +1,6 @@
-// One training step on the network layer: see training_step.h.
+// One training step on the network layer: see training_step.h. Its phases: the sub-cluster's layout
+// and the collectives' instances (step_instances.cpp), the stages' templates and the schedule's task
+// graph (step_schedule.cpp), their shared state (step_build.h); here, the orchestration and the report.
 //
 // Approximations (also reported in des.notes):
 //   - one GPU per pipeline stage is simulated; every stage carries the critical stage's
@@ -37,148 +39,343 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <cstdint>
-#include <cstring>
-#include <limits>
 #include <map>
-#include <set>
-#include <tuple>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/cost/collective_cost.h"
 #include "gwsim/sim/des/asymmetry.h"
 #include "gwsim/sim/des/pipeline_schedule.h"
 #include "gwsim/sim/des/trace_writer.h"
 #include "gwsim/sim/network/backend.h"
-#include "gwsim/sim/network/collective.h"
 #include "gwsim/sim/network/topology.h"
+#include "step_build.h"
 
 namespace gwsim {
 
 namespace {
 
 using namespace net;
+using namespace des_step;
 
-constexpr double kSimgridFlowLimit = 2e6;  // member flows SimGrid is asked to simulate at most
-constexpr std::int64_t kMaxSimulatedGpus = 65536;  // sub-cluster size cap (des)
-// Engine work: (flow group, link) pairs crossed per transfer, summed over the transfers.
-// Per comm: the representative instance's links (what its copies add merges away under symmetry).
-constexpr double kMaxCollectiveLinkEntries = 1e8;  // of one comm over the step, des
-// Over the step: links the des engine merges (same capacity, groups and counts) counted once. Measured
-// (2-core x86): DeepSeek-V3 2048 5.6e4 (0.2 s), the same at 4:1 9.8e5 (1.6 s), Megatron 1T 3072
-// 1.4e6 (2.8 s), H100 gigawatt at 1M GPUs 6.5e4 (1.4 s); a GB200 layout whose stages' copies
-// overlapped, 1.8e7, ran 6.5 minutes.
-constexpr double kMaxStepLinkEntries = 1e7;
-constexpr std::int64_t kSimgridGpuLimit = 1024;  // GPUs of the sub-cluster SimGrid is given at most
+// The schedule: every rank's order of passes (pipeline_schedule.h). An interleaved rank's work is
+// split into v chunks; every other schedule runs one chunk's worth per pass (DualPipe: a stage of
+// either direction).
+StepInputs step_inputs(const TrainingPlan& plan, const Scenario& sc, const std::string& backend_name) {
+  const auto& par = plan.par;
+  const int m = static_cast<int>(plan.micro_batches);
+  const int v = par.schedule == PipelineSchedule::interleaved ? std::max(1, par.virtual_stages) : 1;
+  PipelineOrder order;
+  try {
+    order = make_pipeline_order(par.schedule, par.pp, m, v);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("--backend", "", fmt::format("{}: {}", backend_name, e.what()));
+  }
+  return StepInputs{plan, sc, backend_name, backend_name == "simgrid", std::move(order), par.pp, m, v, m * v};
+}
 
-// A collective built once on its own graph and copied into the step's graph for every execution.
-struct Template {
-  TaskGraph g;
-  int end = -1;
-  int batch_offset = -1;  // where its batches went in the step graph
-  double extra_latency_s = 0;
-  bool usable = true;     // false: the group did not fit the sub-cluster; a delay stands in
-  double fallback_s = 0;
+void check_sub_cluster_size(const StepInputs& in, const StepLayout& lay) {
+  if (in.simgrid && lay.sub.gpus > kSimgridGpuLimit)
+    throw InputError("--backend", "",
+                     fmt::format("simgrid: this step needs a {}-GPU sub-cluster, above the simgrid backend's limit of {} "
+                                 "GPUs (one flow per GPU pair): use --backend des",
+                                 lay.sub.gpus, kSimgridGpuLimit));
+}
+
+void check_engine_limits(const StepInputs& in, const TaskGraph& g, EngineEntries& engine_entries) {
+  // What the engine's work grows with: resources crossed per transfer, after merging.
+  const double link_entries = engine_entries.work(g);
+  if (link_entries > kMaxStepLinkEntries)
+    throw InputError("--backend", "",
+                     fmt::format("{}: this step's task graph crosses {:.3g} (flow group, link) pairs, above the limit of "
+                                 "{:.0g}: use --backend analytical",
+                                 in.backend_name, link_entries, kMaxStepLinkEntries));
+  if (in.simgrid && g.flow_count() > kSimgridFlowLimit)
+    throw InputError("--backend", "",
+                     fmt::format("simgrid: this step has {:.3g} flows, above the simgrid backend's limit of {:.0g}: "
+                                 "use --backend des",
+                                 g.flow_count(), kSimgridFlowLimit));
+}
+
+// The executed step as its summaries read it: the graph, when each task ran, and the slowest stage.
+struct ExecutedStep {
+  const StepInputs& in;
+  const std::vector<StageTemplates>& st;
+  const StepSchedule& sched;
+  const ExecutionResult& res;
+  int slowest = 0;    // the stage that ends last
+  double step_s = 0;  // when it ends: the step time
+
+  const StepGraph& graph() const { return sched.graph; }
+  double start_of(const Span& sp) const { return res.start_s[sp.first]; }
+  double duration_of(const Span& sp) const { return res.finish_s[sp.end] - start_of(sp); }
 };
 
-// Per batch of a graph: the (flow group, resource) pairs its groups weigh on once the des engine
-// has merged links whose capacity and (group, member flows) signature over the whole graph are the
-// same (des_backend.cpp, merge_shared_links; signatures hashed here). What a transfer of that batch
-// costs the engine at each rate update; copies of a symmetric collective add no resources.
-class EngineEntries {
- public:
-  explicit EngineEntries(const Topology& topo) : topo_(topo), sig_(topo.link_count(), 0), first_(topo.link_count(), 0) {}
-
-  std::vector<double> per_batch(const TaskGraph& g) {
-    std::uint64_t group_id = 0;
-    for (const auto& b : g.batches)
-      for (const auto& grp : b.groups) {
-        ++group_id;
-        for (const auto& [l, k] : grp.link_flows) {
-          if (sig_[l] == 0) touched_.push_back(l);
-          std::uint64_t kb = 0;
-          std::memcpy(&kb, &k, sizeof kb);
-          sig_[l] = mix(sig_[l] ^ mix(group_id * 0x100000001b3ULL ^ kb)) | 1;  // never 0 once used
-        }
-      }
-    std::sort(touched_.begin(), touched_.end());  // the engine keeps the lowest id of a class
-    std::map<std::pair<double, std::uint64_t>, int> merged;
-    for (int l : touched_) first_[l] = merged.emplace(std::make_pair(topo_.link(l).capacity_bps, sig_[l]), l).second;
-    std::vector<double> out(g.batches.size(), 0);
-    for (std::size_t b = 0; b < g.batches.size(); ++b)
-      for (const auto& grp : g.batches[b].groups)
-        for (const auto& [l, k] : grp.link_flows) out[b] += first_[l];
-    for (int l : touched_) sig_[l] = 0, first_[l] = 0;
-    touched_.clear();
-    return out;
+// Stage end times and the slowest stage.
+void find_slowest_stage(ExecutedStep& x) {
+  const auto& res = x.res;
+  std::vector<double> stage_end(x.in.pp);
+  int cs = 0;
+  for (int s = 0; s < x.in.pp; ++s) {
+    const int ag_end = x.sched.ag_end[s];
+    double e = res.finish_s[x.sched.opt_task[s]];
+    if (ag_end >= 0)
+      e = std::max(e, x.in.plan.train.overlap_dp ? res.finish_s[ag_end] - x.st[s].f_mb : res.finish_s[ag_end]);
+    stage_end[s] = e;
+    if (e > stage_end[cs] + 1e-15) cs = s;
   }
+  x.slowest = cs;
+  x.step_s = stage_end[cs];
+}
 
-  // Summed over the graph's transfer tasks.
-  double work(const TaskGraph& g) {
-    const auto pb = per_batch(g);
-    double total = 0;
-    for (const auto& task : g.tasks)
-      if (task.kind == TaskKind::transfer) total += pb[task.batch];
-    return total;
+// The dependency of task t that finished last.
+int latest_dep(const ExecutedStep& x, int t) {
+  int best = -1;
+  for (int a : x.graph().g.tasks[t].after)
+    if (best < 0 || x.res.finish_s[a] > x.res.finish_s[best]) best = a;
+  return best;
+}
+
+// Walks back through zero-length joins to the span that ended last.
+std::pair<int, std::string> span_kind(const ExecutedStep& x, int t) {
+  const StepGraph& graph = x.graph();
+  for (int guard = 0; guard < 64 && t >= 0; ++guard) {
+    auto it = graph.span_of_end.find(t);
+    if (it != graph.span_of_end.end()) return {it->second, graph.spans[it->second].kind};
+    if (graph.g.tasks[t].kind == TaskKind::delay && graph.g.tasks[t].delay_s == 0) t = latest_dep(x, t);
+    else break;
   }
+  return {-1, "bubble"};
+}
 
- private:
-  static std::uint64_t mix(std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  }
-  const Topology& topo_;
-  std::vector<std::uint64_t> sig_;
-  std::vector<char> first_;
-  std::vector<int> touched_;
-};
+// A compute task's wait of `gap` that ended with pipeline send `sp`.
+void attribute_pipeline_wait(const ExecutedStep& x, int sp, double gap, std::map<std::string, double>& exposed) {
+  const auto& spans = x.graph().spans;
+  const auto& comms = x.in.plan.comms;
+  const double d = std::min(gap, x.duration_of(spans[sp]));
+  exposed["pp"] += d;
+  // Waiting for the neighbouring stage: its compute or blocking communication is the pipeline
+  // bubble; an overlapped collective that outlasted its compute is exposed communication.
+  auto [sp2, kind2] = span_kind(x, latest_dep(x, spans[sp].first));
+  const bool comm_track_bound = sp2 >= 0 && spans[sp2].comm >= 0 && spans[sp2].tid == 1 &&
+                                comms[spans[sp2].comm].per_micro_batch > 0 &&
+                                overlapped(comms[spans[sp2].comm], x.in.plan.train);
+  if (comm_track_bound) exposed[kind2] += gap - d;
+}
 
-struct Span {
-  int first = -1, end = -1;  // task ids
-  int stage = 0, tid = 0;
-  std::string name, kind;    // kind: tp|cp|ep|pp|dp|compute|optimizer
-  int comm = -1;             // index into plan.comms
-};
-
-struct Builder {
-  TaskGraph g;
-  std::vector<Span> spans;
-  std::map<int, int> span_of_end;  // end task -> span
-
-  int copy(Template& t, const std::vector<int>& after) {
-    if (!t.usable) return g.add_delay(t.fallback_s, after);
-    if (t.batch_offset < 0) {
-      t.batch_offset = static_cast<int>(g.batches.size());
-      for (const auto& b : t.g.batches) g.batches.push_back(b);
+// Attribution on the slowest stage: each gap before a compute task goes to what it waited for;
+// what is not exposed communication is the pipeline bubble (the remainder of the step, in
+// fill_breakdown).
+std::map<std::string, double> exposed_comm(const ExecutedStep& x) {
+  std::map<std::string, double> exposed;
+  double prev_end = 0;
+  for (int t : x.sched.compute_tasks[x.slowest]) {
+    const double gap = x.res.start_s[t] - prev_end;
+    prev_end = x.res.finish_s[t];
+    if (gap <= 1e-15) continue;
+    auto [sp, kind] = span_kind(x, latest_dep(x, t));
+    if (kind == "pp") {
+      attribute_pipeline_wait(x, sp, gap, exposed);
+    } else if (kind != "compute" && kind != "bubble" && kind != "optimizer") {
+      exposed[kind] += gap;
     }
-    const int off = static_cast<int>(g.tasks.size());
-    for (const auto& src : t.g.tasks) {
-      Task task = src;
-      task.label.clear();
-      task.track = -1;
-      if (task.kind == TaskKind::transfer) task.batch += t.batch_offset;
-      if (task.after.empty()) {
-        task.after = after;
-      } else {
-        for (auto& a : task.after) a += off;
-      }
-      g.tasks.push_back(std::move(task));
-    }
-    int end = off + t.end;
-    if (t.extra_latency_s > 0) end = g.add_delay(t.extra_latency_s, {end});
-    return end;
   }
+  const double opt_s = x.st[x.slowest].opt;
+  const double tail = x.step_s - prev_end - opt_s;
+  if (tail > 0) exposed["dp"] += tail;
+  return exposed;
+}
 
-  int span(int first, int end, int stage, int tid, std::string name, std::string kind, int comm = -1) {
-    spans.push_back({first, end, stage, tid, std::move(name), std::move(kind), comm});
-    span_of_end[end] = static_cast<int>(spans.size()) - 1;
-    return end;
+void fill_breakdown(StepEstimate& est, const ExecutedStep& x) {
+  std::map<std::string, double> exposed = exposed_comm(x);
+  const auto& C = x.st[x.slowest];
+  est.breakdown_s.clear();
+  est.breakdown_s["compute"] = x.in.m * (C.f_mb + C.bi_mb + C.bw_mb);
+  est.breakdown_s["recompute"] = x.in.m * C.rc_mb;
+  est.breakdown_s["comm_sm_contention"] = x.in.passes * (C.contention_f + C.contention_b);
+  est.breakdown_s["optimizer"] = C.opt;
+  for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) est.breakdown_s[std::string("exposed_comm_") + k] = exposed[k];
+  double accounted = 0;
+  for (const auto& [k, val] : est.breakdown_s) accounted += val;
+  est.breakdown_s["bubble"] = std::max(0.0, x.step_s - accounted);
+}
+
+// Communications: simulated time per execution and per step on the slowest stage.
+void fill_comm_times(StepEstimate& est, const ExecutedStep& x) {
+  const auto& comms = x.in.plan.comms;
+  std::vector<double> sum(comms.size(), 0), count(comms.size(), 0);
+  for (const auto& sp : x.graph().spans)
+    if (sp.stage == x.slowest && sp.comm >= 0) {
+      sum[sp.comm] += x.duration_of(sp);
+      count[sp.comm] += 1;
+    }
+  for (std::size_t ci = 0; ci < comms.size() && ci < est.comms.size(); ++ci) {
+    const auto& c = comms[ci];
+    auto& ce = est.comms[ci];
+    if (count[ci] > 0) {
+      const double execs = c.per_micro_batch * x.in.m + c.per_step;
+      ce.per_step_time_s = sum[ci];
+      if (execs > 0) ce.time_s = sum[ci] / execs;
+    }
   }
+}
+
+// Instances per stage: simulated against the real stage's, as a note's list ("name k of n, ...").
+struct InstanceCounts {
+  std::string text;
+  bool missing = false;  // some comm runs fewer instances on the links than a real stage
 };
+
+InstanceCounts fill_instances(DesStepResult& out, const StepInputs& in, const StepLayout& lay,
+                              const InstanceBuilder& inst) {
+  InstanceCounts counts;
+  for (const auto& c : in.plan.comms) {
+    CommInstances ci;
+    ci.name = c.name;
+    ci.kind = to_string(c.kind);
+    ci.group = c.kind == CommKind::pp ? 2 : c.group;
+    if (c.kind == CommKind::pp) {
+      ci.simulated = in.pp > 1 ? inst.pp_instances : 0;
+      ci.per_stage = static_cast<double>(lay.stage_gpus);
+    } else if (c.group < 2) {
+      continue;
+    } else {
+      const auto it = inst.simulated_instances.find(c.name);
+      ci.simulated = it == inst.simulated_instances.end() ? 0 : it->second;
+      ci.per_stage = lay.instances_per_stage(c);
+    }
+    counts.missing = counts.missing || (ci.simulated > 0 && ci.simulated < ci.per_stage);
+    counts.text += fmt::format("{}{} {} of {:.0f}", counts.text.empty() ? "" : ", ", ci.name, ci.simulated, ci.per_stage);
+    out.instances.push_back(std::move(ci));
+  }
+  out.traffic_gpus = static_cast<int>(std::count(inst.traffic_gpu.begin(), inst.traffic_gpu.end(), 1));
+  return counts;
+}
+
+void add_placement_notes(DesStepResult& out, const StepInputs& in, const StepLayout& lay, const InstanceBuilder& inst,
+                         const InstanceCounts& counts) {
+  out.notes.push_back(fmt::format(
+      "one GPU per pipeline stage simulated ({} of {}); collectives as flows on a {}-GPU sub-cluster (D-mod-k routing), "
+      "each stage's block holding beside its representative the concurrent instances of the same collective that "
+      "the stage runs (other TP/EP/DP groups, every GPU's pipeline send) as far as the block holds them, their flows "
+      "joined with the representative's{} so that shared links carry their multiplicity; instances per stage on the "
+      "links, of the real stage's: {}; {} GPUs' traffic on the links",
+      in.pp, in.sc.cluster.gpus, lay.sub.gpus,
+      inst.separate_copies ? " (in flow groups of their own: the link asymmetry breaks their symmetry)" : "",
+      counts.text, out.traffic_gpus));
+  if (counts.missing)
+    out.notes.push_back("instances that do not fit a stage's block (or, in a capped sub-cluster whose stages' blocks "
+                        "overlap, would share GPUs with another stage) are not simulated: their traffic on the links "
+                        "they share with the simulated ones (leaf uplinks, spines) is missing, so contention there "
+                        "is a lower bound");
+  if (lay.stages_share_gpus)
+    out.notes.push_back(fmt::format("the {} stages' groups need {} domains of lanes {} GPUs wide, more than the {}-GPU "
+                                    "sub-cluster holds: some stages share GPUs there, so their links are more contended "
+                                    "than in the real cluster",
+                                    in.pp, lay.block * in.pp, lay.lane_width, lay.sub.gpus));
+  out.notes.push_back("every stage carries the critical stage's communications; per-micro-batch collectives split "
+                      "half forward, half backward, each phase's executions run as one collective of their summed "
+                      "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "
+                      "plan (node-limited routing with per-node dedup), spread evenly over the other domains' GPUs");
+}
+
+std::string schedule_note(PipelineSchedule schedule, int v, int m) {
+  switch (schedule) {
+    case PipelineSchedule::one_f_one_b:
+      return "schedule 1f1b: pp-r-1 warm-up forwards on rank r, then one forward and one backward "
+             "(weight gradients included) at a time; trace spans F<micro-batch>, B<micro-batch>+W";
+    case PipelineSchedule::interleaved:
+      return fmt::format(
+          "schedule interleaved (Megatron-LM): rank r holds model chunks r, r+pp, ... ({} per rank, each 1/{} of the "
+          "rank's work); micro-batches in groups of pp (the smallest larger group Megatron accepts when the count is "
+          "not a multiple of pp), warm-up (pp-r-1)*2 + (v-1)*group forwards; every chunk boundary sends a whole "
+          "activation; trace spans F<micro-batch> c<chunk>",
+          v, v);
+    case PipelineSchedule::zero_bubble:
+      return "schedule zero_bubble (ZB-H1, Qi et al. 2024): the backward split into B (activation "
+             "gradients and recomputation) and W (weight gradients); rank r defers its first r W passes "
+             "to fill the cool-down, keeping 1F1B's peak activation memory";
+    case PipelineSchedule::dualpipe:
+      return fmt::format(
+          "schedule dualpipe (DeepSeek-V3; deepseek-ai/DualPipe's eight phases): rank r runs stage r of the forward "
+          "direction (c0) and stage pp-1-r of the reverse one (c1), {} micro-batches each; overlapped F&B pairs "
+          "compute back to back while both passes' collectives run beside them from the pair's start; W split off "
+          "where the reference splits it; a chunk of either direction takes the rank's mean per-micro-batch work "
+          "(the plan folds both stages together), so the first and last ranks' embedding/head imbalance between "
+          "the directions is averaged",
+          m / 2);
+  }
+  return {};
+}
+
+// Comms whose analytical cost stood in, and the compute slowed by communication kernels' SMs.
+void add_stand_in_notes(DesStepResult& out, const StepInputs& in, const StepLayout& lay, const InstanceBuilder& inst) {
+  for (const auto& name : inst.fallbacks)
+    out.notes.push_back(fmt::format("{}: group wider than a stage's block of {} domains in the sub-cluster (capped at {} "
+                                    "GPUs): its analytical cost stands in as a delay",
+                                    name, lay.block, kMaxSimulatedGpus));
+  for (const auto& name : inst.heavy)
+    out.notes.push_back(fmt::format("{}: routed flow by flow (no D-mod-k symmetry on this fabric) with above {:.0g} "
+                                    "(flow group, link) pairs over the step: its analytical cost stands in as a delay",
+                                    name, kMaxCollectiveLinkEntries));
+  const auto& tr = in.plan.train;
+  const double sm_slowdown = comm_sm_slowdown(in.sc.gpu, tr);
+  const bool static_sm_split = comm_sms_split_statically(in.plan.par, tr);
+  if (sm_slowdown > 0)
+    out.notes.push_back(fmt::format(
+        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", tr.comm_sms,
+        in.sc.gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
+        static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
+                        : " (for the overlapped time only)"));
+}
+
+// The busiest links over the step: wire bytes (protocol efficiency included) over capacity x step.
+std::vector<LinkLoad> busiest_links(const Topology& topo, const ExecutionResult& res, double step) {
+  std::vector<LinkLoad> busiest;
+  std::vector<int> ids;
+  for (int id = 0; id < topo.link_count(); ++id)
+    if (id < static_cast<int>(res.link_bytes.size()) && res.link_bytes[id] > 0) ids.push_back(id);
+  auto util = [&](int id) { return res.link_bytes[id] / (topo.link(id).capacity_bps * step); };
+  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return util(a) > util(b); });
+  for (std::size_t i = 0; i < ids.size() && i < 10; ++i) {
+    const auto& l = topo.link(ids[i]);
+    busiest.push_back({topo.link_name(ids[i]), l.link_class == LinkClass::scaleup ? "scaleup" : "scaleout",
+                       res.link_bytes[ids[i]], l.capacity_bps, util(ids[i])});
+  }
+  return busiest;
+}
+
+// Chrome trace: one process per stage (named by its representative GPU), its spans on the compute,
+// comm and pp tracks.
+std::string step_trace(const ExecutedStep& x, const StepLayout& lay) {
+  std::vector<std::string> stages;
+  for (int p = 0; p < x.in.pp; ++p) stages.push_back(fmt::format("stage {} (GPU {})", p, lay.rep_gpu(p)));
+  std::vector<TraceSpan> trace;
+  for (const auto& sp : x.graph().spans)
+    trace.push_back({sp.stage, sp.tid, sp.name, sp.kind, x.start_of(sp), x.res.finish_s[sp.end]});
+  return chrome_trace_json(stages, {"compute", "comm", "pp"}, trace);
+}
+
+// What the report says about the executed step: its time and breakdown, the comms' simulated times,
+// the instances on the links and the approximations made.
+void summarise(DesStepResult& out, const ExecutedStep& x, const StepLayout& lay, const InstanceBuilder& inst) {
+  auto& est = out.step;
+  fill_breakdown(est, x);
+  fill_comm_times(est, x);
+  est.step_time_s = x.step_s;
+  summarise_step(est, x.in.plan);
+  est.notes.clear();
+
+  out.simulated_ranks = x.in.pp;
+  out.ranks_represented = static_cast<double>(x.in.sc.cluster.gpus);
+  const InstanceCounts counts = fill_instances(out, x.in, lay, inst);
+  add_placement_notes(out, x.in, lay, inst, counts);
+  if (std::string note = schedule_note(x.in.plan.par.schedule, x.in.v, x.in.m); !note.empty())
+    out.notes.push_back(std::move(note));
+  add_stand_in_notes(out, x.in, lay, inst);
+}
 
 }  // namespace
 
@@ -191,673 +388,35 @@ DesStepResult simulate_training_step(const TrainingPlan& symmetric_plan, const S
   const TrainingPlan plan = sc.asymmetry.any()
                                 ? apply_compute_asymmetry(symmetric_plan, sc.asymmetry, sc.model, sc.seed, asym)
                                 : symmetric_plan;
-  const auto& par = plan.par;
-  const auto& tr = plan.train;
-  const auto& cluster = sc.cluster;
-  const auto& gpu = sc.gpu;
-  const auto& profile = sc.profile;
-  const bool simgrid = backend_name == "simgrid";
   auto backend = make_backend(backend_name);  // InputError for unknown names
-  out.step = estimate_training_step(plan, cluster, gpu, profile);
-  const StepEstimate analytical = out.step;
-  auto& est = out.step;
-  const int pp = par.pp;
+  out.step = estimate_training_step(plan, sc.cluster, sc.gpu, sc.profile);
+  const StepInputs in = step_inputs(plan, sc, backend_name);
 
-  // The schedule: every rank's order of passes (pipeline_schedule.h). An interleaved rank's work is
-  // split into v chunks; every other schedule runs one chunk's worth per pass (DualPipe: a stage of
-  // either direction).
-  const int m = static_cast<int>(plan.micro_batches);
-  const int v = par.schedule == PipelineSchedule::interleaved ? std::max(1, par.virtual_stages) : 1;
-  PipelineOrder order;
-  try {
-    order = make_pipeline_order(par.schedule, pp, m, v);
-  } catch (const std::invalid_argument& e) {
-    throw InputError("--backend", "", fmt::format("{}: {}", backend_name, e.what()));
-  }
-  const int passes = m * v;  // forward passes per rank per step (and as many backward ones)
+  // Sub-cluster: pp blocks of scale-up domains, each large enough for the largest group; stage s's
+  // groups on its block (step_instances.cpp).
+  const StepLayout lay = lay_out_sub_cluster(plan, sc.cluster);
+  check_sub_cluster_size(in, lay);
+  Topology topo(lay.sub, sc.seed, Ecmp::dmodk);
+  apply_link_asymmetry(topo, sc.asymmetry, lay.rep_gpu(sc.asymmetry.link.stage), asym);
 
-  // Sub-cluster: pp blocks of scale-up domains, each large enough for the largest group.
-  const int dom = std::max(1, cluster.scaleup_domain_gpus > 0 ? cluster.scaleup_domain_gpus : cluster.gpus_per_node);
-  const int total_domains = std::max(1, static_cast<int>(cluster.gpus / dom));
-  auto rpd_of = [&](const Comm& c) {
-    int r = std::clamp(c.ranks_per_domain, 1, dom);
-    while (c.group % r) --r;
-    return r;
-  };
-  // Groups too large for the simulated sub-cluster fall back to their analytical cost (a delay).
-  const int max_domains = std::max(1, static_cast<int>(kMaxSimulatedGpus / dom));
-  // A stage's block holds its widest group when the pp blocks fit the sub-cluster side by side.
-  // When they do not, the per-micro-batch groups (TP, CP, EP: run hundreds of times a step) set
-  // the block, so that stages do not wrap onto each other's GPUs; per-step groups wider than that
-  // (DP, once at the step's end) then fall back to their analytical cost.
-  int block_all = 1, block_mb = 1;
-  for (const auto& c : plan.comms) {
-    const int nd = (c.group + rpd_of(c) - 1) / rpd_of(c);
-    if (c.kind == CommKind::pp || nd > max_domains) continue;
-    block_all = std::max(block_all, nd);
-    if (c.per_micro_batch > 0) block_mb = std::max(block_mb, nd);
-  }
-  int block = block_all * pp > max_domains && block_mb < block_all ? block_mb : block_all;
-  block = std::min(block, total_domains);
-  const int sim_domains = std::max(block, std::min({total_domains, block * pp, max_domains}));
-  ClusterSpec sub = cluster;
-  sub.gpus = static_cast<std::int64_t>(sim_domains) * dom;
-  if (simgrid && sub.gpus > kSimgridGpuLimit)
-    throw InputError("--backend", "",
-                     fmt::format("simgrid: this step needs a {}-GPU sub-cluster, above the simgrid backend's limit of {} "
-                                 "GPUs (one flow per GPU pair): use --backend des",
-                                 sub.gpus, kSimgridGpuLimit));
-  Topology topo(sub, sc.seed, Ecmp::dmodk);
-  // Stage s's groups start at domain base_domain(s). When the pp blocks do not all fit (the
-  // sub-cluster is capped), the blocks wrap around; a stage that wraps moves to the next lane of
-  // GPUs in each domain (local index + lane), so that stages sharing domains still use different
-  // GPUs and NICs, as they do in the real cluster. Only when the lanes run out do stages share GPUs.
-  int lane_width = 1;
-  for (const auto& c : plan.comms)
-    if (c.kind != CommKind::pp) lane_width = std::max(lane_width, rpd_of(c));
-  const int wraps = (block * pp + sim_domains - 1) / sim_domains;
-  const bool stages_share_gpus = wraps * lane_width > dom;
-  auto base_domain = [&](int s) { return (s * block) % sim_domains; };
-  auto lane = [&](int s) { return ((s * block) / sim_domains * lane_width) % dom; };
-  auto rep_gpu = [&](int s) { return base_domain(s) * dom + lane(s); };
-  apply_link_asymmetry(topo, sc.asymmetry, rep_gpu(sc.asymmetry.link.stage), asym);
-
-  // Multiplicity. A real stage's gpus / pp GPUs each run one instance of every collective at the
-  // same time: gpus / pp / group instances of each, side by side. The simulated stage owns its
-  // block of `block` domains and, in each, the lanes from lane(s): all of them unless blocks wrap,
-  // lane_width otherwise. The representative instance takes the block's first domains and lanes;
-  // copies tile the rest, lanes first (the groups of one domain set, as a stride-TP DP group's
-  // siblings sit on the other local GPUs of the same nodes), then domains.
-  const std::int64_t stage_gpus = std::max<std::int64_t>(1, cluster.gpus / pp);
-  const int lane_span = wraps == 1 ? dom : std::min(dom, lane_width);
-  auto instances_per_stage = [&](const Comm& c) {
-    return static_cast<double>(std::max<std::int64_t>(1, stage_gpus / std::max(1, c.group)));
-  };
-  auto gpu_at = [&](int s, int d, int j) { return ((base_domain(s) + d) % sim_domains) * dom + (lane(s) + j) % dom; };
-  // Stages' regions overlap where the sub-cluster is capped (blocks wrap around it, lanes run
-  // out). Copies go only to positions (domain and lane offsets in a stage's region) where no
-  // stage's GPU lies in another stage's region, the same positions on every stage: they never
-  // share a GPU with another stage's instances, and every stage carries as many. Uncapped, every
-  // position qualifies.
-  std::vector<char> free_position(static_cast<std::size_t>(block) * lane_span, 1);
-  {
-    std::vector<unsigned char> regions(static_cast<std::size_t>(sub.gpus), 0);
-    for (int s = 0; s < pp; ++s)
-      for (int d = 0; d < block; ++d)
-        for (int j = 0; j < lane_span; ++j) {
-          auto& n = regions[gpu_at(s, d, j)];
-          n = static_cast<unsigned char>(std::min(2, n + 1));
-        }
-    for (int s = 0; s < pp; ++s)
-      for (int d = 0; d < block; ++d)
-        for (int j = 0; j < lane_span; ++j)
-          if (regions[gpu_at(s, d, j)] > 1) free_position[static_cast<std::size_t>(d) * lane_span + j] = 0;
-  }
-  auto free_at = [&](int d, int j) { return free_position[static_cast<std::size_t>(d) * lane_span + j] != 0; };
-  // Rank lists of the instances of `c` simulated on stage s, the representative first; empty when
-  // the group does not fit the sub-cluster.
-  auto group_instances = [&](const Comm& c, int s) {
-    std::vector<std::vector<int>> out;
-    const int r = rpd_of(c);
-    const int nd = c.group / r;
-    if (nd > block) return out;
-    const int lane_tiles = std::max(1, lane_span / r), domain_tiles = std::max(1, block / nd);
-    const double wanted = instances_per_stage(c);
-    std::vector<int> ranks;
-    for (int k = 0; k < lane_tiles * domain_tiles && out.size() < wanted; ++k) {
-      const int kl = k % lane_tiles, kd = k / lane_tiles;
-      ranks.clear();
-      bool free = true;
-      for (int d = 0; d < nd; ++d)
-        for (int j = 0; j < r; ++j) {
-          ranks.push_back(gpu_at(s, kd * nd + d, kl * r + j));
-          free = free && free_at(kd * nd + d, kl * r + j);
-        }
-      if (k == 0 || free) out.push_back(ranks);
-    }
-    return out;
-  };
-  // Where link asymmetry sits under the representative only, its instances are no longer
-  // symmetric with the copies: each instance then gets flow groups of its own.
-  const bool separate_copies = sc.asymmetry.link.active;
-  std::vector<char> traffic_gpu(static_cast<std::size_t>(sub.gpus), 0);  // GPUs some simulated instance runs on
-  std::map<std::string, int> simulated_instances;                       // per comm name: per stage, the least
-  auto count_instances = [&](const std::string& name, int k) {
-    auto [it, fresh] = simulated_instances.try_emplace(name, k);
-    if (!fresh) it->second = std::min(it->second, k);
-  };
-  EngineEntries engine_entries(topo);
-
-  std::set<std::string> fallbacks, heavy;
-  // A collective that falls back to its analytical cost under skewed routing: the busiest rank
-  // moves load x the mean bytes, and the all-to-all ends when it does.
-  auto skew_of = [&](const Comm& c) { return c.kind == CommKind::ep ? asym.hottest_rank_load : 1.0; };
-  // Flow graphs built per stage and shape (op, group, placement, routing skew), for 1 byte: comms
-  // that differ only in their bytes (EP dispatch and combine) share one, scaled (every transfer's
-  // bytes are proportional to the collective's).
-  struct Built {
-    TaskGraph g;
-    int end = -1;
-    double work = 0;  // engine_entries' work over the graph
-  };
-  std::map<std::tuple<int, std::string, int, int, double, bool>, Built> built;
-  auto make_template = [&](const Comm& c, int s, double executions, double instances) {
-    Template t;
-    const double k = std::max(executions, 1e-9);
-    CollectiveRequest req{c.op, c.bytes * k, c.group, c.link, c.ranks_per_domain,
-                          c.op == "all_to_all" ? c.scaleout_fraction : -1};
-    CollectiveRequest tiny = req;
-    tiny.bytes = 1;
-    const double lat1 = c.group > 1 ? collective_cost(tiny, cluster, profile).time_s : 0;
-    t.extra_latency_s = std::max(0.0, executions - 1) * lat1;
-    if (c.group < 2) {
-      t.end = t.g.add_delay(0, {});
-      return t;
-    }
-    auto inst = group_instances(c, s);
-    if (inst.empty()) {
-      fallbacks.insert(c.name);
-      count_instances(c.name, 0);
-      t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + t.extra_latency_s;
-      return t;
-    }
-    const bool hot = c.kind == CommKind::ep && asym.hottest_rank_load > 1;
-    const double scaleout = c.op == "all_to_all" ? c.scaleout_fraction : -1;
-    auto [it, fresh] = built.try_emplace({s, c.op, c.group, rpd_of(c), scaleout, hot});
-    Built& bt = it->second;
-    if (fresh) {
-      CollectiveSpec spec;
-      spec.op = c.op;
-      spec.bytes = 1;
-      spec.ranks = inst.front();
-      spec.copies.assign(inst.begin() + 1, inst.end());
-      spec.separate_copies = separate_copies;
-      spec.aggregate = !simgrid;
-      spec.nvls_capable = false;
-      spec.scaleout_fraction = scaleout;
-      if (hot) {
-        spec.hot_rank = 0;  // the stage's representative GPU (group_instances puts it first)
-        spec.hot_rank_load = asym.hottest_rank_load;
-      }
-      bt.end = append_collective(bt.g, topo, profile, spec, {}, false).back();
-      // Engine work per execution: the representative's links (a copy's flows join its groups,
-      // and under symmetry the engine merges a copy's links with the representative's), or the
-      // resources left after merging within this graph, whichever is more.
-      double raw = 0;
-      for (const auto& task : bt.g.tasks)
-        if (task.kind == TaskKind::transfer)
-          for (const auto& grp : bt.g.batches[task.batch].groups) raw += static_cast<double>(grp.link_flows.size());
-      bt.work = simgrid ? 0 : std::max(engine_entries.work(bt.g), raw / static_cast<double>(inst.size()));
-    }
-    if (!simgrid && bt.work * instances * pp > kMaxCollectiveLinkEntries) {
-      // Routed pair by pair (no D-mod-k symmetry to count flows by class) and too large to run at
-      // every micro-batch: its analytical cost stands in.
-      heavy.insert(c.name);
-      count_instances(c.name, 0);
-      t.usable = false;
-      t.fallback_s = collective_cost(req, cluster, profile).time_s * skew_of(c) + t.extra_latency_s;
-      return t;
-    }
-    t.g = bt.g;
-    t.end = bt.end;
-    for (auto& task : t.g.tasks) task.bytes_per_flow *= c.bytes * k;
-    count_instances(c.name, static_cast<int>(inst.size()));
-    for (const auto& ranks : inst)
-      for (int r : ranks) traffic_gpu[r] = 1;
-    return t;
-  };
-
-  auto overlapped = [&](const Comm& c) {
-    switch (c.kind) {
-      case CommKind::tp: return tr.overlap_tp;
-      case CommKind::cp: return true;
-      case CommKind::ep: return tr.overlap_ep;
-      // Per-micro-batch DP traffic is ZeRO-3's layer-wise gathers and reduce-scatters, prefetched
-      // beside the compute when DP overlap is on (the analytical backend also charges the first
-      // gather and the last reduce-scatter of a pass, which this pass-level graph does not split off).
-      case CommKind::dp: return tr.overlap_dp;
-      default: return false;
-    }
-  };
-
-  // Per-stage templates and phase times.
-  struct StageT {
-    std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
-    std::vector<Template> step;   // per comm (per-step comms)
-    // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients).
-    double f = 0, b = 0, w = 0, opt = 0, contention_f = 0, contention_b = 0;
-    // One micro-batch's whole work on this rank: forward, backward input, backward weight, recompute.
-    double f_mb = 0, bi_mb = 0, bw_mb = 0, rc_mb = 0;
-  };
-  std::vector<StageT> st(pp);
-  const double sm_slowdown = comm_sm_slowdown(gpu, tr);
-  const bool static_sm_split = comm_sms_split_statically(par, tr);
-  const Comm* pp_comm = nullptr;
-  for (const auto& c : plan.comms)
-    if (c.kind == CommKind::pp) pp_comm = &c;
-  for (int s = 0; s < pp; ++s) {
-    auto& S = st[s];
-    const auto& w = plan.stages[s];
-    double f = 0, bi = 0, bw = 0, rc = 0;
-    for (const auto& o : w.forward) f += op_time_s(o, gpu, profile);
-    for (const auto& o : w.backward_input) bi += op_time_s(o, gpu, profile);
-    for (const auto& o : w.backward_weight) bw += op_time_s(o, gpu, profile);
-    for (const auto& o : w.recompute) rc += op_time_s(o, gpu, profile);
-    S.f = f / v;
-    S.b = (bi + rc) / v;
-    S.w = bw / v;
-    S.f_mb = f;
-    S.bi_mb = bi;
-    S.bw_mb = bw;
-    S.rc_mb = rc;
-    double overlapped_phase = 0;
-    for (const auto& c : plan.comms) {
-      const double k = c.per_micro_batch / 2 / v;
-      S.mb.push_back(c.kind != CommKind::pp && c.per_micro_batch > 0 ? make_template(c, s, k, 2.0 * passes) : Template{});
-      S.step.push_back(c.per_step > 0 ? make_template(c, s, c.per_step, 1) : Template{});
-      if (c.kind != CommKind::pp && c.per_micro_batch > 0 && overlapped(c)) {
-        CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain,
-                              c.op == "all_to_all" ? c.scaleout_fraction : -1};
-        overlapped_phase += collective_cost(req, cluster, profile).time_s * k;
-      }
-    }
-    // The backward phase's collectives overlap its B and W (charged to B, whether or not W is split
-    // off), so every schedule carries the same contention. Under a static split (DualPipe) all
-    // compute runs on the SMs left, as in the analytical backend.
-    const double cap = static_sm_split ? std::numeric_limits<double>::infinity() : overlapped_phase;
-    S.contention_f = overlapped_phase > 0 ? sm_slowdown * std::min(S.f, cap) : 0;
-    S.contention_b = overlapped_phase > 0 ? sm_slowdown * std::min(S.b + S.w, cap) : 0;
-    // Optimizer, as the analytical backend counts it, for this stage's parameters.
-    double local_params = w.params;
-    if (par.zero_stage >= 1) {
-      const double dense = w.params - w.expert_params;
-      local_params = dense / (par.dp * par.cp) +
-                     w.expert_params / std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
-    }
-    Op optimizer{"optimizer", "memory_bound", Precision::fp32, 0, (tr.precision == Precision::fp8 ? 26 : 30) * local_params, 1};
-    S.opt = op_time_s(optimizer, gpu, profile);
-  }
-
-  built.clear();
-
-  // The schedule: every rank runs its order; a pass waits for its rank's previous compute and for
-  // the activations (F) or gradients (B) it receives.
-  Builder bld;
-  auto& g = bld.g;
-  // One activation (or gradient) send between two ranks' representative GPUs, built once per pair,
-  // beside the same send of the stage's other GPUs (every GPU of a stage sends to its counterpart
-  // in the next): the GPU at a position of the source stage's block and lanes to the GPU at the
-  // same position of the destination's, as many as the block holds.
-  const int pp_positions = block * lane_span;
-  int pp_instances = pp_positions;  // per stage, the least
-  std::map<std::pair<int, int>, Template> p2p;
-  auto p2p_template = [&](int src, int dst) -> Template& {
-    auto [it, fresh] = p2p.try_emplace({src, dst});
-    if (fresh) {
-      const auto& coll = profile.collective(pp_comm->link, "all_to_all");
-      std::vector<std::pair<int, int>> pairs;
-      for (int i = 0; i < pp_positions && static_cast<std::int64_t>(pairs.size()) < stage_gpus; ++i) {
-        const int d = i / lane_span, j = i % lane_span;
-        const int a = gpu_at(src, d, j), b = gpu_at(dst, d, j);
-        if (i > 0 && !free_at(d, j)) continue;
-        pairs.push_back({a, b});
-        traffic_gpu[a] = traffic_gpu[b] = 1;
-      }
-      pp_instances = std::min(pp_instances, static_cast<int>(pairs.size()));
-      // Joined by class as append_collective joins copies; per pair for SimGrid, and the
-      // representative's pair on its own under link asymmetry.
-      Batch batch;
-      auto add = [&](std::vector<std::pair<int, int>> members) {
-        if (members.empty()) return;
-        batch.groups.push_back(make_group(topo, std::move(members), 1 / coll.bus_efficiency));
-        batch.groups.back().latency_s += coll.alpha_s;
-      };
-      if (simgrid) {
-        for (const auto& p : pairs) add({p});
-      } else {
-        std::vector<std::pair<int, int>> up, across;
-        for (std::size_t i = separate_copies ? 1 : 0; i < pairs.size(); ++i)
-          (topo.same_domain(pairs[i].first, pairs[i].second) ? up : across).push_back(pairs[i]);
-        if (separate_copies) add({pairs.front()});
-        add(std::move(up));
-        add(std::move(across));
-      }
-      it->second.end = it->second.g.add_transfer(it->second.g.add_batch(std::move(batch)), pp_comm->bytes, {});
-    }
-    return it->second;
-  };
-  std::vector<int> chain(pp, -1), comm_track(pp, -1), pre_last_b(pp, -1), last_done(pp, -1);
-  // Per pass, indexed by order.key(rank, chunk, micro-batch) of the pass that produced it: its
-  // forward done (compute and collectives), and its output arrived where it was sent.
-  std::vector<int> done_f(order.keys(), -1), sent_f(order.keys(), -1), sent_b(order.keys(), -1);
-  std::vector<std::vector<int>> compute_tasks(pp);
-  auto deps_of = [](std::vector<int> l) {
-    l.erase(std::remove(l.begin(), l.end(), -1), l.end());
-    return l;
-  };
-  visit_in_dependency_order(order, [&](int s, const WorkItem& item) {
-    auto& S = st[s];
-    std::vector<int> deps{chain[s]};
-    double dur = 0;
-    bool backward = false;
-    for (const auto& p : item.passes) {
-      switch (p.kind) {
-        case PassKind::forward:
-          dur += S.f + S.contention_f;
-          if (p.from_rank >= 0) deps.push_back(sent_f[order.key(p.from_rank, p.from_chunk, p.micro_batch)]);
-          break;
-        case PassKind::backward:
-          dur += S.b + S.contention_b + (p.with_weight ? S.w : 0);
-          // The last stage's backward starts from its own forward's loss.
-          deps.push_back(p.from_rank >= 0 ? sent_b[order.key(p.from_rank, p.from_chunk, p.micro_batch)]
-                                          : done_f[order.key(s, p.chunk, p.micro_batch)]);
-          backward = true;
-          break;
-        case PassKind::weight: dur += S.w; break;
-      }
-    }
-    deps = deps_of(deps);
-    if (backward) pre_last_b[s] = chain[s];
-    const int c0 = g.add_delay(dur, deps);
-    bld.span(c0, c0, s, 0, label(order, item), "compute");
-    compute_tasks[s].push_back(c0);
-    chain[s] = c0;
-    std::vector<int> done{c0};
-    // Each F and B pass's per-micro-batch collectives: overlapped ones on the communication track
-    // after the compute, or (an overlapped F&B pair) from the pair's start, beside its computation;
-    // blocking ones on the compute track.
-    for (const auto& p : item.passes) {
-      if (p.kind == PassKind::weight) continue;
-      for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
-        const auto& c = plan.comms[ci];
-        if (c.kind == CommKind::pp || c.per_micro_batch <= 0) continue;
-        const std::string nm = fmt::format("{} {}", c.name, label(order, p));
-        const int first = static_cast<int>(g.tasks.size());
-        if (overlapped(c)) {
-          // ZeRO-3's layer-wise gathers and reduce-scatters are prefetched beside the pass's
-          // compute, so they start with it, as an overlapped F&B pair's collectives do.
-          const bool beside_compute = item.overlapped() || c.kind == CommKind::dp;
-          auto after = beside_compute ? deps : std::vector<int>{c0};
-          after.push_back(comm_track[s]);
-          const int e = bld.copy(S.mb[ci], deps_of(after));
-          comm_track[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-          done.push_back(e);
-        } else {
-          const int e = bld.copy(S.mb[ci], {chain[s]});
-          chain[s] = bld.span(first, e, s, 1, nm, to_string(c.kind), static_cast<int>(ci));
-          done[0] = chain[s];
-        }
-      }
-    }
-    const int d = done.size() == 1 ? done[0] : g.add_delay(0, done);
-    last_done[s] = d;
-    for (const auto& p : item.passes) {
-      if (p.kind == PassKind::weight) continue;
-      const int key = order.key(s, p.chunk, p.micro_batch);
-      const bool fwd = p.kind == PassKind::forward;
-      if (fwd) done_f[key] = d;
-      auto& sent = fwd ? sent_f : sent_b;
-      if (p.to_rank < 0) continue;
-      if (p.to_rank == s) {  // interleaved on one rank: the next chunk is on the same GPU
-        sent[key] = d;
-        continue;
-      }
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(p2p_template(s, p.to_rank), {d});
-      bld.span(first, e, s, 2, fmt::format("{} {}", fwd ? "send" : "send_grad", label(order, p)), "pp");
-      sent[key] = e;
-      if (!tr.overlap_pp) chain[s] = g.add_delay(0, {chain[s], e});
-    }
-  });
-
-  // Step end: DP reduction, optimizer, parameter gather.
-  std::vector<int> opt_task(pp), ag_end(pp, -1);
-  for (int s = 0; s < pp; ++s) {
-    std::vector<int> before_opt{last_done[s]};
-    std::vector<std::size_t> gathers;
-    for (std::size_t ci = 0; ci < plan.comms.size(); ++ci) {
-      const auto& c = plan.comms[ci];
-      if (c.per_step <= 0) continue;
-      if (c.op == "all_gather") {
-        gathers.push_back(ci);
-        continue;
-      }
-      // Overlapped: from the start of the rank's last backward (its W passes follow it).
-      const int start = tr.overlap_dp && pre_last_b[s] >= 0 ? pre_last_b[s] : last_done[s];
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(st[s].step[ci], {start});
-      before_opt.push_back(bld.span(first, e, s, 1, c.name, to_string(c.kind), static_cast<int>(ci)));
-    }
-    opt_task[s] = g.add_delay(st[s].opt, before_opt);
-    bld.span(opt_task[s], opt_task[s], s, 0, "optimizer", "optimizer");
-    for (auto ci : gathers) {
-      const int first = static_cast<int>(g.tasks.size());
-      const int e = bld.copy(st[s].step[ci], {ag_end[s] >= 0 ? ag_end[s] : opt_task[s]});
-      ag_end[s] = bld.span(first, e, s, 1, plan.comms[ci].name, to_string(plan.comms[ci].kind), static_cast<int>(ci));
-    }
-  }
-
-  // What the engine's work grows with: resources crossed per transfer, after merging.
-  const double link_entries = engine_entries.work(g);
-  if (link_entries > kMaxStepLinkEntries)
-    throw InputError("--backend", "",
-                     fmt::format("{}: this step's task graph crosses {:.3g} (flow group, link) pairs, above the limit of "
-                                 "{:.0g}: use --backend analytical",
-                                 backend_name, link_entries, kMaxStepLinkEntries));
-  if (simgrid && g.flow_count() > kSimgridFlowLimit)
-    throw InputError("--backend", "",
-                     fmt::format("simgrid: this step has {:.3g} flows, above the simgrid backend's limit of {:.0g}: "
-                                 "use --backend des",
-                                 g.flow_count(), kSimgridFlowLimit));
+  // The task graph (step_schedule.cpp): each stage's collectives on its block, every rank's order.
+  InstanceBuilder inst(in, lay, topo, asym);
+  std::vector<StageTemplates> st = build_stage_templates(in, inst);
+  const StepSchedule sched = build_step_schedule(in, st, inst);
+  const TaskGraph& g = sched.graph.g;
+  check_engine_limits(in, g, inst.engine_entries);
 
   const auto res = backend->execute(topo, g);
   out.events = res.events;
   out.tasks = static_cast<long long>(g.tasks.size());
   out.flows = g.flow_count();
-  out.sub_cluster_gpus = static_cast<int>(sub.gpus);
-  auto start_of = [&](const Span& sp) { return res.start_s[sp.first]; };
-
-  // Stage end times and the slowest stage.
-  std::vector<double> stage_end(pp);
-  int cs = 0;
-  for (int s = 0; s < pp; ++s) {
-    double e = res.finish_s[opt_task[s]];
-    if (ag_end[s] >= 0)
-      e = std::max(e, tr.overlap_dp ? res.finish_s[ag_end[s]] - st[s].f_mb : res.finish_s[ag_end[s]]);
-    stage_end[s] = e;
-    if (e > stage_end[cs] + 1e-15) cs = s;
-  }
-  const double step = stage_end[cs];
-
-  // Attribution on the slowest stage: each gap before a compute task goes to what it waited for;
-  // what is not exposed communication is the pipeline bubble (the remainder of the step, below).
-  std::map<std::string, double> exposed;
-  auto latest_dep = [&](int t) {
-    int best = -1;
-    for (int a : g.tasks[t].after)
-      if (best < 0 || res.finish_s[a] > res.finish_s[best]) best = a;
-    return best;
-  };
-  // Walks back through zero-length joins to the span that ended last.
-  auto span_kind = [&](int t) -> std::pair<int, std::string> {
-    for (int guard = 0; guard < 64 && t >= 0; ++guard) {
-      auto it = bld.span_of_end.find(t);
-      if (it != bld.span_of_end.end()) return {it->second, bld.spans[it->second].kind};
-      if (g.tasks[t].kind == TaskKind::delay && g.tasks[t].delay_s == 0) t = latest_dep(t);
-      else break;
-    }
-    return {-1, "bubble"};
-  };
-  double prev_end = 0;
-  for (int t : compute_tasks[cs]) {
-    const double gap = res.start_s[t] - prev_end;
-    prev_end = res.finish_s[t];
-    if (gap <= 1e-15) continue;
-    auto [sp, kind] = span_kind(latest_dep(t));
-    if (kind == "pp") {
-      const double d = std::min(gap, res.finish_s[bld.spans[sp].end] - start_of(bld.spans[sp]));
-      exposed["pp"] += d;
-      // Waiting for the neighbouring stage: its compute or blocking communication is the pipeline
-      // bubble; an overlapped collective that outlasted its compute is exposed communication.
-      auto [sp2, kind2] = span_kind(latest_dep(bld.spans[sp].first));
-      const bool comm_track_bound = sp2 >= 0 && bld.spans[sp2].comm >= 0 && bld.spans[sp2].tid == 1 &&
-                                    plan.comms[bld.spans[sp2].comm].per_micro_batch > 0 &&
-                                    overlapped(plan.comms[bld.spans[sp2].comm]);
-      if (comm_track_bound) exposed[kind2] += gap - d;
-    } else if (kind != "compute" && kind != "bubble" && kind != "optimizer") {
-      exposed[kind] += gap;
-    }
-  }
-  const double opt_s = st[cs].opt;
-  const double tail = step - prev_end - opt_s;
-  if (tail > 0) exposed["dp"] += tail;
-
-  const auto& C = st[cs];
-  est.breakdown_s.clear();
-  est.breakdown_s["compute"] = m * (C.f_mb + C.bi_mb + C.bw_mb);
-  est.breakdown_s["recompute"] = m * C.rc_mb;
-  est.breakdown_s["comm_sm_contention"] = passes * (st[cs].contention_f + st[cs].contention_b);
-  est.breakdown_s["optimizer"] = opt_s;
-  for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) est.breakdown_s[std::string("exposed_comm_") + k] = exposed[k];
-  double accounted = 0;
-  for (const auto& [k, val] : est.breakdown_s) accounted += val;
-  est.breakdown_s["bubble"] = std::max(0.0, step - accounted);
-
-  // Communications: simulated time per execution and per step on the slowest stage.
-  std::vector<double> sum(plan.comms.size(), 0), count(plan.comms.size(), 0);
-  for (const auto& sp : bld.spans)
-    if (sp.stage == cs && sp.comm >= 0) {
-      sum[sp.comm] += res.finish_s[sp.end] - start_of(sp);
-      count[sp.comm] += 1;
-    }
-  for (std::size_t ci = 0; ci < plan.comms.size() && ci < est.comms.size(); ++ci) {
-    const auto& c = plan.comms[ci];
-    auto& ce = est.comms[ci];
-    if (count[ci] > 0) {
-      const double execs = c.per_micro_batch * m + c.per_step;
-      ce.per_step_time_s = sum[ci];
-      if (execs > 0) ce.time_s = sum[ci] / execs;
-    }
-  }
-  est.step_time_s = step;
-  summarise_step(est, plan);
-  est.notes.clear();
-
-  out.simulated_ranks = pp;
-  out.ranks_represented = static_cast<double>(cluster.gpus);
-  // Instances per stage: simulated against the real stage's.
-  std::string counts;
-  bool missing = false;
-  for (const auto& c : plan.comms) {
-    CommInstances ci;
-    ci.name = c.name;
-    ci.kind = to_string(c.kind);
-    ci.group = c.kind == CommKind::pp ? 2 : c.group;
-    if (c.kind == CommKind::pp) {
-      ci.simulated = pp > 1 ? pp_instances : 0;
-      ci.per_stage = static_cast<double>(stage_gpus);
-    } else if (c.group < 2) {
-      continue;
-    } else {
-      const auto it = simulated_instances.find(c.name);
-      ci.simulated = it == simulated_instances.end() ? 0 : it->second;
-      ci.per_stage = instances_per_stage(c);
-    }
-    missing = missing || (ci.simulated > 0 && ci.simulated < ci.per_stage);
-    counts += fmt::format("{}{} {} of {:.0f}", counts.empty() ? "" : ", ", ci.name, ci.simulated, ci.per_stage);
-    out.instances.push_back(std::move(ci));
-  }
-  out.traffic_gpus = static_cast<int>(std::count(traffic_gpu.begin(), traffic_gpu.end(), 1));
-  out.notes.push_back(fmt::format(
-      "one GPU per pipeline stage simulated ({} of {}); collectives as flows on a {}-GPU sub-cluster (D-mod-k routing), "
-      "each stage's block holding beside its representative the concurrent instances of the same collective that "
-      "the stage runs (other TP/EP/DP groups, every GPU's pipeline send) as far as the block holds them, their flows "
-      "joined with the representative's{} so that shared links carry their multiplicity; instances per stage on the "
-      "links, of the real stage's: {}; {} GPUs' traffic on the links",
-      pp, cluster.gpus, sub.gpus,
-      separate_copies ? " (in flow groups of their own: the link asymmetry breaks their symmetry)" : "", counts,
-      out.traffic_gpus));
-  if (missing)
-    out.notes.push_back("instances that do not fit a stage's block (or, in a capped sub-cluster whose stages' blocks "
-                        "overlap, would share GPUs with another stage) are not simulated: their traffic on the links "
-                        "they share with the simulated ones (leaf uplinks, spines) is missing, so contention there "
-                        "is a lower bound");
-  if (stages_share_gpus)
-    out.notes.push_back(fmt::format("the {} stages' groups need {} domains of lanes {} GPUs wide, more than the {}-GPU "
-                                    "sub-cluster holds: some stages share GPUs there, so their links are more contended "
-                                    "than in the real cluster",
-                                    pp, block * pp, lane_width, sub.gpus));
-  out.notes.push_back("every stage carries the critical stage's communications; per-micro-batch collectives split "
-                      "half forward, half backward, each phase's executions run as one collective of their summed "
-                      "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "
-                      "plan (node-limited routing with per-node dedup), spread evenly over the other domains' GPUs");
-  switch (par.schedule) {
-    case PipelineSchedule::one_f_one_b:
-      out.notes.push_back("schedule 1f1b: pp-r-1 warm-up forwards on rank r, then one forward and one backward "
-                          "(weight gradients included) at a time; trace spans F<micro-batch>, B<micro-batch>+W");
-      break;
-    case PipelineSchedule::interleaved:
-      out.notes.push_back(fmt::format(
-          "schedule interleaved (Megatron-LM): rank r holds model chunks r, r+pp, ... ({} per rank, each 1/{} of the "
-          "rank's work); micro-batches in groups of pp (the smallest larger group Megatron accepts when the count is "
-          "not a multiple of pp), warm-up (pp-r-1)*2 + (v-1)*group forwards; every chunk boundary sends a whole "
-          "activation; trace spans F<micro-batch> c<chunk>",
-          v, v));
-      break;
-    case PipelineSchedule::zero_bubble:
-      out.notes.push_back("schedule zero_bubble (ZB-H1, Qi et al. 2024): the backward split into B (activation "
-                          "gradients and recomputation) and W (weight gradients); rank r defers its first r W passes "
-                          "to fill the cool-down, keeping 1F1B's peak activation memory");
-      break;
-    case PipelineSchedule::dualpipe:
-      out.notes.push_back(fmt::format(
-          "schedule dualpipe (DeepSeek-V3; deepseek-ai/DualPipe's eight phases): rank r runs stage r of the forward "
-          "direction (c0) and stage pp-1-r of the reverse one (c1), {} micro-batches each; overlapped F&B pairs "
-          "compute back to back while both passes' collectives run beside them from the pair's start; W split off "
-          "where the reference splits it; a chunk of either direction takes the rank's mean per-micro-batch work "
-          "(the plan folds both stages together), so the first and last ranks' embedding/head imbalance between "
-          "the directions is averaged",
-          m / 2));
-      break;
-  }
-  for (const auto& name : fallbacks)
-    out.notes.push_back(fmt::format("{}: group wider than a stage's block of {} domains in the sub-cluster (capped at {} "
-                                    "GPUs): its analytical cost stands in as a delay",
-                                    name, block, kMaxSimulatedGpus));
-  for (const auto& name : heavy)
-    out.notes.push_back(fmt::format("{}: routed flow by flow (no D-mod-k symmetry on this fabric) with above {:.0g} "
-                                    "(flow group, link) pairs over the step: its analytical cost stands in as a delay",
-                                    name, kMaxCollectiveLinkEntries));
-  if (sm_slowdown > 0)
-    out.notes.push_back(fmt::format(
-        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", tr.comm_sms,
-        gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
-        static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
-                        : " (for the overlapped time only)"));
-  (void)analytical;
+  out.sub_cluster_gpus = static_cast<int>(lay.sub.gpus);
+  ExecutedStep x{in, st, sched, res};
+  find_slowest_stage(x);
+  summarise(out, x, lay, inst);
   out.asymmetry_applied = asym.applied;
-
-  // The busiest links over the step: wire bytes (protocol efficiency included) over capacity x step.
-  std::vector<int> ids;
-  for (int id = 0; id < topo.link_count(); ++id)
-    if (id < static_cast<int>(res.link_bytes.size()) && res.link_bytes[id] > 0) ids.push_back(id);
-  auto util = [&](int id) { return res.link_bytes[id] / (topo.link(id).capacity_bps * step); };
-  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return util(a) > util(b); });
-  for (std::size_t i = 0; i < ids.size() && i < 10; ++i) {
-    const auto& l = topo.link(ids[i]);
-    out.busiest_links.push_back({topo.link_name(ids[i]), l.link_class == LinkClass::scaleup ? "scaleup" : "scaleout",
-                                 res.link_bytes[ids[i]], l.capacity_bps, util(ids[i])});
-  }
-
-  if (want_trace) {
-    std::vector<std::string> stages;
-    for (int p = 0; p < pp; ++p) stages.push_back(fmt::format("stage {} (GPU {})", p, rep_gpu(p)));
-    std::vector<TraceSpan> trace;
-    for (const auto& sp : bld.spans)
-      trace.push_back({sp.stage, sp.tid, sp.name, sp.kind, start_of(sp), res.finish_s[sp.end]});
-    out.trace_json = chrome_trace_json(stages, {"compute", "comm", "pp"}, trace);
-  }
+  out.busiest_links = busiest_links(topo, res, x.step_s);
+  if (want_trace) out.trace_json = step_trace(x, lay);
   return out;
 }
 

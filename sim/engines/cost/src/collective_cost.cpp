@@ -88,12 +88,14 @@ CollectiveCost collective_cost(const CollectiveRequest& r, const ClusterSpec& c,
 
 namespace gwsim {
 
-CollectiveCost comm_cost(const Comm& c, const ClusterSpec& cluster, const Profile& profile) {
+CollectiveRequest comm_request(const Comm& c, double bytes) {
   // Only an all-to-all has a scale-out share of its own (node-limited routing); the others split
   // their bytes by algorithm.
-  const CollectiveRequest req{c.op, c.bytes, c.group, c.link, c.ranks_per_domain,
-                              c.op == "all_to_all" ? c.scaleout_fraction : -1};
-  return collective_cost(req, cluster, profile);
+  return CollectiveRequest{c.op, bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
+}
+
+CollectiveCost comm_cost(const Comm& c, const ClusterSpec& cluster, const Profile& profile) {
+  return collective_cost(comm_request(c, c.bytes), cluster, profile);
 }
 
 }  // namespace gwsim

@@ -24,6 +24,9 @@ double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile&
 // The GEMMs (dense and grouped) of a list of ops: what overlapped TP communication can hide behind.
 double gemm_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile);
 
+// The collective a plan's communication runs, carrying `bytes` (its own per execution, or several
+// executions' summed, as the des backend batches them).
+CollectiveRequest comm_request(const Comm& comm, double bytes);
 // One execution of a plan's communication on the cluster (an all-to-all with the plan's scale-out
 // share; every other op with its ring/tree/hierarchical algorithm).
 CollectiveCost comm_cost(const Comm& comm, const ClusterSpec& cluster, const Profile& profile);
