@@ -224,16 +224,21 @@ const GpuSpec& resolve_gpu(const std::vector<MeasurementSet>& sets, const std::s
   return *found;
 }
 
-FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options) {
+namespace {
+
+// The usable records of a fit, grouped by the profile entry they fit, and the reasons for the rest.
+struct GroupedRecords {
   std::map<std::string, Group> op_groups;                                      // profile op key
   std::map<std::pair<std::string, std::string>, Group> collective_groups;      // (link, collective)
   std::map<std::string, int> skipped;                                          // reason -> count
   // The sweep's own attention and MLA-decode kernels, not fitted (see FitOptions): key -> points.
   std::map<std::string, Group> reference_groups;
+};
 
-  // Of the records that time one shape with several implementations, only the fastest is fitted:
-  // a framework picks the faster implementation (DeepSeek's grouped GEMM is neither, but the faster
-  // of the two cuBLAS ways is the better stand-in).
+// Of the records that time one shape with several implementations, only the fastest is fitted:
+// a framework picks the faster implementation (DeepSeek's grouped GEMM is neither, but the faster
+// of the two cuBLAS ways is the better stand-in).
+std::map<std::string, double> fastest_variants(const std::vector<MeasurementSet>& sets) {
   std::map<std::string, double> fastest;  // same_shape_key -> median_s
   for (const auto& set : sets) {
     const std::string file = basename_of(set.file);
@@ -243,139 +248,162 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
       if (!inserted) it->second = std::min(it->second, m.median_s);
     }
   }
+  return fastest;
+}
 
+// Why a record is not fitted at all, before its op is looked at; empty when it may be.
+std::string unfitted_reason(const std::string& file, const Measurement& m,
+                            const std::map<std::string, double>& fastest) {
+  if (m.op == "layer_sequence")
+    return fmt::format("{} {}: a whole layer, validation only (gwsim calibrate --check-layers)", file, m.op);
+  if (m.variant == "layer_step")
+    return fmt::format("{} {}/layer_step: held out of the fit for gwsim calibrate --check-layers", file, m.op);
+  if (m.check_failed()) return fmt::format("{} {}: result check failed", file, op_variant(m));
+  if (!m.checked && !m.library_call())
+    return fmt::format("{} {}: no correctness check ran for this kernel", file, op_variant(m));
+  if (!m.variant.empty() && m.median_s > fastest.at(same_shape_key(file, m)))
+    return fmt::format("{} {}: a faster variant of the same shape was fitted", file, op_variant(m));
+  return "";
+}
+
+// A collective record (`coll`: its collective) into its (link, collective) group.
+void add_collective_record(const MeasurementSet& set, const std::string& file, const Measurement& m,
+                           const std::string& coll, const GpuSpec& gpu, const FitOptions& options,
+                           GroupedRecords& grouped) {
+  LinkInfo link = set.link ? *set.link : options.sweep_link;
+  if (link.line_rate_bps == 0) {
+    if (link.link != LinkClass::scaleup)
+      throw InputError(set.file, "", "collective records on scaleout need the NIC line rate (--line-rate-gbs)");
+    link.line_rate_bps = gpu.scaleup_per_direction_bps();
+  }
+  int ranks = link.ranks;
+  if (auto it = m.shape.find("ranks"); it != m.shape.end()) ranks = static_cast<int>(it->second);
+  if (ranks == 0) ranks = set.device.gpu_count;
+  if (coll != "p2p" && ranks < 2) {
+    ++grouped.skipped[fmt::format("{} {}: fewer than 2 ranks", file, m.op)];
+    return;
+  }
+  if (!(m.bytes > 0) || !(link.line_rate_bps > 0)) {
+    ++grouped.skipped[fmt::format("{} {}: zero bytes", file, m.op)];
+    return;
+  }
+  const double wire_bytes = m.bytes * wire_factor(coll, ranks);
+  auto& g = grouped.collective_groups[{to_string(link.link), coll}];
+  g.points.push_back({wire_bytes, wire_bytes / link.line_rate_bps, m.median_s});
+  g.files.insert(file);
+  ++g.ops[op_variant(m)];
+}
+
+// A compute or memory-bound record into its profile op group (or its reference group).
+void add_op_record(const MeasurementSet& set, const std::string& file, const Measurement& m, const GpuSpec& gpu,
+                   const FitOptions& options, GroupedRecords& grouped) {
+  auto& skipped = grouped.skipped;
+  const OpClassOf cls = class_of(m.op);
+  if (cls.op_class.empty()) {
+    ++skipped[fmt::format("{} {}: not fitted (validation only)", file, m.op)];
+    return;
+  }
+  const auto precision = parse_precision(m.precision);
+  std::string key = cls.op_class;
+  double work = 0, peak = 0;
+  if (cls.bandwidth_bound) {
+    // Bandwidth-bound classes are keyed by precision only where the profile format does so
+    // (mla_decode.<precision>); memory_bound has one entry for all element types.
+    if (cls.op_class == "mla_decode" && precision) key = fmt::format("{}.{}", cls.op_class, to_string(*precision));
+    work = m.bytes;
+    peak = gpu.hbm_bandwidth_bps();
+  } else {
+    if (!precision) {
+      ++skipped[fmt::format("{} {}: precision \"{}\" is not a compute precision", file, m.op, m.precision)];
+      return;
+    }
+    if (!gpu.supports(*precision))
+      throw InputError(set.file, "", fmt::format("{} records in {}, which {} does not support: wrong --gpu?",
+                                                 m.op, m.precision, gpu.name));
+    key = fmt::format("{}.{}", cls.op_class, to_string(*precision));  // (not +=: GCC 12 -Wrestrict false positive)
+    work = m.flops;
+    peak = gpu.peak_flops(*precision);
+  }
+  if (!(work > 0) || !(peak > 0)) {
+    ++skipped[fmt::format("{} {}: no work or no catalogue peak", file, m.op)];
+    return;
+  }
+  // Every expert's weights are read once, so a grouped GEMM's efficiency follows its tokens
+  // per expert, which its FLOPs per byte track, not its total FLOPs: its curve is in intensity.
+  const bool by_intensity = cls.op_class == "grouped_gemm";
+  if (by_intensity && !(m.bytes > 0)) {
+    ++skipped[fmt::format("{} {}: no bytes, so no FLOPs per byte for the grouped-GEMM curve", file, op_variant(m))];
+    return;
+  }
+  // Our own kernels stand in for what frameworks run (FA3, FlashMLA, DeepGEMM) and are far
+  // slower: their records document the kernel, they do not set the profile. BF16 grouped GEMMs
+  // are cuBLAS library calls and are fitted; the FP8 block-scaled grouped GEMM is our own.
+  const bool own_kernel_class = cls.op_class == "attention" || cls.op_class == "mla_decode" ||
+                                (cls.op_class == "grouped_gemm" && precision == Precision::fp8);
+  const bool reference = own_kernel_class && !m.library_call();
+  auto& g = (reference && !options.fit_reference_kernels) ? grouped.reference_groups[key] : grouped.op_groups[key];
+  g.axis = by_intensity ? CurveAxis::flops_per_byte : CurveAxis::size;
+  g.points.push_back({by_intensity ? m.flops / m.bytes : work, work / peak, m.median_s});
+  g.files.insert(file);
+  ++g.ops[op_variant(m)];
+}
+
+GroupedRecords group_records(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options) {
+  GroupedRecords grouped;
+  const std::map<std::string, double> fastest = fastest_variants(sets);
   for (const auto& set : sets) {
     const std::string file = basename_of(set.file);
     for (const auto& m : set.records) {
-      if (m.op == "layer_sequence") {
-        ++skipped[fmt::format("{} {}: a whole layer, validation only (gwsim calibrate --check-layers)", file, m.op)];
-        continue;
-      }
-      if (m.variant == "layer_step") {
-        ++skipped[fmt::format("{} {}/layer_step: held out of the fit for gwsim calibrate --check-layers", file, m.op)];
-        continue;
-      }
-      if (m.check_failed()) {
-        ++skipped[fmt::format("{} {}: result check failed", file, op_variant(m))];
-        continue;
-      }
-      if (!m.checked && !m.library_call()) {
-        ++skipped[fmt::format("{} {}: no correctness check ran for this kernel", file, op_variant(m))];
-        continue;
-      }
-      if (!m.variant.empty() && m.median_s > fastest.at(same_shape_key(file, m))) {
-        ++skipped[fmt::format("{} {}: a faster variant of the same shape was fitted", file, op_variant(m))];
+      if (const std::string reason = unfitted_reason(file, m, fastest); !reason.empty()) {
+        ++grouped.skipped[reason];
         continue;
       }
       if (const std::string coll = collective_of(m.op); !coll.empty()) {
-        LinkInfo link = set.link ? *set.link : options.sweep_link;
-        if (link.line_rate_bps == 0) {
-          if (link.link != LinkClass::scaleup)
-            throw InputError(set.file, "", "collective records on scaleout need the NIC line rate (--line-rate-gbs)");
-          link.line_rate_bps = gpu.scaleup_per_direction_bps();
-        }
-        int ranks = link.ranks;
-        if (auto it = m.shape.find("ranks"); it != m.shape.end()) ranks = static_cast<int>(it->second);
-        if (ranks == 0) ranks = set.device.gpu_count;
-        if (coll != "p2p" && ranks < 2) {
-          ++skipped[fmt::format("{} {}: fewer than 2 ranks", file, m.op)];
-          continue;
-        }
-        if (!(m.bytes > 0) || !(link.line_rate_bps > 0)) {
-          ++skipped[fmt::format("{} {}: zero bytes", file, m.op)];
-          continue;
-        }
-        const double wire_bytes = m.bytes * wire_factor(coll, ranks);
-        auto& g = collective_groups[{to_string(link.link), coll}];
-        g.points.push_back({wire_bytes, wire_bytes / link.line_rate_bps, m.median_s});
-        g.files.insert(file);
-        ++g.ops[op_variant(m)];
+        add_collective_record(set, file, m, coll, gpu, options, grouped);
         continue;
       }
-      const OpClassOf cls = class_of(m.op);
-      if (cls.op_class.empty()) {
-        ++skipped[fmt::format("{} {}: not fitted (validation only)", file, m.op)];
-        continue;
-      }
-      const auto precision = parse_precision(m.precision);
-      std::string key = cls.op_class;
-      double work = 0, peak = 0;
-      if (cls.bandwidth_bound) {
-        // Bandwidth-bound classes are keyed by precision only where the profile format does so
-        // (mla_decode.<precision>); memory_bound has one entry for all element types.
-        if (cls.op_class == "mla_decode" && precision) key = fmt::format("{}.{}", cls.op_class, to_string(*precision));
-        work = m.bytes;
-        peak = gpu.hbm_bandwidth_bps();
-      } else {
-        if (!precision) {
-          ++skipped[fmt::format("{} {}: precision \"{}\" is not a compute precision", file, m.op, m.precision)];
-          continue;
-        }
-        if (!gpu.supports(*precision))
-          throw InputError(set.file, "", fmt::format("{} records in {}, which {} does not support: wrong --gpu?",
-                                                     m.op, m.precision, gpu.name));
-        key = fmt::format("{}.{}", cls.op_class, to_string(*precision));  // (not +=: GCC 12 -Wrestrict false positive)
-        work = m.flops;
-        peak = gpu.peak_flops(*precision);
-      }
-      if (!(work > 0) || !(peak > 0)) {
-        ++skipped[fmt::format("{} {}: no work or no catalogue peak", file, m.op)];
-        continue;
-      }
-      // Every expert's weights are read once, so a grouped GEMM's efficiency follows its tokens
-      // per expert, which its FLOPs per byte track, not its total FLOPs: its curve is in intensity.
-      const bool by_intensity = cls.op_class == "grouped_gemm";
-      if (by_intensity && !(m.bytes > 0)) {
-        ++skipped[fmt::format("{} {}: no bytes, so no FLOPs per byte for the grouped-GEMM curve", file, op_variant(m))];
-        continue;
-      }
-      // Our own kernels stand in for what frameworks run (FA3, FlashMLA, DeepGEMM) and are far
-      // slower: their records document the kernel, they do not set the profile. BF16 grouped GEMMs
-      // are cuBLAS library calls and are fitted; the FP8 block-scaled grouped GEMM is our own.
-      const bool own_kernel_class = cls.op_class == "attention" || cls.op_class == "mla_decode" ||
-                                    (cls.op_class == "grouped_gemm" && precision == Precision::fp8);
-      const bool reference = own_kernel_class && !m.library_call();
-      auto& g = (reference && !options.fit_reference_kernels) ? reference_groups[key] : op_groups[key];
-      g.axis = by_intensity ? CurveAxis::flops_per_byte : CurveAxis::size;
-      g.points.push_back({by_intensity ? m.flops / m.bytes : work, work / peak, m.median_s});
-      g.files.insert(file);
-      ++g.ops[op_variant(m)];
+      add_op_record(set, file, m, gpu, options, grouped);
     }
   }
+  return grouped;
+}
 
-  FitResult result;
-  Profile& p = result.profile;
+// What the sweep's own kernel reached, for the record: median of achieved / peak.
+std::string reference_note(const std::string& key, const Group& g) {
+  std::vector<double> eff;
+  for (const auto& pt : g.points) eff.push_back(pt.ideal_s / pt.measured_s);
+  std::sort(eff.begin(), eff.end());
+  // A plain loop, not a lambda: clang 14 (the fuzz build) cannot capture a structured binding.
+  std::vector<std::string> names;
+  for (const auto& [name, n] : g.ops) names.push_back(name);
+  return fmt::format(
+      "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} %, median "
+      "{:.1f} %, of {}): frameworks run {}, which reaches far more, so the entry comes from a base profile "
+      "(--base) unless --fit-reference-kernels",
+      key, names.size() == 1 ? "" : "s", fmt::join(names, ", "), g.points.size(), 100 * eff.front(), 100 * eff.back(),
+      100 * median(eff), key.rfind("mla_decode", 0) == 0 ? "HBM bandwidth" : "peak FLOP/s",
+      key.rfind("mla_decode", 0) == 0     ? "FlashMLA"
+      : key.rfind("grouped_gemm", 0) == 0 ? "DeepGEMM"
+                                          : "FlashAttention-3");
+}
+
+// The profile's name and source: the measurement sets, the reference kernels left out, the rules.
+void describe_profile(Profile& p, const GpuSpec& gpu, const std::vector<MeasurementSet>& sets,
+                      const std::vector<std::string>& reference_notes) {
   p.name = to_lower(gpu.name) + "-measured";
   p.gpu_name = gpu.name;
   p.kind = ProfileKind::measured;
   std::vector<std::string> described;
   for (const auto& set : sets) described.push_back(describe_set(set));
   p.source = fmt::format("gwsim calibrate --fit of {}", fmt::join(described, "; "));
-  std::vector<std::string> reference_notes;
-  for (const auto& [key, g] : reference_groups) {
-    // What the sweep's own kernel reached, for the record: median of achieved / peak.
-    std::vector<double> eff;
-    for (const auto& pt : g.points) eff.push_back(pt.ideal_s / pt.measured_s);
-    std::sort(eff.begin(), eff.end());
-    // A plain loop, not a lambda: clang 14 (the fuzz build) cannot capture a structured binding.
-    std::vector<std::string> names;
-    for (const auto& [name, n] : g.ops) names.push_back(name);
-    reference_notes.push_back(fmt::format(
-        "{}: not fitted from the sweep's own reference kernel{} ({}; {} points, {:.1f}-{:.1f} %, median "
-        "{:.1f} %, of {}): frameworks run {}, which reaches far more, so the entry comes from a base profile "
-        "(--base) unless --fit-reference-kernels",
-        key, names.size() == 1 ? "" : "s", fmt::join(names, ", "), g.points.size(), 100 * eff.front(), 100 * eff.back(),
-        100 * median(eff), key.rfind("mla_decode", 0) == 0 ? "HBM bandwidth" : "peak FLOP/s",
-        key.rfind("mla_decode", 0) == 0     ? "FlashMLA"
-        : key.rfind("grouped_gemm", 0) == 0 ? "DeepGEMM"
-                                            : "FlashAttention-3"));
-  }
   if (!reference_notes.empty()) p.source += "; " + fmt::format("{}", fmt::join(reference_notes, "; "));
   p.source +=
       "; rules: records with a failed check, layer_sequence and layer_step records (held out for --check-layers) are "
       "not fitted; unchecked records only if they time a library call (cuBLAS, cudaMemcpy, NCCL); of several "
       "variants timing one shape the fastest is fitted";
+}
 
+void fit_op_groups(const std::map<std::string, Group>& op_groups, const FitOptions& options, FitResult& result) {
   for (const auto& [key, g] : op_groups) {
     const AlphaBetaFit fit = fit_alpha_beta(g.points, options.max_overhead_s);
     OpEfficiency op;
@@ -388,20 +416,28 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
     op.fit_rms_rel_error = rms_rel_error(g.points, op);
     op.source = fit_source(g);
     result.ops.push_back({key, g.points.size(), fit.efficiency, fit.overhead_s, fit.rms_rel_error, op.fit_rms_rel_error});
-    p.ops[key] = std::move(op);
+    result.profile.ops[key] = std::move(op);
   }
+}
+
+void fit_collective_groups(const std::map<std::pair<std::string, std::string>, Group>& collective_groups,
+                           FitResult& result) {
   for (const auto& [link_op, g] : collective_groups) {
     const AlphaBetaFit fit = fit_alpha_beta(g.points);
-    p.collectives[link_op.first][link_op.second] = {fit.overhead_s, fit.efficiency, fit_source(g)};
+    result.profile.collectives[link_op.first][link_op.second] = {fit.overhead_s, fit.efficiency, fit_source(g)};
     result.ops.push_back({link_op.first + " " + link_op.second, g.points.size(), fit.efficiency, fit.overhead_s,
                           fit.rms_rel_error, 0});
   }
+}
 
+// The notes: op classes and collectives absent from the profile, reference kernels, skipped records.
+void add_fit_notes(const GroupedRecords& grouped, const std::vector<std::string>& reference_notes, FitResult& result) {
+  const Profile& p = result.profile;
   for (const auto& cls : all_op_classes()) {
     const bool present = std::any_of(p.ops.begin(), p.ops.end(), [&](const auto& kv) {
       return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
     });
-    const bool reference = std::any_of(reference_groups.begin(), reference_groups.end(), [&](const auto& kv) {
+    const bool reference = std::any_of(grouped.reference_groups.begin(), grouped.reference_groups.end(), [&](const auto& kv) {
       return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
     });
     if (!present && !reference) result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
@@ -409,7 +445,20 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   if (p.collectives.empty())
     result.notes.push_back("collectives: no usable records, absent from the profile (merge with a base profile to copy them)");
   for (const auto& note : reference_notes) result.notes.push_back(note);
-  for (const auto& [reason, count] : skipped) result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
+  for (const auto& [reason, count] : grouped.skipped) result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
+}
+
+}  // namespace
+
+FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options) {
+  const GroupedRecords grouped = group_records(sets, gpu, options);
+  std::vector<std::string> reference_notes;
+  for (const auto& [key, g] : grouped.reference_groups) reference_notes.push_back(reference_note(key, g));
+  FitResult result;
+  describe_profile(result.profile, gpu, sets, reference_notes);
+  fit_op_groups(grouped.op_groups, options, result);
+  fit_collective_groups(grouped.collective_groups, result);
+  add_fit_notes(grouped, reference_notes, result);
   return result;
 }
 

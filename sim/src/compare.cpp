@@ -93,14 +93,62 @@ std::string to_string(CompareBudget b) {
   return "?";
 }
 
-Comparison compare_chips(const Scenario &sc,
-                         const std::vector<std::string> &chips,
-                         CompareBudget budget) {
-  if (chips.empty())
-    throw InputError("", "--gpus", "expected at least one GPU name");
-  Comparison c;
-  c.budget = budget;
-  c.scenario = sc.name;
+namespace {
+
+// A --gpus entry, NAME[@RULE:CAP].
+struct ChipRequest {
+  std::string name, rule, cap;
+};
+
+ChipRequest parse_chip_label(const std::string &label) {
+  // NAME[@RULE:CAP]
+  std::string name = label, rule, cap;
+  if (auto at = label.find('@'); at != std::string::npos) {
+    name = label.substr(0, at);
+    auto colon = label.find(':', at);
+    if (colon == std::string::npos || colon == at + 1 ||
+        colon + 1 == label.size())
+      throw InputError("", "--gpus",
+                       fmt::format("\"{}\": expected NAME or NAME@RULE:CAP "
+                                   "(e.g. H100-SXM@2022-10:interconnect)",
+                                   label));
+    rule = label.substr(at + 1, colon - at - 1);
+    cap = label.substr(colon + 1);
+  }
+  if (name.empty())
+    throw InputError("", "--gpus",
+                     fmt::format("\"{}\": expected a GPU name", label));
+  return {name, rule, cap};
+}
+
+// The catalogue chip `base`, or its variant that complies with the request's
+// export rule and cap (the caps it applied go into the row).
+GpuSpec requested_gpu(const GpuSpec &base, const ChipRequest &req,
+                      const std::string &label, CompareRow &row) {
+  GpuSpec gpu = base;
+  if (!req.rule.empty()) {
+    try {
+      export_rules().find(req.rule); // InputError listing the rule ids
+      gpu = derive_compliant_variant(base, req.rule, req.cap,
+                                     &row.caps_applied);
+    } catch (const InputError &e) {
+      std::string what = e.what();
+      if (what.rfind("<input>: ", 0) == 0)
+        what = what.substr(9);
+      throw InputError("", "--gpus " + label, what);
+    }
+  }
+  return gpu;
+}
+
+// What every row is compared against: the scenario on its own chip.
+struct CompareBaseline {
+  double power_fraction; // of TDP, for the footprint of every chip
+  std::string chip;      // the scenario's catalogue chip
+  std::int64_t per_replica; // GPUs of one data-parallel replica, tp*pp*cp
+};
+
+CompareBaseline run_baseline(const Scenario &sc, Comparison &c) {
   const auto base_run = run_training(sc);
   c.baseline_gpu = sc.gpu.name;
   c.baseline_gpus = sc.cluster.gpus;
@@ -123,145 +171,159 @@ Comparison compare_chips(const Scenario &sc,
   const std::int64_t per_replica =
       static_cast<std::int64_t>(sc.parallelism.tp) * sc.parallelism.pp *
       sc.parallelism.cp;
+  return {base_fraction, scenario_chip, per_replica};
+}
 
-  for (const auto &label : chips) {
-    CompareRow row;
-    row.label = label;
-    // NAME[@RULE:CAP]
-    std::string name = label, rule, cap;
-    if (auto at = label.find('@'); at != std::string::npos) {
-      name = label.substr(0, at);
-      auto colon = label.find(':', at);
-      if (colon == std::string::npos || colon == at + 1 ||
-          colon + 1 == label.size())
-        throw InputError("", "--gpus",
-                         fmt::format("\"{}\": expected NAME or NAME@RULE:CAP "
-                                     "(e.g. H100-SXM@2022-10:interconnect)",
-                                     label));
-      rule = label.substr(at + 1, colon - at - 1);
-      cap = label.substr(colon + 1);
+// The scenario moved onto `gpu` (`base`: its catalogue chip): its profile,
+// scale-up domain and node shape, and its precision where the chip lacks FP8.
+Scenario scenario_on_chip(const Scenario &sc, const GpuSpec &base,
+                          const GpuSpec &gpu, const ChipRequest &req,
+                          const CompareBaseline &baseline, CompareRow &row) {
+  Scenario s = sc;
+  s.gpu = gpu;
+  if (!req.rule.empty())
+    s.gpu_variant = GpuVariantRequest{true, base.name, req.rule, req.cap, {},
+                                      row.caps_applied};
+  else
+    s.gpu_variant = GpuVariantRequest{};
+  if (base.name != baseline.chip) {
+    s.profile = preferred_profile_for(base);
+    retarget_gpu_defaults(s, base);
+    // The chip's own scale-up domain; nodes no larger than it, NICs per GPU
+    // kept.
+    const int domain = static_cast<int>(base.scaleup_domain_gpus.value);
+    const double nics_per_gpu =
+        static_cast<double>(sc.cluster.nics_per_node) /
+        sc.cluster.gpus_per_node;
+    s.cluster.scaleup_domain_gpus = domain;
+    if (s.cluster.gpus_per_node > domain ||
+        domain % s.cluster.gpus_per_node != 0) {
+      s.cluster.gpus_per_node = std::min(domain, 8);
+      s.cluster.nics_per_node =
+          std::max(1, static_cast<int>(std::lround(nics_per_gpu *
+                                                   s.cluster.gpus_per_node)));
     }
-    if (name.empty())
-      throw InputError("", "--gpus",
-                       fmt::format("\"{}\": expected a GPU name", label));
-    const GpuSpec &base = find_gpu(name, "", "--gpus");
-    GpuSpec gpu = base;
-    if (!rule.empty()) {
-      try {
-        export_rules().find(rule); // InputError listing the rule ids
-        gpu = derive_compliant_variant(base, rule, cap, &row.caps_applied);
-      } catch (const InputError &e) {
-        std::string what = e.what();
-        if (what.rfind("<input>: ", 0) == 0)
-          what = what.substr(9);
-        throw InputError("", "--gpus " + label, what);
-      }
-    }
-    row.gpu = gpu.name;
-    row.tpp_per_gpu = chip_metrics(gpu).tpp;
-
-    Scenario s = sc;
-    s.gpu = gpu;
-    if (!rule.empty())
-      s.gpu_variant =
-          GpuVariantRequest{true, base.name, rule, cap, {}, row.caps_applied};
-    else
-      s.gpu_variant = GpuVariantRequest{};
-    if (base.name != scenario_chip) {
-      s.profile = preferred_profile_for(base);
-      retarget_gpu_defaults(s, base);
-      // The chip's own scale-up domain; nodes no larger than it, NICs per GPU
-      // kept.
-      const int domain = static_cast<int>(base.scaleup_domain_gpus.value);
-      const double nics_per_gpu =
-          static_cast<double>(sc.cluster.nics_per_node) /
-          sc.cluster.gpus_per_node;
-      s.cluster.scaleup_domain_gpus = domain;
-      if (s.cluster.gpus_per_node > domain ||
-          domain % s.cluster.gpus_per_node != 0) {
-        s.cluster.gpus_per_node = std::min(domain, 8);
-        s.cluster.nics_per_node =
-            std::max(1, static_cast<int>(std::lround(nics_per_gpu *
-                                                     s.cluster.gpus_per_node)));
-      }
-      s.cluster.scaleup_per_direction_bps = gpu.scaleup_per_direction_bps();
-    } else {
-      s.cluster.scaleup_per_direction_bps =
-          std::min(sc.cluster.scaleup_per_direction_bps,
-                   gpu.scaleup_per_direction_bps());
-    }
-    s.cluster.gpu_name = base.name;
-    row.profile = s.profile.name;
-    if (s.training.precision == Precision::fp8 &&
-        !gpu.supports(Precision::fp8)) {
-      s.training.precision = Precision::bf16;
-      row.notes.push_back(
-          fmt::format("{} has no FP8 tensor cores: run in BF16", gpu.name));
-    }
-
-    // GPU count from the budget.
-    double target = static_cast<double>(sc.cluster.gpus);
-    if (budget == CompareBudget::same_tpp) {
-      target = c.baseline_tpp / row.tpp_per_gpu;
-    } else if (budget == CompareBudget::same_power) {
-      // Per-GPU facility power depends a little on the fabric (and so on the
-      // count): iterate.
-      for (int i = 0; i < 3; ++i) {
-        const auto fp =
-            cluster_footprint(std::max<std::int64_t>(1, std::llround(target)),
-                              gpu, s.cluster, s.power, base_fraction, s.cost);
-        target = c.baseline_facility_mw * 1e6 / fp.per_gpu.facility_w;
-      }
-    }
-    row.target_gpus =
-        static_cast<std::int64_t>(std::floor(target * (1 + 1e-9)));
-    if (std::fabs(target - std::round(target)) < 1e-6 * target)
-      row.target_gpus = std::llround(target);
-    const int dp = nearest_valid_dp(s, static_cast<double>(row.target_gpus) /
-                                           static_cast<double>(per_replica));
-    if (dp == 0) {
-      row.refused = fmt::format("{} GPUs admit no layout with tp*pp*cp = {} "
-                                "and the global batch of {} sequences",
-                                row.target_gpus, per_replica,
-                                sc.training.global_batch_seqs);
-      c.rows.push_back(row);
-      continue;
-    }
-    s.parallelism.dp = dp;
-    s.cluster.gpus = static_cast<std::int64_t>(dp) * per_replica;
-    row.dp = dp;
-    row.gpus = s.cluster.gpus;
-    if (row.gpus != row.target_gpus)
-      row.notes.push_back(fmt::format(
-          "{} GPUs asked by the budget, {} used: dp {} is the nearest that "
-          "keeps the global batch, EP and schedule valid",
-          row.target_gpus, row.gpus, dp));
-    s.resolved["cluster"] =
-        nlohmann::json{{"compare", label}, {"gpus", row.gpus}};
-    try {
-      const auto run = run_training(s);
-      const auto &r = run.report;
-      row.ok = true;
-      row.step_time_s = run.step.step_time_s;
-      row.tokens_per_s = run.step.tokens_per_s;
-      row.mfu = r["training"]["mfu"].get<double>();
-      row.days = r["training"]["days"].get<double>();
-      row.wall_clock_days = r["goodput"]["wall_clock_days"].get<double>();
-      row.goodput = r["goodput"]["goodput_fraction"].get<double>();
-      row.gpu_hours = r["cost"]["run_gpu_hours"].get<double>();
-      row.facility_mw = r["power"]["facility_mw"].get<double>();
-      row.capex_usd = r["cost"]["capex_usd"].get<double>();
-      row.cost_owned_usd = r["cost"]["run_cost_owned_usd"].get<double>();
-      row.cost_rental_usd = r["cost"]["run_cost_rental_usd"].get<double>();
-      row.bottleneck = run.step.bottleneck;
-      row.bottleneck_moved = bottleneck_key(row.bottleneck) !=
-                             bottleneck_key(c.baseline_bottleneck);
-    } catch (const InfeasibleError &e) {
-      // Memory or layout: say why rather than stop the comparison.
-      row.refused = e.what();
-    }
-    c.rows.push_back(row);
+    s.cluster.scaleup_per_direction_bps = gpu.scaleup_per_direction_bps();
+  } else {
+    s.cluster.scaleup_per_direction_bps =
+        std::min(sc.cluster.scaleup_per_direction_bps,
+                 gpu.scaleup_per_direction_bps());
   }
+  s.cluster.gpu_name = base.name;
+  row.profile = s.profile.name;
+  if (s.training.precision == Precision::fp8 &&
+      !gpu.supports(Precision::fp8)) {
+    s.training.precision = Precision::bf16;
+    row.notes.push_back(
+        fmt::format("{} has no FP8 tensor cores: run in BF16", gpu.name));
+  }
+  return s;
+}
+
+// GPU count from the budget.
+std::int64_t budget_gpus(const Scenario &sc, const Scenario &s,
+                         const GpuSpec &gpu, CompareBudget budget,
+                         const Comparison &c, const CompareBaseline &baseline,
+                         const CompareRow &row) {
+  double target = static_cast<double>(sc.cluster.gpus);
+  if (budget == CompareBudget::same_tpp) {
+    target = c.baseline_tpp / row.tpp_per_gpu;
+  } else if (budget == CompareBudget::same_power) {
+    // Per-GPU facility power depends a little on the fabric (and so on the
+    // count): iterate.
+    for (int i = 0; i < 3; ++i) {
+      const auto fp = cluster_footprint(
+          std::max<std::int64_t>(1, std::llround(target)), gpu, s.cluster,
+          s.power, baseline.power_fraction, s.cost);
+      target = c.baseline_facility_mw * 1e6 / fp.per_gpu.facility_w;
+    }
+  }
+  std::int64_t gpus =
+      static_cast<std::int64_t>(std::floor(target * (1 + 1e-9)));
+  if (std::fabs(target - std::round(target)) < 1e-6 * target)
+    gpus = std::llround(target);
+  return gpus;
+}
+
+// Runs the scenario on the row's chip and fills in the row's results.
+void run_row(Scenario &s, const std::string &label, const Comparison &c,
+             CompareRow &row) {
+  s.resolved["cluster"] =
+      nlohmann::json{{"compare", label}, {"gpus", row.gpus}};
+  try {
+    const auto run = run_training(s);
+    const auto &r = run.report;
+    row.ok = true;
+    row.step_time_s = run.step.step_time_s;
+    row.tokens_per_s = run.step.tokens_per_s;
+    row.mfu = r["training"]["mfu"].get<double>();
+    row.days = r["training"]["days"].get<double>();
+    row.wall_clock_days = r["goodput"]["wall_clock_days"].get<double>();
+    row.goodput = r["goodput"]["goodput_fraction"].get<double>();
+    row.gpu_hours = r["cost"]["run_gpu_hours"].get<double>();
+    row.facility_mw = r["power"]["facility_mw"].get<double>();
+    row.capex_usd = r["cost"]["capex_usd"].get<double>();
+    row.cost_owned_usd = r["cost"]["run_cost_owned_usd"].get<double>();
+    row.cost_rental_usd = r["cost"]["run_cost_rental_usd"].get<double>();
+    row.bottleneck = run.step.bottleneck;
+    row.bottleneck_moved = bottleneck_key(row.bottleneck) !=
+                           bottleneck_key(c.baseline_bottleneck);
+  } catch (const InfeasibleError &e) {
+    // Memory or layout: say why rather than stop the comparison.
+    row.refused = e.what();
+  }
+}
+
+// The row of one --gpus entry.
+CompareRow compare_row(const Scenario &sc, const std::string &label,
+                       CompareBudget budget, const Comparison &c,
+                       const CompareBaseline &baseline) {
+  CompareRow row;
+  row.label = label;
+  const ChipRequest req = parse_chip_label(label);
+  const GpuSpec &base = find_gpu(req.name, "", "--gpus");
+  const GpuSpec gpu = requested_gpu(base, req, label, row);
+  row.gpu = gpu.name;
+  row.tpp_per_gpu = chip_metrics(gpu).tpp;
+
+  Scenario s = scenario_on_chip(sc, base, gpu, req, baseline, row);
+  row.target_gpus = budget_gpus(sc, s, gpu, budget, c, baseline, row);
+  const std::int64_t per_replica = baseline.per_replica;
+  const int dp = nearest_valid_dp(s, static_cast<double>(row.target_gpus) /
+                                         static_cast<double>(per_replica));
+  if (dp == 0) {
+    row.refused = fmt::format("{} GPUs admit no layout with tp*pp*cp = {} "
+                              "and the global batch of {} sequences",
+                              row.target_gpus, per_replica,
+                              sc.training.global_batch_seqs);
+    return row;
+  }
+  s.parallelism.dp = dp;
+  s.cluster.gpus = static_cast<std::int64_t>(dp) * per_replica;
+  row.dp = dp;
+  row.gpus = s.cluster.gpus;
+  if (row.gpus != row.target_gpus)
+    row.notes.push_back(fmt::format(
+        "{} GPUs asked by the budget, {} used: dp {} is the nearest that "
+        "keeps the global batch, EP and schedule valid",
+        row.target_gpus, row.gpus, dp));
+  run_row(s, label, c, row);
+  return row;
+}
+
+} // namespace
+
+Comparison compare_chips(const Scenario &sc,
+                         const std::vector<std::string> &chips,
+                         CompareBudget budget) {
+  if (chips.empty())
+    throw InputError("", "--gpus", "expected at least one GPU name");
+  Comparison c;
+  c.budget = budget;
+  c.scenario = sc.name;
+  const CompareBaseline baseline = run_baseline(sc, c);
+  for (const auto &label : chips)
+    c.rows.push_back(compare_row(sc, label, budget, c, baseline));
   return c;
 }
 

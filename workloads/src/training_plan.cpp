@@ -302,122 +302,151 @@ GroupPlacement place_group(int size, int stride, int domain) {
   return {per_domain >= size ? LinkClass::scaleup : LinkClass::scaleout, per_domain};
 }
 
-TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
-                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {
-  check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
-  if (train.comm_sms > 0 && train.comm_sms >= gpu.sm_count.value)
-    throw InfeasibleError(file, "$.training.comm_sms",
-                          fmt::format("expected fewer than the {} SMs of a {} (catalogue sm_count; 0: unknown), got {}",
-                                      gpu.sm_count.value, gpu.name, train.comm_sms));
-  TrainingPlan plan;
-  plan.model = model;
-  plan.par = par;
-  plan.train = train;
-  plan.params = count_params(model);
-  plan.micro_batches = train.micro_batches(par);
-  plan.tokens_per_step = static_cast<double>(train.global_batch_seqs) * train.seq_len;
+namespace {
 
-  const double h = static_cast<double>(model.hidden);
-  const double tokens = static_cast<double>(par.micro_batch_seqs) * train.seq_len / par.cp;  // per GPU per micro-batch
-  const double tp = par.tp;
+// What the steps of plan_training share: its inputs, the sizes per GPU and micro-batch, and what
+// each pipeline stage holds (one entry per stage; after the DualPipe fold, per rank).
+struct PlanContext {
+  const ModelSpec& model;
+  const Parallelism& par;
+  const TrainingSettings& train;
+  double h;       // hidden size
+  double tokens;  // per GPU per micro-batch
+  double tp;
+  std::vector<double> stage_dense, stage_experts, stage_act;  // parameters; activation bytes
+};
 
-  // Work items in pipeline order: embedding (0 cost), layers, head (+ MTP), so stages can balance them.
-  std::vector<std::vector<Op>> item_ops;
-  std::vector<double> item_cost;
-  // Layers differ only in being dense or MoE: build each kind's ops once.
-  std::vector<Op> kind_ops[2];
-  double kind_cost[2] = {0, 0};
-  for (int l = 0; l < model.layers; ++l) {
-    const int kind = model.is_moe_layer(l) ? 1 : 0;
-    if (kind_ops[kind].empty()) {
-      kind_ops[kind] = layer_forward_ops(model, l, par, train, tokens);
-      kind_cost[kind] = sum_flops(kind_ops[kind]);
-    }
-    item_ops.push_back(kind_ops[kind]);
-    item_cost.push_back(kind_cost[kind]);
-  }
+// The work items in pipeline order: each item's forward ops and FLOPs.
+struct WorkItems {
+  std::vector<std::vector<Op>> ops;
+  std::vector<double> cost;
+};
+
+// The head's forward: final norm, output layer, loss, and the MTP modules.
+std::vector<Op> head_forward_ops(const PlanContext& c) {
+  const ModelSpec& model = c.model;
+  const double h = c.h, tokens = c.tokens, tp = c.tp;
   std::vector<Op> head_ops;
-  head_ops.push_back(memory_op("final_norm", 2 * kActivationBytes * tokens * (par.sp ? h / tp : h)));
+  head_ops.push_back(memory_op("final_norm", 2 * kActivationBytes * tokens * (c.par.sp ? h / tp : h)));
   head_ops.push_back(gemm("lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
   // Cross-entropy reads the bf16 logits, writes fp32 softmax and reads it back for the loss.
   head_ops.push_back(memory_op("cross_entropy", 10.0 * tokens * model.vocab / tp));
   for (int d = 0; d < model.mtp_depth; ++d) {
-    add_gemm(head_ops, "mtp_proj", tokens, h, 2 * h, train.precision);
-    auto block = layer_forward_ops(model, model.layers - 1, par, train, tokens);
+    add_gemm(head_ops, "mtp_proj", tokens, h, 2 * h, c.train.precision);
+    auto block = layer_forward_ops(model, model.layers - 1, c.par, c.train, tokens);
     for (auto& o : block) o.name = "mtp_" + o.name;
     head_ops.insert(head_ops.end(), block.begin(), block.end());
     head_ops.push_back(gemm("mtp_lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
     head_ops.push_back(memory_op("mtp_cross_entropy", 10.0 * tokens * model.vocab / tp));
   }
-  item_ops.push_back(head_ops);
-  item_cost.push_back(sum_flops(head_ops));
+  return head_ops;
+}
 
+// Work items in pipeline order: embedding (0 cost), layers, head (+ MTP), so stages can balance them.
+WorkItems pipeline_items(const PlanContext& c) {
+  WorkItems items;
+  // Layers differ only in being dense or MoE: build each kind's ops once.
+  std::vector<Op> kind_ops[2];
+  double kind_cost[2] = {0, 0};
+  for (int l = 0; l < c.model.layers; ++l) {
+    const int kind = c.model.is_moe_layer(l) ? 1 : 0;
+    if (kind_ops[kind].empty()) {
+      kind_ops[kind] = layer_forward_ops(c.model, l, c.par, c.train, c.tokens);
+      kind_cost[kind] = sum_flops(kind_ops[kind]);
+    }
+    items.ops.push_back(kind_ops[kind]);
+    items.cost.push_back(kind_cost[kind]);
+  }
+  std::vector<Op> head_ops = head_forward_ops(c);
+  items.ops.push_back(head_ops);
+  items.cost.push_back(sum_flops(head_ops));
+  return items;
+}
+
+// The head (and its MTP modules) joins the stage: its weights and activations.
+void add_head_to_stage(PlanContext& c, const ParamCounts& params, int stage, StageWork& sw) {
+  const ModelSpec& model = c.model;
+  const double h = c.h;
+  sw.has_head = true;
+  sw.layers_per_micro_batch += model.mtp_depth;
+  sw.moe_layers_per_micro_batch += model.moe ? model.mtp_depth : 0;
+  c.stage_dense[stage] += (model.tied_embeddings ? 0.0 : static_cast<double>(model.vocab) * h / c.tp) + h;
+  if (model.mtp_depth > 0) {
+    double d = 0, e = 0;
+    layer_params(model, params, model.layers - 1, c.par, d, e);
+    c.stage_dense[stage] += model.mtp_depth * (d + 2 * h * h);
+    c.stage_experts[stage] += model.mtp_depth * e;
+    c.stage_act[stage] += model.mtp_depth * activation_bytes_per_token(model, model.layers - 1, c.par, c.train) * c.tokens;
+  }
+}
+
+// Balances the items over the pipeline's chunks and gives each stage its chunks' ops, weights and
+// activations.
+void assign_chunks(PlanContext& c, const WorkItems& work, TrainingPlan& plan) {
+  const Parallelism& par = c.par;
   const int chunks = par.pp * par.virtual_stages;
-  auto starts = balanced_partition(item_cost, chunks);
-  const int items = static_cast<int>(item_cost.size());
+  auto starts = balanced_partition(work.cost, chunks);
+  const int items = static_cast<int>(work.cost.size());
   plan.stages.assign(par.pp, StageWork{});
-  std::vector<double> stage_dense(par.pp, 0), stage_experts(par.pp, 0), stage_act(par.pp, 0);
-  for (int c = 0; c < chunks; ++c) {
-    const int stage = c % par.pp;  // interleaved: chunk c lives on GPU c mod pp
-    const int begin = starts[c], end = c + 1 < chunks ? starts[c + 1] : items;
+  for (int ch = 0; ch < chunks; ++ch) {
+    const int stage = ch % par.pp;  // interleaved: chunk c lives on GPU c mod pp
+    const int begin = starts[ch], end = ch + 1 < chunks ? starts[ch + 1] : items;
     auto& sw = plan.stages[stage];
-    if (c == 0) {
+    if (ch == 0) {
       sw.has_embedding = true;
-      sw.forward.push_back(memory_op("embedding_lookup", 2 * kActivationBytes * tokens * h));
-      stage_dense[stage] += static_cast<double>(model.vocab) * h / tp;
+      sw.forward.push_back(memory_op("embedding_lookup", 2 * kActivationBytes * c.tokens * c.h));
+      c.stage_dense[stage] += static_cast<double>(c.model.vocab) * c.h / c.tp;
     }
     for (int i = begin; i < end; ++i) {
       const bool is_head = i == items - 1;
       if (is_head) {
-        sw.has_head = true;
-        sw.layers_per_micro_batch += model.mtp_depth;
-        sw.moe_layers_per_micro_batch += model.moe ? model.mtp_depth : 0;
-        stage_dense[stage] += (model.tied_embeddings ? 0.0 : static_cast<double>(model.vocab) * h / tp) + h;
-        if (model.mtp_depth > 0) {
-          double d = 0, e = 0;
-          layer_params(model, plan.params, model.layers - 1, par, d, e);
-          stage_dense[stage] += model.mtp_depth * (d + 2 * h * h);
-          stage_experts[stage] += model.mtp_depth * e;
-          stage_act[stage] += model.mtp_depth * activation_bytes_per_token(model, model.layers - 1, par, train) * tokens;
-        }
+        add_head_to_stage(c, plan.params, stage, sw);
       } else {
         if (sw.layers == 0) sw.first_layer = i;
         sw.layers += 1;
         sw.layers_per_micro_batch += 1;
-        sw.moe_layers_per_micro_batch += model.is_moe_layer(i) ? 1 : 0;
-        layer_params(model, plan.params, i, par, stage_dense[stage], stage_experts[stage]);
-        stage_act[stage] += activation_bytes_per_token(model, i, par, train) * tokens;
+        sw.moe_layers_per_micro_batch += c.model.is_moe_layer(i) ? 1 : 0;
+        layer_params(c.model, plan.params, i, par, c.stage_dense[stage], c.stage_experts[stage]);
+        c.stage_act[stage] += activation_bytes_per_token(c.model, i, par, c.train) * c.tokens;
       }
-      sw.forward.insert(sw.forward.end(), item_ops[i].begin(), item_ops[i].end());
+      sw.forward.insert(sw.forward.end(), work.ops[i].begin(), work.ops[i].end());
     }
   }
+}
 
-  if (par.schedule == PipelineSchedule::dualpipe) {
-    // Fold each rank's two stages together: weights of both, ops and activations at half weight.
-    auto by_position = plan.stages;
-    auto dense = stage_dense, experts = stage_experts, act = stage_act;
-    for (int i = 0; i < par.pp; ++i) {
-      const int j = par.pp - 1 - i;
-      const auto &own = by_position[i], &mirror = by_position[j];
-      auto& rank = plan.stages[i];
-      rank.mirror_stage = j;
-      rank.has_embedding = own.has_embedding || mirror.has_embedding;
-      rank.has_head = own.has_head || mirror.has_head;
-      rank.layers_per_micro_batch = 0.5 * (own.layers_per_micro_batch + mirror.layers_per_micro_batch);
-      rank.moe_layers_per_micro_batch = 0.5 * (own.moe_layers_per_micro_batch + mirror.moe_layers_per_micro_batch);
-      rank.forward.clear();
-      for (const auto* src : {&own.forward, &mirror.forward})
-        for (auto op : *src) {
-          op.count *= 0.5;
-          rank.forward.push_back(op);
-        }
-      stage_dense[i] = dense[i] + dense[j];
-      stage_experts[i] = experts[i] + experts[j];
-      stage_act[i] = 0.5 * (act[i] + act[j]);
-    }
+// Fold each rank's two stages together: weights of both, ops and activations at half weight.
+void fold_dualpipe(PlanContext& c, TrainingPlan& plan) {
+  const int pp = c.par.pp;
+  auto by_position = plan.stages;
+  auto dense = c.stage_dense, experts = c.stage_experts, act = c.stage_act;
+  for (int i = 0; i < pp; ++i) {
+    const int j = pp - 1 - i;
+    const auto &own = by_position[i], &mirror = by_position[j];
+    auto& rank = plan.stages[i];
+    rank.mirror_stage = j;
+    rank.has_embedding = own.has_embedding || mirror.has_embedding;
+    rank.has_head = own.has_head || mirror.has_head;
+    rank.layers_per_micro_batch = 0.5 * (own.layers_per_micro_batch + mirror.layers_per_micro_batch);
+    rank.moe_layers_per_micro_batch = 0.5 * (own.moe_layers_per_micro_batch + mirror.moe_layers_per_micro_batch);
+    rank.forward.clear();
+    for (const auto* src : {&own.forward, &mirror.forward})
+      for (auto op : *src) {
+        op.count *= 0.5;
+        rank.forward.push_back(op);
+      }
+    c.stage_dense[i] = dense[i] + dense[j];
+    c.stage_experts[i] = experts[i] + experts[j];
+    c.stage_act[i] = 0.5 * (act[i] + act[j]);
   }
+}
 
-  // Backward and recomputation from the forward ops.
+double stage_cost(const StageWork& s) {
+  return sum_flops(s.forward) + sum_flops(s.backward_input) + sum_flops(s.backward_weight) + sum_flops(s.recompute);
+}
+
+// Backward and recomputation from the forward ops; the critical stage is the one with most work.
+void add_backward_and_pick_critical_stage(const PlanContext& c, TrainingPlan& plan) {
+  const TrainingSettings& train = c.train;
   for (auto& sw : plan.stages) {
     for (const auto& f : sw.forward) {
       add_backward(f, sw.backward_input, sw.backward_weight);
@@ -425,49 +454,50 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
         sw.recompute.push_back(f);
     }
   }
-  auto stage_cost = [](const StageWork& s) {
-    return sum_flops(s.forward) + sum_flops(s.backward_input) + sum_flops(s.backward_weight) + sum_flops(s.recompute);
-  };
-  for (int s = 1; s < par.pp; ++s)
+  for (int s = 1; s < c.par.pp; ++s)
     if (stage_cost(plan.stages[s]) > stage_cost(plan.stages[plan.critical_stage])) plan.critical_stage = s;
+}
 
-  // FLOPs per token (whole model, not per GPU).
-  {
-    TrainingSettings noncausal = train, causal = train;
-    noncausal.causal_mask = false;
-    noncausal.attention_kernel = AttentionKernel::flash;
-    causal.causal_mask = true;
-    causal.attention_kernel = AttentionKernel::flash;
-    Parallelism single;  // one GPU, no splits: per-token whole-model counts
-    single.micro_batch_seqs = 1;
-    auto forward_flops = [&](const TrainingSettings& ts) {
-      const double tokens_seq = static_cast<double>(ts.seq_len);
-      const int moe_layers = model.moe_layers(), dense_layers = model.layers - moe_layers;
-      double f = 0;
-      if (dense_layers > 0) f += dense_layers * sum_flops(layer_forward_ops(model, 0, single, ts, tokens_seq));
-      const double moe_block = moe_layers > 0 || model.mtp_depth > 0
-                                   ? sum_flops(layer_forward_ops(model, model.layers - 1, single, ts, tokens_seq))
-                                   : 0;
-      if (moe_layers > 0) f += moe_layers * moe_block;
-      f += 2.0 * tokens_seq * model.vocab * h;
-      // MTP modules: a block like the last layer, a 2h -> h projection and the shared output head.
-      f += model.mtp_depth * (moe_block + 2.0 * tokens_seq * (2 * h * h + model.vocab * h));
-      return f / tokens_seq;
-    };
-    plan.flops_per_token.model_noncausal = 3 * forward_flops(noncausal);
-    plan.flops_per_token.model_causal = 3 * forward_flops(causal);
-    // Hardware FLOPs: sum over stages of what each GPU executes, per token it processes.
-    double hw = 0;
-    for (const auto& s : plan.stages) hw += stage_cost(s);
-    plan.flops_per_token.hardware = hw * tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * train.seq_len);
-  }
+// FLOPs per token (whole model, not per GPU).
+void count_flops_per_token(const PlanContext& c, TrainingPlan& plan) {
+  const ModelSpec& model = c.model;
+  const Parallelism& par = c.par;
+  const double h = c.h;
+  TrainingSettings noncausal = c.train, causal = c.train;
+  noncausal.causal_mask = false;
+  noncausal.attention_kernel = AttentionKernel::flash;
+  causal.causal_mask = true;
+  causal.attention_kernel = AttentionKernel::flash;
+  Parallelism single;  // one GPU, no splits: per-token whole-model counts
+  single.micro_batch_seqs = 1;
+  auto forward_flops = [&](const TrainingSettings& ts) {
+    const double tokens_seq = static_cast<double>(ts.seq_len);
+    const int moe_layers = model.moe_layers(), dense_layers = model.layers - moe_layers;
+    double f = 0;
+    if (dense_layers > 0) f += dense_layers * sum_flops(layer_forward_ops(model, 0, single, ts, tokens_seq));
+    const double moe_block = moe_layers > 0 || model.mtp_depth > 0
+                                 ? sum_flops(layer_forward_ops(model, model.layers - 1, single, ts, tokens_seq))
+                                 : 0;
+    if (moe_layers > 0) f += moe_layers * moe_block;
+    f += 2.0 * tokens_seq * model.vocab * h;
+    // MTP modules: a block like the last layer, a 2h -> h projection and the shared output head.
+    f += model.mtp_depth * (moe_block + 2.0 * tokens_seq * (2 * h * h + model.vocab * h));
+    return f / tokens_seq;
+  };
+  plan.flops_per_token.model_noncausal = 3 * forward_flops(noncausal);
+  plan.flops_per_token.model_causal = 3 * forward_flops(causal);
+  // Hardware FLOPs: sum over stages of what each GPU executes, per token it processes.
+  double hw = 0;
+  for (const auto& s : plan.stages) hw += stage_cost(s);
+  plan.flops_per_token.hardware = hw * c.tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * c.train.seq_len);
+}
 
-  // Communication of the critical stage.
-  const int domain = cluster.scaleup_domain_gpus;
-  const auto& cs = plan.stages[plan.critical_stage];
-  const double moe_layers_here = cs.moe_layers_per_micro_batch;
-  const double layers_here = cs.layers_per_micro_batch;
-  const double recompute_fwd = train.recompute == Recompute::full ? 1 : 0;
+// Tensor- and context-parallel communication of the critical stage.
+void add_tp_cp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
+  const Parallelism& par = c.par;
+  const double h = c.h, tokens = c.tokens, tp = c.tp;
+  const double layers_here = plan.stages[plan.critical_stage].layers_per_micro_batch;
+  const double recompute_fwd = c.train.recompute == Recompute::full ? 1 : 0;
   if (par.tp > 1) {
     auto g = place_group(par.tp, 1, domain);
     const double bytes = kActivationBytes * tokens * h;
@@ -483,15 +513,23 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
   }
   if (par.cp > 1) {
     auto g = place_group(par.cp, par.tp, domain);
-    const auto& a = model.attention;
+    const auto& a = c.model.attention;
     const double kv = kActivationBytes * tokens * par.cp * std::max(1.0, a.kv_heads / tp) * (a.qk_head_dim() + a.value_head_dim());
     plan.comms.push_back({"cp_kv_all_gather", CommKind::cp, "all_gather", kv, par.cp, g.link, g.ranks_per_domain, 0,
                           layers_here * (1 + recompute_fwd), 0});
     plan.comms.push_back({"cp_kv_grad_reduce_scatter", CommKind::cp, "reduce_scatter", kv, par.cp, g.link,
                           g.ranks_per_domain, 0, 1.0 * layers_here, 0});
   }
+}
+
+// Expert- and pipeline-parallel communication of the critical stage.
+void add_ep_pp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
+  const Parallelism& par = c.par;
+  const double h = c.h, tokens = c.tokens, tp = c.tp;
+  const double moe_layers_here = plan.stages[plan.critical_stage].moe_layers_per_micro_batch;
+  const double recompute_fwd = c.train.recompute == Recompute::full ? 1 : 0;
   if (par.ep > 1 && moe_layers_here > 0) {
-    const auto& e = *model.moe;
+    const auto& e = *c.model.moe;
     // EP folds over the data-parallel ranks (stride tp*cp: one rank per TP/CP block). An EP group
     // larger than dp*cp also takes ep/(dp*cp) ranks of each TP/CP block, so its stride shrinks:
     // it stays inside the stage's own GPUs instead of spanning dp*cp x more domains than exist.
@@ -501,7 +539,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     const double scaleout_fraction = dispatch_scaleout_fraction(par.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
     const double T_moe = par.sp ? tokens / tp : tokens;
     // DeepSeek-V3 dispatches in FP8 and combines in BF16 (Sec 3.3); BF16 runs use BF16 for both.
-    const double dispatch_elem = train.precision == Precision::fp8 ? 1 : 2;
+    const double dispatch_elem = c.train.precision == Precision::fp8 ? 1 : 2;
     const double passes = 1 + recompute_fwd;
     plan.comms.push_back({"ep_dispatch", CommKind::ep, "all_to_all", dispatch_elem * T_moe * e.top_k * h, par.ep,
                           g.link, g.ranks_per_domain, scaleout_fraction, moe_layers_here * (passes + 1), 0});
@@ -514,94 +552,111 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
     plan.comms.push_back({"pp_send_recv", CommKind::pp, "p2p", act, 2, g.link, g.ranks_per_domain, 0,
                           2.0 * par.virtual_stages, 0});
   }
-  {
-    double dense = 0, experts = 0;
-    for (int s = 0; s < par.pp; ++s)
-      if (s == plan.critical_stage) {
-        dense = stage_dense[s];
-        experts = stage_experts[s];
-      }
-    // FSDP and DeepSpeed ZeRO-3 wrap each transformer block, plus the root (embedding, final norm,
-    // head): a unit's weights are gathered just before its forward and freed after it, gathered
-    // again for its backward (unless kept: zero3.reshard_after_forward), and its gradients are
-    // reduce-scattered as its backward ends. Both frameworks do this in every micro-batch: keeping
-    // unsharded gradients across micro-batches (FSDP's no_sync) would give up ZeRO-3's memory saving.
-    const double zero3_units = layers_here + 1;
-    auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
-      if (group <= 1 || params <= 0) return;
-      auto g = place_group(group, stride, domain);
-      if (par.zero_stage == 3) {
-        const double unit = params / zero3_units;
-        Comm gather{prefix + "_param_all_gather_fwd", CommKind::dp, "all_gather", kWeightBytes * unit, group,
-                    g.link, g.ranks_per_domain, 0, zero3_units, 0, CommPass::forward};
-        plan.comms.push_back(gather);
-        if (train.zero3_reshard_after_forward) {
-          gather.name = prefix + "_param_all_gather_bwd";
-          gather.pass = CommPass::backward;
-          plan.comms.push_back(gather);
-        }
-        plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter",
-                              kGradReduceBytes * unit, group, g.link, g.ranks_per_domain, 0, zero3_units, 0,
-                              CommPass::backward});
-        return;
-      }
-      if (par.zero_stage == 0) {
-        plan.comms.push_back({prefix + "_grad_all_reduce", CommKind::dp, "all_reduce", kGradReduceBytes * params, group,
-                              g.link, g.ranks_per_domain, 0, 0, 1});
-      } else {
-        plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter", kGradReduceBytes * params,
-                              group, g.link, g.ranks_per_domain, 0, 0, 1});
-        // ZeRO-1/2 gather the updated weights once after the optimizer.
-        plan.comms.push_back({prefix + "_param_all_gather", CommKind::dp, "all_gather", kWeightBytes * params, group,
-                              g.link, g.ranks_per_domain, 0, 0, 1});
-      }
-    };
-    add_dp("dp", dense, par.dp * par.cp, par.tp);
-    if (experts > 0) add_dp("dp_experts", experts, par.dp * par.tp * par.cp / par.ep, par.tp * par.ep);
-  }
+}
 
-  // Memory per GPU (the stage that needs the most).
-  double worst = -1;
-  for (int s = 0; s < par.pp; ++s) {
-    MemoryPerGpu mem;
-    const double dense = stage_dense[s], experts = stage_experts[s];
-    const double dp_dense = static_cast<double>(par.dp) * par.cp;
-    const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
-    auto shard = [&](double params, double group, int from_stage) {
-      return par.zero_stage >= from_stage ? params / group : params;
-    };
-    mem.weights = kWeightBytes * (shard(dense, dp_dense, 3) + shard(experts, dp_experts, 3));
+// Data-parallel communication of the critical stage's weights and gradients.
+void add_dp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
+  const Parallelism& par = c.par;
+  const double layers_here = plan.stages[plan.critical_stage].layers_per_micro_batch;
+  double dense = 0, experts = 0;
+  for (int s = 0; s < par.pp; ++s)
+    if (s == plan.critical_stage) {
+      dense = c.stage_dense[s];
+      experts = c.stage_experts[s];
+    }
+  // FSDP and DeepSpeed ZeRO-3 wrap each transformer block, plus the root (embedding, final norm,
+  // head): a unit's weights are gathered just before its forward and freed after it, gathered
+  // again for its backward (unless kept: zero3.reshard_after_forward), and its gradients are
+  // reduce-scattered as its backward ends. Both frameworks do this in every micro-batch: keeping
+  // unsharded gradients across micro-batches (FSDP's no_sync) would give up ZeRO-3's memory saving.
+  const double zero3_units = layers_here + 1;
+  auto add_dp = [&](const std::string& prefix, double params, int group, int stride) {
+    if (group <= 1 || params <= 0) return;
+    auto g = place_group(group, stride, domain);
     if (par.zero_stage == 3) {
-      // Gathered copies: the unit computing and the one prefetched beside it (FSDP's default
-      // limit of one all-gather in flight ahead), or every unit from its forward to its backward
-      // when weights are not resharded after the forward.
-      const double units = plan.stages[s].layers_per_micro_batch + 1;
-      const double kept = train.zero3_reshard_after_forward ? std::min(2.0, units) : units;
-      mem.weights += kWeightBytes * (dense + experts) * kept / units;
+      const double unit = params / zero3_units;
+      Comm gather{prefix + "_param_all_gather_fwd", CommKind::dp, "all_gather", kWeightBytes * unit, group,
+                  g.link, g.ranks_per_domain, 0, zero3_units, 0, CommPass::forward};
+      plan.comms.push_back(gather);
+      if (c.train.zero3_reshard_after_forward) {
+        gather.name = prefix + "_param_all_gather_bwd";
+        gather.pass = CommPass::backward;
+        plan.comms.push_back(gather);
+      }
+      plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter",
+                            kGradReduceBytes * unit, group, g.link, g.ranks_per_domain, 0, zero3_units, 0,
+                            CommPass::backward});
+      return;
     }
-    mem.gradients = kGradBytes * (shard(dense, dp_dense, 2) + shard(experts, dp_experts, 2));
-    const double opt_bytes = train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
-    mem.optimizer = opt_bytes * (shard(dense, dp_dense, 1) + shard(experts, dp_experts, 1));
-    // Micro-batches whose activations are alive at once on this stage.
-    double in_flight = 1;
-    switch (par.schedule) {
-      case PipelineSchedule::one_f_one_b:
-      case PipelineSchedule::zero_bubble: in_flight = par.pp - s; break;
-      case PipelineSchedule::interleaved:  // Narayanan et al. SC21 Sec 2.2.2
-        in_flight = par.pp * par.virtual_stages * (1 + (par.pp - 1.0) / (par.pp * par.virtual_stages));
-        break;
-      case PipelineSchedule::dualpipe: in_flight = par.pp + 1; break;  // DualPipe README: PP+1 activations
+    if (par.zero_stage == 0) {
+      plan.comms.push_back({prefix + "_grad_all_reduce", CommKind::dp, "all_reduce", kGradReduceBytes * params, group,
+                            g.link, g.ranks_per_domain, 0, 0, 1});
+    } else {
+      plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter", kGradReduceBytes * params,
+                            group, g.link, g.ranks_per_domain, 0, 0, 1});
+      // ZeRO-1/2 gather the updated weights once after the optimizer.
+      plan.comms.push_back({prefix + "_param_all_gather", CommKind::dp, "all_gather", kWeightBytes * params, group,
+                            g.link, g.ranks_per_domain, 0, 0, 1});
     }
-    in_flight = std::min<double>(in_flight, static_cast<double>(plan.micro_batches));
-    // stage_act sums all chunks a GPU holds; interleaving keeps one chunk's worth per micro-batch.
-    mem.activations = stage_act[s] * in_flight / par.virtual_stages;
-    // Communication buffers: NCCL's default channel buffers (~0.5 GB) plus, with EP, send and
-    // receive buffers for one micro-batch of dispatched tokens.
-    mem.comm_buffers = 0.5e9;
-    if (par.ep > 1 && model.moe) mem.comm_buffers += 2 * kActivationBytes * tokens * model.moe->top_k * h;
-    plan.stages[s].params = dense + experts;
-    plan.stages[s].expert_params = experts;
-    plan.stages[s].activation_bytes_per_micro_batch = stage_act[s];
+  };
+  add_dp("dp", dense, par.dp * par.cp, par.tp);
+  if (experts > 0) add_dp("dp_experts", experts, par.dp * par.tp * par.cp / par.ep, par.tp * par.ep);
+}
+
+// Micro-batches whose activations are alive at once on stage s.
+double micro_batches_in_flight(const Parallelism& par, int s, int micro_batches) {
+  double in_flight = 1;
+  switch (par.schedule) {
+    case PipelineSchedule::one_f_one_b:
+    case PipelineSchedule::zero_bubble: in_flight = par.pp - s; break;
+    case PipelineSchedule::interleaved:  // Narayanan et al. SC21 Sec 2.2.2
+      in_flight = par.pp * par.virtual_stages * (1 + (par.pp - 1.0) / (par.pp * par.virtual_stages));
+      break;
+    case PipelineSchedule::dualpipe: in_flight = par.pp + 1; break;  // DualPipe README: PP+1 activations
+  }
+  return std::min<double>(in_flight, static_cast<double>(micro_batches));
+}
+
+// Memory per GPU of stage s.
+MemoryPerGpu stage_memory(const PlanContext& c, const TrainingPlan& plan, int s) {
+  const Parallelism& par = c.par;
+  MemoryPerGpu mem;
+  const double dense = c.stage_dense[s], experts = c.stage_experts[s];
+  const double dp_dense = static_cast<double>(par.dp) * par.cp;
+  const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
+  auto shard = [&](double params, double group, int from_stage) {
+    return par.zero_stage >= from_stage ? params / group : params;
+  };
+  mem.weights = kWeightBytes * (shard(dense, dp_dense, 3) + shard(experts, dp_experts, 3));
+  if (par.zero_stage == 3) {
+    // Gathered copies: the unit computing and the one prefetched beside it (FSDP's default
+    // limit of one all-gather in flight ahead), or every unit from its forward to its backward
+    // when weights are not resharded after the forward.
+    const double units = plan.stages[s].layers_per_micro_batch + 1;
+    const double kept = c.train.zero3_reshard_after_forward ? std::min(2.0, units) : units;
+    mem.weights += kWeightBytes * (dense + experts) * kept / units;
+  }
+  mem.gradients = kGradBytes * (shard(dense, dp_dense, 2) + shard(experts, dp_experts, 2));
+  const double opt_bytes = c.train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
+  mem.optimizer = opt_bytes * (shard(dense, dp_dense, 1) + shard(experts, dp_experts, 1));
+  const double in_flight = micro_batches_in_flight(par, s, plan.micro_batches);
+  // stage_act sums all chunks a GPU holds; interleaving keeps one chunk's worth per micro-batch.
+  mem.activations = c.stage_act[s] * in_flight / par.virtual_stages;
+  // Communication buffers: NCCL's default channel buffers (~0.5 GB) plus, with EP, send and
+  // receive buffers for one micro-batch of dispatched tokens.
+  mem.comm_buffers = 0.5e9;
+  if (par.ep > 1 && c.model.moe) mem.comm_buffers += 2 * kActivationBytes * c.tokens * c.model.moe->top_k * c.h;
+  return mem;
+}
+
+// Memory per GPU (the stage that needs the most); InfeasibleError when it exceeds the GPU's HBM.
+void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& file, TrainingPlan& plan) {
+  double worst = -1;
+  for (int s = 0; s < c.par.pp; ++s) {
+    const MemoryPerGpu mem = stage_memory(c, plan, s);
+    plan.stages[s].params = c.stage_dense[s] + c.stage_experts[s];
+    plan.stages[s].expert_params = c.stage_experts[s];
+    plan.stages[s].activation_bytes_per_micro_batch = c.stage_act[s];
     if (mem.total() > worst) {
       worst = mem.total();
       plan.memory = mem;
@@ -618,6 +673,45 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
                                       plan.memory.gradients / 1e9, plan.memory.optimizer / 1e9,
                                       plan.memory.activations / 1e9, plan.memory.comm_buffers / 1e9, gpu.name,
                                       capacity / 1e9, (plan.memory.total() - capacity) / 1e9));
+}
+
+}  // namespace
+
+TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
+                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {
+  check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
+  if (train.comm_sms > 0 && train.comm_sms >= gpu.sm_count.value)
+    throw InfeasibleError(file, "$.training.comm_sms",
+                          fmt::format("expected fewer than the {} SMs of a {} (catalogue sm_count; 0: unknown), got {}",
+                                      gpu.sm_count.value, gpu.name, train.comm_sms));
+  TrainingPlan plan;
+  plan.model = model;
+  plan.par = par;
+  plan.train = train;
+  plan.params = count_params(model);
+  plan.micro_batches = train.micro_batches(par);
+  plan.tokens_per_step = static_cast<double>(train.global_batch_seqs) * train.seq_len;
+
+  PlanContext c{model,
+                par,
+                train,
+                static_cast<double>(model.hidden),
+                static_cast<double>(par.micro_batch_seqs) * train.seq_len / par.cp,  // per GPU per micro-batch
+                static_cast<double>(par.tp),
+                std::vector<double>(par.pp, 0),
+                std::vector<double>(par.pp, 0),
+                std::vector<double>(par.pp, 0)};
+  assign_chunks(c, pipeline_items(c), plan);
+  if (par.schedule == PipelineSchedule::dualpipe) fold_dualpipe(c, plan);
+  add_backward_and_pick_critical_stage(c, plan);
+  count_flops_per_token(c, plan);
+
+  // Communication of the critical stage.
+  add_tp_cp_comms(c, cluster.scaleup_domain_gpus, plan);
+  add_ep_pp_comms(c, cluster.scaleup_domain_gpus, plan);
+  add_dp_comms(c, cluster.scaleup_domain_gpus, plan);
+
+  size_memory(c, gpu, file, plan);
   return plan;
 }
 

@@ -346,137 +346,158 @@ std::vector<std::vector<int>> instances_of(const Topology& topo, const Collectiv
   return out;
 }
 
-}  // namespace
+using Instances = std::vector<std::vector<int>>;
 
-std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
-                                   const std::vector<int>& after, bool exclusive, const std::string& label, int track) {
-  std::vector<int> ranks = spec.ranks;
-  if (ranks.empty()) {
-    ranks.resize(topo.gpu_count());
-    std::iota(ranks.begin(), ranks.end(), 0);
-  }
-  const int n = static_cast<int>(ranks.size());
-  Builder b{g, topo, profile, spec.aggregate, exclusive, label.empty() ? spec.op : label, track};
-  if (n < 2 || spec.bytes <= 0) return {b.join(after, " (no-op)")};
-  const std::string algo = resolve_algorithm(spec, topo);
+InputError instance_shape_error() {
+  return InputError("collective: a copy does not have the main instance's shape (its nodes hold its ranks differently)");
+}
+
+// Ring algorithms: NCCL's rings over every instance.
+int ring_collective(Builder& b, const CollectiveSpec& spec, const Instances& inst, int n,
+                    const std::vector<int>& after) {
+  const Topology& topo = b.topo;
   const auto& op = spec.op;
-  const auto inst = instances_of(topo, spec, std::move(ranks));
-  b.separate = spec.separate_copies;
-  b.keep_members = inst.size() == 1;
-  auto shape_error = [] {
-    return InputError("collective: a copy does not have the main instance's shape (its nodes hold its ranks differently)");
-  };
+  std::vector<std::vector<int>> rs;
+  std::size_t per = 0;
+  for (const auto& ri : inst) {
+    auto r = nccl_rings(topo, ri);
+    if (per == 0) per = r.size();
+    if (r.size() != per) throw instance_shape_error();
+    rs.insert(rs.end(), r.begin(), r.end());
+  }
+  const double per_ring = spec.bytes / per;
+  const int pi = static_cast<int>(per);
+  if (op == "all_reduce") return b.rings(rs, pi, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after);
+  return b.rings(rs, pi, per_ring, {{op, n - 1}}, after);
+}
 
-  if (algo == "ring") {
-    std::vector<std::vector<int>> rs;
-    std::size_t per = 0;
-    for (const auto& ri : inst) {
-      auto r = nccl_rings(topo, ri);
-      if (per == 0) per = r.size();
-      if (r.size() != per) throw shape_error();
-      rs.insert(rs.end(), r.begin(), r.end());
+// Two-level reductions and all-gathers (rings inside each scale-up domain and across domains),
+// and SHARP all-reduce.
+int hierarchical_collective(Builder& b, const CollectiveSpec& spec, const Instances& inst, const std::string& algo,
+                            const std::vector<int>& after) {
+  TaskGraph& g = b.g;
+  const Topology& topo = b.topo;
+  const auto& op = spec.op;
+  const int track = b.track;
+  std::vector<std::vector<int>> doms, cross;
+  int m = 0, d = 0;
+  for (const auto& ri : inst) {
+    const auto di = by_domain(topo, ri);
+    if (m == 0) m = static_cast<int>(di.front().size()), d = static_cast<int>(di.size());
+    if (static_cast<int>(di.front().size()) != m || static_cast<int>(di.size()) != d) throw instance_shape_error();
+    for (int j = 0; j < m; ++j) {
+      cross.emplace_back();
+      for (const auto& dom : di) cross.back().push_back(dom[j]);
     }
-    const double per_ring = spec.bytes / per;
-    const int pi = static_cast<int>(per);
-    if (op == "all_reduce") return {b.rings(rs, pi, per_ring, {{"reduce_scatter", n - 1}, {"all_gather", n - 1}}, after)};
-    return {b.rings(rs, pi, per_ring, {{op, n - 1}}, after)};
+    doms.insert(doms.end(), di.begin(), di.end());
   }
-  if ((algo == "hierarchical" && op != "all_to_all") || algo == "sharp") {
-    std::vector<std::vector<int>> doms, cross;
-    int m = 0, d = 0;
-    for (const auto& ri : inst) {
-      const auto di = by_domain(topo, ri);
-      if (m == 0) m = static_cast<int>(di.front().size()), d = static_cast<int>(di.size());
-      if (static_cast<int>(di.front().size()) != m || static_cast<int>(di.size()) != d) throw shape_error();
-      for (int j = 0; j < m; ++j) {
-        cross.emplace_back();
-        for (const auto& dom : di) cross.back().push_back(dom[j]);
+  int t = -1;
+  if (algo == "sharp") {
+    // InfiniBand SHARP: in-network reduction in the scale-out switches. Reduce-scatter inside
+    // each domain; then every rank's shard goes up the switch tree once and comes back reduced
+    // once (each NIC sends and receives the shard once, against 2(d-1)/d shards for a ring):
+    // the link load of a shift by one domain among the ranks of the same local index, at the
+    // profile's scale-out all-reduce efficiency; then all-gather inside each domain.
+    std::vector<Pairs> shift(inst.size());
+    for (std::size_t x = 0; x < cross.size(); ++x)
+      for (int i = 0; i < d; ++i) shift[x / m].push_back({cross[x][i], cross[x][(i + 1) % d]});
+    t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+    const int bt = b.batch(b.groups_for(shift, "all_reduce"));
+    t = g.add_transfer(bt, spec.bytes / m, {t}, b.label + " sharp", track);
+    t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
+  } else if (op == "all_reduce") {
+    t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+    t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
+    t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
+  } else if (op == "all_gather") {
+    t = b.rings(cross, m, spec.bytes / m, {{"all_gather", d - 1}}, after);
+    t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
+  } else {
+    t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
+    t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}}, {t});
+  }
+  return t;
+}
+
+// NVLink SHARP all-reduce inside one NVSwitch domain.
+int nvls_all_reduce(Builder& b, const CollectiveSpec& spec, const Instances& inst, int n,
+                    const std::vector<int>& after) {
+  TaskGraph& g = b.g;
+  const int track = b.track;
+  // Each rank sends its buffer into the switch once and receives the result once: the link
+  // load of a shift by one. The profile's scale-up all-reduce figure is NVLS's bus bandwidth
+  // (nccl-tests convention, 2(n-1)/n wire factor), so that factor goes into the bytes.
+  std::vector<Pairs> per(inst.size());
+  for (std::size_t c = 0; c < inst.size(); ++c)
+    for (int i = 0; i < n; ++i) per[c].push_back({inst[c][i], inst[c][(i + 1) % n]});
+  const double scale = bus_factor("all_reduce", n);
+  const int bt = b.batch(b.groups_for(per, "all_reduce", scale));
+  return g.add_transfer(bt, spec.bytes, after, b.label + " nvls", track);
+}
+
+// Double-binary-tree all-reduce.
+int tree_all_reduce(Builder& b, const CollectiveSpec& spec, const Instances& inst, int n,
+                    const std::vector<int>& after) {
+  TaskGraph& g = b.g;
+  const Profile& profile = b.profile;
+  const int track = b.track;
+  // Double binary tree: tree 1 over positions (parent (i-1)/2), tree 2 its mirror; each moves
+  // half the data up (reduce) and down (broadcast), pipelined so all edges run together.
+  std::vector<Pairs> up_pairs(inst.size()), down_pairs(inst.size());
+  for (std::size_t c = 0; c < inst.size(); ++c)
+    for (int tree = 0; tree < 2; ++tree)
+      for (int i = 1; i < n; ++i) {
+        const int child = tree == 0 ? i : n - 1 - i;
+        const int parent = tree == 0 ? (i - 1) / 2 : n - 1 - (i - 1) / 2;
+        up_pairs[c].push_back({inst[c][child], inst[c][parent]});
+        down_pairs[c].push_back({inst[c][parent], inst[c][child]});
       }
-      doms.insert(doms.end(), di.begin(), di.end());
-    }
-    int t = -1;
-    if (algo == "sharp") {
-      // InfiniBand SHARP: in-network reduction in the scale-out switches. Reduce-scatter inside
-      // each domain; then every rank's shard goes up the switch tree once and comes back reduced
-      // once (each NIC sends and receives the shard once, against 2(d-1)/d shards for a ring):
-      // the link load of a shift by one domain among the ranks of the same local index, at the
-      // profile's scale-out all-reduce efficiency; then all-gather inside each domain.
-      std::vector<Pairs> shift(inst.size());
-      for (std::size_t x = 0; x < cross.size(); ++x)
-        for (int i = 0; i < d; ++i) shift[x / m].push_back({cross[x][i], cross[x][(i + 1) % d]});
-      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
-      const int bt = b.batch(b.groups_for(shift, "all_reduce"));
-      t = g.add_transfer(bt, spec.bytes / m, {t}, b.label + " sharp", track);
-      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
-    } else if (op == "all_reduce") {
-      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
-      t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}, {"all_gather", d - 1}}, {t});
-      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
-    } else if (op == "all_gather") {
-      t = b.rings(cross, m, spec.bytes / m, {{"all_gather", d - 1}}, after);
-      t = b.rings(doms, d, spec.bytes, {{"all_gather", m - 1}}, {t});
-    } else {
-      t = b.rings(doms, d, spec.bytes, {{"reduce_scatter", m - 1}}, after);
-      t = b.rings(cross, m, spec.bytes / m, {{"reduce_scatter", d - 1}}, {t});
-    }
-    return {t};
+  auto groups = b.groups_for(up_pairs, "reduce_scatter");
+  auto down = b.groups_for(down_pairs, "all_gather");
+  groups.insert(groups.end(), down.begin(), down.end());
+  // Pipeline fill: a chunk climbs and descends the tree's depth, paying α per level.
+  const double fill = 2 * log2_ceil(n + 1) * profile.collective(LinkClass::scaleout, "all_reduce").alpha_s;
+  for (auto& grp : groups) grp.latency_s += fill;
+  const int bt = b.batch(std::move(groups));
+  return g.add_transfer(bt, spec.bytes / 2, after, b.label + " tree", track);
+}
+
+// Hierarchical all-to-all (DeepEP normal kernels): RDMA between same-index ranks, NVLink inside
+// each domain.
+int hierarchical_all_to_all(Builder& b, const CollectiveSpec& spec, const Instances& inst, int n,
+                            const std::vector<int>& after) {
+  TaskGraph& g = b.g;
+  const Topology& topo = b.topo;
+  const int track = b.track;
+  std::vector<Pairs> rdma(inst.size()), nvlink(inst.size());
+  int m = 0, d = 0;
+  for (std::size_t c = 0; c < inst.size(); ++c) {
+    const auto doms = by_domain(topo, inst[c]);
+    if (m == 0) m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
+    if (static_cast<int>(doms.front().size()) != m || static_cast<int>(doms.size()) != d) throw instance_shape_error();
+    for (int di = 0; di < d; ++di)
+      for (int j = 0; j < m; ++j) {
+        for (int dj = 0; dj < d; ++dj)
+          if (dj != di) rdma[c].push_back({doms[di][j], doms[dj][j]});
+        for (int k = 0; k < m; ++k)
+          if (k != j) nvlink[c].push_back({doms[di][j], doms[di][k]});
+      }
   }
-  if (algo == "nvls") {
-    // Each rank sends its buffer into the switch once and receives the result once: the link
-    // load of a shift by one. The profile's scale-up all-reduce figure is NVLS's bus bandwidth
-    // (nccl-tests convention, 2(n-1)/n wire factor), so that factor goes into the bytes.
-    std::vector<Pairs> per(inst.size());
-    for (std::size_t c = 0; c < inst.size(); ++c)
-      for (int i = 0; i < n; ++i) per[c].push_back({inst[c][i], inst[c][(i + 1) % n]});
-    const double scale = bus_factor("all_reduce", n);
-    const int bt = b.batch(b.groups_for(per, "all_reduce", scale));
-    return {g.add_transfer(bt, spec.bytes, after, b.label + " nvls", track)};
-  }
-  if (algo == "tree") {
-    // Double binary tree: tree 1 over positions (parent (i-1)/2), tree 2 its mirror; each moves
-    // half the data up (reduce) and down (broadcast), pipelined so all edges run together.
-    std::vector<Pairs> up_pairs(inst.size()), down_pairs(inst.size());
-    for (std::size_t c = 0; c < inst.size(); ++c)
-      for (int tree = 0; tree < 2; ++tree)
-        for (int i = 1; i < n; ++i) {
-          const int child = tree == 0 ? i : n - 1 - i;
-          const int parent = tree == 0 ? (i - 1) / 2 : n - 1 - (i - 1) / 2;
-          up_pairs[c].push_back({inst[c][child], inst[c][parent]});
-          down_pairs[c].push_back({inst[c][parent], inst[c][child]});
-        }
-    auto groups = b.groups_for(up_pairs, "reduce_scatter");
-    auto down = b.groups_for(down_pairs, "all_gather");
-    groups.insert(groups.end(), down.begin(), down.end());
-    // Pipeline fill: a chunk climbs and descends the tree's depth, paying α per level.
-    const double fill = 2 * log2_ceil(n + 1) * profile.collective(LinkClass::scaleout, "all_reduce").alpha_s;
-    for (auto& grp : groups) grp.latency_s += fill;
-    const int bt = b.batch(std::move(groups));
-    return {g.add_transfer(bt, spec.bytes / 2, after, b.label + " tree", track)};
-  }
-  if (algo == "hierarchical") {  // all_to_all, DeepEP normal kernels
-    std::vector<Pairs> rdma(inst.size()), nvlink(inst.size());
-    int m = 0, d = 0;
-    for (std::size_t c = 0; c < inst.size(); ++c) {
-      const auto doms = by_domain(topo, inst[c]);
-      if (m == 0) m = static_cast<int>(doms.front().size()), d = static_cast<int>(doms.size());
-      if (static_cast<int>(doms.front().size()) != m || static_cast<int>(doms.size()) != d) throw shape_error();
-      for (int di = 0; di < d; ++di)
-        for (int j = 0; j < m; ++j) {
-          for (int dj = 0; dj < d; ++dj)
-            if (dj != di) rdma[c].push_back({doms[di][j], doms[dj][j]});
-          for (int k = 0; k < m; ++k)
-            if (k != j) nvlink[c].push_back({doms[di][j], doms[di][k]});
-        }
-    }
-    // Per pair: RDMA carries the bytes for all m GPUs of the peer node; NVLink carries, for each
-    // local peer, its share from every domain (forwarded) including its own.
-    auto groups = b.groups_for(rdma, "all_to_all", m);
-    auto local = b.groups_for(nvlink, "all_to_all", d);
-    groups.insert(groups.end(), local.begin(), local.end());
-    const int bt = b.batch(std::move(groups));
-    return {g.add_transfer(bt, spec.bytes / n, after, b.label + " hierarchical", track)};
-  }
-  // direct all-to-all
+  // Per pair: RDMA carries the bytes for all m GPUs of the peer node; NVLink carries, for each
+  // local peer, its share from every domain (forwarded) including its own.
+  auto groups = b.groups_for(rdma, "all_to_all", m);
+  auto local = b.groups_for(nvlink, "all_to_all", d);
+  groups.insert(groups.end(), local.begin(), local.end());
+  const int bt = b.batch(std::move(groups));
+  return g.add_transfer(bt, spec.bytes / n, after, b.label + " hierarchical", track);
+}
+
+// Direct all-to-all: every rank to every other, optionally skewed towards a hot rank.
+int direct_all_to_all(Builder& b, const CollectiveSpec& spec, const Instances& inst, int n,
+                      const std::vector<int>& after) {
+  TaskGraph& g = b.g;
+  const Topology& topo = b.topo;
+  const int track = b.track;
   std::vector<FlowGroup> groups;
   if (spec.hot_rank >= 0 && spec.hot_rank < n && spec.hot_rank_load != 1) {
     // Skewed: flows into the hot rank (of every instance) carry load x the mean; the other flows
@@ -514,7 +535,33 @@ std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Pro
         if (grp.link_class == LinkClass::scaleout) grp.bytes_factor *= spec.scaleout_fraction / uniform;
   }
   const int bt = b.batch(std::move(groups));
-  return {g.add_transfer(bt, spec.bytes / n, after, b.label + " direct", track)};
+  return g.add_transfer(bt, spec.bytes / n, after, b.label + " direct", track);
+}
+
+}  // namespace
+
+std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
+                                   const std::vector<int>& after, bool exclusive, const std::string& label, int track) {
+  std::vector<int> ranks = spec.ranks;
+  if (ranks.empty()) {
+    ranks.resize(topo.gpu_count());
+    std::iota(ranks.begin(), ranks.end(), 0);
+  }
+  const int n = static_cast<int>(ranks.size());
+  Builder b{g, topo, profile, spec.aggregate, exclusive, label.empty() ? spec.op : label, track};
+  if (n < 2 || spec.bytes <= 0) return {b.join(after, " (no-op)")};
+  const std::string algo = resolve_algorithm(spec, topo);
+  const auto& op = spec.op;
+  const auto inst = instances_of(topo, spec, std::move(ranks));
+  b.separate = spec.separate_copies;
+  b.keep_members = inst.size() == 1;
+  if (algo == "ring") return {ring_collective(b, spec, inst, n, after)};
+  if ((algo == "hierarchical" && op != "all_to_all") || algo == "sharp")
+    return {hierarchical_collective(b, spec, inst, algo, after)};
+  if (algo == "nvls") return {nvls_all_reduce(b, spec, inst, n, after)};
+  if (algo == "tree") return {tree_all_reduce(b, spec, inst, n, after)};
+  if (algo == "hierarchical") return {hierarchical_all_to_all(b, spec, inst, n, after)};  // DeepEP normal kernels
+  return {direct_all_to_all(b, spec, inst, n, after)};
 }
 
 CollectiveResult simulate_collective(const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
