@@ -5,7 +5,7 @@
 #include <string>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/report/report.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/report/report.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "gwsim/sim/campus.h"
+#include "gwsim/sim/planning/campus.h"
 
 namespace gwsim::cli {
 

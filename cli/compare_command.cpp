@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "gwsim/sim/compare.h"
+#include "gwsim/sim/planning/compare.h"
 
 namespace gwsim::cli {
 

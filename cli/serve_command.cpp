@@ -3,8 +3,8 @@
 
 #include "commands.h"
 #include "gwsim/common/output_file.h"
-#include "gwsim/sim/report.h"
-#include "gwsim/sim/serving.h"
+#include "gwsim/sim/report/report.h"
+#include "gwsim/sim/planning/serving.h"
 
 namespace gwsim::cli {
 

@@ -6,8 +6,8 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
-#include "gwsim/sim/report.h"
-#include "gwsim/sim/scenario.h"
+#include "gwsim/sim/report/report.h"
+#include "gwsim/sim/input/scenario.h"
 
 namespace gwsim::gui {
 namespace {

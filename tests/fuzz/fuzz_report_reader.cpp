@@ -11,7 +11,7 @@
 
 #include "fuzz_support.h"
 #include "gwsim/common/json_input.h"
-#include "gwsim/sim/scenario.h"
+#include "gwsim/sim/input/scenario.h"
 #include "report_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

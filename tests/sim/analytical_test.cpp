@@ -6,8 +6,8 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/analytical.h"
-#include "gwsim/sim/scenario.h"
+#include "gwsim/sim/engines/analytical.h"
+#include "gwsim/sim/input/scenario.h"
 
 using namespace gwsim;
 

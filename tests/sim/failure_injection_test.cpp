@@ -8,9 +8,9 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/failure_injection.h"
-#include "gwsim/sim/goodput.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/planning/failure_injection.h"
+#include "gwsim/sim/planning/goodput.h"
+#include "gwsim/sim/report/report.h"
 
 namespace gwsim {
 namespace {

@@ -6,9 +6,9 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/campus.h"
-#include "gwsim/sim/scenario.h"
-#include "gwsim/sim/serving.h"
+#include "gwsim/sim/planning/campus.h"
+#include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/serving.h"
 
 using namespace gwsim;
 

@@ -14,8 +14,8 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/validation.h"
-#include "gwsim/sim/validation_record.h"
+#include "gwsim/sim/validation/validation.h"
+#include "gwsim/sim/validation/validation_record.h"
 
 using namespace gwsim;
 

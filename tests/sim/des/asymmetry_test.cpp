@@ -10,8 +10,8 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/des/asymmetry.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/engines/des/asymmetry.h"
+#include "gwsim/sim/report/report.h"
 
 using namespace gwsim;
 

@@ -11,9 +11,9 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/des/training_step.h"
-#include "gwsim/sim/network/collective.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/engines/des/training_step.h"
+#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/sim/report/report.h"
 #include "test_clusters.h"
 
 using namespace gwsim;

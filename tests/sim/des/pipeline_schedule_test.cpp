@@ -1,6 +1,6 @@
 // Pipeline schedules: every order is complete and executable, its bubble, timed with free
 // communication, is the published one, and the des training step runs every schedule.
-#include "gwsim/sim/des/pipeline_schedule.h"
+#include "gwsim/sim/engines/des/pipeline_schedule.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <tuple>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/report/report.h"
 
 using namespace gwsim;
 

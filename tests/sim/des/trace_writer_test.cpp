@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/des/trace_writer.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/engines/des/trace_writer.h"
+#include "gwsim/sim/report/report.h"
 
 using namespace gwsim;
 

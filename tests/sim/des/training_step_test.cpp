@@ -9,7 +9,7 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/report/report.h"
 
 using namespace gwsim;
 

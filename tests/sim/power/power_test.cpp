@@ -10,11 +10,11 @@
 #include "gwsim/hwmodels/fabric_sizing.h"
 #include "gwsim/hwmodels/power.h"
 #include "gwsim/hwmodels/reliability.h"
-#include "gwsim/sim/campus.h"
+#include "gwsim/sim/planning/campus.h"
 #include "gwsim/cost/collective_cost.h"
-#include "gwsim/sim/compare.h"
-#include "gwsim/sim/goodput.h"
-#include "gwsim/sim/report.h"
+#include "gwsim/sim/planning/compare.h"
+#include "gwsim/sim/planning/goodput.h"
+#include "gwsim/sim/report/report.h"
 
 namespace gwsim {
 namespace {
