@@ -10,10 +10,10 @@
 
 #include <cuda_fp8.h>
 
-#include "gwsim/kernels/refs.hpp"
-#include "json_writer.hpp"
-#include "ops.cuh"
-#include "stages.cuh"
+#include "gwsim/kernels/refs.h"
+#include "json_writer.h"
+#include "ops.h"
+#include "stages.h"
 
 namespace gwsim::calib {
 namespace {

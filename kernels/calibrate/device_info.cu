@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "json_writer.hpp"
-#include "stages.cuh"
+#include "json_writer.h"
+#include "stages.h"
 
 namespace gwsim::calib {
 namespace {

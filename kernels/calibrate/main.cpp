@@ -24,8 +24,8 @@
 #include <thread>
 #include <vector>
 
-#include "json_writer.hpp"
-#include "stages.cuh"
+#include "json_writer.h"
+#include "stages.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "json_writer.hpp"
-#include "stages.cuh"
+#include "json_writer.h"
+#include "stages.h"
 
 #if GWSIM_HAVE_NCCL
 #include <nccl.h>

@@ -1,4 +1,4 @@
-#include "run_context.cuh"
+#include "run_context.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <random>
 #include <sstream>
 
-#include "gwsim/kernels/refs.hpp"
-#include "json_writer.hpp"
+#include "gwsim/kernels/refs.h"
+#include "json_writer.h"
 
 namespace gwsim::calib {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "json_writer.hpp"
-#include "ops.cuh"
-#include "stages.cuh"
+#include "json_writer.h"
+#include "ops.h"
+#include "stages.h"
 
 namespace gwsim::calib {
 

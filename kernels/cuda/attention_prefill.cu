@@ -11,9 +11,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "mma.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "mma.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

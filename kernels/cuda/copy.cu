@@ -2,8 +2,8 @@
 // 16-byte vectors, four loads in flight per thread before the first store, grid-stride.
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

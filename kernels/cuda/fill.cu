@@ -1,7 +1,7 @@
 // Pseudo-random device fills: a counter-based hash, so any element is reproducible from
 // (seed, index) without state, and large buffers fill at memory speed.
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

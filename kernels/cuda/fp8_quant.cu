@@ -7,8 +7,8 @@
 
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

@@ -1,7 +1,7 @@
 // Dense GEMM through cuBLAS: the roofline reference for the matrix units. Row-major
 // y[M][N] = x[M][K] w[N][K]^T is, in cuBLAS's column-major terms, y^T = w^T(op T) x.
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 

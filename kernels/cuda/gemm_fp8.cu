@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 #define GWSIM_CUBLASLT_CHECK(call)                                                                  \
   do {                                                                                              \

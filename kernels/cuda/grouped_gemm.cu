@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 

@@ -15,10 +15,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cuda_check.cuh"
-#include "grouped_gemm_fp8_internal.cuh"
-#include "mma.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "grouped_gemm_fp8_internal.h"
+#include "mma.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

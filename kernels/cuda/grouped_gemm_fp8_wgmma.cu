@@ -3,7 +3,7 @@
 // two warpgroups, warpgroup w computing output rows [64 w, 64 w + 64) x all 128 columns.
 //
 // Shared memory: per stage an A tile [128 rows][128 B] and a B tile [128 rows][128 B] in the
-// 128-byte-swizzled layout of wgmma.cuh (row r at r * 128, 16-byte chunk j at j ^ (r % 8); one
+// 128-byte-swizzled layout of wgmma.h (row r at r * 128, 16-byte chunk j at j ^ (r % 8); one
 // K block of e4m3 is exactly one 128-byte atom row), plus the A rows' scales; 4 stages through
 // cp.async (all 256 threads copy), completed with wait_group + fence.proxy.async + a CTA barrier.
 // Per K block: 4 wgmmas (k32 each, +32 B on both descriptors' start addresses, SBO 1024, the same
@@ -13,10 +13,10 @@
 // with the next block's wgmmas (that needs two partials, 64 more registers).
 #include <cmath>
 
-#include "cuda_check.cuh"
-#include "grouped_gemm_fp8_internal.cuh"
-#include "mma.cuh"
-#include "wgmma.cuh"
+#include "cuda_check.h"
+#include "grouped_gemm_fp8_internal.h"
+#include "mma.h"
+#include "wgmma.h"
 
 namespace gwsim::cuda::fp8_detail {
 namespace {

@@ -23,11 +23,11 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "mla_decode_internal.cuh"
-#include "mla_decode_pipelined.cuh"
-#include "mma.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "mla_decode_internal.h"
+#include "mla_decode_pipelined.h"
+#include "mma.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

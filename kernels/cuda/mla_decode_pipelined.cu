@@ -19,10 +19,10 @@
 // No block-wide barrier inside the tile loop. Shared memory: Q 72 KB + 2 x 72 KB + scales.
 #include <cmath>
 
-#include "cuda_check.cuh"
-#include "mla_decode_internal.cuh"
-#include "mla_decode_pipelined.cuh"
-#include "wgmma.cuh"
+#include "cuda_check.h"
+#include "mla_decode_internal.h"
+#include "mla_decode_pipelined.h"
+#include "wgmma.h"
 
 namespace gwsim::cuda::mla_detail {
 namespace {

@@ -4,7 +4,7 @@
 // the mma.sync kernel does; the second 64-head CTA of the pair reads the same cache rows mostly
 // from L2. Shared memory holds Q (64 x 576), two 64-token KV tiles (double-buffered with
 // cp.async, one page each) and P (64 x 64), all in 128-byte-swizzled atoms of [rows][64] (see
-// wgmma.cuh): 226 KB, one CTA per SM. Per tile:
+// wgmma.h): 226 KB, one CTA per SM. Per tile:
 //   S = Q K^T: warpgroup w computes the 32 tokens [32w, 32w+32) with 36 m64n32k16 wgmmas
 //              (A = Q, B = the K-major cache rows), fp32 in registers;
 //   softmax:   row maxima exchanged between the two warpgroups through shared memory, P in bf16
@@ -15,10 +15,10 @@
 // Splits and the log-sum-exp combine are shared with the mma.sync kernel (mla_decode.cu).
 #include <cmath>
 
-#include "cuda_check.cuh"
-#include "mla_decode_internal.cuh"
-#include "mma.cuh"
-#include "wgmma.cuh"
+#include "cuda_check.h"
+#include "mla_decode_internal.h"
+#include "mma.h"
+#include "wgmma.h"
 
 namespace gwsim::cuda::mla_detail {
 namespace {

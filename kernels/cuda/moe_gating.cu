@@ -2,8 +2,8 @@
 // four lanes 4g..4g+3 hold group g (32 experts) and every reduction is a few shuffles.
 #include <cmath>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

@@ -4,8 +4,8 @@
 // token rows into expert-contiguous order.
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

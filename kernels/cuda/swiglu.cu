@@ -2,8 +2,8 @@
 // 16-byte vectors.
 #include <stdexcept>
 
-#include "cuda_check.cuh"
-#include "ops.cuh"
+#include "cuda_check.h"
+#include "ops.h"
 
 namespace gwsim::cuda {
 namespace {

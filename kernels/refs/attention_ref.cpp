@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace gwsim::kernels::ref {
 

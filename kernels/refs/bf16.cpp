@@ -3,7 +3,7 @@
 #include <cstring>
 #include <limits>
 
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace gwsim::kernels::ref {
 

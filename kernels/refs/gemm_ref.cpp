@@ -1,5 +1,5 @@
 // Dense and grouped GEMM references (double accumulation).
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace gwsim::kernels::ref {
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace gwsim::kernels::ref {
 

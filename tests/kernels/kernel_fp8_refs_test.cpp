@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace ref = gwsim::kernels::ref;
 

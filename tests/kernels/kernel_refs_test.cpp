@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "gwsim/kernels/refs.hpp"
+#include "gwsim/kernels/refs.h"
 
 namespace ref = gwsim::kernels::ref;
 

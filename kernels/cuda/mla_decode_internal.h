@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "ops.cuh"
+#include "ops.h"
 
 namespace gwsim::cuda::mla_detail {
 
@@ -22,7 +22,7 @@ struct SplitParams {
   float* lse_part;   // [B][splits][H], log2 domain; -inf for an empty split
   int heads, max_pages, num_splits, split_tokens;
   float scale_log2;  // softmax scale * log2(e)
-  float* debug;      // wgmma kernel only: CTA (0,0,0) dumps tile 0's S, P and O (see ops.cuh)
+  float* debug;      // wgmma kernel only: CTA (0,0,0) dumps tile 0's S, P and O (see ops.h)
 };
 
 // The wgmma split kernel: grid (heads / 64, splits, batch), 256 threads. pv_n is the N of the

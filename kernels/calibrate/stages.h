@@ -1,7 +1,7 @@
 // The calibration stages; main.cpp runs each in its own child process.
 #pragma once
 
-#include "run_context.cuh"
+#include "run_context.h"
 
 namespace gwsim::calib {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda_check.cuh"
+#include "cuda_check.h"
 
 namespace gwsim::calib {
 

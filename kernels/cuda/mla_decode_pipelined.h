@@ -3,7 +3,7 @@
 // P.V plus the cp.async producer). Same SplitParams, split partials and debug dump as launch_wgmma_split.
 #pragma once
 
-#include "mla_decode_internal.cuh"
+#include "mla_decode_internal.h"
 
 namespace gwsim::cuda::mla_detail {
 

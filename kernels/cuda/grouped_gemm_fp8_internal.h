@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "ops.cuh"
+#include "ops.h"
 
 namespace gwsim::cuda::fp8_detail {
 
