@@ -12,7 +12,7 @@
 #include <string>
 
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 
 using namespace gwsim;
 using namespace gwsim::net;

@@ -13,7 +13,7 @@
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/cost/collective_cost.h"
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 
 namespace gwsim::cli {
 

@@ -9,7 +9,7 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/topology.h"
 
 namespace gwsim {
 

@@ -12,8 +12,8 @@
 #include "gwsim/cost/cost.h"
 #include "gwsim/sim/engines/des/asymmetry.h"
 #include "gwsim/sim/engines/des/pipeline_schedule.h"
-#include "gwsim/sim/engines/network/task_graph.h"
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/task_graph.h"
+#include "gwsim/network/topology.h"
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/workloads/training_plan.h"
 

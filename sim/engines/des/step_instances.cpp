@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 #include "step_build.h"
 
 namespace gwsim::des_step {

@@ -49,8 +49,8 @@
 #include "gwsim/sim/engines/des/asymmetry.h"
 #include "gwsim/sim/engines/des/pipeline_schedule.h"
 #include "gwsim/sim/engines/des/trace_writer.h"
-#include "gwsim/sim/engines/network/backend.h"
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/backend.h"
+#include "gwsim/network/topology.h"
 #include "step_build.h"
 
 namespace gwsim {

@@ -9,7 +9,7 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 #include "test_clusters.h"
 
 using namespace gwsim;

@@ -2,7 +2,7 @@
 // their explicit flows, merged symmetric links equal to unmerged ones, determinism.
 #include <gtest/gtest.h>
 
-#include "gwsim/sim/engines/network/backend.h"
+#include "gwsim/network/backend.h"
 #include "test_clusters.h"
 
 using namespace gwsim;

@@ -12,7 +12,7 @@
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/sim/engines/des/training_step.h"
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 #include "gwsim/sim/report/report.h"
 #include "test_clusters.h"
 

@@ -3,7 +3,7 @@
 
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/topology.h"
 #include "test_clusters.h"
 
 using namespace gwsim;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/profile.h"
-#include "gwsim/sim/engines/network/backend.h"
+#include "gwsim/network/backend.h"
 
 namespace gwsim::net {
 

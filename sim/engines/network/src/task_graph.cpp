@@ -1,9 +1,9 @@
-#include "gwsim/sim/engines/network/task_graph.h"
+#include "gwsim/network/task_graph.h"
 
 #include <algorithm>
 #include <map>
 
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/topology.h"
 
 namespace gwsim::net {
 

@@ -1,4 +1,4 @@
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/topology.h"
 
 #include <fmt/format.h>
 

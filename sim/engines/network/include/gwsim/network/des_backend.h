@@ -3,7 +3,7 @@
 // model: α-β per flow, max-min fair sharing by progressive filling, incremental per component).
 #include <memory>
 
-#include "gwsim/sim/engines/network/backend.h"
+#include "gwsim/network/backend.h"
 
 namespace gwsim::net {
 

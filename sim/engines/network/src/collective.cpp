@@ -1,4 +1,4 @@
-#include "gwsim/sim/engines/network/collective.h"
+#include "gwsim/network/collective.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
-#include "gwsim/sim/engines/network/backend.h"
+#include "gwsim/network/backend.h"
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/sim/engines/des/des_backend.h"
+#include "gwsim/network/des_backend.h"
 
 namespace gwsim::net {
 

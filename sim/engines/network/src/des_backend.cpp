@@ -16,7 +16,7 @@
 #include <map>
 #include <queue>
 
-#include "gwsim/sim/engines/des/des_backend.h"
+#include "gwsim/network/des_backend.h"
 
 namespace gwsim::net {
 

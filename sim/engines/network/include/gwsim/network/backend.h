@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "gwsim/sim/engines/network/task_graph.h"
-#include "gwsim/sim/engines/network/topology.h"
+#include "gwsim/network/task_graph.h"
+#include "gwsim/network/topology.h"
 
 namespace gwsim::net {
 

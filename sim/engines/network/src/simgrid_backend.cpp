@@ -27,7 +27,7 @@
 #include <stdexcept>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/sim/engines/network/backend.h"
+#include "gwsim/network/backend.h"
 
 namespace gwsim::net {
 
