@@ -659,7 +659,11 @@ PlanOutcome run_plan(const PlanRequest& req, const PlanOptions& options) {
     const auto obj = req.objectives.front();
     const double va = objective_value(a, obj, req.constraints.budget_kind, out);
     const double vb = objective_value(b, obj, req.constraints.budget_kind, out);
-    out.reason = fmt::format(
+    if (va == vb && worst_d == 0)
+      out.reason = fmt::format("#1 and #2 tie on {} (no breakdown term differs; ranked by the layout's canonical order); #2: {}",
+                               to_string(obj), layout_string(b.layout));
+    else
+      out.reason = fmt::format(
         "#1 beats #2 by {:.2f}% on {}: the largest difference is {} ({:.4g} s vs {:.4g} s {}; #2: {})",
         vb != 0 ? 100 * (vb - va) / vb : 0.0, to_string(obj), kPlanBreakdownKeys[worst], norm(a, a.breakdown_s[worst]),
         norm(b, b.breakdown_s[worst]), same_tokens ? "per step" : "per million tokens", layout_string(b.layout));
