@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# gwsim plan end to end: a plan file and the flag form give reports; bad input is one line with the
+# file and JSON path, exit 2 and no file written; --emit writes scenarios `gwsim run` reproduces;
+# the report is the same bytes for 1 and 2 threads.
+set -u
+gwsim=$1; root=$2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+check() {  # check NAME EXPECTED_RC EXPECTED_TEXT -- args...
+  local name=$1 want_rc=$2 want_text=$3; shift 4
+  local out rc
+  out=$("$gwsim" "$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$want_text" <<<"$out"; then
+    echo "FAIL $name: rc=$rc (want $want_rc), output: $out"; fails=$((fails+1))
+  else
+    passes=$((passes+1))
+  fi
+}
+ok() { if "$@"; then passes=$((passes+1)); else echo "FAIL: $*"; fails=$((fails+1)); fi; }
+cat > "$tmp/plan.json" <<JSON
+{"schema": "gwsim.plan/1", "scenario": "$root/scenarios/megatron-sc21-1p7b-32xa100.json",
+ "search": {"gpus": [16, 32], "pp": [1, 2], "cp": [1, 2], "micro_batch_seqs": [1, 2]},
+ "constraints": {"memory_headroom": 0.1}, "objectives": ["time", "cost"], "top_k": 5}
+JSON
+check plan-file 0 'layouts:' -- plan "$tmp/plan.json" --json "$tmp/r1.json" --csv "$tmp/r1.csv" --emit "$tmp/emit" --threads 1
+"$gwsim" plan "$tmp/plan.json" --json "$tmp/r2.json" --threads 2 --quiet
+ok cmp -s "$tmp/r1.json" "$tmp/r2.json"
+ok grep -q '"schema": "gwsim.plan-report/1"' "$tmp/r1.json"
+ok test "$(wc -l < "$tmp/r1.csv")" -eq 6
+# The emitted rank 1 runs to the step time the plan reported.
+want=$(python3 -c "import json;print(json.load(open('$tmp/r1.json'))['top'][0]['step_time_s'])")
+got=$("$gwsim" run "$tmp/emit/rank-01.json" --quiet --out "$tmp/run1.json" && python3 -c "import json;print(json.load(open('$tmp/run1.json'))['training']['step_time_s'])")
+ok test "$want" = "$got"
+# Bad input: one line, file and JSON path, exit 2, nothing written.
+sed 's/"pp": \[1, 2\]/"pp": [1, "two"]/' "$tmp/plan.json" > "$tmp/bad.json"
+check bad-type 2 'bad.json: $.search.pp[1]: expected an integer' -- plan "$tmp/bad.json" --json "$tmp/bad-out.json"
+ok test ! -e "$tmp/bad-out.json"
+sed 's/"search"/"serch"/' "$tmp/plan.json" > "$tmp/bad2.json"
+check bad-key 2 'bad2.json: $.serch: unknown key' -- plan "$tmp/bad2.json"
+printf '{"schema": "gwsim.plan/1", "scenario": }' > "$tmp/bad3.json"
+check malformed 2 'bad3.json: $.scenario: malformed JSON' -- plan "$tmp/bad3.json"
+check bad-flag 2 '--gpus' -- plan --model llama3-8b --gpu H100-SXM --tokens 1e12 --gpus 64:x
+check both 2 'not both' -- plan "$tmp/plan.json" --model llama3-8b
+if [ "$("$gwsim" plan "$tmp/bad.json" 2>&1 | wc -l)" -eq 1 ]; then passes=$((passes+1)); else echo "FAIL error is not one line"; fails=$((fails+1)); fi
+# The flag form of the issue's question, on a small range.
+check flags 0 'objective gpus' -- plan --model llama3-8b --tokens 1e12 --gpu H100-SXM,H20 --gpus 64:256 --deadline-days 40 --objective gpus --json "$tmp/f.json"
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
