@@ -216,6 +216,19 @@ TEST(LayerOps, RolesAreSetWhereOpsAreMadeAndKeptByTheirBackward) {
     EXPECT_TRUE(o.op_class == OpClass::memory_bound || o.role == OpRole::attention_scores ||
                 o.role == OpRole::mla_up_projection)
         << o.name;
+  // The MTP block is a transformer layer like the others: its up-projections are recomputed too,
+  // and its routed-expert ops keep their role under the "mtp_" names.
+  int with_mtp = 0;  // ranks holding the head (DualPipe: two)
+  for (const auto& stage : plan.stages) {
+    int up_recomputed = 0, routed = 0;
+    for (const auto& o : stage.recompute) up_recomputed += o.name == "mtp_q_up" || o.name == "mtp_kv_up";
+    for (const auto& o : stage.forward) routed += o.name.rfind("mtp_", 0) == 0 && o.role == OpRole::routed_expert;
+    if (!stage.has_head) continue;
+    ++with_mtp;
+    EXPECT_EQ(up_recomputed, 2);
+    EXPECT_EQ(routed, 6);  // dispatch permute, experts up / act / down quantise / down, combine
+  }
+  EXPECT_GT(with_mtp, 0);
 }
 
 TEST(LayerOps, ExpertsPerGpuSetsTheGroupedGemmWeights) {

@@ -345,12 +345,7 @@ std::vector<Op> head_forward_ops(const PlanContext& c) {
   for (int d = 0; d < model.mtp_depth; ++d) {
     add_gemm(head_ops, "mtp_proj", tokens, h, 2 * h, c.train.precision);
     auto block = layer_forward_ops(model, model.layers - 1, c.par, c.train, tokens);
-    // The roles are cleared to keep what the name checks did: they never matched the "mtp_" names
-    // (the next commit gives the MTP block its roles, like every other layer).
-    for (auto& o : block) {
-      o.name = "mtp_" + o.name;
-      o.role = OpRole::other;
-    }
+    for (auto& o : block) o.name = "mtp_" + o.name;  // (its roles stay: the same work as any layer's)
     head_ops.insert(head_ops.end(), block.begin(), block.end());
     head_ops.push_back(gemm("mtp_lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
     head_ops.push_back(memory_op("mtp_cross_entropy", 10.0 * tokens * model.vocab / tp));
