@@ -17,6 +17,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "gwsim/common/input_error.h"
@@ -43,29 +44,26 @@ double rms_rel_error_of(const std::vector<FitPoint>& points, double overhead_s, 
   return points.empty() ? 0 : std::sqrt(sum / static_cast<double>(points.size()));
 }
 
-// How a measurement op enters the profile.
+// How a measurement op (the sweep file's op name) enters the profile.
 struct OpClassOf {
-  std::string op_class;  // "" : not a compute/memory op
+  std::optional<OpClass> op_class;  // none: not a compute/memory op
   bool bandwidth_bound = false;  // work = bytes over HBM bandwidth
 };
 OpClassOf class_of(const std::string& op) {
-  if (op == "gemm" || op == "grouped_gemm") return {op, false};
-  if (op == "mla_prefill" || op == "attention_prefill") return {"attention", false};
-  if (op == "mla_decode") return {"mla_decode", true};  // reads the whole latent cache: memory-bound
+  if (op == "gemm") return {OpClass::gemm, false};
+  if (op == "grouped_gemm") return {OpClass::grouped_gemm, false};
+  if (op == "mla_prefill" || op == "attention_prefill") return {OpClass::attention, false};
+  if (op == "mla_decode") return {OpClass::mla_decode, true};  // reads the whole latent cache: memory-bound
   if (op == "copy" || op == "moe_permute" || op == "moe_combine" || op == "moe_gating" || op == "swiglu")
-    return {"memory_bound", true};
-  return {"", false};
-}
-
-const std::vector<std::string>& all_op_classes() {
-  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "mla_decode", "memory_bound"};
-  return classes;
+    return {OpClass::memory_bound, true};
+  return {std::nullopt, false};
 }
 
 // Points grouped under one profile entry, with the files they came from.
 struct Group {
   std::vector<FitPoint> points;  // work: the curve's x (size, or FLOPs per byte)
   CurveAxis axis = CurveAxis::size;
+  std::optional<OpClass> op_class;  // op groups: their class (none for collectives)
   std::set<std::string> files;  // basenames, sorted for a deterministic source text
   std::map<std::string, int> ops;  // "op/variant" -> points
 };
@@ -299,17 +297,18 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
                    const FitOptions& options, GroupedRecords& grouped) {
   auto& skipped = grouped.skipped;
   const OpClassOf cls = class_of(m.op);
-  if (cls.op_class.empty()) {
+  if (!cls.op_class) {
     ++skipped[fmt::format("{} {}: not fitted (validation only)", file, m.op)];
     return;
   }
+  const OpClass op_class = *cls.op_class;
   const auto precision = parse_precision(m.precision);
-  std::string key = cls.op_class;
+  std::string key = op_key(op_class);
   double work = 0, peak = 0;
   if (cls.bandwidth_bound) {
     // Bandwidth-bound classes are keyed by precision only where the profile format does so
     // (mla_decode.<precision>); memory_bound has one entry for all element types.
-    if (cls.op_class == "mla_decode" && precision) key = fmt::format("{}.{}", cls.op_class, to_string(*precision));
+    if (op_class == OpClass::mla_decode && precision) key = op_key(op_class, *precision);
     work = m.bytes;
     peak = gpu.hbm_bandwidth_bps();
   } else {
@@ -320,7 +319,7 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
     if (!gpu.supports(*precision))
       throw InputError(set.file, "", fmt::format("{} records in {}, which {} does not support: wrong --gpu?",
                                                  m.op, m.precision, gpu.name));
-    key = fmt::format("{}.{}", cls.op_class, to_string(*precision));  // (not +=: GCC 12 -Wrestrict false positive)
+    key = op_key(op_class, *precision);
     work = m.flops;
     peak = gpu.peak_flops(*precision);
   }
@@ -330,7 +329,7 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
   }
   // Every expert's weights are read once, so a grouped GEMM's efficiency follows its tokens
   // per expert, which its FLOPs per byte track, not its total FLOPs: its curve is in intensity.
-  const bool by_intensity = cls.op_class == "grouped_gemm";
+  const bool by_intensity = op_class == OpClass::grouped_gemm;
   if (by_intensity && !(m.bytes > 0)) {
     ++skipped[fmt::format("{} {}: no bytes, so no FLOPs per byte for the grouped-GEMM curve", file, op_variant(m))];
     return;
@@ -338,11 +337,12 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
   // Our own kernels stand in for what frameworks run (FA3, FlashMLA, DeepGEMM) and are far
   // slower: their records document the kernel, they do not set the profile. BF16 grouped GEMMs
   // are cuBLAS library calls and are fitted; the FP8 block-scaled grouped GEMM is our own.
-  const bool own_kernel_class = cls.op_class == "attention" || cls.op_class == "mla_decode" ||
-                                (cls.op_class == "grouped_gemm" && precision == Precision::fp8);
+  const bool own_kernel_class = op_class == OpClass::attention || op_class == OpClass::mla_decode ||
+                                (op_class == OpClass::grouped_gemm && precision == Precision::fp8);
   const bool reference = own_kernel_class && !m.library_call();
   auto& g = (reference && !options.fit_reference_kernels) ? grouped.reference_groups[key] : grouped.op_groups[key];
   g.axis = by_intensity ? CurveAxis::flops_per_byte : CurveAxis::size;
+  g.op_class = op_class;
   g.points.push_back({by_intensity ? m.flops / m.bytes : work, work / peak, m.median_s});
   g.files.insert(file);
   ++g.ops[op_variant(m)];
@@ -381,10 +381,10 @@ std::string reference_note(const std::string& key, const Group& g) {
       "{:.1f} %, of {}): frameworks run {}, which reaches far more, so the entry comes from a base profile "
       "(--base) unless --fit-reference-kernels",
       key, names.size() == 1 ? "" : "s", fmt::join(names, ", "), g.points.size(), 100 * eff.front(), 100 * eff.back(),
-      100 * median(eff), key.rfind("mla_decode", 0) == 0 ? "HBM bandwidth" : "peak FLOP/s",
-      key.rfind("mla_decode", 0) == 0     ? "FlashMLA"
-      : key.rfind("grouped_gemm", 0) == 0 ? "DeepGEMM"
-                                          : "FlashAttention-3");
+      100 * median(eff), g.op_class == OpClass::mla_decode ? "HBM bandwidth" : "peak FLOP/s",
+      g.op_class == OpClass::mla_decode     ? "FlashMLA"
+      : g.op_class == OpClass::grouped_gemm ? "DeepGEMM"
+                                            : "FlashAttention-3");
 }
 
 // The profile's name and source: the measurement sets, the reference kernels left out, the rules.
@@ -433,7 +433,9 @@ void fit_collective_groups(const std::map<std::pair<std::string, std::string>, G
 // The notes: op classes and collectives absent from the profile, reference kernels, skipped records.
 void add_fit_notes(const GroupedRecords& grouped, const std::vector<std::string>& reference_notes, FitResult& result) {
   const Profile& p = result.profile;
-  for (const auto& cls : all_op_classes()) {
+  for (const OpClass c : kOpClasses) {
+    if (c == OpClass::attention_backward) continue;  // the sweep does not time it apart
+    const std::string& cls = op_key(c);
     const bool present = std::any_of(p.ops.begin(), p.ops.end(), [&](const auto& kv) {
       return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
     });

@@ -59,11 +59,9 @@ LayerModel model_of_layer(const std::string& layer, const std::string& file) {
                    fmt::format("unknown layer \"{}\": expected deepseek_v3_moe or llama3_8b", layer));
 }
 
-bool is_attention(const KernelCheck& k) { return k.op_class == "attention"; }
+bool is_attention(const KernelCheck& k) { return k.op_class == OpClass::attention; }
 
-double measured_work(const Measurement& m, const std::string& op_class) {
-  return (op_class == "memory_bound" || op_class == "mla_decode") ? m.bytes : m.flops;
-}
+double measured_work(const Measurement& m, OpClass op_class) { return bandwidth_bound(op_class) ? m.bytes : m.flops; }
 
 std::string us(double s) { return s > 0 ? fmt::format("{:.1f}", s * 1e6) : std::string("-"); }
 
@@ -129,7 +127,7 @@ std::vector<LayerCheck> check_layers(const MeasurementSet& set, const Profile& p
         k.step = step;
         k.measured_s = m.median_s;
         const double mw = measured_work(m, op.op_class);
-        const double gw = (op.op_class == "memory_bound" || op.op_class == "mla_decode") ? op.bytes : op.flops;
+        const double gw = bandwidth_bound(op.op_class) ? op.bytes : op.flops;
         k.work_ratio = mw > 0 ? gw * op.count / mw : 0;
         used_steps.insert(step);
         if (!m.checked && m.check_ran) lc.notes.push_back(fmt::format("step {}: its result check failed", step));
@@ -149,7 +147,6 @@ std::vector<LayerCheck> check_layers(const MeasurementSet& set, const Profile& p
       if (used_steps.count(step)) continue;
       KernelCheck k;
       k.step = step;
-      k.op_class = "";
       k.measured_s = steps.at(step)->median_s;
       lc.kernels.push_back(std::move(k));
     }
@@ -171,7 +168,7 @@ std::string format_layer_checks(const std::vector<LayerCheck>& checks, const std
       const std::string err = k.matched() ? fmt::format("{:+.1f} %", 100 * k.error()) : std::string("-");
       const std::string ratio = k.work_ratio > 0 ? fmt::format("{:.3f}", k.work_ratio) : std::string("-");
       s += fmt::format("  {:<16} {:<18} {:<13} {:>11} {:>12} {:>8} {:>10}\n", k.step.empty() ? "(not measured)" : k.step,
-                       k.gwsim_op.empty() ? "(none)" : k.gwsim_op, k.op_class.empty() ? "-" : k.op_class, us(k.measured_s),
+                       k.gwsim_op.empty() ? "(none)" : k.gwsim_op, k.op_class ? to_string(*k.op_class) : "-", us(k.measured_s),
                        us(k.predicted_s), err, ratio);
     }
     const auto rel = [](double p, double m) { return m > 0 ? fmt::format("{:+.1f} %", 100 * (p - m) / m) : std::string("-"); };

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -18,11 +19,11 @@ namespace {
 
 constexpr const char* kProfileSchema = "gwsim.profile/1";
 
-// The op classes and collectives a profile may name (docs/formats.md). Anything else is a typo.
-const std::vector<std::string>& op_classes() {
-  static const std::vector<std::string> classes = {"gemm", "grouped_gemm", "attention", "attention_backward",
-                                                   "mla_decode", "memory_bound"};
-  return classes;
+// The op classes (op_class.h) and collectives a profile may name (docs/formats.md). Anything else is a typo.
+std::string op_class_names() {
+  std::vector<std::string> names;
+  for (OpClass c : kOpClasses) names.push_back(to_string(c));
+  return fmt::format("{}", fmt::join(names, "|"));
 }
 const std::vector<std::string>& collective_ops() {
   static const std::vector<std::string> ops = {"all_reduce", "all_gather", "reduce_scatter", "all_to_all",
@@ -64,9 +65,9 @@ double non_negative(const JsonObject& obj, const std::string& key) {
 void check_op_key(const JsonObject& ops, const std::string& key) {
   const auto dot = key.find('.');
   const std::string op_class = key.substr(0, dot);
-  if (std::find(op_classes().begin(), op_classes().end(), op_class) == op_classes().end())
+  if (!parse_op_class(op_class))
     ops.fail(key, fmt::format("unknown op class \"{}\": expected one of {} optionally followed by .<precision>",
-                              op_class, fmt::join(op_classes(), "|")));
+                              op_class, op_class_names()));
   if (dot != std::string::npos && !parse_precision(key.substr(dot + 1)))
     ops.fail(key, fmt::format("unknown precision \"{}\": expected fp64|fp32|tf32|bf16|fp16|fp8|int8|fp4",
                               key.substr(dot + 1)));
@@ -151,16 +152,45 @@ double OpEfficiency::efficiency_at(double work) const {
   return lo->efficiency + t * (hi->efficiency - lo->efficiency);
 }
 
-const OpEfficiency& Profile::op(const std::string& op_class, const std::string& precision) const {
-  const std::string specific = precision.empty() ? op_class : op_class + "." + precision;
-  if (auto it = ops.find(specific); it != ops.end()) return it->second;
-  if (auto it = ops.find(op_class); it != ops.end()) return it->second;
+const std::string& op_key(OpClass op_class, std::optional<Precision> precision) {
+  // keys[class][precision], and keys[class][kPrecisions] for the class alone: built once. (fp4 is
+  // the last Precision, gpu.h.)
+  constexpr std::size_t kPrecisions = static_cast<std::size_t>(Precision::fp4) + 1;
+  using Row = std::array<std::string, kPrecisions + 1>;
+  static const std::array<Row, kOpClasses.size()> keys = [] {
+    std::array<Row, kOpClasses.size()> k;
+    for (OpClass c : kOpClasses) {
+      Row& row = k[static_cast<std::size_t>(c)];
+      for (std::size_t p = 0; p < kPrecisions; ++p)
+        row[p] = fmt::format("{}.{}", to_string(c), to_string(static_cast<Precision>(p)));
+      row[kPrecisions] = to_string(c);
+    }
+    return k;
+  }();
+  return keys[static_cast<std::size_t>(op_class)][precision ? static_cast<std::size_t>(*precision) : kPrecisions];
+}
+
+namespace {
+
+const OpEfficiency& find_op(const Profile& p, OpClass op_class, std::optional<Precision> precision) {
+  const std::string& specific = op_key(op_class, precision);
+  if (auto it = p.ops.find(specific); it != p.ops.end()) return it->second;
+  const std::string& generic = op_key(op_class);
+  if (auto it = p.ops.find(generic); it != p.ops.end()) return it->second;
   // Profiles without a separate attention-backward figure use the forward one.
-  if (op_class == "attention_backward") return op("attention", precision);
+  if (op_class == OpClass::attention_backward) return find_op(p, OpClass::attention, precision);
   throw InputError(fmt::format("profile \"{}\": no entry for op \"{}\" (nor the fallback \"{}\"): add it to the "
                                "profile's \"ops\"",
-                               name, specific, op_class));
+                               p.name, specific, generic));
 }
+
+}  // namespace
+
+const OpEfficiency& Profile::op(OpClass op_class, Precision precision) const {
+  return find_op(*this, op_class, precision);
+}
+
+const OpEfficiency& Profile::op(OpClass op_class) const { return find_op(*this, op_class, std::nullopt); }
 
 const CollectiveEfficiency& Profile::collective(LinkClass link, const std::string& op_name) const {
   const std::string link_name = to_string(link);

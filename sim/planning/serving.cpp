@@ -28,11 +28,10 @@ double kept_tokens_per_sequence(const DecodeSettings& d) {
 }
 
 std::string kind_of(const Op& op) {
-  if (op.op_class == "mla_decode" || op.op_class == "attention" || op.name == "decode_attention" || op.name == "q_absorb" ||
-      op.name == "v_absorb")
+  if (op.op_class == OpClass::mla_decode || op.op_class == OpClass::attention || op.role == OpRole::decode_attention)
     return "attention";
-  if (op.op_class == "grouped_gemm") return "experts";
-  if (op.op_class == "gemm") return "dense_gemm";
+  if (op.op_class == OpClass::grouped_gemm) return "experts";
+  if (op.op_class == OpClass::gemm) return "dense_gemm";
   return "memory_bound";
 }
 
@@ -189,10 +188,10 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   if (d.mtp_depth > 0) compute.add(layer_forward_ops(m, m.layers - 1, par, train, sequences, options), d.mtp_depth);
   // Output head over the vocabulary (split over the TP group) for the main model and each draft.
   const double vocab = static_cast<double>(m.vocab);
-  compute.add({Op{"lm_head", "gemm", Precision::bf16, 2 * tokens * vocab / tp * h,
+  compute.add({Op{"lm_head", OpClass::gemm, Precision::bf16, 2 * tokens * vocab / tp * h,
                   kActivationBytes * (vocab / tp * h + tokens * (h + vocab / tp)), 1}},
               1 + d.mtp_depth);
-  compute.add(Op{"embedding", "memory_bound", Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
+  compute.add(Op{"embedding", OpClass::memory_bound, Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
 
   // The main model's layers carry `tokens` per TP group, each MTP draft `sequences`.
   const double comm_tp = tp_all_reduces_s(s, l, tokens, m.layers) + tp_all_reduces_s(s, l, sequences, d.mtp_depth);
@@ -233,7 +232,7 @@ PrefillStep prefill_step(const ServingScenario& s) {
 
   ComputeTally compute(s);
   for (int layer = 0; layer < m.layers; ++layer) compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
-  compute.add(Op{"embedding", "memory_bound", Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
+  compute.add(Op{"embedding", OpClass::memory_bound, Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
 
   const double comm_tp = tp_all_reduces_s(s, l, tokens, m.layers);
   double comm_ep = 0;

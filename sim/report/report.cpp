@@ -83,11 +83,11 @@ nlohmann::json training_json(const Scenario& sc, const TrainingPlan& plan, const
                             {"backward_weight", round_significant(st.backward_weight_s)},
                             {"recompute", round_significant(st.recompute_s)}};
   nlohmann::json by_class;
-  for (const auto& [k, v] : st.compute_by_class_s) by_class[k] = round_significant(v);
+  for (const auto& [k, v] : st.compute_by_class_s) by_class[to_string(k)] = round_significant(v);
   t["per_micro_batch_compute_by_class_s"] = by_class;
   nlohmann::json top_ops = nlohmann::json::array();
   for (const auto& o : st.top_ops)
-    top_ops.push_back({{"name", o.name}, {"class", o.op_class}, {"precision", o.precision}, {"time_s", round_significant(o.time_s)},
+    top_ops.push_back({{"name", o.name}, {"class", to_string(o.op_class)}, {"precision", o.precision}, {"time_s", round_significant(o.time_s)},
                        {"tflops", o.time_s > 0 ? round_significant(o.flops / o.time_s / 1e12) : 0.0}, {"flops", round_significant(o.flops)},
                        {"bytes", round_significant(o.bytes)}});
   t["top_ops_per_micro_batch"] = top_ops;

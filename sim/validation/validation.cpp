@@ -311,7 +311,7 @@ void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   const std::string file = "hwmodels/profiles/h800-sxm-derived.json";
   for (const auto& row : number_rows(meas, "dense_MxNxK_TFLOPS_GBps", 4)) {
     const double m = row[0], n = row[1], k = row[2];
-    Op op{"gemm", "gemm", Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
+    Op op{"gemm", OpClass::gemm, Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
     rows.add_row(id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
                  op.flops / op_time_s(op, gpu, profile) / 1e12, file,
                  m >= 4096 ? "our cuBLASLt E4M3 curve (H200, derived)" : "skinny M: cuBLASLt at M <= 128 measured slow");
@@ -320,7 +320,7 @@ void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
     for (const auto& row : number_rows(meas, std::string(layout) + "_G_M_N_K_TFLOPS_GBps", 5)) {
       // G experts with M tokens each: FP8 weights and activations, bf16 output.
       const double g = row[0], m = row[1], n = row[2], k = row[3];
-      Op op{"grouped", "grouped_gemm", Precision::fp8, 2 * g * m * n * k, g * (n * k + m * k + 2 * m * n), 1};
+      Op op{"grouped", OpClass::grouped_gemm, Precision::fp8, 2 * g * m * n * k, g * (n * k + m * k + 2 * m * n), 1};
       rows.add_row(id, fmt::format("fp8 {} tflops {:g}x{:g}x{:g}x{:g}", layout, g, m, n, k), row[4],
                    op.flops / op_time_s(op, gpu, profile) / 1e12, file,
                    circular ? "profile entry is these rows' mean (circular)" : "out of sample: few tokens per expert");
@@ -334,13 +334,13 @@ void flashmla_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   const auto& gpu = find_gpu("H800-SXM");
   auto profile = find_profile("h800-sxm-derived", "");
   rows.add_row(id, "mla_decode memory-bound GB/s", figure(meas, "memory_bound_GBps"),
-               gpu.hbm_bandwidth_gbs.value * profile.op("mla_decode", "bf16").efficiency,
+               gpu.hbm_bandwidth_gbs.value * profile.op(OpClass::mla_decode, Precision::bf16).efficiency,
                "hwmodels/profiles/h800-sxm-derived.json", "profile entry sourced from this case (circular)");
   // The compute-bound figure: 128 query heads (h_q * s_q >= 64) over one latent cache, batch 128,
   // 4096 cached tokens, with the case's FLOP and byte formulas. gwsim's mla_decode class is priced
   // by bytes alone, so at ~242 FLOP per byte this row shows what ignoring the FLOP side costs.
   const double b = 128, sk = 4096, hq = 128, d = 576, dv = 512;
-  Op op{"mla_decode", "mla_decode", Precision::bf16, 2 * b * sk * hq * (d + dv), (b * sk * d + b * hq * d + b * hq * dv) * 2, 1};
+  Op op{"mla_decode", OpClass::mla_decode, Precision::bf16, 2 * b * sk * hq * (d + dv), (b * sk * d + b * hq * d + b * hq * dv) * 2, 1};
   rows.add_row(id, "mla_decode compute-bound TFLOPS (h_q 128, b 128, kv 4096)",
                figure(meas, "compute_bound_TFLOPS_2025_04"), op.flops / op_time_s(op, gpu, profile) / 1e12,
                "hwmodels/profiles/h800-sxm-derived.json", "bytes-only model of a compute-bound kernel");

@@ -147,12 +147,12 @@ TEST(Profile, CurveAxisPicksSizeOrIntensity) {
 
 TEST(Profile, LookupsFallBackAndNameWhatIsMissing) {
   const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
-  EXPECT_DOUBLE_EQ(p.op("gemm", "bf16").efficiency, 0.75);
-  EXPECT_DOUBLE_EQ(p.op("gemm", "fp16").efficiency, 0.7);  // falls back to "gemm"
-  EXPECT_DOUBLE_EQ(p.op("memory_bound", "bf16").efficiency, 0.9);
+  EXPECT_DOUBLE_EQ(p.op(OpClass::gemm, Precision::bf16).efficiency, 0.75);
+  EXPECT_DOUBLE_EQ(p.op(OpClass::gemm, Precision::fp16).efficiency, 0.7);  // falls back to "gemm"
+  EXPECT_DOUBLE_EQ(p.op(OpClass::memory_bound, Precision::bf16).efficiency, 0.9);
   EXPECT_DOUBLE_EQ(p.collective(LinkClass::scaleup, "all_reduce").bus_efficiency, 0.82);
   try {
-    p.op("attention", "bf16");
+    p.op(OpClass::attention, Precision::bf16);
     FAIL();
   } catch (const InputError& e) {
     const std::string msg = e.what();
@@ -161,6 +161,42 @@ TEST(Profile, LookupsFallBackAndNameWhatIsMissing) {
   }
   EXPECT_THROW(p.collective(LinkClass::scaleout, "all_to_all"), InputError);
   EXPECT_EQ(to_string(ProfileKind::derived), "derived");
+}
+
+TEST(Profile, PrecisionLessAndBackwardLookups) {
+  const Profile p = load_profile_file(test::data_file("profile_h200_example.json"));
+  // No precision: the "<class>" entry only ("mla_decode.bf16" does not stand in for "mla_decode").
+  EXPECT_DOUBLE_EQ(p.op(OpClass::memory_bound).efficiency, 0.9);
+  EXPECT_DOUBLE_EQ(p.op(OpClass::gemm).efficiency, 0.7);
+  EXPECT_THROW(p.op(OpClass::mla_decode), InputError);
+  EXPECT_DOUBLE_EQ(p.op(OpClass::mla_decode, Precision::bf16).efficiency, 0.8);
+  // attention_backward falls back to attention, and names attention when that is missing too.
+  Profile q = p;
+  q.ops["attention.bf16"] = p.ops.at("gemm.bf16");
+  q.ops["attention.bf16"].efficiency = 0.6;
+  EXPECT_DOUBLE_EQ(q.op(OpClass::attention_backward, Precision::bf16).efficiency, 0.6);
+  q.ops["attention_backward"] = p.ops.at("memory_bound");
+  EXPECT_DOUBLE_EQ(q.op(OpClass::attention_backward, Precision::bf16).efficiency, 0.9);  // its own, any precision
+  try {
+    p.op(OpClass::attention_backward, Precision::fp8);
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("no entry for op \"attention.fp8\" (nor the fallback \"attention\")"), std::string::npos) << msg;
+  }
+}
+
+TEST(OpClass, NamesRoundTripAndKeysAreTheProfileKeys) {
+  for (OpClass c : kOpClasses) EXPECT_EQ(parse_op_class(to_string(c)), c);
+  EXPECT_EQ(to_string(OpClass::attention_backward), "attention_backward");
+  EXPECT_EQ(parse_op_class("gemm.bf16"), std::nullopt);
+  EXPECT_EQ(parse_op_class("GEMM"), std::nullopt);
+  EXPECT_EQ(op_key(OpClass::grouped_gemm, Precision::fp8), "grouped_gemm.fp8");
+  EXPECT_EQ(op_key(OpClass::memory_bound), "memory_bound");
+  EXPECT_EQ(op_key(OpClass::gemm, Precision::fp4), "gemm.fp4");
+  expect_error(R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H200", "kind": "published", "source": "t",
+    "ops": {"gemmm.bf16": {"efficiency": 0.5, "overhead_us": 5, "source": "s"}}})",
+               "$.ops.gemmm.bf16", "gemm|grouped_gemm|attention|attention_backward|mla_decode|memory_bound");
 }
 
 }  // namespace

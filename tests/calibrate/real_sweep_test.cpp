@@ -113,11 +113,11 @@ TEST(RealSweep, LayerCheckRuns) {
     for (const auto& k : lc.kernels) {
       matched += k.matched();
       unmatched_steps += !k.step.empty() && k.gwsim_op.empty();
-      if (k.matched() && k.op_class == "gemm") {
+      if (k.matched() && k.op_class == OpClass::gemm) {
         gemm_measured += k.measured_s;
         gemm_predicted += k.predicted_s;
       }
-      if (k.matched() && k.op_class == "attention") {
+      if (k.matched() && k.op_class == OpClass::attention) {
         // The measured attention is the sweep's own kernel (11-16 % of peak); the profile's entry is
         // FlashAttention-3's: the prediction is far below the measurement, as it should be.
         EXPECT_LT(k.error(), -0.7) << lc.layer;

@@ -45,8 +45,8 @@ TEST(Catalogue, EveryGpuHasADefaultPublishedProfile) {
     Profile p = default_profile_for(g);
     EXPECT_EQ(p.gpu_name, g.name);
     EXPECT_EQ(p.kind, ProfileKind::published);
-    EXPECT_GT(p.op("gemm", "bf16").efficiency, 0.3);
-    EXPECT_LE(p.op("gemm", "bf16").efficiency, 1.0);
+    EXPECT_GT(p.op(OpClass::gemm, Precision::bf16).efficiency, 0.3);
+    EXPECT_LE(p.op(OpClass::gemm, Precision::bf16).efficiency, 1.0);
     for (const auto& [key, op] : p.ops) EXPECT_FALSE(op.source.empty()) << key;
     for (const auto& [link, ops] : p.collectives)
       for (const auto& [name, c] : ops) EXPECT_FALSE(c.source.empty()) << link << "." << name;
@@ -58,13 +58,13 @@ TEST(Catalogue, EveryGpuHasADefaultPublishedProfile) {
 TEST(Catalogue, PublishedProfileNumbersFollowTheirSources) {
   // DeepGEMM: large-shape FP8 GEMMs reach 1331 of 1978.9 TFLOPS on H800.
   Profile h800 = default_profile_for(find_gpu("H800"));
-  EXPECT_NEAR(h800.op("gemm", "fp8").efficiency, 1331.0 / 1978.9, 1e-3);
+  EXPECT_NEAR(h800.op(OpClass::gemm, Precision::fp8).efficiency, 1331.0 / 1978.9, 1e-3);
   // FlashMLA: 3000 GB/s of 3350 in the memory-bound regime.
-  EXPECT_NEAR(h800.op("mla_decode", "bf16").efficiency, 3000.0 / 3350, 1e-3);
+  EXPECT_NEAR(h800.op(OpClass::mla_decode, Precision::bf16).efficiency, 3000.0 / 3350, 1e-3);
   // ISCA'25: NVLink ~160 of 200 GB/s per direction.
   EXPECT_NEAR(h800.collective(LinkClass::scaleup, "all_reduce").bus_efficiency, 0.8, 1e-9);
   Profile h200 = find_profile("h200-sxm", "");
-  EXPECT_NEAR(h200.op("gemm", "bf16").efficiency, 783.5 / 989.4, 1e-3);
+  EXPECT_NEAR(h200.op(OpClass::gemm, Precision::bf16).efficiency, 783.5 / 989.4, 1e-3);
   EXPECT_THROW(find_profile("no-such-profile", ""), InputError);
 }
 

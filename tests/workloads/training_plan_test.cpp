@@ -155,7 +155,7 @@ TEST(LayerOps, DecodeAttendsOverTheCompressedCache) {
   EXPECT_EQ(find("attention_core"), ops.end());
   const auto mla = find("mla_decode");
   ASSERT_NE(mla, ops.end());
-  EXPECT_EQ(mla->op_class, "mla_decode");
+  EXPECT_EQ(mla->op_class, OpClass::mla_decode);
   EXPECT_DOUBLE_EQ(mla->flops, 2.0 * 20 * 128 * 1000 * (512 + 64 + 512));
   EXPECT_DOUBLE_EQ(mla->bytes, 10.0 * 1000 * 576 * 2 + 2.0 * 20 * 128 * (576 + 512));
   ASSERT_NE(find("q_absorb"), ops.end());
@@ -165,6 +165,70 @@ TEST(LayerOps, DecodeAttendsOverTheCompressedCache) {
   const auto fp8 = layer_forward_ops(m, 5, one, t, 20, options);
   const auto mla8 = std::find_if(fp8.begin(), fp8.end(), [](const Op& o) { return o.name == "mla_decode"; });
   EXPECT_DOUBLE_EQ(mla8->bytes, 10.0 * 1000 * 576 * (1 + 4.0 / 64) + 2.0 * 20 * 128 * (576 + 512));
+}
+
+TEST(LayerOps, RolesAreSetWhereOpsAreMadeAndKeptByTheirBackward) {
+  auto role_of = [](const std::vector<Op>& ops, const std::string& name) {
+    const auto it = std::find_if(ops.begin(), ops.end(), [&](const Op& o) { return o.name == name; });
+    EXPECT_NE(it, ops.end()) << name;
+    return it == ops.end() ? OpRole::other : it->role;
+  };
+  const auto m = find_model("deepseek-v3", "");
+  Parallelism one;
+  TrainingSettings t;
+  t.precision = Precision::fp8;
+  const auto ops = layer_forward_ops(m, 5, one, t, 64);
+  EXPECT_EQ(role_of(ops, "q_up"), OpRole::mla_up_projection);
+  EXPECT_EQ(role_of(ops, "kv_up"), OpRole::mla_up_projection);
+  EXPECT_EQ(role_of(ops, "q_down"), OpRole::other);
+  for (const char* routed : {"dispatch_permute", "experts_up", "experts_act", "experts_down_quantize", "experts_down",
+                             "combine_unpermute"})
+    EXPECT_EQ(role_of(ops, routed), OpRole::routed_expert) << routed;
+  EXPECT_EQ(role_of(ops, "dispatch_quantize"), OpRole::other);  // before routing: once per token
+  EXPECT_EQ(role_of(ops, "shared_up"), OpRole::other);
+  EXPECT_EQ(role_of(ops, "attention_core"), OpRole::other);
+
+  DecodeAttention attention{10, 1000, Precision::bf16};
+  LayerOpsOptions decode;
+  decode.decode = &attention;
+  const auto dec = layer_forward_ops(m, 5, one, t, 20, decode);
+  for (const char* name : {"q_absorb", "mla_decode", "v_absorb"})
+    EXPECT_EQ(role_of(dec, name), OpRole::decode_attention) << name;
+  const auto llama = layer_forward_ops(find_model("llama3-8b", ""), 0, one, TrainingSettings{}, 20, decode);
+  EXPECT_EQ(role_of(llama, "decode_attention"), OpRole::decode_attention);
+
+  // Unfused attention: score and value GEMMs have no weights (no W pass), selective recompute redoes them.
+  Layout s = deepseek_v3();
+  s.train.attention_kernel = AttentionKernel::unfused;
+  s.train.recompute = Recompute::selective;
+  const auto unfused = layer_forward_ops(s.model, 5, one, s.train, 64);
+  EXPECT_EQ(role_of(unfused, "attention_scores"), OpRole::attention_scores);
+  EXPECT_EQ(role_of(unfused, "attention_values"), OpRole::attention_scores);
+  const auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+  const StageWork& w = plan.stages[1];
+  EXPECT_EQ(role_of(w.backward_input, "attention_scores_dgrad2"), OpRole::attention_scores);
+  EXPECT_EQ(role_of(w.backward_input, "combine_unpermute_bwd"), OpRole::routed_expert);
+  EXPECT_EQ(role_of(w.backward_weight, "experts_up_wgrad"), OpRole::routed_expert);
+  for (const auto& o : w.backward_weight) EXPECT_NE(o.role, OpRole::attention_scores) << o.name;
+  EXPECT_EQ(role_of(w.recompute, "kv_up"), OpRole::mla_up_projection);
+  EXPECT_EQ(role_of(w.recompute, "attention_values"), OpRole::attention_scores);
+  for (const auto& o : w.recompute)
+    EXPECT_TRUE(o.op_class == OpClass::memory_bound || o.role == OpRole::attention_scores ||
+                o.role == OpRole::mla_up_projection)
+        << o.name;
+  // The MTP block is a transformer layer like the others: its up-projections are recomputed too,
+  // and its routed-expert ops keep their role under the "mtp_" names.
+  int with_mtp = 0;  // ranks holding the head (DualPipe: two)
+  for (const auto& stage : plan.stages) {
+    int up_recomputed = 0, routed = 0;
+    for (const auto& o : stage.recompute) up_recomputed += o.name == "mtp_q_up" || o.name == "mtp_kv_up";
+    for (const auto& o : stage.forward) routed += o.name.rfind("mtp_", 0) == 0 && o.role == OpRole::routed_expert;
+    if (!stage.has_head) continue;
+    ++with_mtp;
+    EXPECT_EQ(up_recomputed, 2);
+    EXPECT_EQ(routed, 6);  // dispatch permute, experts up / act / down quantise / down, combine
+  }
+  EXPECT_GT(with_mtp, 0);
 }
 
 TEST(LayerOps, ExpertsPerGpuSetsTheGroupedGemmWeights) {

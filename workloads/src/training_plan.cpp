@@ -37,19 +37,22 @@ double gemm_bytes(double m, double n, double k, Precision prec) {
 }
 
 Op gemm(const std::string& name, double m, double n, double k, Precision prec, double count = 1) {
-  return Op{name, "gemm", prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count};
+  return Op{name, OpClass::gemm, prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count};
 }
 
 // FP8 GEMMs need their BF16 activation quantised first (read 2 bytes, write 1, plus per-tile scales:
 // DeepSeek-V3 Sec 3.3.2, 1x128 tiles); the backward quantises the gradient and a transposed copy of
 // the activation for the weight gradient (its backward op, 1.5x these bytes, stands for that).
-void add_gemm(std::vector<Op>& ops, const std::string& name, double m, double n, double k, Precision prec) {
-  if (prec == Precision::fp8) ops.push_back(Op{name + "_quantize", "memory_bound", Precision::bf16, 0, 3 * m * k, 1});
+void add_gemm(std::vector<Op>& ops, const std::string& name, double m, double n, double k, Precision prec,
+              OpRole role = OpRole::other) {
+  if (prec == Precision::fp8)
+    ops.push_back(Op{name + "_quantize", OpClass::memory_bound, Precision::bf16, 0, 3 * m * k, 1});
   ops.push_back(gemm(name, m, n, k, prec));
+  ops.back().role = role;
 }
 
-Op memory_op(const std::string& name, double bytes, double count = 1) {
-  return Op{name, "memory_bound", Precision::bf16, 0, bytes, count};
+Op memory_op(const std::string& name, double bytes, OpRole role = OpRole::other) {
+  return Op{name, OpClass::memory_bound, Precision::bf16, 0, bytes, 1, role};
 }
 
 
@@ -84,14 +87,16 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     // Low-rank down-projections are small and replicated across TP ranks (DeepSeek-V2 Sec 2.1).
     if (a.q_lora_rank > 0) {
       add_gemm(ops, "q_down", T, a.q_lora_rank, h, prec);
-      add_gemm(ops, "q_up", T, heads * a.qk_head_dim(), a.q_lora_rank, prec);
+      add_gemm(ops, "q_up", T, heads * a.qk_head_dim(), a.q_lora_rank, prec, OpRole::mla_up_projection);
     } else {
       add_gemm(ops, "q_proj", T, heads * a.qk_head_dim(), h, prec);
     }
     add_gemm(ops, "kv_down", T, a.kv_lora_rank + a.qk_rope_head_dim, h, prec);
     // Decode keeps the cache compressed and absorbs the up-projections into q and the output
     // (DeepSeek-V2 Sec 2.1.2): no kv_up over the cache (q_absorb and v_absorb below instead).
-    if (!decode) add_gemm(ops, "kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec);
+    if (!decode)
+      add_gemm(ops, "kv_up", T, heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, prec,
+               OpRole::mla_up_projection);
   } else {
     add_gemm(ops, "qkv_proj", T, (heads + 2 * kv_heads) * a.head_dim, h, prec);
   }
@@ -103,16 +108,18 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
       // Absorbed MLA (FlashMLA's form): every head attends over the shared latent + rope key, so the
       // cache is read once for all heads of a GPU: 576 elements per token and layer.
       const double dc = a.kv_lora_rank, dr = a.qk_rope_head_dim, dn = a.qk_nope_head_dim;
-      ops.push_back(Op{"q_absorb", "gemm", Precision::bf16, 2 * T * heads * dn * dc,
-                       kActivationBytes * (heads * dn * dc + T * heads * (dn + dc)), 1});
-      ops.push_back(Op{"mla_decode", "mla_decode", Precision::bf16, 2 * T * heads * L * (dc + dr + dc),
-                       seqs * L * (dc + dr) * kv_elem + kActivationBytes * T * heads * (dc + dr + dc), 1});
-      ops.push_back(Op{"v_absorb", "gemm", Precision::bf16, 2 * T * heads * dc * dv,
-                       kActivationBytes * (heads * dc * dv + T * heads * (dc + dv)), 1});
+      ops.push_back(Op{"q_absorb", OpClass::gemm, Precision::bf16, 2 * T * heads * dn * dc,
+                       kActivationBytes * (heads * dn * dc + T * heads * (dn + dc)), 1, OpRole::decode_attention});
+      ops.push_back(Op{"mla_decode", OpClass::mla_decode, Precision::bf16, 2 * T * heads * L * (dc + dr + dc),
+                       seqs * L * (dc + dr) * kv_elem + kActivationBytes * T * heads * (dc + dr + dc), 1,
+                       OpRole::decode_attention});
+      ops.push_back(Op{"v_absorb", OpClass::gemm, Precision::bf16, 2 * T * heads * dc * dv,
+                       kActivationBytes * (heads * dc * dv + T * heads * (dc + dv)), 1, OpRole::decode_attention});
     } else {
       // Paged attention over K and V of the kv heads: a few FLOPs per byte, bandwidth-bound.
-      ops.push_back(Op{"decode_attention", "memory_bound", Precision::bf16, 2 * T * heads * L * (dqk + dv),
-                       seqs * L * kv_heads * (dqk + dv) * kv_elem + kActivationBytes * T * heads * (dqk + dv), 1});
+      ops.push_back(Op{"decode_attention", OpClass::memory_bound, Precision::bf16, 2 * T * heads * L * (dqk + dv),
+                       seqs * L * kv_heads * (dqk + dv) * kv_elem + kActivationBytes * T * heads * (dqk + dv), 1,
+                       OpRole::decode_attention});
     }
   } else if (t.attention_kernel == AttentionKernel::flash) {
     // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
@@ -120,15 +127,17 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     const double flops = 2 * T * keys * heads * (dqk + dv);
     // Reads q, k, v and writes the output once (the s x s scores never reach HBM).
     const double bytes = kActivationBytes * T * (heads + kv_heads) * (dqk + dv);
-    ops.push_back(Op{"attention_core", "attention", Precision::bf16, flops, bytes, 1});
+    ops.push_back(Op{"attention_core", OpClass::attention, Precision::bf16, flops, bytes, 1});
   } else {
     // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
     // reads it and writes probabilities (2+2 bytes), dropout reads them and writes output and a
     // 1-byte mask (2+2+1): 9 bytes of HBM traffic per score element.
     const double scores = T * seq * heads;
-    ops.push_back(Op{"attention_scores", "gemm", Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1});
+    ops.push_back(Op{"attention_scores", OpClass::gemm, Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1,
+                     OpRole::attention_scores});
     ops.push_back(memory_op("softmax_dropout", 9 * scores));
-    ops.push_back(Op{"attention_values", "gemm", Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1});
+    ops.push_back(Op{"attention_values", OpClass::gemm, Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1,
+                     OpRole::attention_scores});
   }
   add_gemm(ops, "o_proj", T, h, heads * dv, prec);
   ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
@@ -141,23 +150,24 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     const double T_moe = p.sp ? T / tp : T;  // tokens this rank routes
     const double fe = e.expert_intermediate;
     const double routed_tokens = T_moe * e.top_k;  // balanced routing: every rank receives its share
-    ops.push_back(Op{"router", "gemm", Precision::bf16, 2 * T_moe * e.routed_experts * h,
+    ops.push_back(Op{"router", OpClass::gemm, Precision::bf16, 2 * T_moe * e.routed_experts * h,
                      gemm_bytes(T_moe, e.routed_experts, h, Precision::bf16), 1});
     ops.push_back(memory_op("gating_topk", 3 * 4 * T_moe * e.routed_experts));
     if (prec == Precision::fp8)  // tokens are quantised once, before the FP8 dispatch
       ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
-    ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h));
+    ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h, OpRole::routed_expert));
     const double up_n = (swiglu ? 2 : 1) * fe;
     const double experts_local = options.experts_per_gpu > 0 ? options.experts_per_gpu
                                                               : std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
     const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + fe) * h;
-    ops.push_back(Op{"experts_up", "grouped_gemm", prec, 2 * routed_tokens * up_n * h,
-                     w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1});
-    ops.push_back(memory_op("experts_act", act_bytes_per_elem * routed_tokens * fe));
-    if (prec == Precision::fp8) ops.push_back(memory_op("experts_down_quantize", 3 * routed_tokens * fe));
-    ops.push_back(Op{"experts_down", "grouped_gemm", prec, 2 * routed_tokens * fe * h,
-                     w_bytes * fe / (up_n + fe) + kActivationBytes * routed_tokens * (fe + h), 1});
-    ops.push_back(memory_op("combine_unpermute", kActivationBytes * (routed_tokens + T_moe) * h));
+    const OpRole routed = OpRole::routed_expert;
+    ops.push_back(Op{"experts_up", OpClass::grouped_gemm, prec, 2 * routed_tokens * up_n * h,
+                     w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1, routed});
+    ops.push_back(memory_op("experts_act", act_bytes_per_elem * routed_tokens * fe, routed));
+    if (prec == Precision::fp8) ops.push_back(memory_op("experts_down_quantize", 3 * routed_tokens * fe, routed));
+    ops.push_back(Op{"experts_down", OpClass::grouped_gemm, prec, 2 * routed_tokens * fe * h,
+                     w_bytes * fe / (up_n + fe) + kActivationBytes * routed_tokens * (fe + h), 1, routed});
+    ops.push_back(memory_op("combine_unpermute", kActivationBytes * (routed_tokens + T_moe) * h, routed));
     if (e.shared_experts > 0) {
       const double fs = static_cast<double>(e.shared_experts) * fe / tp;
       add_gemm(ops, "shared_up", T, (swiglu ? 2 : 1) * fs, h, prec);
@@ -178,19 +188,20 @@ namespace {
 
 // Backward of a forward op, split into the activation-gradient part (B) and weight-gradient part (W).
 void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
-  if (f.op_class == "gemm" || f.op_class == "grouped_gemm") {
-    const bool has_weights = f.name != "attention_scores" && f.name != "attention_values";
-    b.push_back(Op{f.name + "_dgrad", f.op_class, f.precision, f.flops, f.bytes, f.count});
+  if (is_gemm(f.op_class)) {
+    const bool has_weights = f.role != OpRole::attention_scores;
+    b.push_back(Op{f.name + "_dgrad", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
     if (has_weights)
-      w.push_back(Op{f.name + "_wgrad", f.op_class, f.precision, f.flops, f.bytes, f.count});
+      w.push_back(Op{f.name + "_wgrad", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
     else  // score/value GEMMs of unfused attention: both gradients are activation gradients
-      b.push_back(Op{f.name + "_dgrad2", f.op_class, f.precision, f.flops, f.bytes, f.count});
-  } else if (f.op_class == "attention") {
+      b.push_back(Op{f.name + "_dgrad2", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
+  } else if (f.op_class == OpClass::attention) {
     // FlashAttention backward runs 5 matmuls for the forward's 2 (recomputed scores, dV, dP, dQ, dK).
-    b.push_back(Op{f.name + "_bwd", "attention_backward", f.precision, 2.5 * f.flops, 2 * f.bytes, f.count});
+    b.push_back(
+        Op{f.name + "_bwd", OpClass::attention_backward, f.precision, 2.5 * f.flops, 2 * f.bytes, f.count, f.role});
   } else {
     // Elementwise backward reads the saved input and the incoming gradient and writes one gradient.
-    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 0, 1.5 * f.bytes, f.count});
+    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 0, 1.5 * f.bytes, f.count, f.role});
   }
 }
 
@@ -198,8 +209,8 @@ void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
 // (norms, activations), the score/softmax passes of unfused attention, and MLA's up-projections from
 // the cached latents (DeepSeek-V3 Sec 3.3.2 recomputes RMSNorm and the MLA up-projections).
 bool recomputed_selectively(const Op& f) {
-  return f.op_class == "memory_bound" || f.name == "attention_scores" || f.name == "attention_values" ||
-         f.name == "q_up" || f.name == "kv_up";
+  return f.op_class == OpClass::memory_bound || f.role == OpRole::attention_scores ||
+         f.role == OpRole::mla_up_projection;
 }
 
 // Activation bytes a layer keeps per token until its backward (per GPU): the tensors its backward
@@ -334,7 +345,7 @@ std::vector<Op> head_forward_ops(const PlanContext& c) {
   for (int d = 0; d < model.mtp_depth; ++d) {
     add_gemm(head_ops, "mtp_proj", tokens, h, 2 * h, c.train.precision);
     auto block = layer_forward_ops(model, model.layers - 1, c.par, c.train, tokens);
-    for (auto& o : block) o.name = "mtp_" + o.name;
+    for (auto& o : block) o.name = "mtp_" + o.name;  // (its roles stay: the same work as any layer's)
     head_ops.insert(head_ops.end(), block.begin(), block.end());
     head_ops.push_back(gemm("mtp_lm_head", tokens, static_cast<double>(model.vocab) / tp, h, Precision::bf16));
     head_ops.push_back(memory_op("mtp_cross_entropy", 10.0 * tokens * model.vocab / tp));

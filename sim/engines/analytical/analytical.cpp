@@ -44,7 +44,7 @@ void price_compute(StepEstimate& est, const StageWork& stage, const GpuSpec& gpu
 double attention_fwd_bwd_s(const StageWork& stage, const GpuSpec& gpu, const Profile& profile) {
   double attn = 0;
   for (const auto& o : stage.forward)
-    if (o.op_class == "attention") attn += op_time_s(o, gpu, profile) * 3.5;
+    if (o.op_class == OpClass::attention) attn += op_time_s(o, gpu, profile) * 3.5;
   return attn;
 }
 

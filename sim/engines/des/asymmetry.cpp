@@ -127,13 +127,10 @@ TrainingPlan apply_compute_asymmetry(const TrainingPlan& plan, const Asymmetry& 
     out.hottest_rank_load = load;
     // The busiest rank's routed tokens: its expert GEMMs do load x the FLOPs, and the
     // per-routed-token memory passes (permute, activation, quantise, un-permute) move load x the bytes.
-    auto routed = [](const std::string& n) {
-      return n.rfind("experts_", 0) == 0 || n.rfind("dispatch_permute", 0) == 0 || n.rfind("combine_unpermute", 0) == 0;
-    };
     for (auto& w : p.stages)
       each_op(w, [&](Op& o) {
-        if (o.op_class == "grouped_gemm") o.flops *= load;
-        else if (o.op_class == "memory_bound" && routed(o.name)) o.bytes *= load;
+        if (o.op_class == OpClass::grouped_gemm) o.flops *= load;
+        else if (o.op_class == OpClass::memory_bound && o.role == OpRole::routed_expert) o.bytes *= load;
       });
     out.applied.push_back(
         a.experts.hottest_rank_load > 0

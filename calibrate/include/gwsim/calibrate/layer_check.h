@@ -4,6 +4,7 @@
 // its layer_sequence record, the whole sequence timed end to end). Compares like with like: only
 // gwsim ops with a measured counterpart enter the sums (the measured sequences leave out norms, RoPE
 // and residual adds).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ namespace gwsim::calibrate {
 struct KernelCheck {
   std::string step;         // measured step ("q_a"); "" for a gwsim op without a measured counterpart
   std::string gwsim_op;     // gwsim op name ("q_down"); "" for a measured step gwsim does not emit
-  std::string op_class;     // gwsim profile op class
+  std::optional<OpClass> op_class;  // gwsim profile op class (none: a measured step gwsim does not emit)
   double measured_s = 0;    // the layer_step record's median (0: not measured)
   double predicted_s = 0;   // gwsim::op_time_s with the profile (0: no gwsim op)
   double work_ratio = 0;    // gwsim's work / the measured record's (FLOPs, or bytes for memory-bound)

@@ -4,21 +4,25 @@
 // "how fast is this op" lives. Written by hand (published), by `gwsim calibrate --fit` (measured)
 // or by derivation from another profile (derived).
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gwsim/hwmodels/cluster.h"
+#include "gwsim/hwmodels/gpu.h"
+#include "gwsim/hwmodels/op_class.h"
 
 namespace gwsim {
 
 enum class ProfileKind { published, measured, derived };
 std::string to_string(ProfileKind k);
 
-// Op classes the workload layer emits. Compute-bound classes use peak FLOP/s of the op's
+// Op classes the workload layer emits (OpClass, op_class.h). Compute-bound classes use peak FLOP/s of the op's
 // precision; memory-bound classes use HBM bandwidth.
 //   gemm            dense GEMM (matmul of a linear layer)
 //   grouped_gemm    MoE expert GEMMs over uneven token groups
 //   attention       attention core (flash-style) forward+backward, prefill
+//   attention_backward  its backward, where a profile times it apart (else the attention entry)
 //   mla_decode      MLA decode over the latent cache: its bytes at this entry's share of HBM
 //                   bandwidth, its FLOPs at the attention entry's rate, whichever is slower
 //   memory_bound    elementwise / norm / permute / optimizer (bytes over HBM bandwidth)
@@ -59,6 +63,10 @@ struct CollectiveEfficiency {
   std::string source;
 };
 
+// A profile's key for an op entry: "<class>.<precision>", or "<class>" without a precision. The
+// reference stays valid for the program's life.
+const std::string& op_key(OpClass op_class, std::optional<Precision> precision = std::nullopt);
+
 struct Profile {
   std::string name;
   std::string gpu_name;
@@ -68,8 +76,12 @@ struct Profile {
   std::map<std::string, OpEfficiency> ops;  // key: "<class>.<precision>", e.g. "gemm.bf16", "memory_bound"
   std::map<std::string, std::map<std::string, CollectiveEfficiency>> collectives;  // [link class][op]
 
-  // Lookups fall back from "gemm.fp8" to "gemm" when the precision-specific entry is absent.
-  const OpEfficiency& op(const std::string& op_class, const std::string& precision) const;
+  // Lookups fall back from "gemm.fp8" to "gemm" when the precision-specific entry is absent, and
+  // from attention_backward to attention; InputError when neither is there. They build no strings
+  // (the keys are precomputed, op_key): the planners call them for every op they price.
+  const OpEfficiency& op(OpClass op_class, Precision precision) const;
+  // The precision-less entry ("memory_bound"), with the same fallbacks.
+  const OpEfficiency& op(OpClass op_class) const;
   const CollectiveEfficiency& collective(LinkClass link, const std::string& op) const;
 };
 

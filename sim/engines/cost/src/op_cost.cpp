@@ -5,21 +5,21 @@
 namespace gwsim {
 
 double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
-  const auto& eff = profile.op(op.op_class, to_string(op.precision));
+  const auto& eff = profile.op(op.op_class, op.precision);
   double t = 0;
-  if (op.op_class == "memory_bound" || op.op_class == "mla_decode") {
+  if (bandwidth_bound(op.op_class)) {
     t = op.bytes / (gpu.hbm_bandwidth_bps() * eff.efficiency_for(op.bytes, op.flops, op.bytes));
     // MLA decode with many heads (or MTP drafts) per cached token is compute-bound: 128 heads do
     // ~242 FLOPs per bf16 cache byte, above an H800's ridge. Its FLOPs run at the profile's
     // attention rate (FlashAttention-3's forward: FlashMLA's own compute-bound figure, 660 of 989
     // TFLOP/s on an H800, is within 12 % of it).
-    if (op.op_class == "mla_decode" && op.flops > 0) {
-      const auto& attn = profile.op("attention", to_string(op.precision));
+    if (op.op_class == OpClass::mla_decode && op.flops > 0) {
+      const auto& attn = profile.op(OpClass::attention, op.precision);
       t = std::max(t, op.flops / (gpu.peak_flops(op.precision) * attn.efficiency_for(op.flops, op.flops, op.bytes)));
     }
   } else {
     const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
-    const auto& mem = profile.op("memory_bound", "");
+    const auto& mem = profile.op(OpClass::memory_bound);
     const double memory = op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes));
     t = std::max(compute, memory);
   }
@@ -35,7 +35,7 @@ double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile&
 double gemm_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
   double t = 0;
   for (const auto& o : ops)
-    if (o.op_class == "gemm" || o.op_class == "grouped_gemm") t += op_time_s(o, gpu, profile);
+    if (is_gemm(o.op_class)) t += op_time_s(o, gpu, profile);
   return t;
 }
 
@@ -50,7 +50,7 @@ Op optimizer_op(const StageWork& stage, const Parallelism& par, const TrainingSe
   }
   // ~30 bytes per local parameter with fp32 moments; 26 with the bf16 moments of the FP8 recipe.
   const double bytes_per_param = train.precision == Precision::fp8 ? 26 : 30;
-  return Op{"optimizer", "memory_bound", Precision::fp32, 0, bytes_per_param * local_params, 1};
+  return Op{"optimizer", OpClass::memory_bound, Precision::fp32, 0, bytes_per_param * local_params, 1};
 }
 
 double optimizer_time_s(const StageWork& stage, const Parallelism& par, const TrainingSettings& train, const GpuSpec& gpu,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/cluster.h"
+#include "gwsim/hwmodels/op_class.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/parallelism.h"
 
@@ -13,14 +14,25 @@ namespace gwsim {
 
 constexpr double kActivationBytes = 2;  // bf16 activations
 
-// One kernel-level op. op_class is a profile op class: gemm, grouped_gemm, attention, memory_bound.
+// What an op is part of, where logic needs more than its class: set where the op is made and kept
+// by its backward ops. (Its name is for reports only: no logic reads it.)
+enum class OpRole {
+  other,
+  attention_scores,   // unfused attention's score and value GEMMs: activations times activations, no weights
+  decode_attention,   // a decode step's attention: over the KV cache (paged, MLA), MLA's absorbed q/v projections
+  mla_up_projection,  // MLA's q and kv up-projections from the latents (selective recomputation redoes them)
+  routed_expert,      // work per routed token: dispatch permute, expert GEMMs and activation, combine
+};
+
+// One kernel-level op. op_class is its profile op class (how it is priced).
 struct Op {
   std::string name;
-  std::string op_class;
+  OpClass op_class = OpClass::memory_bound;
   Precision precision = Precision::bf16;
   double flops = 0;   // per execution
   double bytes = 0;   // minimum HBM traffic per execution
   double count = 1;   // executions per micro-batch in this stage
+  OpRole role = OpRole::other;
 };
 
 // Work of one pipeline rank (all chunks a GPU holds), per micro-batch. With DualPipe a rank holds

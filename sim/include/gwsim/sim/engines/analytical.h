@@ -27,9 +27,11 @@ struct CommEstimate {
 struct StepEstimate {
   // Per micro-batch on the critical stage.
   double forward_s = 0, backward_input_s = 0, backward_weight_s = 0, recompute_s = 0;
-  std::map<std::string, double> compute_by_class_s;  // per micro-batch, by profile op class
+  std::map<OpClass, double> compute_by_class_s;  // per micro-batch, by profile op class
   struct OpTime {
-    std::string name, op_class, precision;
+    std::string name;
+    OpClass op_class = OpClass::memory_bound;
+    std::string precision;
     double time_s = 0, flops = 0, bytes = 0;  // per micro-batch, summed over the stage's layers
   };
   std::vector<OpTime> top_ops;  // the critical stage's most expensive ops, slowest first
