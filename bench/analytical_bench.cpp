@@ -28,9 +28,11 @@ void BM_FullRunWithReport(benchmark::State& state, const char* name) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_PlanAndEstimate, deepseek_v3_2048xh800, "deepseek-v3-pretrain-2048xh800")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PlanAndEstimate, deepseek_v3_2048xh800, "deepseek-v3-pretrain-2048xh800")
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_PlanAndEstimate, llama3_405b_16384xh100, "llama3-405b-16384xh100")->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_FullRunWithReport, deepseek_v3_2048xh800, "deepseek-v3-pretrain-2048xh800")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_FullRunWithReport, deepseek_v3_2048xh800, "deepseek-v3-pretrain-2048xh800")
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

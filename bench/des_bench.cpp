@@ -58,7 +58,8 @@ void run_case(const std::string& op, int gpus, double bytes) {
 
 int main(int argc, char** argv) {
   const int max_gpus = argc > 1 ? std::stoi(argv[1]) : 4096;
-  std::printf("| op | GPUs | flows | tasks | max rate variables | simulated time s | busbw GB/s | wall s | peak RSS MiB |\n");
+  std::printf(
+      "| op | GPUs | flows | tasks | max rate variables | simulated time s | busbw GB/s | wall s | peak RSS MiB |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   for (const std::string op : {"all_reduce", "all_to_all"})

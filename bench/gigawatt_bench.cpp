@@ -13,26 +13,21 @@
 
 namespace {
 
-const std::vector<std::string> kMillion = {"cluster.gpus=1048576",
-                                           "parallelism.dp=8192",
+const std::vector<std::string> kMillion = {"cluster.gpus=1048576", "parallelism.dp=8192",
                                            "training.global_batch_seqs=262144"};
 
-std::string scenario(const char *name) {
-  return gwsim::data_dir() + "/scenarios/" + name + ".json";
-}
+std::string scenario(const char* name) { return gwsim::data_dir() + "/scenarios/" + name + ".json"; }
 
-void BM_LoadAndRun(benchmark::State &state, const char *name, bool million) {
+void BM_LoadAndRun(benchmark::State& state, const char* name, bool million) {
   for (auto _ : state) {
-    auto sc = gwsim::load_scenario(
-        scenario(name), million ? kMillion : std::vector<std::string>{});
+    auto sc = gwsim::load_scenario(scenario(name), million ? kMillion : std::vector<std::string>{});
     auto run = gwsim::run_training(sc);
     benchmark::DoNotOptimize(run.report);
   }
 }
 
-void BM_Run(benchmark::State &state, const char *name, bool million) {
-  auto sc = gwsim::load_scenario(
-      scenario(name), million ? kMillion : std::vector<std::string>{});
+void BM_Run(benchmark::State& state, const char* name, bool million) {
+  auto sc = gwsim::load_scenario(scenario(name), million ? kMillion : std::vector<std::string>{});
   state.counters["gpus"] = static_cast<double>(sc.cluster.gpus);
   for (auto _ : state) {
     auto run = gwsim::run_training(sc);
@@ -40,13 +35,10 @@ void BM_Run(benchmark::State &state, const char *name, bool million) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_Run, h100_1048576, "gigawatt-h100", true)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_LoadAndRun, h100_1048576, "gigawatt-h100", true)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Run, gb200_nvl72_405504, "gigawatt-gb200-nvl72", false)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Run, h100_1048576, "gigawatt-h100", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LoadAndRun, h100_1048576, "gigawatt-h100", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Run, gb200_nvl72_405504, "gigawatt-gb200-nvl72", false)->Unit(benchmark::kMillisecond);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

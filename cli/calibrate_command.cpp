@@ -76,9 +76,10 @@ std::string find_device_binary() {
 void run_device_sweep(const CalibrateArgs& args) {
   const std::string binary = find_device_binary();
   if (binary.empty())
-    throw InputError(fmt::format("no CUDA device/kernels not built: {} is neither beside the gwsim executable nor on "
-                                 "PATH (it is built only when nvcc is found; use --fit with existing measurements)",
-                                 kDeviceBinary));
+    throw InputError(
+        fmt::format("no CUDA device/kernels not built: {} is neither beside the gwsim executable nor on "
+                    "PATH (it is built only when nvcc is found; use --fit with existing measurements)",
+                    kDeviceBinary));
   if (!fs::exists("/dev/nvidiactl") && !fs::exists("/dev/nvidia0"))
     throw InputError("no CUDA device/kernels not built: no NVIDIA device on this machine (/dev/nvidia* absent)");
   const std::string out = args.out.empty() ? std::string(".") : args.out;
@@ -97,9 +98,9 @@ void run_device_sweep(const CalibrateArgs& args) {
   int status = 0;
   if (waitpid(pid, &status, 0) < 0) throw InputError(fmt::format("lost track of {}", binary));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw InputError(fmt::format("no CUDA device/kernels not built: {} failed ({}); see its message above", binary,
-                                 WIFEXITED(status) ? fmt::format("exit code {}", WEXITSTATUS(status))
-                                                   : std::string("killed by a signal")));
+    throw InputError(fmt::format(
+        "no CUDA device/kernels not built: {} failed ({}); see its message above", binary,
+        WIFEXITED(status) ? fmt::format("exit code {}", WEXITSTATUS(status)) : std::string("killed by a signal")));
   std::cout << fmt::format("measurements written under {}; next: gwsim calibrate --fit {} --out PROFILE.json", out, out)
             << std::endl;
 }
@@ -175,17 +176,20 @@ void run_derive(const CalibrateArgs& args) {
   const Profile from = find_profile(args.derive, ".");
   const GpuSpec& from_gpu = find_gpu(from.gpu_name, args.derive, "$.gpu");
   const GpuSpec& to_gpu = find_gpu(args.to, "", "--to");
-  const Profile derived = args.base.empty() ? derive_profile(from, from_gpu, to_gpu)
-                                            : derive_profile_with_base(from, from_gpu, to_gpu, find_profile(args.base, "."));
+  const Profile derived = args.base.empty()
+                              ? derive_profile(from, from_gpu, to_gpu)
+                              : derive_profile_with_base(from, from_gpu, to_gpu, find_profile(args.base, "."));
   write_profile(derived, args.out);
   std::cout << fmt::format("wrote {}: {}\n", args.out, derived.derivation);
 }
 
 void run_check_layers(const CalibrateArgs& args) {
-  if (args.profile.empty()) throw InputError("", "--profile", "expected the profile to check (--profile NAME|FILE.json)");
+  if (args.profile.empty())
+    throw InputError("", "--profile", "expected the profile to check (--profile NAME|FILE.json)");
   const MeasurementSet set = load_measurements_file(args.check_layers);
   const Profile profile = find_profile(args.profile, ".");
-  const GpuSpec& gpu = args.gpu.empty() ? find_gpu(profile.gpu_name, args.profile, "$.gpu") : find_gpu(args.gpu, "", "--gpu");
+  const GpuSpec& gpu =
+      args.gpu.empty() ? find_gpu(profile.gpu_name, args.profile, "$.gpu") : find_gpu(args.gpu, "", "--gpu");
   std::cout << format_layer_checks(check_layers(set, profile, gpu), profile.name);
 }
 
@@ -194,12 +198,16 @@ void run_check_layers(const CalibrateArgs& args) {
 void add_calibrate_command(CLI::App& app) {
   auto args = std::make_shared<CalibrateArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "calibrate", "Measure ops on this GPU, fit a calibration profile from measurements, or derive one for a sibling GPU");
+      "calibrate",
+      "Measure ops on this GPU, fit a calibration profile from measurements, or derive one for a sibling GPU");
   cmd->add_option("--out", args->out, "Sweep: output directory; --fit/--derive: profile file to write");
   cmd->add_option("--fit", args->fit_files, "gwsim.measurements/1 files (or directories of them) to fit");
-  cmd->add_option("--nccl-tests", args->nccl_files, "nccl-tests text outputs (all_reduce_perf ...) to fit collectives from");
-  cmd->add_option("--link", args->link, "Link class the nccl-tests ran over")->check(CLI::IsMember({"scaleup", "scaleout"}));
-  cmd->add_option("--line-rate-gbs", args->line_rate_gbs, "Line rate of that link, one direction, GB/s (H200 NVLink: 450)");
+  cmd->add_option("--nccl-tests", args->nccl_files,
+                  "nccl-tests text outputs (all_reduce_perf ...) to fit collectives from");
+  cmd->add_option("--link", args->link, "Link class the nccl-tests ran over")
+      ->check(CLI::IsMember({"scaleup", "scaleout"}));
+  cmd->add_option("--line-rate-gbs", args->line_rate_gbs,
+                  "Line rate of that link, one direction, GB/s (H200 NVLink: 450)");
   cmd->add_option("--ranks", args->ranks, "Ranks of the nccl-tests runs (default: counted from the output)");
   cmd->add_option("--gpu", args->gpu, "Catalogue GPU the measurements ran on (default: from the device name)");
   cmd->add_option("--base", args->base, "Profile (name or .json) supplying entries the measurements lack");
@@ -214,7 +222,8 @@ void add_calibrate_command(CLI::App& app) {
     const bool fitting = !args->fit_files.empty() || !args->nccl_files.empty();
     const int modes = (fitting ? 1 : 0) + (args->derive.empty() ? 0 : 1) + (args->check_layers.empty() ? 0 : 1);
     if (modes > 1) throw InputError("", "--derive", "use one of --fit, --derive and --check-layers at a time");
-    if (!args->profile.empty() && args->check_layers.empty()) throw InputError("", "--profile", "--profile needs --check-layers");
+    if (!args->profile.empty() && args->check_layers.empty())
+      throw InputError("", "--profile", "--profile needs --check-layers");
     if (!args->check_layers.empty()) return run_check_layers(*args);
     if (!args->derive.empty()) return run_derive(*args);
     if (fitting) return run_fit(*args);

@@ -11,8 +11,8 @@
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/cost/collective_cost.h"
+#include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/network/collective.h"
 
 namespace gwsim::cli {
@@ -40,7 +40,8 @@ void run(const Options& o) {
     throw InputError("--gpus", "", fmt::format("expected 2 to {} GPUs, got {}", limits::kMaxCollectiveGpus, o.gpus));
   if (!(o.bytes >= 1 && o.bytes <= limits::kMaxMagnitude))
     throw InputError("--bytes", "", fmt::format("expected 1 to {:g} bytes, got {:g}", limits::kMaxMagnitude, o.bytes));
-  const std::string file = o.cluster.empty() ? data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json" : o.cluster;
+  const std::string file =
+      o.cluster.empty() ? data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json" : o.cluster;
   if (!o.cluster.empty()) require_readable_file(file, "--cluster", file);
   ClusterSpec cluster = load_cluster_file(file);
   cluster.gpus = o.gpus;
@@ -115,7 +116,8 @@ void add_collective_command(CLI::App& app) {
   cmd->add_option("--backend", opt->backend, "analytical | des | simgrid")
       ->check(CLI::IsMember({"analytical", "des", "simgrid"}));
   cmd->add_option("--seed", opt->seed, "ECMP hash seed");
-  cmd->add_option("--ecmp", opt->ecmp, "Equal-cost path choice: hash (per GPU pair) | dmodk (by destination, InfiniBand)")
+  cmd->add_option("--ecmp", opt->ecmp,
+                  "Equal-cost path choice: hash (per GPU pair) | dmodk (by destination, InfiniBand)")
       ->check(CLI::IsMember({"hash", "dmodk"}));
   cmd->add_flag("--json", opt->json, "Print JSON");
   cmd->callback([opt] { run(*opt); });

@@ -7,7 +7,7 @@
 
 namespace gwsim::cli {
 
-void add_compare_command(CLI::App &app) {
+void add_compare_command(CLI::App& app) {
   struct Options {
     std::string scenario;
     std::vector<std::string> gpus;
@@ -16,9 +16,9 @@ void add_compare_command(CLI::App &app) {
     bool json = false;
   };
   auto opt = std::make_shared<Options>();
-  auto *cmd =
-      app.add_subcommand("compare", "Run one scenario's workload on several "
-                                    "chips or export-control variants");
+  auto* cmd = app.add_subcommand("compare",
+                                 "Run one scenario's workload on several "
+                                 "chips or export-control variants");
   cmd->add_option("scenario", opt->scenario, "Scenario JSON file")->required();
   cmd->add_option("--gpus", opt->gpus,
                   "Chips: catalogue names, or NAME@RULE:CAP for a capped "
@@ -28,12 +28,10 @@ void add_compare_command(CLI::App &app) {
   cmd->add_option("--budget", opt->budget,
                   "GPU count: same_count, same_power (facility MW) or same_tpp "
                   "(total TPP)");
-  cmd->add_option("--set", opt->overrides,
-                  "Override a scenario value: path.to.key=value (repeatable)");
+  cmd->add_option("--set", opt->overrides, "Override a scenario value: path.to.key=value (repeatable)");
   cmd->add_flag("--json", opt->json, "Print the comparison as JSON");
   cmd->callback([opt] {
-    const auto budget =
-        parse_compare_budget(opt->budget); // before the (slower) scenario load
+    const auto budget = parse_compare_budget(opt->budget);  // before the (slower) scenario load
     auto scenario = load_scenario(opt->scenario, opt->overrides);
     const auto cmp = compare_chips(scenario, opt->gpus, budget);
     if (opt->json)
@@ -43,4 +41,4 @@ void add_compare_command(CLI::App &app) {
   });
 }
 
-} // namespace gwsim::cli
+}  // namespace gwsim::cli

@@ -28,14 +28,20 @@ nlohmann::json metrics_json(const ChipMetrics& m) {
 nlohmann::json verdict_json(const RuleVerdict& v) {
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& c : v.checks)
-    checks.push_back({{"clause", c.clause}, {"metric", c.metric}, {"value", c.value}, {"op", c.op},
-                      {"threshold", c.threshold}, {"met", c.met}, {"text", c.text}});
-  return {{"rule", v.rule_id},     {"controlled", v.controlled}, {"category", v.category},
-          {"summary", v.summary},  {"checks", checks},           {"notes", v.notes}};
+    checks.push_back({{"clause", c.clause},
+                      {"metric", c.metric},
+                      {"value", c.value},
+                      {"op", c.op},
+                      {"threshold", c.threshold},
+                      {"met", c.met},
+                      {"text", c.text}});
+  return {{"rule", v.rule_id},    {"controlled", v.controlled}, {"category", v.category},
+          {"summary", v.summary}, {"checks", checks},           {"notes", v.notes}};
 }
 
 void print_verdict(const RuleVerdict& v, const ExportRule& r) {
-  fmt::print("  {} ({}; {}): {}{}\n", r.id, r.effective, r.status, v.category, v.controlled ? " [licence required]" : "");
+  fmt::print("  {} ({}; {}): {}{}\n", r.id, r.effective, r.status, v.category,
+             v.controlled ? " [licence required]" : "");
   fmt::print("    {}\n", v.summary);
   for (const auto& c : v.checks) fmt::print("    {} {}\n", c.met ? "[met]    " : "[not met]", c.text);
   for (const auto& n : v.notes) fmt::print("    note: {}\n", n);
@@ -63,7 +69,8 @@ Cap parse_cap(const std::string& text) {
 
 void add_export_commands(CLI::App& app) {
   // chips ---------------------------------------------------------------------------------------
-  auto* chips = app.add_subcommand("chips", "List the accelerator catalogue with TPP, PD and export-control classification");
+  auto* chips =
+      app.add_subcommand("chips", "List the accelerator catalogue with TPP, PD and export-control classification");
   auto chips_json = std::make_shared<bool>(false);
   chips->add_flag("--json", *chips_json, "Machine-readable output");
   chips->callback([chips_json]() {
@@ -73,7 +80,9 @@ void add_export_commands(CLI::App& app) {
       for (const auto& g : gpu_catalogue()) {
         nlohmann::json verdicts = nlohmann::json::object();
         for (const auto& v : classify_all(g, rules)) verdicts[v.rule_id] = verdict_json(v);
-        out.push_back({{"name", g.name}, {"vendor", g.vendor}, {"metrics", metrics_json(chip_metrics(g))},
+        out.push_back({{"name", g.name},
+                       {"vendor", g.vendor},
+                       {"metrics", metrics_json(chip_metrics(g))},
                        {"classification", verdicts}});
       }
       std::cout << out.dump(2) << "\n";
@@ -85,7 +94,8 @@ void add_export_commands(CLI::App& app) {
     for (std::size_t i = 0; i < rules.rules.size(); ++i) width[i] = rules.rules[i].id.size();
     for (const auto& g : gpu_catalogue()) {
       rows.push_back(classify_all(g, rules));
-      for (std::size_t i = 0; i < rows.back().size(); ++i) width[i] = std::max(width[i], rows.back()[i].category.size());
+      for (std::size_t i = 0; i < rows.back().size(); ++i)
+        width[i] = std::max(width[i], rows.back()[i].category.size());
     }
     fmt::print("{:<14} {:>7} {:>6} {:>6} {:>6}", "chip", "TPP", "PD", "I/O", "DRAM");
     for (std::size_t i = 0; i < rules.rules.size(); ++i) fmt::print("  {:<{}}", rules.rules[i].id, width[i]);
@@ -98,10 +108,12 @@ void add_export_commands(CLI::App& app) {
       fmt::print("\n");
     }
     fmt::print("\nRules: ");
-    for (const auto& r : rules.rules) fmt::print("{} {}{}; ", r.id, r.status, r.confirmed ? "" : " (thresholds unconfirmed)");
+    for (const auto& r : rules.rules)
+      fmt::print("{} {}{}; ", r.id, r.status, r.confirmed ? "" : " (thresholds unconfirmed)");
     fmt::print("\n");
-    fmt::print("\nTPP = dense TOPS x bit length (max over precisions); PD = TPP / applicable die area (mm2);\n"
-               "I/O = chip-to-chip bidirectional GB/s; DRAM = HBM GB/s. `gwsim export-check --gpu NAME` gives the reasons.\n");
+    fmt::print(
+        "\nTPP = dense TOPS x bit length (max over precisions); PD = TPP / applicable die area (mm2);\n"
+        "I/O = chip-to-chip bidirectional GB/s; DRAM = HBM GB/s. `gwsim export-check --gpu NAME` gives the reasons.\n");
   });
 
   // export-check --------------------------------------------------------------------------------
@@ -111,7 +123,8 @@ void add_export_commands(CLI::App& app) {
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* check = app.add_subcommand("export-check", "Classify one chip (catalogue or custom spec) under the export-control rules");
+  auto* check =
+      app.add_subcommand("export-check", "Classify one chip (catalogue or custom spec) under the export-control rules");
   auto* gpu_opt = check->add_option("--gpu", o->gpu, "Catalogue GPU name or alias");
   auto* spec_opt = check->add_option("--spec", o->spec, "A gwsim.gpu/1 file describing a custom chip");
   gpu_opt->excludes(spec_opt);
@@ -121,7 +134,8 @@ void add_export_commands(CLI::App& app) {
                     "(GB/s, or TPP for compute); repeatable");
   check->add_flag("--json", o->json, "Machine-readable output");
   check->callback([o]() {
-    if (o->gpu.empty() == o->spec.empty()) throw InputError("", "", "export-check: expected exactly one of --gpu NAME or --spec FILE");
+    if (o->gpu.empty() == o->spec.empty())
+      throw InputError("", "", "export-check: expected exactly one of --gpu NAME or --spec FILE");
     GpuSpec chip = o->gpu.empty() ? load_gpu_file(o->spec) : find_gpu(o->gpu, "", "--gpu");
     const auto& rules = export_rules();
 
@@ -131,7 +145,8 @@ void add_export_commands(CLI::App& app) {
         // Explicit values need no rule; a derived cap does.
         for (const auto& text : o->caps)
           if (text.find('=') == std::string::npos)
-            throw InputError("", "--cap " + text, "a cap without a value is derived from a rule: expected --rule ID too");
+            throw InputError("", "--cap " + text,
+                             "a cap without a value is derived from a rule: expected --rule ID too");
       }
       for (const auto& text : o->caps) {
         Cap cap = parse_cap(text);
@@ -148,17 +163,18 @@ void add_export_commands(CLI::App& app) {
 
     ChipMetrics m = chip_metrics(chip);
     if (o->json) {
-      nlohmann::json out = {{"chip", chip.name}, {"vendor", chip.vendor}, {"metrics", metrics_json(m)},
-                            {"applied_caps", applied}};
+      nlohmann::json out = {
+          {"chip", chip.name}, {"vendor", chip.vendor}, {"metrics", metrics_json(m)}, {"applied_caps", applied}};
       nlohmann::json verdicts = nlohmann::json::array();
       for (const auto* r : selected) verdicts.push_back(verdict_json(classify(chip, *r)));
       out["verdicts"] = verdicts;
       std::cout << out.dump(2) << "\n";
       return;
     }
-    fmt::print("{} ({}): TPP {:.0f} ({}), PD {:.2f} (die {:.0f} mm2), chip-to-chip I/O {:.0f} GB/s, DRAM {:.0f} GB/s, {}\n",
-               chip.name, chip.vendor, m.tpp, m.tpp_precision, m.pd, m.die_area_mm2, m.io_bidir_gbs, m.dram_gbs,
-               m.datacenter ? "datacenter" : "not datacenter");
+    fmt::print(
+        "{} ({}): TPP {:.0f} ({}), PD {:.2f} (die {:.0f} mm2), chip-to-chip I/O {:.0f} GB/s, DRAM {:.0f} GB/s, {}\n",
+        chip.name, chip.vendor, m.tpp, m.tpp_precision, m.pd, m.die_area_mm2, m.io_bidir_gbs, m.dram_gbs,
+        m.datacenter ? "datacenter" : "not datacenter");
     for (const auto& a : applied) fmt::print("  cap applied: {}\n", a);
     for (const auto* r : selected) print_verdict(classify(chip, *r), *r);
   });

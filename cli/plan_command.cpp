@@ -46,7 +46,8 @@ nlohmann::json gpus_value(const std::string& text) {
       used = 0;
     }
     if (used != s.size() || s.empty() || v < 1)
-      throw InputError("command line", "--gpus", fmt::format("\"{}\": expected N, A:B (doubling), A:B:STEP or A,B,C", text));
+      throw InputError("command line", "--gpus",
+                       fmt::format("\"{}\": expected N, A:B (doubling), A:B:STEP or A,B,C", text));
     return v;
   };
   if (text.find(':') != std::string::npos) {
@@ -74,14 +75,18 @@ nlohmann::json query_from_flags(const Options& o) {
     q["scenario"] = o.scenario;
     if (!o.search.empty() && o.search != "parallelism")
       throw InputError("command line", "--search", fmt::format("\"{}\": expected parallelism", o.search));
-    if (o.search == "parallelism" && (!o.gpus.empty() || !o.chips.empty() || o.global_batch > 0 || !o.precision.empty()))
+    if (o.search == "parallelism" &&
+        (!o.gpus.empty() || !o.chips.empty() || o.global_batch > 0 || !o.precision.empty()))
       throw InputError("command line", "--search",
-                       "parallelism keeps the scenario's cluster and batch: expected no --gpus, --gpu, --global-batch or --precision");
+                       "parallelism keeps the scenario's cluster and batch: expected no --gpus, --gpu, --global-batch "
+                       "or --precision");
   } else {
     if (o.model.empty()) throw InputError("command line", "", "expected PLAN.json, --model or --scenario");
     q["model"] = o.model;
-    if (o.chips.empty()) throw InputError("command line", "--gpu", "expected the chip(s) to plan for, e.g. --gpu H800-SXM");
-    if (o.gpus.empty()) throw InputError("command line", "--gpus", "expected the cluster sizes, e.g. --gpus 1024:16384");
+    if (o.chips.empty())
+      throw InputError("command line", "--gpu", "expected the chip(s) to plan for, e.g. --gpu H800-SXM");
+    if (o.gpus.empty())
+      throw InputError("command line", "--gpus", "expected the cluster sizes, e.g. --gpus 1024:16384");
     if (!(o.tokens > 0)) throw InputError("command line", "--tokens", "expected the run's tokens, e.g. --tokens 15e12");
     const auto at = o.chips.front().find('@');
     q["gpu"] = o.chips.front().substr(0, at);
@@ -112,9 +117,9 @@ nlohmann::json query_from_flags(const Options& o) {
 
 bool query_flags_given(const Options& o) {
   return !o.scenario.empty() || !o.model.empty() || !o.chips.empty() || !o.gpus.empty() || o.tokens != 0 ||
-         o.global_batch != 0 || !o.precision.empty() || !o.framework.empty() || o.deadline_days != 0 || o.power_mw != 0 ||
-         o.budget_usd != 0 || !o.budget_kind.empty() || !o.export_rule.empty() || o.min_goodput != 0 ||
-         o.memory_headroom >= 0 || !o.objectives.empty() || o.top_k != 0 || !o.search.empty();
+         o.global_batch != 0 || !o.precision.empty() || !o.framework.empty() || o.deadline_days != 0 ||
+         o.power_mw != 0 || o.budget_usd != 0 || !o.budget_kind.empty() || !o.export_rule.empty() ||
+         o.min_goodput != 0 || o.memory_headroom >= 0 || !o.objectives.empty() || o.top_k != 0 || !o.search.empty();
 }
 
 // Progress on stderr: a \r bar with the count and ETA on a terminal, a plain line every 5 s otherwise.
@@ -152,7 +157,8 @@ class Progress {
 
 void add_plan_command(CLI::App& app) {
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("plan", "Search layouts, cluster sizes and chips under deadlines, power, budget and export rules");
+  auto* cmd = app.add_subcommand(
+      "plan", "Search layouts, cluster sizes and chips under deadlines, power, budget and export rules");
   cmd->add_option("plan", opt->plan_file, "Plan JSON file (schema gwsim.plan/1)");
   cmd->add_option("--scenario", opt->scenario, "Base scenario: search its layout (with --search parallelism) or more");
   cmd->add_option("--search", opt->search, "parallelism: keep the scenario's cluster and batch, search the layout");
@@ -163,7 +169,8 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--global-batch", opt->global_batch, "Global batch in sequences");
   cmd->add_option("--precision", opt->precision, "bf16, fp16 or fp8");
   cmd->add_option("--framework", opt->framework, "megatron, deepspeed, fsdp or deepseek (with --model)");
-  cmd->add_option("--objective", opt->objectives, "time, cost, energy, gpus, power (several: Pareto front)")->delimiter(',');
+  cmd->add_option("--objective", opt->objectives, "time, cost, energy, gpus, power (several: Pareto front)")
+      ->delimiter(',');
   cmd->add_option("--deadline-days", opt->deadline_days, "Wall-clock days the run must finish in");
   cmd->add_option("--power-mw", opt->power_mw, "Facility power cap in MW");
   cmd->add_option("--budget-usd", opt->budget_usd, "Budget in dollars");
@@ -175,7 +182,8 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--json", opt->json_out, "Write the report (gwsim.plan-report/1) here");
   cmd->add_option("--csv", opt->csv_out, "Write the top layouts as CSV here");
   cmd->add_option("--emit", opt->emit_dir, "Write each top layout as a scenario into this folder");
-  cmd->add_option("--verify", opt->verify, "des: re-simulate the top layouts with the des backend")->check(CLI::IsMember({"des"}));
+  cmd->add_option("--verify", opt->verify, "des: re-simulate the top layouts with the des backend")
+      ->check(CLI::IsMember({"des"}));
   cmd->add_option("--threads", opt->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 256));
   cmd->add_flag("--quiet", opt->quiet, "No progress and no summary");
   cmd->callback([opt] {
@@ -201,10 +209,13 @@ void add_plan_command(CLI::App& app) {
     if (!o.emit_dir.empty()) {
       for (std::size_t i = 0; i < outcome.top.size(); ++i)
         files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1),
-                         plan_result_scenario(outcome, outcome.top[i], static_cast<int>(i + 1)).dump(2) + "\n", "--emit"});
+                         plan_result_scenario(outcome, outcome.top[i], static_cast<int>(i + 1)).dump(2) + "\n",
+                         "--emit"});
       std::error_code ec;
       std::filesystem::create_directories(o.emit_dir, ec);
-      if (ec) throw InputError("command line", "--emit", fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
+      if (ec)
+        throw InputError("command line", "--emit",
+                         fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
     }
     write_files_atomically(files);
     if (!o.quiet) std::cout << format_plan(outcome);

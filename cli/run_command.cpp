@@ -4,8 +4,8 @@
 #include "commands.h"
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/output_file.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/engines/step_backend.h"
+#include "gwsim/sim/report/report.h"
 
 namespace gwsim::cli {
 

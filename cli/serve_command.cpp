@@ -3,8 +3,8 @@
 
 #include "commands.h"
 #include "gwsim/common/output_file.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/planning/serving.h"
+#include "gwsim/sim/report/report.h"
 
 namespace gwsim::cli {
 
@@ -16,9 +16,11 @@ void add_serve_command(CLI::App& app) {
     bool quiet = false;
   };
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("serve", "Estimate decode serving: TPOT, tokens/s per GPU, batch that fits, GPUs for a target");
+  auto* cmd = app.add_subcommand("serve",
+                                 "Estimate decode serving: TPOT, tokens/s per GPU, batch that fits, GPUs for a target");
   cmd->add_option("scenario", opt->scenario, "Serving scenario JSON file (schema gwsim.serving/1)")->required();
-  cmd->add_option("--set", opt->overrides, "Override a value: path.to.key=value (repeatable), e.g. decode.kv_len=32768 or cluster.gpu=H20");
+  cmd->add_option("--set", opt->overrides,
+                  "Override a value: path.to.key=value (repeatable), e.g. decode.kv_len=32768 or cluster.gpu=H20");
   cmd->add_option("--out", opt->out, "Write the JSON report here");
   cmd->add_flag("--quiet", opt->quiet, "Do not print the summary");
   cmd->callback([opt] {

@@ -45,7 +45,10 @@ nlohmann::json group_stats(const std::vector<ValidationRow>& rows, const Validat
   std::map<std::string, GroupStats> groups;
   for (const auto& r : rows) {
     const auto s = sample_of(record.find(r.case_id, r.metric));
-    groups[s == "in" ? "in_sample" : s == "out" ? "out_of_sample" : "undecided"].abs_errors.push_back(std::fabs(r.error_pct()));
+    groups[s == "in"    ? "in_sample"
+           : s == "out" ? "out_of_sample"
+                        : "undecided"]
+        .abs_errors.push_back(std::fabs(r.error_pct()));
   }
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, g] : groups) out[name] = g.to_json();
@@ -104,9 +107,14 @@ void add_validate_command(CLI::App& app) {
       const RecordedRow* rec = record.find(r.case_id, r.metric);
       std::cout << fmt::format("{:<44} {:<48} {:>12} {:>12.5g} {:>+7.1f}%", r.case_id, r.metric, r.published.text(),
                                r.predicted, r.error_pct());
-      nlohmann::json row = {{"case", r.case_id}, {"metric", r.metric}, {"published", r.published.value()},
-                            {"published_text", r.published.text()}, {"predicted", r.predicted},
-                            {"error_pct", round2(r.error_pct())}, {"scenario", r.scenario}, {"note", r.note},
+      nlohmann::json row = {{"case", r.case_id},
+                            {"metric", r.metric},
+                            {"published", r.published.value()},
+                            {"published_text", r.published.text()},
+                            {"predicted", r.predicted},
+                            {"error_pct", round2(r.error_pct())},
+                            {"scenario", r.scenario},
+                            {"note", r.note},
                             {"kind", r.kind}};
       row["in_sample"] = rec && rec->in_sample ? nlohmann::json(*rec->in_sample) : nlohmann::json(nullptr);
       row["in_sample_reason"] = rec ? rec->reason : "not in the validation record";
@@ -128,8 +136,12 @@ void add_validate_command(CLI::App& app) {
                                  s["max_abs_error_pct"].get<double>());
     };
     print_groups(groups, opt->backend);
-    nlohmann::json doc = {{"schema", "gwsim.validation/1"}, {"backend", opt->backend}, {"rows", out},
-                          {"not_run", skipped}, {"groups", groups}, {"record", record_path}};
+    nlohmann::json doc = {{"schema", "gwsim.validation/1"},
+                          {"backend", opt->backend},
+                          {"rows", out},
+                          {"not_run", skipped},
+                          {"groups", groups},
+                          {"record", record_path}};
     if (both) {
       doc["analytical_groups"] = group_stats(analytical, record);
       print_groups(doc["analytical_groups"], "analytical");

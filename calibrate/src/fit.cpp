@@ -6,8 +6,8 @@
 // (memory-bound classes, peak = HBM bandwidth) or wire bytes (collectives, peak = the link's line
 // rate, wire bytes by the nccl-tests bus-bandwidth convention). Writing b = 1 / efficiency makes it
 // linear in (overhead, b), so ordinary least squares solves it.
-#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/calibrate/fit.h"
+#include "gwsim/common/text_and_numbers.h"
 
 #include <fmt/format.h>
 
@@ -47,7 +47,7 @@ double rms_rel_error_of(const std::vector<FitPoint>& points, double overhead_s, 
 // How a measurement op (the sweep file's op name) enters the profile.
 struct OpClassOf {
   std::optional<OpClass> op_class;  // none: not a compute/memory op
-  bool bandwidth_bound = false;  // work = bytes over HBM bandwidth
+  bool bandwidth_bound = false;     // work = bytes over HBM bandwidth
 };
 OpClassOf class_of(const std::string& op) {
   if (op == "gemm") return {OpClass::gemm, false};
@@ -64,8 +64,8 @@ struct Group {
   std::vector<FitPoint> points;  // work: the curve's x (size, or FLOPs per byte)
   CurveAxis axis = CurveAxis::size;
   std::optional<OpClass> op_class;  // op groups: their class (none for collectives)
-  std::set<std::string> files;  // basenames, sorted for a deterministic source text
-  std::map<std::string, int> ops;  // "op/variant" -> points
+  std::set<std::string> files;      // basenames, sorted for a deterministic source text
+  std::map<std::string, int> ops;   // "op/variant" -> points
 };
 
 std::string fit_source(const Group& g) {
@@ -105,7 +105,8 @@ std::string describe_set(const MeasurementSet& set) {
 
 bool names_gpu(const GpuSpec& gpu, const std::string& name) {
   if (to_lower(gpu.name) == to_lower(name)) return true;
-  return std::any_of(gpu.aliases.begin(), gpu.aliases.end(), [&](const std::string& a) { return to_lower(a) == to_lower(name); });
+  return std::any_of(gpu.aliases.begin(), gpu.aliases.end(),
+                     [&](const std::string& a) { return to_lower(a) == to_lower(name); });
 }
 
 std::string ratio_text(double to, double from) {
@@ -134,7 +135,8 @@ AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points, double max_over
   Eigen::Vector2d scale = a.colwise().norm().transpose();
   for (int c = 0; c < 2; ++c)
     if (scale(c) == 0) scale(c) = 1;
-  const Eigen::Vector2d solution = (a * scale.cwiseInverse().asDiagonal()).colPivHouseholderQr().solve(rhs).cwiseQuotient(scale);
+  const Eigen::Vector2d solution =
+      (a * scale.cwiseInverse().asDiagonal()).colPivHouseholderQr().solve(rhs).cwiseQuotient(scale);
   double overhead_s = solution(0);
   double b = solution(1);
 
@@ -176,7 +178,8 @@ AlphaBetaFit fit_alpha_beta(const std::vector<FitPoint>& points, double max_over
 
 std::vector<EfficiencyPoint> efficiency_curve(const std::vector<FitPoint>& points, double overhead_s,
                                               double bin_decades) {
-  if (!(bin_decades > 0)) throw InputError(fmt::format("efficiency curve: bin width {} decades: expected > 0", bin_decades));
+  if (!(bin_decades > 0))
+    throw InputError(fmt::format("efficiency curve: bin width {} decades: expected > 0", bin_decades));
   // bin index -> (works, efficiencies); std::map keeps the bins sorted by work.
   std::map<long, std::pair<std::vector<double>, std::vector<double>>> bins;
   for (const auto& p : points) {
@@ -226,9 +229,9 @@ namespace {
 
 // The usable records of a fit, grouped by the profile entry they fit, and the reasons for the rest.
 struct GroupedRecords {
-  std::map<std::string, Group> op_groups;                                      // profile op key
-  std::map<std::pair<std::string, std::string>, Group> collective_groups;      // (link, collective)
-  std::map<std::string, int> skipped;                                          // reason -> count
+  std::map<std::string, Group> op_groups;                                  // profile op key
+  std::map<std::pair<std::string, std::string>, Group> collective_groups;  // (link, collective)
+  std::map<std::string, int> skipped;                                      // reason -> count
   // The sweep's own attention and MLA-decode kernels, not fitted (see FitOptions): key -> points.
   std::map<std::string, Group> reference_groups;
 };
@@ -317,8 +320,9 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
       return;
     }
     if (!gpu.supports(*precision))
-      throw InputError(set.file, "", fmt::format("{} records in {}, which {} does not support: wrong --gpu?",
-                                                 m.op, m.precision, gpu.name));
+      throw InputError(
+          set.file, "",
+          fmt::format("{} records in {}, which {} does not support: wrong --gpu?", m.op, m.precision, gpu.name));
     key = op_key(op_class, *precision);
     work = m.flops;
     peak = gpu.peak_flops(*precision);
@@ -415,7 +419,8 @@ void fit_op_groups(const std::map<std::string, Group>& op_groups, const FitOptio
     // The error stored is that of the profile as the simulator will use it (with its curve).
     op.fit_rms_rel_error = rms_rel_error(g.points, op);
     op.source = fit_source(g);
-    result.ops.push_back({key, g.points.size(), fit.efficiency, fit.overhead_s, fit.rms_rel_error, op.fit_rms_rel_error});
+    result.ops.push_back(
+        {key, g.points.size(), fit.efficiency, fit.overhead_s, fit.rms_rel_error, op.fit_rms_rel_error});
     result.profile.ops[key] = std::move(op);
   }
 }
@@ -425,8 +430,8 @@ void fit_collective_groups(const std::map<std::pair<std::string, std::string>, G
   for (const auto& [link_op, g] : collective_groups) {
     const AlphaBetaFit fit = fit_alpha_beta(g.points);
     result.profile.collectives[link_op.first][link_op.second] = {fit.overhead_s, fit.efficiency, fit_source(g)};
-    result.ops.push_back({link_op.first + " " + link_op.second, g.points.size(), fit.efficiency, fit.overhead_s,
-                          fit.rms_rel_error, 0});
+    result.ops.push_back(
+        {link_op.first + " " + link_op.second, g.points.size(), fit.efficiency, fit.overhead_s, fit.rms_rel_error, 0});
   }
 }
 
@@ -439,15 +444,18 @@ void add_fit_notes(const GroupedRecords& grouped, const std::vector<std::string>
     const bool present = std::any_of(p.ops.begin(), p.ops.end(), [&](const auto& kv) {
       return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
     });
-    const bool reference = std::any_of(grouped.reference_groups.begin(), grouped.reference_groups.end(), [&](const auto& kv) {
-      return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0;
-    });
-    if (!present && !reference) result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
+    const bool reference =
+        std::any_of(grouped.reference_groups.begin(), grouped.reference_groups.end(),
+                    [&](const auto& kv) { return kv.first == cls || kv.first.rfind(cls + ".", 0) == 0; });
+    if (!present && !reference)
+      result.notes.push_back(fmt::format("{}: no usable records, absent from the profile", cls));
   }
   if (p.collectives.empty())
-    result.notes.push_back("collectives: no usable records, absent from the profile (merge with a base profile to copy them)");
+    result.notes.push_back(
+        "collectives: no usable records, absent from the profile (merge with a base profile to copy them)");
   for (const auto& note : reference_notes) result.notes.push_back(note);
-  for (const auto& [reason, count] : grouped.skipped) result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
+  for (const auto& [reason, count] : grouped.skipped)
+    result.notes.push_back(fmt::format("skipped {} record(s): {}", count, reason));
 }
 
 }  // namespace
@@ -486,8 +494,9 @@ Profile merge_profiles(const Profile& measured, const Profile& base) {
   // operator[] above may have created empty link maps; drop them so the JSON stays clean.
   for (auto it = out.collectives.begin(); it != out.collectives.end();)
     it = it->second.empty() ? out.collectives.erase(it) : std::next(it);
-  out.source = fmt::format("{}; merged with {} ({}), which supplied: {}", measured.source, base.name,
-                           to_string(base.kind), from_base.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(from_base, ", ")));
+  out.source =
+      fmt::format("{}; merged with {} ({}), which supplied: {}", measured.source, base.name, to_string(base.kind),
+                  from_base.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(from_base, ", ")));
   return out;
 }
 
@@ -505,7 +514,8 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
     throw InputError(fmt::format("profile \"{}\" is for {}, not {}", from.name, from.gpu_name, from_gpu.name));
   if (!from_gpu.architecture.empty() && !to_gpu.architecture.empty() &&
       to_lower(from_gpu.architecture) != to_lower(to_gpu.architecture))
-    throw InputError("--to", "", fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
+    throw InputError("--to", "",
+                     fmt::format("cannot derive a {} profile from {}: efficiencies carry over only within one "
                                  "architecture ({} vs {})",
                                  to_gpu.name, from_gpu.name, to_gpu.architecture, from_gpu.architecture));
 
@@ -551,20 +561,25 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
       "(assumes same-architecture parts reach the same fraction of their own peaks: compute classes of FLOP/s, "
       "memory_bound and mla_decode of HBM bandwidth, scale-up collectives of the line rate); scale-out collectives "
       "carried as measured (NIC, not GPU){}",
-      from.name, from_gpu.name, to_gpu.name, ratio_text(to_gpu.hbm_bandwidth_gbs.value, from_gpu.hbm_bandwidth_gbs.value),
-      to_gpu.hbm_bandwidth_gbs.value, from_gpu.hbm_bandwidth_gbs.value,
-      ratio_text(to_gpu.scaleup_bidir_gbs.value, from_gpu.scaleup_bidir_gbs.value), to_gpu.scaleup_bidir_gbs.value,
-      from_gpu.scaleup_bidir_gbs.value, peak_ratios.empty() ? std::string("none (no compute ops)") : fmt::format("{}", fmt::join(peak_ratios, ", ")),
+      from.name, from_gpu.name, to_gpu.name,
+      ratio_text(to_gpu.hbm_bandwidth_gbs.value, from_gpu.hbm_bandwidth_gbs.value), to_gpu.hbm_bandwidth_gbs.value,
+      from_gpu.hbm_bandwidth_gbs.value, ratio_text(to_gpu.scaleup_bidir_gbs.value, from_gpu.scaleup_bidir_gbs.value),
+      to_gpu.scaleup_bidir_gbs.value, from_gpu.scaleup_bidir_gbs.value,
+      peak_ratios.empty() ? std::string("none (no compute ops)") : fmt::format("{}", fmt::join(peak_ratios, ", ")),
       to_gpu.name,
-      dropped.empty() ? std::string() : fmt::format("; dropped (precision unsupported on {}): {}", to_gpu.name, fmt::join(dropped, ", ")));
+      dropped.empty()
+          ? std::string()
+          : fmt::format("; dropped (precision unsupported on {}): {}", to_gpu.name, fmt::join(dropped, ", ")));
   return out;
 }
 
 bool fitted_entry(const std::string& source) { return source.rfind("fit of ", 0) == 0; }
 
-Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu, const Profile& base) {
+Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu,
+                                 const Profile& base) {
   if (!base.gpu_name.empty() && !names_gpu(to_gpu, base.gpu_name))
-    throw InputError(fmt::format("base profile \"{}\" is for {}, not the target {}", base.name, base.gpu_name, to_gpu.name));
+    throw InputError(
+        fmt::format("base profile \"{}\" is for {}, not the target {}", base.name, base.gpu_name, to_gpu.name));
   Profile out = derive_profile(from, from_gpu, to_gpu);
   std::vector<std::string> derived_keys, base_keys;
   for (auto& [key, op] : out.ops) {
@@ -604,10 +619,12 @@ Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, c
   std::sort(derived_keys.begin(), derived_keys.end());
   std::sort(base_keys.begin(), base_keys.end());
   out.derivation += fmt::format(
-      "; merged with the target's own profile {} ({}): entries fitted in {} are derived ({}); entries {} had only from a "
+      "; merged with the target's own profile {} ({}): entries fitted in {} are derived ({}); entries {} had only from "
+      "a "
       "published source, or lacked, come from {} ({})",
-      base.name, to_string(base.kind), from.name, derived_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(derived_keys, ", ")),
-      from.name, base.name, base_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(base_keys, ", ")));
+      base.name, to_string(base.kind), from.name,
+      derived_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(derived_keys, ", ")), from.name,
+      base.name, base_keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(base_keys, ", ")));
   out.source = fmt::format("{}; target entries from {}: {}", out.source, base.name, base.source);
   return out;
 }

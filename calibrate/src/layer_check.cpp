@@ -111,7 +111,8 @@ std::vector<LayerCheck> check_layers(const MeasurementSet& set, const Profile& p
     for (const auto& m : set.records) {
       if (m.layer != lc.layer || m.step.empty()) continue;
       if (!steps.emplace(m.step, &m).second)
-        throw InputError(set.file, "$.records[].step", fmt::format("layer {}: step \"{}\" measured twice", lc.layer, m.step));
+        throw InputError(set.file, "$.records[].step",
+                         fmt::format("layer {}: step \"{}\" measured twice", lc.layer, m.step));
       step_order.push_back(m.step);
       lc.measured_all_steps_s += m.median_s;
     }
@@ -153,7 +154,8 @@ std::vector<LayerCheck> check_layers(const MeasurementSet& set, const Profile& p
     if (steps.empty()) lc.notes.push_back("no layer_step records for this layer: nothing to compare kernel by kernel");
     out.push_back(std::move(lc));
   }
-  if (out.empty()) throw InputError(set.file, "$.records", "expected layer_sequence records (the sweep's layers stage), found none");
+  if (out.empty())
+    throw InputError(set.file, "$.records", "expected layer_sequence records (the sweep's layers stage), found none");
   return out;
 }
 
@@ -167,19 +169,21 @@ std::string format_layer_checks(const std::vector<LayerCheck>& checks, const std
     for (const auto& k : lc.kernels) {
       const std::string err = k.matched() ? fmt::format("{:+.1f} %", 100 * k.error()) : std::string("-");
       const std::string ratio = k.work_ratio > 0 ? fmt::format("{:.3f}", k.work_ratio) : std::string("-");
-      s += fmt::format("  {:<16} {:<18} {:<13} {:>11} {:>12} {:>8} {:>10}\n", k.step.empty() ? "(not measured)" : k.step,
-                       k.gwsim_op.empty() ? "(none)" : k.gwsim_op, k.op_class ? to_string(*k.op_class) : "-", us(k.measured_s),
-                       us(k.predicted_s), err, ratio);
+      s += fmt::format("  {:<16} {:<18} {:<13} {:>11} {:>12} {:>8} {:>10}\n",
+                       k.step.empty() ? "(not measured)" : k.step, k.gwsim_op.empty() ? "(none)" : k.gwsim_op,
+                       k.op_class ? to_string(*k.op_class) : "-", us(k.measured_s), us(k.predicted_s), err, ratio);
     }
-    const auto rel = [](double p, double m) { return m > 0 ? fmt::format("{:+.1f} %", 100 * (p - m) / m) : std::string("-"); };
-    s += fmt::format("  {:<49} {:>11} {:>12} {:>8}\n", "sum of matched kernels", us(lc.measured_sum_s), us(lc.predicted_sum_s),
-                     rel(lc.predicted_sum_s, lc.measured_sum_s));
+    const auto rel = [](double p, double m) {
+      return m > 0 ? fmt::format("{:+.1f} %", 100 * (p - m) / m) : std::string("-");
+    };
+    s += fmt::format("  {:<49} {:>11} {:>12} {:>8}\n", "sum of matched kernels", us(lc.measured_sum_s),
+                     us(lc.predicted_sum_s), rel(lc.predicted_sum_s, lc.measured_sum_s));
     s += fmt::format("  {:<49} {:>11} {:>12} {:>8}\n", "sum of matched kernels without attention",
                      us(lc.measured_sum_no_attention_s), us(lc.predicted_sum_no_attention_s),
                      rel(lc.predicted_sum_no_attention_s, lc.measured_sum_no_attention_s));
     if (lc.sequence_s > 0)
-      s += fmt::format("  measured sequence end to end {} us; sum of its kernels timed alone {} us ({})\n", us(lc.sequence_s),
-                       us(lc.measured_all_steps_s), rel(lc.measured_all_steps_s, lc.sequence_s));
+      s += fmt::format("  measured sequence end to end {} us; sum of its kernels timed alone {} us ({})\n",
+                       us(lc.sequence_s), us(lc.measured_all_steps_s), rel(lc.measured_all_steps_s, lc.sequence_s));
     for (const auto& n : lc.notes) s += "  note: " + n + "\n";
   }
   return s;

@@ -20,11 +20,22 @@ namespace {
 constexpr const char* kMeasurementsSchema = "gwsim.measurements/1";
 
 const std::vector<std::string>& measurement_ops() {
-  static const std::vector<std::string> ops = {
-      "copy",           "gemm",           "grouped_gemm",        "mla_decode",      "mla_prefill",
-      "attention_prefill", "swiglu",    "moe_gating",          "moe_permute",     "moe_combine",
-      "nccl_all_reduce", "nccl_all_gather", "nccl_reduce_scatter", "nccl_all_to_all", "nccl_sendrecv",
-      "layer_sequence"};
+  static const std::vector<std::string> ops = {"copy",
+                                               "gemm",
+                                               "grouped_gemm",
+                                               "mla_decode",
+                                               "mla_prefill",
+                                               "attention_prefill",
+                                               "swiglu",
+                                               "moe_gating",
+                                               "moe_permute",
+                                               "moe_combine",
+                                               "nccl_all_reduce",
+                                               "nccl_all_gather",
+                                               "nccl_reduce_scatter",
+                                               "nccl_all_to_all",
+                                               "nccl_sendrecv",
+                                               "layer_sequence"};
   return ops;
 }
 
@@ -87,7 +98,8 @@ Measurement parse_record(const JsonObject& r) {
   m.layer = r.string_or("layer", "");
   m.step = r.string_or("step", "");
   if (m.layer.empty() != m.step.empty())
-    r.fail(m.layer.empty() ? "layer" : "step", "expected \"layer\" and \"step\" together (a layer_step record names both)");
+    r.fail(m.layer.empty() ? "layer" : "step",
+           "expected \"layer\" and \"step\" together (a layer_step record names both)");
   m.dense_same_flops_s = r.number_or("dense_same_flops_s", 0);
   if (m.dense_same_flops_s < 0)
     r.fail("dense_same_flops_s", fmt::format("expected a number >= 0, got {}", m.dense_same_flops_s));
@@ -150,12 +162,15 @@ bool parse_double(const std::string& s, double& out) {
 
 // "all_reduce_perf" / "all_reduce_perf_mpi" / "alltoall_perf" -> measurement op name.
 std::string op_from_test_name(const std::string& name) {
-  static const std::vector<std::pair<std::string, std::string>> names = {
-      {"all_reduce", "nccl_all_reduce"},         {"allreduce", "nccl_all_reduce"},
-      {"all_gather", "nccl_all_gather"},         {"allgather", "nccl_all_gather"},
-      {"reduce_scatter", "nccl_reduce_scatter"}, {"reducescatter", "nccl_reduce_scatter"},
-      {"alltoall", "nccl_all_to_all"},           {"all_to_all", "nccl_all_to_all"},
-      {"sendrecv", "nccl_sendrecv"}};
+  static const std::vector<std::pair<std::string, std::string>> names = {{"all_reduce", "nccl_all_reduce"},
+                                                                         {"allreduce", "nccl_all_reduce"},
+                                                                         {"all_gather", "nccl_all_gather"},
+                                                                         {"allgather", "nccl_all_gather"},
+                                                                         {"reduce_scatter", "nccl_reduce_scatter"},
+                                                                         {"reducescatter", "nccl_reduce_scatter"},
+                                                                         {"alltoall", "nccl_all_to_all"},
+                                                                         {"all_to_all", "nccl_all_to_all"},
+                                                                         {"sendrecv", "nccl_sendrecv"}};
   for (const auto& [pattern, op] : names)
     if (name.find(pattern) != std::string::npos) return op;
   return "";
@@ -180,12 +195,13 @@ std::string collective_of(const std::string& measurement_op) {
 
 double wire_factor(const std::string& collective, int ranks) {
   if (collective == "p2p") return 1.0;
-  if (ranks < 2) throw InputError(fmt::format("collective {} over {} rank(s): expected at least 2 ranks", collective, ranks));
+  if (ranks < 2)
+    throw InputError(fmt::format("collective {} over {} rank(s): expected at least 2 ranks", collective, ranks));
   const double n = ranks;
   if (collective == "all_reduce") return 2.0 * (n - 1) / n;
   if (collective == "all_gather" || collective == "reduce_scatter" || collective == "all_to_all") return (n - 1) / n;
-  throw InputError(fmt::format("unknown collective \"{}\": expected all_reduce|all_gather|reduce_scatter|all_to_all|p2p",
-                               collective));
+  throw InputError(fmt::format(
+      "unknown collective \"{}\": expected all_reduce|all_gather|reduce_scatter|all_to_all|p2p", collective));
 }
 
 MeasurementSet parse_measurements(const JsonObject& root) {
@@ -259,9 +275,10 @@ MeasurementSet parse_nccl_tests_text(const std::string& text, const std::string&
     // Lines that do not start with a number are not table rows (NCCL INFO logs, warnings): skip.
     if (!parse_double(tokens[0], size_bytes)) continue;
     if (tokens.size() < 3 + 8) {
-      throw InputError(origin, "", fmt::format("line {}: expected an nccl-tests table row "
-                                               "(size count type redop root time algbw busbw #wrong ...), got \"{}\"",
-                                               line_no, line));
+      throw InputError(origin, "",
+                       fmt::format("line {}: expected an nccl-tests table row "
+                                   "(size count type redop root time algbw busbw #wrong ...), got \"{}\"",
+                                   line_no, line));
     }
     const std::size_t oop = tokens.size() - 8;
     // algbw and busbw are checked to be numbers (a sanity check on the column count) but not kept:
@@ -269,8 +286,9 @@ MeasurementSet parse_nccl_tests_text(const std::string& text, const std::string&
     double time_us = 0, algbw_gbs = 0, busbw_gbs = 0;
     if (!parse_double(tokens[oop], time_us) || !parse_double(tokens[oop + 1], algbw_gbs) ||
         !parse_double(tokens[oop + 2], busbw_gbs) || !(time_us > 0))
-      throw InputError(origin, "", fmt::format("line {}: expected positive out-of-place time, algbw and busbw numbers, got \"{}\"",
-                                               line_no, line));
+      throw InputError(origin, "",
+                       fmt::format("line {}: expected positive out-of-place time, algbw and busbw numbers, got \"{}\"",
+                                   line_no, line));
     if (size_bytes <= 0) continue;  // nccl-tests prints 0-byte rows for some ops: no information
     Measurement m;
     m.precision = tokens[2];  // the element type (float, half, bfloat16 ...)
@@ -283,14 +301,15 @@ MeasurementSet parse_nccl_tests_text(const std::string& text, const std::string&
 
   if (op.empty()) op = op_from_test_name(std::filesystem::path(origin).filename().string());
   if (op.empty())
-    throw InputError(origin, "", "cannot tell which collective this is: expected a line \"# Collective test starting: "
-                                 "<name>_perf\" or a file name containing all_reduce, all_gather, reduce_scatter, "
-                                 "alltoall or sendrecv");
+    throw InputError(origin, "",
+                     "cannot tell which collective this is: expected a line \"# Collective test starting: "
+                     "<name>_perf\" or a file name containing all_reduce, all_gather, reduce_scatter, "
+                     "alltoall or sendrecv");
   if (set.records.empty()) throw InputError(origin, "", "expected nccl-tests table rows, found none");
   const int ranks = options.link.ranks > 0 ? options.link.ranks : rank_lines;
   if (ranks < 2 && op != "nccl_sendrecv")
-    throw InputError(origin, "", fmt::format("found {} rank line(s): expected at least 2 ranks (state them with --ranks)",
-                                             ranks));
+    throw InputError(origin, "",
+                     fmt::format("found {} rank line(s): expected at least 2 ranks (state them with --ranks)", ranks));
   set.link->ranks = ranks;
   set.device.gpu_count = std::max(ranks, 1);
   for (auto& m : set.records) {

@@ -30,8 +30,9 @@ class PathTracker {
       case E::object_start:
       case E::array_start:
         if (frames_.size() >= static_cast<std::size_t>(limits::kMaxJsonDepth))
-          throw InputError(origin_, path(), fmt::format("nested deeper than {} levels: expected at most {}",
-                                                        limits::kMaxJsonDepth, limits::kMaxJsonDepth));
+          throw InputError(origin_, path(),
+                           fmt::format("nested deeper than {} levels: expected at most {}", limits::kMaxJsonDepth,
+                                       limits::kMaxJsonDepth));
         frames_.push_back(Frame{event == E::array_start, 0, "", {}});
         break;
       case E::key: {
@@ -78,8 +79,9 @@ class PathTracker {
 
 nlohmann::json parse_json_text(const std::string& text, const std::string& origin) {
   if (static_cast<std::int64_t>(text.size()) > limits::kMaxInputFileBytes)
-    throw InputError(origin, "$", fmt::format("{} bytes: expected at most {} bytes of JSON", text.size(),
-                                              limits::kMaxInputFileBytes));
+    throw InputError(
+        origin, "$",
+        fmt::format("{} bytes: expected at most {} bytes of JSON", text.size(), limits::kMaxInputFileBytes));
   PathTracker tracker(origin);
   try {
     return nlohmann::json::parse(text, [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
@@ -109,10 +111,11 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& origi
 nlohmann::json parse_json_file(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw InputError(path, "$", fmt::format("cannot read the file ({}): expected a readable JSON file", ec.message()));
+  if (ec)
+    throw InputError(path, "$", fmt::format("cannot read the file ({}): expected a readable JSON file", ec.message()));
   if (size > static_cast<std::uintmax_t>(limits::kMaxInputFileBytes))
-    throw InputError(path, "$", fmt::format("{} bytes: expected a JSON file of at most {} bytes", size,
-                                            limits::kMaxInputFileBytes));
+    throw InputError(
+        path, "$", fmt::format("{} bytes: expected a JSON file of at most {} bytes", size, limits::kMaxInputFileBytes));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "$", "cannot open the file: expected a readable JSON file");
   std::stringstream buffer;
@@ -124,9 +127,9 @@ void require_readable_file(const std::string& path, const std::string& from_file
   std::error_code ec;
   const bool regular = std::filesystem::is_regular_file(path, ec);
   if (ec || !regular || access(path.c_str(), R_OK) != 0)
-    throw InputError(from_file, from_path,
-                     fmt::format("cannot read \"{}\"{}: expected a readable JSON file", path,
-                                 ec ? " (" + ec.message() + ")" : ""));
+    throw InputError(
+        from_file, from_path,
+        fmt::format("cannot read \"{}\"{}: expected a readable JSON file", path, ec ? " (" + ec.message() + ")" : ""));
 }
 
 nlohmann::json without_nulls(const nlohmann::json& value) {
@@ -160,21 +163,19 @@ double checked_number(const nlohmann::json& v, const std::string& file, const st
   const double x = v.get<double>();
   if (!std::isfinite(x)) throw InputError(file, path, "expected a finite number");
   if (x != 0 && !(std::fabs(x) >= limits::kMinMagnitude && std::fabs(x) <= limits::kMaxMagnitude))
-    throw InputError(file, path, fmt::format("expected 0 or a magnitude from {:g} to {:g}, got {:g}",
-                                             limits::kMinMagnitude, limits::kMaxMagnitude, x));
+    throw InputError(file, path,
+                     fmt::format("expected 0 or a magnitude from {:g} to {:g}, got {:g}", limits::kMinMagnitude,
+                                 limits::kMaxMagnitude, x));
   return x;
 }
 }  // namespace
 
 JsonObject::JsonObject(const nlohmann::json& value, std::string file, std::string path)
     : value_(&value), file_(std::move(file)), path_(std::move(path)) {
-  if (!value.is_object())
-    throw InputError(file_, path_, fmt::format("expected an object, got {}", type_name(value)));
+  if (!value.is_object()) throw InputError(file_, path_, fmt::format("expected an object, got {}", type_name(value)));
 }
 
-bool JsonObject::has(const std::string& key) const {
-  return value_->contains(key) && !(*value_)[key].is_null();
-}
+bool JsonObject::has(const std::string& key) const { return value_->contains(key) && !(*value_)[key].is_null(); }
 
 void JsonObject::fail(const std::string& key, const std::string& expected) const {
   throw InputError(file_, key.empty() ? path_ : path_of(key), expected);
@@ -205,7 +206,8 @@ std::int64_t JsonObject::integer(const std::string& key) const {
   if (v.is_number_float()) {
     double x = v.get<double>();
     if (std::isfinite(x) && std::floor(x) == x && std::fabs(x) < 9e18) return static_cast<std::int64_t>(x);
-    if (std::isfinite(x) && std::floor(x) == x) fail(key, fmt::format("expected an integer up to {}, got {:g}", INT64_MAX, x));
+    if (std::isfinite(x) && std::floor(x) == x)
+      fail(key, fmt::format("expected an integer up to {}, got {:g}", INT64_MAX, x));
   }
   fail(key, fmt::format("expected an integer, got {}", v.is_number() ? "a fraction" : type_name(v)));
 }
@@ -227,7 +229,8 @@ int JsonObject::int_in(const std::string& key, std::int64_t lo, std::int64_t hi)
   return static_cast<int>(integer_in(key, std::max<std::int64_t>(lo, INT_MIN), std::min<std::int64_t>(hi, INT_MAX)));
 }
 int JsonObject::int_in_or(const std::string& key, std::int64_t lo, std::int64_t hi, int fallback) const {
-  return static_cast<int>(integer_in_or(key, std::max<std::int64_t>(lo, INT_MIN), std::min<std::int64_t>(hi, INT_MAX), fallback));
+  return static_cast<int>(
+      integer_in_or(key, std::max<std::int64_t>(lo, INT_MIN), std::min<std::int64_t>(hi, INT_MAX), fallback));
 }
 
 std::string JsonObject::string(const std::string& key) const {
@@ -265,8 +268,7 @@ std::vector<double> JsonObject::number_array(const std::string& key) const {
   if (!v.is_array()) fail(key, fmt::format("expected an array of numbers, got {}", type_name(v)));
   std::vector<double> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_number())
-      throw InputError(file_, fmt::format("{}[{}]", path_of(key), i), "expected a number");
+    if (!v[i].is_number()) throw InputError(file_, fmt::format("{}[{}]", path_of(key), i), "expected a number");
     out.push_back(checked_number(v[i], file_, fmt::format("{}[{}]", path_of(key), i)));
   }
   return out;
@@ -277,8 +279,7 @@ std::vector<std::string> JsonObject::string_array(const std::string& key) const 
   if (!v.is_array()) fail(key, fmt::format("expected an array of strings, got {}", type_name(v)));
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string())
-      throw InputError(file_, fmt::format("{}[{}]", path_of(key), i), "expected a string");
+    if (!v[i].is_string()) throw InputError(file_, fmt::format("{}[{}]", path_of(key), i), "expected a string");
     out.push_back(v[i].get<std::string>());
   }
   return out;
@@ -382,8 +383,7 @@ void JsonObject::allow(std::initializer_list<const char*> keys) const {
 
 void JsonObject::reject_unknown_keys() const {
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    if (std::find(seen_.begin(), seen_.end(), it.key()) == seen_.end())
-      fail(it.key(), "unknown key (misspelt?)");
+    if (std::find(seen_.begin(), seen_.end(), it.key()) == seen_.end()) fail(it.key(), "unknown key (misspelt?)");
   }
 }
 

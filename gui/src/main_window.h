@@ -22,52 +22,51 @@ class WhatIfPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
-public:
-  explicit MainWindow(QWidget *parent = nullptr);
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
 
   // Loads a file (asynchronously); the current source stays until the new one
   // has loaded.
-  void openFile(const QString &path);
+  void openFile(const QString& path);
   // Pins the run on screen; false when there is none.
   bool pinCurrent();
 
   // For tests: the parts and the state a user would see.
-  Dashboard *dashboard() const { return dashboard_; }
-  WhatIfPanel *whatIf() const { return what_if_; }
-  PinnedRuns *pinned() const { return pinned_; }
+  Dashboard* dashboard() const { return dashboard_; }
+  WhatIfPanel* whatIf() const { return what_if_; }
+  PinnedRuns* pinned() const { return pinned_; }
   bool busy() const { return worker_->busy(); }
   int outcomesShown() const { return outcomes_shown_; }
   QString errorText() const;
   QString source() const { return source_; }
-  const std::optional<RunOutcome> &current() const { return current_; }
+  const std::optional<RunOutcome>& current() const { return current_; }
 
-protected:
-  void dragEnterEvent(QDragEnterEvent *event) override;
-  void dropEvent(QDropEvent *event) override;
+ protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
 
-private:
-  void on_outcome(const RunOutcome &outcome);
-  void on_overrides(const QStringList &overrides);
-  void show_error(const QString &message);
+ private:
+  void on_outcome(const RunOutcome& outcome);
+  void on_overrides(const QStringList& overrides);
+  void show_error(const QString& message);
   void choose_file();
   void save_report();
 
-  RunWorker *worker_ = nullptr;
-  Dashboard *dashboard_ = nullptr;
-  WhatIfPanel *what_if_ = nullptr;
-  PinnedRuns *pinned_ = nullptr;
-  QLabel *error_ = nullptr;
-  QLabel *status_ = nullptr;
-  QProgressBar *progress_ = nullptr;
-  QAction *pin_action_ = nullptr;
-  QAction *save_action_ = nullptr;
+  RunWorker* worker_ = nullptr;
+  Dashboard* dashboard_ = nullptr;
+  WhatIfPanel* what_if_ = nullptr;
+  PinnedRuns* pinned_ = nullptr;
+  QLabel* error_ = nullptr;
+  QLabel* status_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QAction* pin_action_ = nullptr;
+  QAction* save_action_ = nullptr;
 
-  QString source_; // the file the what-ifs apply to
-  bool opening_ =
-      false; // an open is in flight: its outcome sets a new baseline
+  QString source_;        // the file the what-ifs apply to
+  bool opening_ = false;  // an open is in flight: its outcome sets a new baseline
   std::optional<RunOutcome> current_;
   int outcomes_shown_ = 0;
   int pins_made_ = 0;
 };
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

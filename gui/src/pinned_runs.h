@@ -17,26 +17,24 @@ namespace gwsim::gui {
 
 class PinnedRuns : public QWidget {
   Q_OBJECT
-public:
-  explicit PinnedRuns(QWidget *parent = nullptr);
+ public:
+  explicit PinnedRuns(QWidget* parent = nullptr);
 
-  void add(const QString &label, const ReportModel &report);
+  void add(const QString& label, const ReportModel& report);
   int count() const { return static_cast<int>(runs_.size()); }
-  const std::vector<std::pair<QString, ReportModel>> &runs() const {
-    return runs_;
-  }
-  QTableWidget *table() const { return table_; }
+  const std::vector<std::pair<QString, ReportModel>>& runs() const { return runs_; }
+  QTableWidget* table() const { return table_; }
 
-signals:
+ signals:
   void changed();
 
-private:
+ private:
   void refill();
 
   std::vector<std::pair<QString, ReportModel>> runs_;
-  QTableWidget *table_ = nullptr;
-  QPushButton *remove_ = nullptr;
-  QPushButton *clear_ = nullptr;
+  QTableWidget* table_ = nullptr;
+  QPushButton* remove_ = nullptr;
+  QPushButton* clear_ = nullptr;
 };
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

@@ -12,15 +12,12 @@
 
 namespace gwsim::gui {
 
-bool render_dashboard(const QString &file, const QString &png, QString *error,
-                      QSize size) {
+bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
-  const RunOutcome outcome = run_simulation(
-      RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});
+  const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});
   if (!outcome.ok) {
-    if (error)
-      *error = QString::fromStdString(outcome.error);
+    if (error) *error = QString::fromStdString(outcome.error);
     return false;
   }
   Dashboard dashboard;
@@ -30,7 +27,7 @@ bool render_dashboard(const QString &file, const QString &png, QString *error,
   // come out 0x0.
   dashboard.setAttribute(Qt::WA_DontShowOnScreen);
   dashboard.show();
-  dashboard.grab(); // first paint settles the chart geometry
+  dashboard.grab();  // first paint settles the chart geometry
   const QPixmap pixmap = dashboard.grab();
   // Encoded in memory, then written all or nothing: a failure leaves no half
   // PNG behind.
@@ -38,20 +35,17 @@ bool render_dashboard(const QString &file, const QString &png, QString *error,
   QBuffer buffer(&bytes);
   buffer.open(QIODevice::WriteOnly);
   if (!pixmap.save(&buffer, "PNG")) {
-    if (error)
-      *error = QString("gwsim: --out %1: cannot encode the PNG").arg(png);
+    if (error) *error = QString("gwsim: --out %1: cannot encode the PNG").arg(png);
     return false;
   }
   try {
-    write_file_atomically(png.toStdString(),
-                          std::string(bytes.constData(), static_cast<std::size_t>(bytes.size())),
+    write_file_atomically(png.toStdString(), std::string(bytes.constData(), static_cast<std::size_t>(bytes.size())),
                           "--out");
-  } catch (const InputError &e) {
-    if (error)
-      *error = QString("gwsim: %1").arg(QString::fromStdString(e.what()));
+  } catch (const InputError& e) {
+    if (error) *error = QString("gwsim: %1").arg(QString::fromStdString(e.what()));
     return false;
   }
   return true;
 }
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

@@ -9,7 +9,6 @@ namespace gwsim::gui {
 
 // Runs FILE (a scenario, or a report shown as written) and saves the dashboard.
 // On failure returns false with the CLI's message in *error.
-bool render_dashboard(const QString &file, const QString &png, QString *error,
-                      QSize size = QSize(1600, 1000));
+bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size = QSize(1600, 1000));
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

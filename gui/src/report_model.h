@@ -10,10 +10,10 @@
 namespace gwsim::gui {
 
 struct CommEntry {
-  std::string name; // e.g. "ep_dispatch"
-  std::string kind; // tp | pp | dp | ep | cp
-  std::string op;   // all_to_all, reduce_scatter ...
-  std::string link; // scaleup | scaleout
+  std::string name;  // e.g. "ep_dispatch"
+  std::string kind;  // tp | pp | dp | ep | cp
+  std::string op;    // all_to_all, reduce_scatter ...
+  std::string link;  // scaleup | scaleout
   std::string algorithm;
   long long group = 0;
   double per_step_s = 0;
@@ -22,11 +22,11 @@ struct CommEntry {
 };
 
 struct ReportModel {
-  std::string name;    // scenario name
-  std::string gpu;     // cluster.gpu
-  long long gpus = 0;  // cluster.gpus
-  std::string backend; // provenance.backend
-  std::string profile; // provenance.profile.name
+  std::string name;     // scenario name
+  std::string gpu;      // cluster.gpu
+  long long gpus = 0;   // cluster.gpus
+  std::string backend;  // provenance.backend
+  std::string profile;  // provenance.profile.name
 
   double step_time_s = 0;
   double tokens_per_s = 0;
@@ -36,8 +36,7 @@ struct ReportModel {
   double days = 0;
   double gpu_hours = 0;
   double cost_usd = 0;
-  std::optional<double>
-      goodput; // only some reports carry it (failure modelling)
+  std::optional<double> goodput;  // only some reports carry it (failure modelling)
   std::string bottleneck;
   // In the report's key order (sorted), so a chart built from it is stable run
   // to run.
@@ -57,6 +56,6 @@ struct ReportModel {
 
 // Throws std::runtime_error naming the missing field when the document is not a
 // usable report.
-ReportModel report_model_from_json_text(const std::string &text);
+ReportModel report_model_from_json_text(const std::string& text);
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

@@ -6,19 +6,17 @@
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/report/report.h"
 
 namespace gwsim::gui {
 namespace {
 
 using nlohmann::json;
 
-bool starts_with(const std::string &s, const std::string &prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-ScenarioKnobs knobs_of(const Scenario &s) {
+ScenarioKnobs knobs_of(const Scenario& s) {
   ScenarioKnobs k;
   k.valid = true;
   k.gpu = s.gpu.name;
@@ -36,54 +34,42 @@ ScenarioKnobs knobs_of(const Scenario &s) {
 
 // The scenario a report embeds is the resolved one; its "profile" names a file under
 // hwmodels/profiles, so it re-runs as is.
-Scenario parse_report_scenario(const json &doc, const std::string &path) {
-  return parse_scenario(doc, path);
-}
+Scenario parse_report_scenario(const json& doc, const std::string& path) { return parse_scenario(doc, path); }
 
 // Calibration profiles are per GPU: a what-if on another GPU takes that GPU's default profile
 // (measured, else derived, else published: preferred_profile_name).
 // (apply_override turns a cluster file name into {"file": name} when cluster keys are set.)
-void prepare_for_overrides(json &doc, const std::vector<std::string> &overrides,
-                           bool &gpu_changed) {
-  for (const auto &ov : overrides)
-    gpu_changed |= starts_with(ov, "cluster.gpu=");
-  if (gpu_changed)
-    doc.erase("profile");
+void prepare_for_overrides(json& doc, const std::vector<std::string>& overrides, bool& gpu_changed) {
+  for (const auto& ov : overrides) gpu_changed |= starts_with(ov, "cluster.gpu=");
+  if (gpu_changed) doc.erase("profile");
 }
 
-} // namespace
+}  // namespace
 
-RunOutcome run_simulation(const RunRequest &request) {
+RunOutcome run_simulation(const RunRequest& request) {
   RunOutcome out;
   out.request = request;
-  const std::string &path = request.path;
+  const std::string& path = request.path;
   try {
     json doc = parse_json_file(path);
-    if (!doc.is_object())
-      throw InputError(path, "$", "expected a scenario object");
-    const bool is_report =
-        doc.value("schema", std::string()) == "gwsim.report/1";
+    if (!doc.is_object()) throw InputError(path, "$", "expected a scenario object");
+    const bool is_report = doc.value("schema", std::string()) == "gwsim.report/1";
     json report;
     if (is_report) {
       if (!doc.contains("scenario") || !doc["scenario"].is_object())
-        throw InputError(
-            path, "$.scenario",
-            "expected the resolved scenario the report was made from");
+        throw InputError(path, "$.scenario", "expected the resolved scenario the report was made from");
       json scenario_doc = doc["scenario"];
       if (request.overrides.empty()) {
         report = doc;
         try {
-          out.knobs =
-              knobs_of(parse_report_scenario(scenario_doc, path));
-        } catch (const InputError &) {
-          out.knobs.valid =
-              false; // still show the report; only what-ifs are off
+          out.knobs = knobs_of(parse_report_scenario(scenario_doc, path));
+        } catch (const InputError&) {
+          out.knobs.valid = false;  // still show the report; only what-ifs are off
         }
       } else {
         bool gpu_changed = false;
         prepare_for_overrides(scenario_doc, request.overrides, gpu_changed);
-        for (const auto &ov : request.overrides)
-          apply_override(scenario_doc, ov, path);
+        for (const auto& ov : request.overrides) apply_override(scenario_doc, ov, path);
         Scenario s = parse_report_scenario(scenario_doc, path);
         report = run_training(s).report;
         out.knobs = knobs_of(s);
@@ -93,31 +79,28 @@ RunOutcome run_simulation(const RunRequest &request) {
       // --set`), plus the cluster and profile preparation that what-ifs need.
       bool gpu_changed = false;
       prepare_for_overrides(doc, request.overrides, gpu_changed);
-      for (const auto &ov : request.overrides)
-        apply_override(doc, ov, path);
+      for (const auto& ov : request.overrides) apply_override(doc, ov, path);
       Scenario s = parse_scenario(doc, path);
       report = run_training(s).report;
       out.knobs = knobs_of(s);
     }
-    out.report_json =
-        report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    out.report_json = report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     try {
       out.report = report_model_from_json_text(report.dump());
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       throw InputError(path, "", e.what());
     }
     out.ok = true;
-  } catch (const InputError &e) {
+  } catch (const InputError& e) {
     out.error = std::string("gwsim: ") + e.what();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     out.error = std::string("gwsim: internal error: ") + e.what();
   }
   return out;
 }
 
-RunWorker::RunWorker(QObject *parent) : QObject(parent) {
-  connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this,
-          &RunWorker::on_run_done);
+RunWorker::RunWorker(QObject* parent) : QObject(parent) {
+  connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this, &RunWorker::on_run_done);
 }
 
 RunWorker::~RunWorker() {
@@ -126,16 +109,15 @@ RunWorker::~RunWorker() {
   watcher_.waitForFinished();
 }
 
-void RunWorker::submit(const RunRequest &request) {
+void RunWorker::submit(const RunRequest& request) {
   if (watcher_.isRunning()) {
-    queued_ =
-        request; // replaces an older queued request: it would be stale anyway
+    queued_ = request;  // replaces an older queued request: it would be stale anyway
     return;
   }
   start(request);
 }
 
-void RunWorker::start(const RunRequest &request) {
+void RunWorker::start(const RunRequest& request) {
   if (!busy_) {
     busy_ = true;
     emit busyChanged(true);
@@ -158,4 +140,4 @@ void RunWorker::on_run_done() {
   emit busyChanged(false);
 }
 
-} // namespace gwsim::gui
+}  // namespace gwsim::gui

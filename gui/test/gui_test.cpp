@@ -19,8 +19,8 @@
 #include "dashboard.h"
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/report/report.h"
 #include "main_window.h"
 #include "pinned_runs.h"
 #include "render.h"
@@ -33,69 +33,53 @@ namespace {
 
 constexpr int kRunTimeoutMs = 60000;
 
-QString scenario_path(const QString &name) {
-  return QString::fromStdString(gwsim::data_dir()) + "/scenarios/" + name;
-}
+QString scenario_path(const QString& name) { return QString::fromStdString(gwsim::data_dir()) + "/scenarios/" + name; }
 
-QBarSet *set_named(QAbstractBarSeries *series, const QString &label) {
-  for (QBarSet *set : series->barSets())
-    if (set->label() == label)
-      return set;
+QBarSet* set_named(QAbstractBarSeries* series, const QString& label) {
+  for (QBarSet* set : series->barSets())
+    if (set->label() == label) return set;
   return nullptr;
 }
 
-QString pretty(const std::string &key) {
-  return QString::fromStdString(key).replace('_', ' ');
-}
+QString pretty(const std::string& key) { return QString::fromStdString(key).replace('_', ' '); }
 
 // The numbers the charts must show: the same calls `gwsim run` makes.
-nlohmann::json cli_report(const QString &path,
-                          const std::vector<std::string> &overrides = {}) {
-  return gwsim::run_training(
-             gwsim::load_scenario(path.toStdString(), overrides))
-      .report;
+nlohmann::json cli_report(const QString& path, const std::vector<std::string>& overrides = {}) {
+  return gwsim::run_training(gwsim::load_scenario(path.toStdString(), overrides)).report;
 }
 
-void check_charts_hold(const gwsim::gui::Dashboard *dash,
-                       const nlohmann::json &report) {
-  QAbstractBarSeries *breakdown = dash->breakdownSeries();
+void check_charts_hold(const gwsim::gui::Dashboard* dash, const nlohmann::json& report) {
+  QAbstractBarSeries* breakdown = dash->breakdownSeries();
   QVERIFY(breakdown);
-  for (const auto &[key, value] : report["training"]["breakdown_s"].items()) {
-    QBarSet *set = set_named(breakdown, pretty(key));
+  for (const auto& [key, value] : report["training"]["breakdown_s"].items()) {
+    QBarSet* set = set_named(breakdown, pretty(key));
     QVERIFY2(set, qPrintable("no bar set for " + QString::fromStdString(key)));
     QCOMPARE(set->at(0), value.get<double>());
   }
-  QAbstractBarSeries *memory = dash->memorySeries();
+  QAbstractBarSeries* memory = dash->memorySeries();
   QVERIFY(memory);
-  for (const auto &[key, value] : report["memory"]["per_gpu_gib"].items()) {
-    if (key == "total")
-      continue;
-    QBarSet *set = set_named(memory, pretty(key));
-    QVERIFY2(set,
-             qPrintable("no memory bar for " + QString::fromStdString(key)));
+  for (const auto& [key, value] : report["memory"]["per_gpu_gib"].items()) {
+    if (key == "total") continue;
+    QBarSet* set = set_named(memory, pretty(key));
+    QVERIFY2(set, qPrintable("no memory bar for " + QString::fromStdString(key)));
     QCOMPARE(set->at(0), value.get<double>());
   }
-  QBarSet *capacity = set_named(memory, "HBM capacity");
+  QBarSet* capacity = set_named(memory, "HBM capacity");
   QVERIFY(capacity);
   QCOMPARE(capacity->at(1), report["memory"]["capacity_gib"].get<double>());
-  QCOMPARE(
-      dash->cardText("mfu"),
-      QString::number(report["training"]["mfu"].get<double>() * 100, 'f', 1) +
-          " %");
-  QCOMPARE(dash->communicationTable()->rowCount(),
-           static_cast<int>(report["communication"].size()));
+  QCOMPARE(dash->cardText("mfu"), QString::number(report["training"]["mfu"].get<double>() * 100, 'f', 1) + " %");
+  QCOMPARE(dash->communicationTable()->rowCount(), static_cast<int>(report["communication"].size()));
 }
 
-bool wait_for_outcome(MainWindow &w, int before) {
-  return QTest::qWaitFor(
-      [&] { return w.outcomesShown() > before && !w.busy(); }, kRunTimeoutMs);
+bool wait_for_outcome(MainWindow& w, int before) {
+  return QTest::qWaitFor([&] { return w.outcomesShown() > before && !w.busy(); }, kRunTimeoutMs);
 }
 
-} // namespace
+}  // namespace
 
 class GuiTest : public QObject {
   Q_OBJECT
-private slots:
+ private slots:
   void opens_every_shipped_scenario_data();
   void opens_every_shipped_scenario();
   void gpu_what_if_reruns_and_changes_charts();
@@ -112,8 +96,7 @@ void GuiTest::opens_every_shipped_scenario_data() {
   const QDir dir(QString::fromStdString(gwsim::data_dir()) + "/scenarios");
   const auto files = dir.entryList({"*.json"}, QDir::Files, QDir::Name);
   QVERIFY(!files.isEmpty());
-  for (const QString &f : files)
-    QTest::newRow(qPrintable(f)) << dir.filePath(f);
+  for (const QString& f : files) QTest::newRow(qPrintable(f)) << dir.filePath(f);
 }
 
 void GuiTest::opens_every_shipped_scenario() {
@@ -135,22 +118,18 @@ void GuiTest::gpu_what_if_reruns_and_changes_charts() {
   MainWindow w;
   w.openFile(path);
   QVERIFY(wait_for_outcome(w, 0));
-  const double compute_before =
-      set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);
+  const double compute_before = set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);
   w.whatIf()->gpuBox()->setCurrentText("H20");
   QVERIFY(wait_for_outcome(w, 1));
   QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
   QCOMPARE(w.current()->report.gpu, std::string("H20"));
   QCOMPARE(w.current()->report.profile, std::string("h20-published"));
-  QVERIFY(std::vector<std::string>{"cluster.gpu=H20"} ==
-          w.current()->request.overrides);
-  const double compute_after =
-      set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);
+  QVERIFY(std::vector<std::string>{"cluster.gpu=H20"} == w.current()->request.overrides);
+  const double compute_after = set_named(w.dashboard()->breakdownSeries(), "compute")->at(0);
   QVERIFY(compute_after != compute_before);
   double reported = -1;
-  for (const auto &[key, value] : w.current()->report.breakdown_s)
-    if (key == "compute")
-      reported = value;
+  for (const auto& [key, value] : w.current()->report.breakdown_s)
+    if (key == "compute") reported = value;
   QCOMPARE(compute_after, reported);
 }
 
@@ -166,8 +145,7 @@ void GuiTest::precision_what_if_changes_charts() {
   QVERIFY(w.current()->report.step_time_s < step_before);
   // Same numbers as `gwsim run --set training.precision=fp8` (this scenario has
   // an inline cluster).
-  check_charts_hold(w.dashboard(),
-                    cli_report(path, {"training.precision=fp8"}));
+  check_charts_hold(w.dashboard(), cli_report(path, {"training.precision=fp8"}));
 }
 
 void GuiTest::infeasible_what_if_shows_cli_error_and_keeps_pins() {
@@ -179,14 +157,13 @@ void GuiTest::infeasible_what_if_shows_cli_error_and_keeps_pins() {
   QCOMPARE(w.pinned()->count(), 1);
   const double step_before = w.current()->report.step_time_s;
 
-  w.whatIf()->tpBox()->setValue(3); // does not divide the 128 heads
+  w.whatIf()->tpBox()->setValue(3);  // does not divide the 128 heads
   QVERIFY(wait_for_outcome(w, 1));
   const auto overrides = w.whatIf()->overrides();
   QString expected;
   try {
-    gwsim::run_training(gwsim::load_scenario(
-        path.toStdString(), overrides)); // what `gwsim run` does
-  } catch (const gwsim::InputError &e) {
+    gwsim::run_training(gwsim::load_scenario(path.toStdString(), overrides));  // what `gwsim run` does
+  } catch (const gwsim::InputError& e) {
     expected = QString("gwsim: ") + e.what();
   }
   QVERIFY2(!expected.isEmpty(), "the CLI accepted the infeasible set-up");
@@ -196,7 +173,7 @@ void GuiTest::infeasible_what_if_shows_cli_error_and_keeps_pins() {
   QCOMPARE(w.pinned()->table()->rowCount(), 1);
   QVERIFY(w.dashboard()->hasReport());
   QCOMPARE(w.current()->report.step_time_s,
-           step_before); // last good run still shown
+           step_before);  // last good run still shown
 
   // A feasible change afterwards clears the banner and pins still hold.
   w.whatIf()->tpBox()->setValue(8);
@@ -234,7 +211,7 @@ void GuiTest::bad_file_shows_error_and_keeps_state() {
   QString expected;
   try {
     gwsim::load_scenario(bad.toStdString());
-  } catch (const gwsim::InputError &e) {
+  } catch (const gwsim::InputError& e) {
     expected = QString("gwsim: ") + e.what();
   }
   QVERIFY(!expected.isEmpty());
@@ -264,27 +241,22 @@ void GuiTest::opens_a_report_and_reruns_its_scenario() {
   QVERIFY(w.whatIf()->isEnabled());
   QCOMPARE(w.whatIf()->base().gpu, std::string("H800-SXM"));
 
-  w.whatIf()->nicBox()->setValue(
-      100); // a quarter of the 400 Gb/s NICs: more exposed DP traffic
+  w.whatIf()->nicBox()->setValue(100);  // a quarter of the 400 Gb/s NICs: more exposed DP traffic
   QVERIFY(wait_for_outcome(w, 1));
   QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  QVERIFY(w.current()->report.step_time_s >
-          report["training"]["step_time_s"].get<double>());
-  w.whatIf()->nicBox()->setValue(
-      400); // back to the file: the embedded scenario gives the report back
+  QVERIFY(w.current()->report.step_time_s > report["training"]["step_time_s"].get<double>());
+  w.whatIf()->nicBox()->setValue(400);  // back to the file: the embedded scenario gives the report back
   QVERIFY(wait_for_outcome(w, 2));
   QVERIFY(w.current()->request.overrides.empty());
-  QCOMPARE(w.current()->report.step_time_s,
-           report["training"]["step_time_s"].get<double>());
+  QCOMPARE(w.current()->report.step_time_s, report["training"]["step_time_s"].get<double>());
 }
 
 void GuiTest::newest_request_wins() {
-  const std::string path =
-      scenario_path("megatron-sc21-175b-1024xa100.json").toStdString();
+  const std::string path = scenario_path("megatron-sc21-175b-1024xa100.json").toStdString();
   gwsim::gui::RunWorker worker;
   std::vector<gwsim::gui::RunOutcome> delivered;
   connect(&worker, &gwsim::gui::RunWorker::finished, this,
-          [&](const gwsim::gui::RunOutcome &o) { delivered.push_back(o); });
+          [&](const gwsim::gui::RunOutcome& o) { delivered.push_back(o); });
   worker.submit({path, {"training.precision=fp16"}});
   worker.submit({path, {"training.precision=bf16", "cluster.nic_gbps=100"}});
   worker.submit({path, {"cluster.nic_gbps=200"}});
@@ -293,8 +265,7 @@ void GuiTest::newest_request_wins() {
   QTest::qWait(50);
   QCOMPARE(delivered.size(), std::size_t{1});
   QVERIFY(delivered[0].ok);
-  QVERIFY(delivered[0].request.overrides ==
-          std::vector<std::string>{"cluster.nic_gbps=200"});
+  QVERIFY(delivered[0].request.overrides == std::vector<std::string>{"cluster.nic_gbps=200"});
   QCOMPARE(delivered[0].knobs.nic_gbps, 200.0);
 }
 
@@ -302,10 +273,8 @@ void GuiTest::render_png_is_not_blank() {
   QTemporaryDir tmp;
   const QString png = tmp.filePath("dashboard.png");
   QString error;
-  QVERIFY2(
-      gwsim::gui::render_dashboard(
-          scenario_path("deepseek-v3-pretrain-2048xh800.json"), png, &error),
-      qPrintable(error));
+  QVERIFY2(gwsim::gui::render_dashboard(scenario_path("deepseek-v3-pretrain-2048xh800.json"), png, &error),
+           qPrintable(error));
   QImage image(png);
   QVERIFY(!image.isNull());
   QVERIFY(image.width() >= 1000 && image.height() >= 600);
@@ -326,12 +295,10 @@ void GuiTest::render_png_is_not_blank() {
   const double mean = sum / n;
   const double variance = sum2 / n - mean * mean;
   QVERIFY2(variance > 100, qPrintable(QString("variance %1").arg(variance)));
-  QVERIFY2(colours.size() > 50,
-           qPrintable(QString("%1 colours").arg(colours.size())));
+  QVERIFY2(colours.size() > 50, qPrintable(QString("%1 colours").arg(colours.size())));
   // Bad input: the CLI's message, no file.
   const QString none = tmp.filePath("none.png");
-  QVERIFY(!gwsim::gui::render_dashboard(tmp.filePath("missing.json"), none,
-                                        &error));
+  QVERIFY(!gwsim::gui::render_dashboard(tmp.filePath("missing.json"), none, &error));
   QVERIFY(error.startsWith("gwsim: "));
   QVERIFY(!QFile::exists(none));
 }

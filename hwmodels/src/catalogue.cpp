@@ -1,7 +1,7 @@
 // Loading the GPU catalogue and cluster descriptions (profiles are parsed in profile.cpp; only the
 // lookup of the default profile file lives here, because it is keyed by catalogue name).
-#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/common/text_and_numbers.h"
 
 #include <fmt/format.h>
 
@@ -75,8 +75,10 @@ GpuSpec parse_gpu(const JsonObject& obj) {
   obj.one_of("schema", {kGpuSchema});
   g.name = obj.string("name");
   if (g.name.empty()) obj.fail("name", "expected a non-empty name");
-  if (obj.has("aliases")) g.aliases = obj.string_array("aliases");
-  else obj.allow({"aliases"});
+  if (obj.has("aliases"))
+    g.aliases = obj.string_array("aliases");
+  else
+    obj.allow({"aliases"});
   g.vendor = obj.string("vendor");
   g.architecture = obj.string("architecture");
   g.datacenter = obj.boolean_or("datacenter", true);
@@ -114,7 +116,8 @@ GpuSpec load_gpu_file(const std::string& path) {
 }
 
 std::vector<GpuSpec> load_gpu_dir(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw InputError(dir, "", "GPU catalogue folder not found: expected a folder of *.json files");
+  if (!fs::is_directory(dir))
+    throw InputError(dir, "", "GPU catalogue folder not found: expected a folder of *.json files");
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path().string());
@@ -133,7 +136,9 @@ std::vector<GpuSpec> load_gpu_dir(const std::string& dir) {
       // The same key twice in one file (an alias that spells the name) is harmless; across files it
       // would make find_gpu ambiguous.
       if (!fresh && it->second != f)
-        throw InputError(f, path, fmt::format("\"{}\" is already a name or alias in {}: expected unique names", keys[i], it->second));
+        throw InputError(
+            f, path,
+            fmt::format("\"{}\" is already a name or alias in {}: expected unique names", keys[i], it->second));
     }
     out.push_back(std::move(g));
   }
@@ -166,7 +171,8 @@ const GpuSpec& find_gpu(const std::string& name, const std::string& file, const 
   }
   std::vector<std::string> names;
   for (const auto& g : cat) names.push_back(g.name);
-  throw InputError(file, json_path, fmt::format("unknown GPU \"{}\": expected one of {}", name, fmt::join(names, ", ")));
+  throw InputError(file, json_path,
+                   fmt::format("unknown GPU \"{}\": expected one of {}", name, fmt::join(names, ", ")));
 }
 
 // Clusters ---------------------------------------------------------------------------------------
@@ -194,11 +200,12 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
   c.gpus = obj.integer_in("gpus", 1, limits::kMaxGpus);
   c.gpus_per_node = obj.int_in_or("gpus_per_node", 1, limits::kMaxGpus, 8);
   if (c.gpus % c.gpus_per_node != 0)
-    obj.fail("gpus", fmt::format("expected a positive multiple of gpus_per_node ({}), got {}", c.gpus_per_node, c.gpus));
+    obj.fail("gpus",
+             fmt::format("expected a positive multiple of gpus_per_node ({}), got {}", c.gpus_per_node, c.gpus));
 
   const bool domain_given = obj.has("scaleup_domain_gpus");
   std::int64_t domain = obj.integer_in_or("scaleup_domain_gpus", 1, limits::kMaxGpus,
-                                         static_cast<std::int64_t>(gpu.scaleup_domain_gpus.value));
+                                          static_cast<std::int64_t>(gpu.scaleup_domain_gpus.value));
   if (!domain_given && domain > c.gpus) domain = c.gpus;  // a partial NVL72 rack: the domain is what exists
   if (domain > c.gpus)
     obj.fail("scaleup_domain_gpus", fmt::format("expected at most gpus ({}), got {}", c.gpus, domain));
@@ -210,11 +217,15 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
              fmt::format("expected gpus ({}) to be a multiple of the scale-up domain ({} GPUs)", c.gpus, domain));
   c.scaleup_domain_gpus = static_cast<int>(domain);
 
-  double bidir_gbs = obj.has("scaleup_bidir_gbs") ? obj.positive("scaleup_bidir_gbs") : obj.number_or("scaleup_bidir_gbs", gpu.scaleup_bidir_gbs.value);
+  double bidir_gbs = obj.has("scaleup_bidir_gbs") ? obj.positive("scaleup_bidir_gbs")
+                                                  : obj.number_or("scaleup_bidir_gbs", gpu.scaleup_bidir_gbs.value);
   if (bidir_gbs > gpu.scaleup_bidir_gbs.value * (1 + 1e-9))
-    obj.fail("scaleup_bidir_gbs", fmt::format("expected at most the {}'s own {} GB/s, got {}", gpu.name, gpu.scaleup_bidir_gbs.value, bidir_gbs));
+    obj.fail("scaleup_bidir_gbs", fmt::format("expected at most the {}'s own {} GB/s, got {}", gpu.name,
+                                              gpu.scaleup_bidir_gbs.value, bidir_gbs));
   c.scaleup_per_direction_bps = bidir_gbs * 1e9 / 2;
-  c.scaleup_latency_s = (obj.has("scaleup_latency_us") ? obj.positive("scaleup_latency_us") : obj.number_or("scaleup_latency_us", 3)) * 1e-6;
+  c.scaleup_latency_s =
+      (obj.has("scaleup_latency_us") ? obj.positive("scaleup_latency_us") : obj.number_or("scaleup_latency_us", 3)) *
+      1e-6;
 
   c.nics_per_node = obj.int_in_or("nics_per_node", 1, limits::kMaxGpus, c.gpus_per_node);
   double nic_gbps = obj.has("nic_gbps") ? obj.positive("nic_gbps") : obj.number_or("nic_gbps", 400);
@@ -233,12 +244,14 @@ ClusterSpec parse_cluster(const JsonObject& obj) {
     c.fabric.tiers = f.int_in_or("tiers", 1, 4, 2);
     c.fabric.oversubscription = f.number_or("oversubscription", 1.0);
     if (!(c.fabric.oversubscription >= 1.0))
-      f.fail("oversubscription", fmt::format("expected a downlink:uplink ratio >= 1, got {}", c.fabric.oversubscription));
+      f.fail("oversubscription",
+             fmt::format("expected a downlink:uplink ratio >= 1, got {}", c.fabric.oversubscription));
     c.fabric.planes = f.int_in_or("planes", 1, limits::kMaxGpus, 1);
     if (c.fabric.kind != FabricKind::multi_plane_fat_tree && c.fabric.planes != 1)
       f.fail("planes", fmt::format("expected 1 plane unless kind is multi_plane_fat_tree, got {}", c.fabric.planes));
     if (c.nics_per_node % c.fabric.planes != 0)
-      f.fail("planes", fmt::format("expected a divisor of nics_per_node ({}), got {}", c.nics_per_node, c.fabric.planes));
+      f.fail("planes",
+             fmt::format("expected a divisor of nics_per_node ({}), got {}", c.nics_per_node, c.fabric.planes));
     double hop_us = f.number_or("hop_latency_us", 0.6);
     double nic_us = f.number_or("nic_latency_us", 2.0);
     if (hop_us < 0) f.fail("hop_latency_us", fmt::format("expected a latency >= 0, got {}", hop_us));
@@ -289,8 +302,9 @@ std::vector<std::string> available_profiles() {
 Profile default_profile_for(const GpuSpec& gpu) {
   std::string path = profiles_dir() + "/" + to_lower(gpu.name) + ".json";
   if (!path_exists(path))
-    throw InputError(path, "$", fmt::format("no default profile for GPU {}: expected this file (profiles present: {})", gpu.name,
-                                           fmt::join(available_profiles(), ", ")));
+    throw InputError(path, "$",
+                     fmt::format("no default profile for GPU {}: expected this file (profiles present: {})", gpu.name,
+                                 fmt::join(available_profiles(), ", ")));
   return load_profile_file(path);
 }
 
@@ -307,8 +321,8 @@ Profile preferred_profile_for(const GpuSpec& gpu) { return find_profile(preferre
 Profile find_profile(const std::string& name_or_path, const std::string& base_dir, const std::string& file,
                      const std::string& json_path) {
   const std::string ext = ".json";
-  bool is_path = name_or_path.size() > ext.size() &&
-                 name_or_path.compare(name_or_path.size() - ext.size(), ext.size(), ext) == 0;
+  bool is_path =
+      name_or_path.size() > ext.size() && name_or_path.compare(name_or_path.size() - ext.size(), ext.size(), ext) == 0;
   // A name given on the command line (file "") is named as the option's value.
   const std::string from_path = file.empty() && json_path.empty() ? "$" : json_path;
   if (is_path) {

@@ -21,16 +21,20 @@ std::vector<std::string> threshold_keys(const std::string& kind) {
   if (kind == "tpp_and_io") return {"tpp", "io_bidir_gbs"};
   std::vector<std::string> keys = kTppPdKeys;
   if (kind == "tpp_pd") return keys;
-  if (kind == "tpp_pd_hbm") keys.push_back("hbm_bandwidth_density_gbs_per_mm2");
-  else if (kind == "diffusion") keys.push_back("tier2_country_tpp_cap");
+  if (kind == "tpp_pd_hbm")
+    keys.push_back("hbm_bandwidth_density_gbs_per_mm2");
+  else if (kind == "diffusion")
+    keys.push_back("tier2_country_tpp_cap");
   else if (kind == "case_by_case") {
     keys.push_back("zone_tpp_below");
     keys.push_back("zone_dram_gbs_below");
-  } else if (kind == "bandwidth") return {"dram_gbs", "io_bidir_gbs", "dram_plus_io_gbs"};
+  } else if (kind == "bandwidth")
+    return {"dram_gbs", "io_bidir_gbs", "dram_plus_io_gbs"};
   return keys;
 }
 
-const std::vector<std::string> kKinds = {"tpp_and_io", "tpp_pd", "tpp_pd_hbm", "diffusion", "bandwidth", "case_by_case"};
+const std::vector<std::string> kKinds = {"tpp_and_io", "tpp_pd",    "tpp_pd_hbm",
+                                         "diffusion",  "bandwidth", "case_by_case"};
 
 // Whole numbers for TPP and GB/s, three significant digits for densities.
 std::string num(double x) { return std::fabs(x) >= 100 ? fmt::format("{:.0f}", x) : fmt::format("{:.3g}", x); }
@@ -207,8 +211,8 @@ RuleVerdict classify(const GpuSpec& gpu, const ExportRule& r) {
     // April 2025 is-informed letters (H20): any one of DRAM, I/O or their sum at or above its line.
     v.checks.push_back(check_ge("is-informed DRAM", "DRAM GB/s", m.dram_gbs, th(r, "dram_gbs")));
     v.checks.push_back(check_ge("is-informed I/O", "I/O GB/s", m.io_bidir_gbs, th(r, "io_bidir_gbs")));
-    v.checks.push_back(check_ge("is-informed DRAM+I/O", "DRAM+I/O GB/s", m.dram_gbs + m.io_bidir_gbs,
-                                th(r, "dram_plus_io_gbs")));
+    v.checks.push_back(
+        check_ge("is-informed DRAM+I/O", "DRAM+I/O GB/s", m.dram_gbs + m.io_bidir_gbs, th(r, "dram_plus_io_gbs")));
     v.controlled = std::any_of(v.checks.begin(), v.checks.end(), [](const RuleCheck& c) { return c.met; });
     v.category = v.controlled ? "licence required (is-informed)" : "not controlled";
     v.summary = v.controlled ? "licence required for China, Hong Kong, Macau and D:5 (bandwidth thresholds)"
@@ -252,8 +256,9 @@ RuleVerdict classify(const GpuSpec& gpu, const ExportRule& r) {
         v.controlled = true;  // a licence is still required; the zone only changes how it is reviewed
         bool zone = clause_met(v.checks, "case-by-case zone");
         v.category = zone ? "case-by-case" : "presumption of denial";
-        v.summary = zone ? fmt::format("{}: licence reviewed case by case for China/Macau", clause)
-                         : fmt::format("{}: outside the case-by-case zone, presumption of denial for China/Macau", clause);
+        v.summary =
+            zone ? fmt::format("{}: licence reviewed case by case for China/Macau", clause)
+                 : fmt::format("{}: outside the case-by-case zone, presumption of denial for China/Macau", clause);
       }
     }
   }
@@ -262,9 +267,10 @@ RuleVerdict classify(const GpuSpec& gpu, const ExportRule& r) {
     v.notes.push_back("rule " + r.status);
   const auto& us = export_rules().us_jurisdiction_vendors;
   if (std::find(us.begin(), us.end(), gpu.vendor) == us.end())
-    v.notes.push_back(fmt::format("{} is not a US vendor: classified by its parameters only; the rule governs items "
-                                  "subject to the EAR",
-                                  gpu.vendor));
+    v.notes.push_back(
+        fmt::format("{} is not a US vendor: classified by its parameters only; the rule governs items "
+                    "subject to the EAR",
+                    gpu.vendor));
   return v;
 }
 
@@ -306,27 +312,32 @@ GpuSpec apply_caps(const GpuSpec& gpu, const std::vector<Cap>& caps, const std::
     std::string line;
     if (kind == "interconnect") {
       if (cap.value > m.io_bidir_gbs)
-        throw InputError("", where, fmt::format("cap {:.4g} GB/s is above {}'s own chip-to-chip I/O of {:.4g} GB/s: expected a value below it",
-                                                cap.value, gpu.name, m.io_bidir_gbs));
+        throw InputError(
+            "", where,
+            fmt::format("cap {:.4g} GB/s is above {}'s own chip-to-chip I/O of {:.4g} GB/s: expected a value below it",
+                        cap.value, gpu.name, m.io_bidir_gbs));
       v.scaleup_bidir_gbs = capped(v.scaleup_bidir_gbs, cap.value, "capped interconnect");
-      line = fmt::format("interconnect: chip-to-chip I/O {:.4g} -> {:.4g} GB/s (bidirectional)", m.io_bidir_gbs, cap.value);
+      line = fmt::format("interconnect: chip-to-chip I/O {:.4g} -> {:.4g} GB/s (bidirectional)", m.io_bidir_gbs,
+                         cap.value);
     } else if (kind == "hbm") {
       if (cap.value > m.dram_gbs)
-        throw InputError("", where, fmt::format("cap {:.4g} GB/s is above {}'s own HBM bandwidth of {:.4g} GB/s: expected a value below it",
-                                                cap.value, gpu.name, m.dram_gbs));
+        throw InputError(
+            "", where,
+            fmt::format("cap {:.4g} GB/s is above {}'s own HBM bandwidth of {:.4g} GB/s: expected a value below it",
+                        cap.value, gpu.name, m.dram_gbs));
       v.hbm_bandwidth_gbs = capped(v.hbm_bandwidth_gbs, cap.value, "capped HBM bandwidth");
       line = fmt::format("hbm: HBM bandwidth {:.4g} -> {:.4g} GB/s", m.dram_gbs, cap.value);
     } else {
       if (cap.value > m.tpp)
-        throw InputError("", where, fmt::format("cap TPP {:.5g} is above {}'s own TPP of {:.5g}: expected a value below it",
-                                                cap.value, gpu.name, m.tpp));
+        throw InputError("", where,
+                         fmt::format("cap TPP {:.5g} is above {}'s own TPP of {:.5g}: expected a value below it",
+                                     cap.value, gpu.name, m.tpp));
       // Compute is capped by scaling every precision alike (fewer enabled SMs or lower clocks do
       // exactly that), so the precision mix and the PD's die area stay those of the original chip.
       double s = cap.value / m.tpp;
-      for (auto& [p, f] : v.peak_dense_tflops)
-        f = capped(f, f.value * s, fmt::format("capped compute x{:.4f}", s));
-      line = fmt::format("compute: TPP {:.5g} -> {:.5g} (every precision x{:.4f}; PD {:.3g} -> {:.3g})", m.tpp, cap.value, s,
-                         m.pd, m.pd * s);
+      for (auto& [p, f] : v.peak_dense_tflops) f = capped(f, f.value * s, fmt::format("capped compute x{:.4f}", s));
+      line = fmt::format("compute: TPP {:.5g} -> {:.5g} (every precision x{:.4f}; PD {:.3g} -> {:.3g})", m.tpp,
+                         cap.value, s, m.pd, m.pd * s);
     }
     if (applied_caps) applied_caps->push_back(line);
   }
@@ -340,9 +351,12 @@ GpuSpec derive_compliant_variant(const GpuSpec& gpu, const std::string& rule_id,
   RuleVerdict before = classify(gpu, r);
   // "Compliant" for the 2026 rule means inside the case-by-case zone; for every other rule it means
   // no licence requirement at all.
-  auto compliant = [&](const RuleVerdict& v) { return r.kind == "case_by_case" ? v.category != "presumption of denial" : !v.controlled; };
+  auto compliant = [&](const RuleVerdict& v) {
+    return r.kind == "case_by_case" ? v.category != "presumption of denial" : !v.controlled;
+  };
   if (compliant(before)) {
-    if (applied_caps) applied_caps->push_back(fmt::format("none: {} is already outside rule {} ({})", gpu.name, r.id, before.category));
+    if (applied_caps)
+      applied_caps->push_back(fmt::format("none: {} is already outside rule {} ({})", gpu.name, r.id, before.category));
     return gpu;
   }
   ChipMetrics m = chip_metrics(gpu);
@@ -355,16 +369,24 @@ GpuSpec derive_compliant_variant(const GpuSpec& gpu, const std::string& rule_id,
 
   double target = 0;
   if (kind == "interconnect") {
-    if (r.kind == "tpp_and_io") target = th(r, "io_bidir_gbs");
-    else if (r.kind == "bandwidth") target = std::min(th(r, "io_bidir_gbs"), th(r, "dram_plus_io_gbs") - m.dram_gbs);
-    else return no_threshold();
+    if (r.kind == "tpp_and_io")
+      target = th(r, "io_bidir_gbs");
+    else if (r.kind == "bandwidth")
+      target = std::min(th(r, "io_bidir_gbs"), th(r, "dram_plus_io_gbs") - m.dram_gbs);
+    else
+      return no_threshold();
   } else if (kind == "hbm") {
-    if (r.kind == "bandwidth") target = std::min(th(r, "dram_gbs"), th(r, "dram_plus_io_gbs") - m.io_bidir_gbs);
-    else if (r.kind == "case_by_case") target = th(r, "zone_dram_gbs_below");
-    else return no_threshold();
+    if (r.kind == "bandwidth")
+      target = std::min(th(r, "dram_gbs"), th(r, "dram_plus_io_gbs") - m.io_bidir_gbs);
+    else if (r.kind == "case_by_case")
+      target = th(r, "zone_dram_gbs_below");
+    else
+      return no_threshold();
   } else {  // compute
-    if (r.kind == "tpp_and_io") target = th(r, "tpp");
-    else if (r.kind == "bandwidth") return no_threshold();
+    if (r.kind == "tpp_and_io")
+      target = th(r, "tpp");
+    else if (r.kind == "bandwidth")
+      return no_threshold();
     else if (r.kind == "case_by_case" && before.controlled) {
       target = th(r, "zone_tpp_below");
     } else if (!m.datacenter) {
@@ -377,8 +399,8 @@ GpuSpec derive_compliant_variant(const GpuSpec& gpu, const std::string& rule_id,
   }
   if (!(target > 0))
     throw InfeasibleError("", "--cap " + cap_kind,
-                          fmt::format("no {} cap brings {} under rule {}: the other figures alone already cross it", kind,
-                                      gpu.name, r.id));
+                          fmt::format("no {} cap brings {} under rule {}: the other figures alone already cross it",
+                                      kind, gpu.name, r.id));
   double value = target * (1 - margin);
   double own = kind == "interconnect" ? m.io_bidir_gbs : kind == "hbm" ? m.dram_gbs : m.tpp;
   GpuSpec v = gpu;
@@ -393,9 +415,10 @@ GpuSpec derive_compliant_variant(const GpuSpec& gpu, const std::string& rule_id,
     // What still blocks: for the 2026 zone the "<" tests it fails, elsewhere the lines it crosses.
     for (const auto& c : after.checks)
       if (r.kind == "case_by_case" ? (c.op == "<" && !c.met) : (c.op == ">=" && c.met)) still.push_back(c.text);
-    throw InfeasibleError("", "--cap " + cap_kind,
-                          fmt::format("a {} cap alone does not bring {} under rule {}: still {}; expected another cap too",
-                                      kind, gpu.name, r.id, fmt::join(still, "; ")));
+    throw InfeasibleError(
+        "", "--cap " + cap_kind,
+        fmt::format("a {} cap alone does not bring {} under rule {}: still {}; expected another cap too", kind,
+                    gpu.name, r.id, fmt::join(still, "; ")));
   }
   v.name = fmt::format("{} ({}-capped for {})", gpu.name, kind, r.id);
   v.aliases.clear();

@@ -26,8 +26,7 @@ std::string op_class_names() {
   return fmt::format("{}", fmt::join(names, "|"));
 }
 const std::vector<std::string>& collective_ops() {
-  static const std::vector<std::string> ops = {"all_reduce", "all_gather", "reduce_scatter", "all_to_all",
-                                               "p2p"};
+  static const std::vector<std::string> ops = {"all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p"};
   return ops;
 }
 const std::vector<std::string>& link_names() {
@@ -78,13 +77,17 @@ OpEfficiency parse_op(const JsonObject& obj) {
   op.efficiency = obj.fraction("efficiency");
   op.overhead_s = us_to_s(non_negative(obj, "overhead_us"));
   op.source = obj.string("source");
-  if (obj.has("fit_rms_rel_error")) op.fit_rms_rel_error = non_negative(obj, "fit_rms_rel_error");
-  else obj.allow({"fit_rms_rel_error"});
+  if (obj.has("fit_rms_rel_error"))
+    op.fit_rms_rel_error = non_negative(obj, "fit_rms_rel_error");
+  else
+    obj.allow({"fit_rms_rel_error"});
   if (obj.has("curve")) {
     if (obj.has("curve_axis")) {
       const std::string axis = obj.string("curve_axis");
-      if (axis == "flops_per_byte") op.curve_axis = CurveAxis::flops_per_byte;
-      else if (axis != "size") obj.fail("curve_axis", fmt::format("expected size|flops_per_byte, got \"{}\"", axis));
+      if (axis == "flops_per_byte")
+        op.curve_axis = CurveAxis::flops_per_byte;
+      else if (axis != "size")
+        obj.fail("curve_axis", fmt::format("expected size|flops_per_byte, got \"{}\"", axis));
     }
     const auto points = obj.array_of_objects("curve");
     for (const auto& p : points) {
@@ -123,9 +126,12 @@ CollectiveEfficiency parse_collective(const JsonObject& obj) {
 
 std::string to_string(ProfileKind k) {
   switch (k) {
-    case ProfileKind::published: return "published";
-    case ProfileKind::measured: return "measured";
-    case ProfileKind::derived: return "derived";
+    case ProfileKind::published:
+      return "published";
+    case ProfileKind::measured:
+      return "measured";
+    case ProfileKind::derived:
+      return "derived";
   }
   return "unknown";
 }
@@ -144,8 +150,8 @@ double OpEfficiency::efficiency_at(double work) const {
   if (!(work > curve.front().work)) return curve.front().efficiency;
   if (!(work < curve.back().work)) return curve.back().efficiency;
   // First point with work above the query; the previous one is at or below it.
-  const auto hi = std::upper_bound(curve.begin(), curve.end(), work,
-                                   [](double w, const EfficiencyPoint& p) { return w < p.work; });
+  const auto hi =
+      std::upper_bound(curve.begin(), curve.end(), work, [](double w, const EfficiencyPoint& p) { return w < p.work; });
   const auto lo = hi - 1;
   // Linear in log(work): efficiency ramps with the order of magnitude of the op, not its size.
   const double t = (std::log(work) - std::log(lo->work)) / (std::log(hi->work) - std::log(lo->work));
@@ -179,9 +185,10 @@ const OpEfficiency& find_op(const Profile& p, OpClass op_class, std::optional<Pr
   if (auto it = p.ops.find(generic); it != p.ops.end()) return it->second;
   // Profiles without a separate attention-backward figure use the forward one.
   if (op_class == OpClass::attention_backward) return find_op(p, OpClass::attention, precision);
-  throw InputError(fmt::format("profile \"{}\": no entry for op \"{}\" (nor the fallback \"{}\"): add it to the "
-                               "profile's \"ops\"",
-                               p.name, specific, generic));
+  throw InputError(
+      fmt::format("profile \"{}\": no entry for op \"{}\" (nor the fallback \"{}\"): add it to the "
+                  "profile's \"ops\"",
+                  p.name, specific, generic));
 }
 
 }  // namespace
@@ -197,20 +204,20 @@ const CollectiveEfficiency& Profile::collective(LinkClass link, const std::strin
   if (auto l = collectives.find(link_name); l != collectives.end()) {
     if (auto it = l->second.find(op_name); it != l->second.end()) return it->second;
   }
-  throw InputError(fmt::format("profile \"{}\": no entry for collective \"{}\" on link \"{}\": add "
-                               "collectives.{}.{} to the profile",
-                               name, op_name, link_name, link_name, op_name));
+  throw InputError(
+      fmt::format("profile \"{}\": no entry for collective \"{}\" on link \"{}\": add "
+                  "collectives.{}.{} to the profile",
+                  name, op_name, link_name, link_name, op_name));
 }
 
 Profile parse_profile(const JsonObject& obj) {
   const std::string schema = obj.string("schema");
-  if (schema != kProfileSchema)
-    obj.fail("schema", fmt::format("expected \"{}\", got \"{}\"", kProfileSchema, schema));
+  if (schema != kProfileSchema) obj.fail("schema", fmt::format("expected \"{}\", got \"{}\"", kProfileSchema, schema));
   Profile p;
   p.name = obj.string("name");
   p.gpu_name = obj.string("gpu");
   const std::string kind = obj.one_of("kind", {"published", "measured", "derived"});
-  p.kind = kind == "published" ? ProfileKind::published
+  p.kind = kind == "published"  ? ProfileKind::published
            : kind == "measured" ? ProfileKind::measured
                                 : ProfileKind::derived;
   p.source = obj.string("source");
@@ -290,7 +297,8 @@ nlohmann::json profile_to_json(const Profile& p) {
     for (const auto& [link, per_op] : p.collectives) {
       nlohmann::json ops = nlohmann::json::object();
       for (const auto& [name, c] : per_op) {
-        ops[name] = {{"alpha_us", s_to_us_exact(c.alpha_s)}, {"bus_efficiency", c.bus_efficiency}, {"source", c.source}};
+        ops[name] = {
+            {"alpha_us", s_to_us_exact(c.alpha_s)}, {"bus_efficiency", c.bus_efficiency}, {"source", c.source}};
       }
       links[link] = std::move(ops);
     }

@@ -100,7 +100,8 @@ void check_grouped(Stage& st) {
   auto dx = upload_bf16(x), dw = upload_bf16(w);
   DevBuf<std::uint16_t> dy(want.size());
   cuda::GroupedGemmPlan plan(counts, n, k, as_bf16(dx), as_bf16(dw), as_bf16(dy));
-  const std::string shape = JsonObject().integer("experts", experts).integer("rows", rows).integer("N", n).integer("K", k).close();
+  const std::string shape =
+      JsonObject().integer("experts", experts).integer("rows", rows).integer("N", n).integer("K", k).close();
   const cuda::StreamPool pool(3);
   for (const std::string variant : {"cublas_grouped", "cublas_loop", "cublas_streams"}) {
     guarded(st, "grouped_gemm/" + variant, [&] {
@@ -154,7 +155,8 @@ void check_gemm_fp8(Stage& st) {
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const auto out = download_bf16(dy);
   const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
-  st.check("gemm_fp8", JsonObject().integer("M", m).integer("N", n).integer("K", k).close(), err, kBf16Bound, err <= kBf16Bound);
+  st.check("gemm_fp8", JsonObject().integer("M", m).integer("N", n).integer("K", k).close(), err, kBf16Bound,
+           err <= kBf16Bound);
 }
 
 void check_gating_permute_combine(Stage& st) {
@@ -185,7 +187,8 @@ void check_gating_permute_combine(Stage& st) {
   std::vector<float> w_ok, w_ref_ok;
   for (int t = 0; t < tokens; ++t) {
     bool same = true;
-    for (int j = 0; j < top_k; ++j) same = same && idx[std::size_t(t) * top_k + j] == idx_ref[std::size_t(t) * top_k + j];
+    for (int j = 0; j < top_k; ++j)
+      same = same && idx[std::size_t(t) * top_k + j] == idx_ref[std::size_t(t) * top_k + j];
     if (!same) {
       ++mismatched;
       continue;
@@ -197,8 +200,9 @@ void check_gating_permute_combine(Stage& st) {
   }
   const double werr = w_ok.empty() ? INFINITY : ref::rel_l2_error(w_ok.data(), w_ref_ok.data(), w_ok.size());
   const bool ok = mismatched <= tokens / 1000 && werr <= 1e-5;
-  st.check("moe_gating", JsonObject().integer("tokens", tokens).integer("experts", experts).integer("top_k", top_k).close(),
-           werr, 1e-5, ok, "tokens with a different selection: " + std::to_string(mismatched));
+  st.check("moe_gating",
+           JsonObject().integer("tokens", tokens).integer("experts", experts).integer("top_k", top_k).close(), werr,
+           1e-5, ok, "tokens with a different selection: " + std::to_string(mismatched));
 
   // Permute: indices must match the reference exactly (both are stable); the gather bitwise.
   const int assign = tokens * top_k;
@@ -207,7 +211,8 @@ void check_gating_permute_combine(Stage& st) {
                        row_token_ref.data(), pos_of_ref.data());
   DevBuf<int> didx_ref(idx_ref.size());
   didx_ref.upload(idx_ref);
-  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign), po(assign);
+  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign),
+      po(assign);
   for (DevBuf<int>* b : {&cnt, &off, &rt, &po}) GWSIM_CUDA_CHECK(cudaMemset(b->get(), 0xff, b->bytes()));
   const cuda::MoePermuteWorkspace ws{chunk.get(), cnt.get(), off.get(), rt.get(), po.get()};
   cuda::moe_permute_index(tokens, top_k, experts, didx_ref.get(), ws, nullptr);
@@ -224,7 +229,13 @@ void check_gating_permute_combine(Stage& st) {
     std::copy_n(x.begin() + std::size_t(row_token_ref[p]) * hidden, hidden, xp_ref.begin() + std::size_t(p) * hidden);
   const auto xp = download_bf16(dxp);
   const double gerr = ref::rel_l2_error(xp.data(), xp_ref.data(), xp.size());
-  st.check("moe_permute", JsonObject().integer("tokens", tokens).integer("experts", experts).integer("top_k", top_k).integer("hidden", hidden).close(),
+  st.check("moe_permute",
+           JsonObject()
+               .integer("tokens", tokens)
+               .integer("experts", experts)
+               .integer("top_k", top_k)
+               .integer("hidden", hidden)
+               .close(),
            gerr, 0.0, idx_ok && gerr == 0.0, idx_ok ? "" : "index arrays differ from the reference");
 
   // Combine on random expert outputs with the reference routing.
@@ -242,8 +253,9 @@ void check_gating_permute_combine(Stage& st) {
   ref::moe_combine_ref(tokens, top_k, hidden, y.data(), pos_of_ref.data(), w_ref.data(), want.data());
   const auto out = download_bf16(dout);
   const double cerr = ref::rel_l2_error(out.data(), want.data(), out.size());
-  st.check("moe_combine", JsonObject().integer("tokens", tokens).integer("top_k", top_k).integer("hidden", hidden).close(),
-           cerr, kBf16Bound, cerr <= kBf16Bound);
+  st.check("moe_combine",
+           JsonObject().integer("tokens", tokens).integer("top_k", top_k).integer("hidden", hidden).close(), cerr,
+           kBf16Bound, cerr <= kBf16Bound);
 }
 
 void check_skewed_permute(Stage& st) {
@@ -258,14 +270,16 @@ void check_skewed_permute(Stage& st) {
                        pos_of_ref.data());
   DevBuf<int> didx(idx.size());
   didx.upload(idx);
-  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign), po(assign);
+  DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * experts), cnt(experts), off(experts + 1), rt(assign),
+      po(assign);
   for (DevBuf<int>* b : {&cnt, &off, &rt, &po}) GWSIM_CUDA_CHECK(cudaMemset(b->get(), 0xff, b->bytes()));
   cuda::moe_permute_index(tokens, top_k, experts, didx.get(), {chunk.get(), cnt.get(), off.get(), rt.get(), po.get()},
                           nullptr);
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const bool ok = cnt.download() == counts_ref && off.download() == offsets_ref && rt.download() == row_token_ref &&
                   po.download() == pos_of_ref;
-  st.check("moe_permute", JsonObject().integer("tokens", tokens).integer("experts", experts).str("routing", "skewed").close(),
+  st.check("moe_permute",
+           JsonObject().integer("tokens", tokens).integer("experts", experts).str("routing", "skewed").close(),
            ok ? 0.0 : 1.0, 0.0, ok);
 }
 
@@ -281,7 +295,8 @@ void check_swiglu(Stage& st) {
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const auto out = download_bf16(dout);
   const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
-  st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound, err <= kBf16Bound);
+  st.check("swiglu", JsonObject().integer("rows", rows).integer("inter", inter).close(), err, kBf16Bound,
+           err <= kBf16Bound);
 }
 
 // A paged KV cache's block table with the pages in shuffled order, so a kernel that ignores the
@@ -306,7 +321,8 @@ ShuffledPageTable shuffled_page_table(int batch, const std::vector<int>& seq_len
   std::shuffle(p.perm.begin(), p.perm.end(), rng);
   p.table.assign(std::size_t(batch) * p.max_pages, 0);
   for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i) p.table[std::size_t(b) * p.max_pages + i] = p.perm[p.used++];
+    for (int i = 0; i < (seq_lens[b] + page - 1) / page; ++i)
+      p.table[std::size_t(b) * p.max_pages + i] = p.perm[p.used++];
   return p;
 }
 
@@ -335,8 +351,8 @@ void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int 
   const auto q = random_bf16_values(std::size_t(batch) * heads * d, seed + 2, -1, 1);
   const float scale = 1.0f / std::sqrt(192.0f);
   std::vector<float> want(std::size_t(batch) * heads * cuda::kMlaLatent);
-  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(), table.data(),
-                      seq_lens.data(), scale, want.data());
+  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(),
+                      table.data(), seq_lens.data(), scale, want.data());
   auto dq = upload_bf16(q), dc = upload_bf16(cache);
   DevBuf<int> dt(table.size()), dl(seq_lens.size());
   dt.upload(table);
@@ -365,7 +381,8 @@ void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int 
     for (int r = 0; r < 64; ++r)
       for (int t = 0; t < valid; ++t) {
         double acc = 0;
-        for (int i = 0; i < cuda::kMlaDim; ++i) acc += double(q[std::size_t(r) * cuda::kMlaDim + i]) * kv[std::size_t(t) * cuda::kMlaDim + i];
+        for (int i = 0; i < cuda::kMlaDim; ++i)
+          acc += double(q[std::size_t(r) * cuda::kMlaDim + i]) * kv[std::size_t(t) * cuda::kMlaDim + i];
         s_ref.push_back(static_cast<float>(acc));
         s_got.push_back(d[r * 64 + t]);
       }
@@ -378,12 +395,19 @@ void check_mla_decode_case(Stage& st, int batch, std::vector<int> seq_lens, int 
     const double es = ref::rel_l2_error(s_got.data(), s_ref.data(), s_got.size());
     const double eo = ref::rel_l2_error(d.data() + 8192, o_ref.data(), o_ref.size());
     char buf[160];
-    std::snprintf(buf, sizeof buf, "; %s tile0: S vs QK^T %.3g, O vs P.V %.3g (valid %d)", cuda::mla_decode_variant_name(kernel),
-                  es, eo, valid);
+    std::snprintf(buf, sizeof buf, "; %s tile0: S vs QK^T %.3g, O vs P.V %.3g (valid %d)",
+                  cuda::mla_decode_variant_name(kernel), es, eo, valid);
     note += buf;
   }
-  const std::string key = wgmma ? std::string("mla_decode/") + cuda::mla_decode_variant_name(kernel) : std::string("mla_decode");
-  st.check(key, JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits).close(),
+  const std::string key =
+      wgmma ? std::string("mla_decode/") + cuda::mla_decode_variant_name(kernel) : std::string("mla_decode");
+  st.check(key,
+           JsonObject()
+               .integer("batch", batch)
+               .integer("heads", heads)
+               .integer("max_kv_len", max_len)
+               .integer("splits", splits)
+               .close(),
            err, kBf16Bound, err <= kBf16Bound, note);
 }
 
@@ -394,7 +418,8 @@ void check_mla_prefill(Stage& st) {
   const auto q = random_bf16_values(std::size_t(tokens) * heads * 192, 601, -1, 1);
   const auto kv = random_bf16_values(std::size_t(tokens) * heads * 256, 602, -1, 1);
   const auto kva = random_bf16_values(std::size_t(tokens) * 576, 603, -1, 1);
-  std::vector<float> k_nope(std::size_t(tokens) * heads * nope), v(std::size_t(tokens) * heads * dv), k_rope(std::size_t(tokens) * rope);
+  std::vector<float> k_nope(std::size_t(tokens) * heads * nope), v(std::size_t(tokens) * heads * dv),
+      k_rope(std::size_t(tokens) * rope);
   for (int t = 0; t < tokens; ++t) {
     for (int h = 0; h < heads; ++h)
       for (int i = 0; i < 128; ++i) {
@@ -405,7 +430,8 @@ void check_mla_prefill(Stage& st) {
   }
   const float scale = 1.0f / std::sqrt(192.0f);
   std::vector<float> want(std::size_t(tokens) * heads * dv);
-  ref::mla_prefill_ref(tokens, heads, nope, rope, dv, q.data(), k_nope.data(), k_rope.data(), v.data(), scale, want.data());
+  ref::mla_prefill_ref(tokens, heads, nope, rope, dv, q.data(), k_nope.data(), k_rope.data(), v.data(), scale,
+                       want.data());
   auto dq = upload_bf16(q), dkv = upload_bf16(kv), dkva = upload_bf16(kva);
   DevBuf<std::uint16_t> dout(want.size());
   cuda::poison_bf16(as_bf16(dout), dout.size(), nullptr);
@@ -414,17 +440,27 @@ void check_mla_prefill(Stage& st) {
   a.heads = heads;
   a.heads_per_kv = 1;
   a.d_rope = rope;
-  a.q = as_bf16(dq); a.q_ts = heads * 192; a.q_hs = 192;
-  a.k_nope = as_bf16(dkv); a.k_ts = heads * 256; a.k_hs = 256;
-  a.k_rope = as_bf16(dkva) + 512; a.kr_ts = 576;
-  a.v = as_bf16(dkv) + 128; a.v_ts = heads * 256; a.v_hs = 256;
-  a.out = as_bf16(dout); a.o_ts = heads * dv; a.o_hs = dv;
+  a.q = as_bf16(dq);
+  a.q_ts = heads * 192;
+  a.q_hs = 192;
+  a.k_nope = as_bf16(dkv);
+  a.k_ts = heads * 256;
+  a.k_hs = 256;
+  a.k_rope = as_bf16(dkva) + 512;
+  a.kr_ts = 576;
+  a.v = as_bf16(dkv) + 128;
+  a.v_ts = heads * 256;
+  a.v_hs = 256;
+  a.out = as_bf16(dout);
+  a.o_ts = heads * dv;
+  a.o_hs = dv;
   a.softmax_scale = scale;
   cuda::attention_prefill(a, nullptr);
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const auto out = download_bf16(dout);
   const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
-  st.check("mla_prefill", JsonObject().integer("tokens", tokens).integer("heads", heads).close(), err, kBf16Bound, err <= kBf16Bound);
+  st.check("mla_prefill", JsonObject().integer("tokens", tokens).integer("heads", heads).close(), err, kBf16Bound,
+           err <= kBf16Bound);
 }
 
 void check_gqa_prefill(Stage& st) {
@@ -450,17 +486,26 @@ void check_gqa_prefill(Stage& st) {
   a.heads = heads;
   a.heads_per_kv = heads / kvh;
   a.d_rope = 0;
-  a.q = as_bf16(dqkv); a.q_ts = row; a.q_hs = d;
-  a.k_nope = as_bf16(dqkv) + heads * d; a.k_ts = row; a.k_hs = d;
-  a.v = as_bf16(dqkv) + (heads + kvh) * d; a.v_ts = row; a.v_hs = d;
-  a.out = as_bf16(dout); a.o_ts = heads * d; a.o_hs = d;
+  a.q = as_bf16(dqkv);
+  a.q_ts = row;
+  a.q_hs = d;
+  a.k_nope = as_bf16(dqkv) + heads * d;
+  a.k_ts = row;
+  a.k_hs = d;
+  a.v = as_bf16(dqkv) + (heads + kvh) * d;
+  a.v_ts = row;
+  a.v_hs = d;
+  a.out = as_bf16(dout);
+  a.o_ts = heads * d;
+  a.o_hs = d;
   a.softmax_scale = scale;
   cuda::attention_prefill(a, nullptr);
   GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const auto out = download_bf16(dout);
   const double err = ref::rel_l2_error(out.data(), want.data(), out.size());
-  st.check("attention_prefill", JsonObject().integer("tokens", tokens).integer("heads", heads).integer("kv_heads", kvh).close(),
-           err, kBf16Bound, err <= kBf16Bound);
+  st.check("attention_prefill",
+           JsonObject().integer("tokens", tokens).integer("heads", heads).integer("kv_heads", kvh).close(), err,
+           kBf16Bound, err <= kBf16Bound);
 }
 
 // ---- FP8 (E4M3) ----
@@ -474,7 +519,8 @@ void check_fp8_quantize(Stage& st) {
   const int rows = 37, cols = 320;
   auto x = random_bf16_values(std::size_t(rows) * cols, 1101, -1, 1);
   for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) x[std::size_t(r) * cols + c] = ref::bf16_round(std::ldexp(x[std::size_t(r) * cols + c], r % 21 - 12));
+    for (int c = 0; c < cols; ++c)
+      x[std::size_t(r) * cols + c] = ref::bf16_round(std::ldexp(x[std::size_t(r) * cols + c], r % 21 - 12));
   for (int c = 128; c < 256; ++c) x[std::size_t(5) * cols + c] = 0.0f;
   x[std::size_t(9) * cols + 3] = 3000.0f;
   auto dx = upload_bf16(x);
@@ -519,8 +565,9 @@ void check_fp8_quantize(Stage& st) {
   for (std::size_t i = 0; i < wsc.size(); ++i) mismatched += !(wsc[i] == ws_ref[i]);
   total += wq.size() + wsc.size();
   const double frac = double(mismatched) / double(total);
-  st.check("fp8_quantize", JsonObject().integer("rows", rows).integer("cols", cols).str("blocks", "1x128, 1x64, 128x128").close(),
-           frac, 0.0, mismatched == 0, "bytes and scales differing from the CPU reference: " + std::to_string(mismatched));
+  st.check("fp8_quantize",
+           JsonObject().integer("rows", rows).integer("cols", cols).str("blocks", "1x128, 1x64, 128x128").close(), frac,
+           0.0, mismatched == 0, "bytes and scales differing from the CPU reference: " + std::to_string(mismatched));
 }
 
 // The data of the grouped FP8 check, shared by its two kernels: quantised on the CPU (the GEMM is
@@ -538,10 +585,10 @@ const GroupedFp8Case& grouped_fp8_case() {
     std::mt19937 rng(1201);
     g.counts.resize(std::size_t(g.experts));
     for (auto& v : g.counts) v = static_cast<int>(rng() % 200);
-    g.counts[2] = 0;    // no tokens: no tile, nothing written
-    g.counts[5] = 1;    // one row: a tile of 1
-    g.counts[8] = 300;  // three 128-row tiles, the last of 44
-    g.counts[11] = 128; // exactly one full tile
+    g.counts[2] = 0;     // no tokens: no tile, nothing written
+    g.counts[5] = 1;     // one row: a tile of 1
+    g.counts[8] = 300;   // three 128-row tiles, the last of 44
+    g.counts[11] = 128;  // exactly one full tile
     g.rows = std::accumulate(g.counts.begin(), g.counts.end(), 0);
     auto x = random_bf16_values(std::size_t(g.rows) * g.k, 1202, -1, 1);
     for (int r = 0; r < g.rows; ++r)  // per-row magnitudes 2^-3 .. 2^3: the row scales matter
@@ -591,14 +638,21 @@ void check_grouped_fp8(Stage& st, cuda::Fp8GroupedKernel kernel) {
     if (rep == 0)
       first = out;
     else
-      same = std::equal(out.begin(), out.end(), first.begin(), [](float a, float b) { return a == b || (a != a && b != b); });
+      same = std::equal(out.begin(), out.end(), first.begin(),
+                        [](float a, float b) { return a == b || (a != a && b != b); });
   }
   const double vs_bf16 = ref::rel_l2_error(first.data(), g.want_unquantised.data(), first.size());
   char note[200];
   std::snprintf(note, sizeof note, "m_tiles %d; vs the unquantised bf16 product %.3g (the e4m3 quantisation itself)%s",
                 plan.m_tiles(), vs_bf16, same ? "" : "; the two runs differ");
-  st.check(key, JsonObject().integer("experts", g.experts).integer("rows", g.rows).integer("N", g.n).integer("K", g.k)
-                    .integer("scale_block", 128).close(),
+  st.check(key,
+           JsonObject()
+               .integer("experts", g.experts)
+               .integer("rows", g.rows)
+               .integer("N", g.n)
+               .integer("K", g.k)
+               .integer("scale_block", 128)
+               .close(),
            worst, kBf16Bound, worst <= kBf16Bound && same, note);
 }
 
@@ -634,10 +688,10 @@ void check_mla_decode_fp8kv_case(Stage& st, int batch, std::vector<int> seq_lens
   const float scale = 1.0f / std::sqrt(192.0f);
   std::vector<float> want(std::size_t(batch) * heads * cuda::kMlaLatent), want_bf16(want.size());
   ref::mla_decode_fp8kv_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, total_pages,
-                            cuda::kMlaKvScaleBlock, q.data(), cq.data(), cs.data(), table.data(), seq_lens.data(), scale,
-                            want.data());
-  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(), table.data(),
-                      seq_lens.data(), scale, want_bf16.data());
+                            cuda::kMlaKvScaleBlock, q.data(), cq.data(), cs.data(), table.data(), seq_lens.data(),
+                            scale, want.data());
+  ref::mla_decode_ref(batch, heads, cuda::kMlaLatent, cuda::kMlaRope, page, max_pages, q.data(), cache.data(),
+                      table.data(), seq_lens.data(), scale, want_bf16.data());
   auto dq = upload_bf16(q);
   DevBuf<std::uint8_t> dc(cq.size());
   dc.upload(cq);
@@ -657,10 +711,16 @@ void check_mla_decode_fp8kv_case(Stage& st, int batch, std::vector<int> seq_lens
   const double vs_bf16 = ref::rel_l2_error(out.data(), want_bf16.data(), out.size());
   const int splits = cuda::mla_decode_num_splits(c);
   char note[160];
-  std::snprintf(note, sizeof note, "splits %d; vs the bf16-cache reference %.3g (the e4m3 cache itself)", splits, vs_bf16);
+  std::snprintf(note, sizeof note, "splits %d; vs the bf16-cache reference %.3g (the e4m3 cache itself)", splits,
+                vs_bf16);
   st.check("mla_decode_fp8kv",
-           JsonObject().integer("batch", batch).integer("heads", heads).integer("max_kv_len", max_len).integer("splits", splits)
-               .integer("kv_scale_block", cuda::kMlaKvScaleBlock).close(),
+           JsonObject()
+               .integer("batch", batch)
+               .integer("heads", heads)
+               .integer("max_kv_len", max_len)
+               .integer("splits", splits)
+               .integer("kv_scale_block", cuda::kMlaKvScaleBlock)
+               .close(),
            err, kBf16Bound, err <= kBf16Bound, note);
 }
 
@@ -684,13 +744,15 @@ void stage_checks(const Options& opt) {
   guarded(st, "attention_prefill", [&] { check_gqa_prefill(st); });
   guarded(st, "gemm_fp8", [&] { check_gemm_fp8(st); });
   // The Hopper wgmma MLA kernels last: a fault there would poison this process's context.
-  for (const auto k : {cuda::MlaDecodeKernel::kWgmmaN64, cuda::MlaDecodeKernel::kWgmma, cuda::MlaDecodeKernel::kWgmmaPipe,
-                       cuda::MlaDecodeKernel::kWgmmaWs}) {
+  for (const auto k : {cuda::MlaDecodeKernel::kWgmmaN64, cuda::MlaDecodeKernel::kWgmma,
+                       cuda::MlaDecodeKernel::kWgmmaPipe, cuda::MlaDecodeKernel::kWgmmaWs}) {
     const std::string key = std::string("mla_decode/") + cuda::mla_decode_variant_name(k);
     guarded(st, key, [&] { check_mla_decode_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 813, k); });
     guarded(st, key, [&] { check_mla_decode_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 811, k); });
     guarded(st, key, [&] { check_mla_decode_case(st, 1, {333}, 2, 812, k); });
-    guarded(st, key, [&] { check_mla_decode_case(st, 4, {4096, 130, 4000, 64}, st.prop().multiProcessorCount, 814, k); });
+    guarded(st, key, [&] {
+      check_mla_decode_case(st, 4, {4096, 130, 4000, 64}, st.prop().multiProcessorCount, 814, k);
+    });
   }
   // The FP8 kernels (new; their first GPU run is still to come) after every earlier check, so a
   // fault in one cannot cost the kernels above their checks; among them, least new code first (a
@@ -698,12 +760,18 @@ void stage_checks(const Options& opt) {
   // quantisers, MLA decode over an FP8 cache (the checked mma.sync kernel with new tile loads),
   // the mma.sync grouped GEMM, and the wgmma (sm_90a) grouped GEMM last of all.
   guarded(st, "fp8_quantize", [&] { check_fp8_quantize(st); });
-  guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 1301); });
+  guarded(st, "mla_decode_fp8kv", [&] {
+    check_mla_decode_fp8kv_case(st, 3, {1, 100, 700}, st.prop().multiProcessorCount, 1301);
+  });
   guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 1, {333}, 2, 1302); });
-  guarded(st, "mla_decode_fp8kv", [&] { check_mla_decode_fp8kv_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 1303); });
-  const std::string fp8_mma_key = std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kMmaSync);
+  guarded(st, "mla_decode_fp8kv", [&] {
+    check_mla_decode_fp8kv_case(st, 2, {64, 2048}, st.prop().multiProcessorCount, 1303);
+  });
+  const std::string fp8_mma_key =
+      std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kMmaSync);
   guarded(st, fp8_mma_key, [&] { check_grouped_fp8(st, cuda::Fp8GroupedKernel::kMmaSync); });
-  const std::string fp8_wgmma_key = std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kWgmma);
+  const std::string fp8_wgmma_key =
+      std::string("grouped_gemm_fp8/") + cuda::fp8_grouped_variant_name(cuda::Fp8GroupedKernel::kWgmma);
   guarded(st, fp8_wgmma_key, [&] { check_grouped_fp8(st, cuda::Fp8GroupedKernel::kWgmma); });
 }
 

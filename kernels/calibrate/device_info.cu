@@ -18,7 +18,8 @@ std::string version_string(int v) {  // 13000 -> "13.0"
 
 // A driver version token: digits and dots with at least one dot ("580.159.04").
 bool looks_like_version(const std::string& w) {
-  if (w.empty() || !std::isdigit(static_cast<unsigned char>(w.front())) || w.find('.') == std::string::npos) return false;
+  if (w.empty() || !std::isdigit(static_cast<unsigned char>(w.front())) || w.find('.') == std::string::npos)
+    return false;
   for (char c : w)
     if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') return false;
   return true;

@@ -38,12 +38,17 @@ struct StageDef {
 };
 
 const StageDef kStages[] = {
-    {"info", stage_info, 60, 60},          {"checks", stage_checks, 120, 90},
-    {"copy", stage_copy, 45, 25},          {"gemm", stage_gemm, 80, 30},
-    {"mla_decode", stage_mla_decode, 45, 25}, {"mla_prefill", stage_mla_prefill, 40, 25},
-    {"moe", stage_moe, 35, 20},            {"grouped_gemm", stage_grouped_gemm, 90, 45},
+    {"info", stage_info, 60, 60},
+    {"checks", stage_checks, 120, 90},
+    {"copy", stage_copy, 45, 25},
+    {"gemm", stage_gemm, 80, 30},
+    {"mla_decode", stage_mla_decode, 45, 25},
+    {"mla_prefill", stage_mla_prefill, 40, 25},
+    {"moe", stage_moe, 35, 20},
+    {"grouped_gemm", stage_grouped_gemm, 90, 45},
     {"grouped_gemm_fp8", stage_grouped_gemm_fp8, 90, 45},
-    {"layers", stage_layers, 90, 75},      {"nccl", stage_nccl, 60, 30},
+    {"layers", stage_layers, 90, 75},
+    {"nccl", stage_nccl, 60, 30},
 };
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -134,8 +139,9 @@ const char* const kNeedCopyRate[] = {"mla_decode", "grouped_gemm", "grouped_gemm
 void usage() {
   std::printf("usage: gwsim-calibrate-device --out DIR [--quick] [--only STAGE,...]\nstages:");
   for (const auto& s : kStages) std::printf(" %s", s.name);
-  std::printf("\n--only runs the named stages, in the order above, plus info and checks always, and copy when it\n"
-              "names");
+  std::printf(
+      "\n--only runs the named stages, in the order above, plus info and checks always, and copy when it\n"
+      "names");
   for (const char* n : kNeedCopyRate) std::printf(" %s", n);
   std::printf(" (they read its bandwidth)\n");
 }
@@ -180,14 +186,17 @@ int main(int argc, char** argv) {
   // With --only mla_decode alone there is no copy rate to compare with: add copy (about 1-3 s;
   // kStages runs it before its readers).
   if (!opt.only.empty()) {
-    const auto named = [&opt](const std::string& n) { return std::find(opt.only.begin(), opt.only.end(), n) != opt.only.end(); };
+    const auto named = [&opt](const std::string& n) {
+      return std::find(opt.only.begin(), opt.only.end(), n) != opt.only.end();
+    };
     std::string readers;
     for (const char* n : kNeedCopyRate)
       if (named(n)) readers += (readers.empty() ? "" : ", ") + std::string(n);
     if (!readers.empty() && !named("copy")) {
       opt.only.push_back("copy");
-      std::printf("--only: added stage copy: %s read%s its bandwidth (copy_gbps) for %% of copy and the roofline floors\n",
-                  readers.c_str(), readers.find(',') == std::string::npos ? "s" : "");
+      std::printf(
+          "--only: added stage copy: %s read%s its bandwidth (copy_gbps) for %% of copy and the roofline floors\n",
+          readers.c_str(), readers.find(',') == std::string::npos ? "s" : "");
     }
   }
   std::error_code ec;
@@ -224,22 +233,23 @@ int main(int argc, char** argv) {
     if (c.find("\"passed\": false") != std::string::npos) ++failed_checks;
   {
     std::ofstream out(opt.out_dir + "/measurements.json");
-    out << "{\n  \"schema\": \"gwsim.measurements/1\",\n  \"device\": " << device << ",\n  \"started_utc\": "
-        << json_escape(started) << ",\n  \"generator\": \"gwsim-calibrate-device\",\n  \"quick\": " << (opt.quick ? "true" : "false")
+    out << "{\n  \"schema\": \"gwsim.measurements/1\",\n  \"device\": " << device
+        << ",\n  \"started_utc\": " << json_escape(started)
+        << ",\n  \"generator\": \"gwsim-calibrate-device\",\n  \"quick\": " << (opt.quick ? "true" : "false")
         << ",\n  \"stages\": " << join_array(stage_items, "    ") << ",\n  \"skipped\": " << join_array(skipped, "    ")
         << ",\n  \"records\": " << join_array(records, "    ") << "\n}\n";
   }
   {
     std::ofstream out(opt.out_dir + "/checks.json");
-    out << "{\n  \"schema\": \"gwsim.checks/1\",\n  \"device\": " << device << ",\n  \"all_passed\": "
-        << (failed_checks == 0 && !checks.empty() ? "true" : "false") << ",\n  \"checks\": " << join_array(checks, "    ")
-        << "\n}\n";
+    out << "{\n  \"schema\": \"gwsim.checks/1\",\n  \"device\": " << device
+        << ",\n  \"all_passed\": " << (failed_checks == 0 && !checks.empty() ? "true" : "false")
+        << ",\n  \"checks\": " << join_array(checks, "    ") << "\n}\n";
   }
 
   std::printf("\n==================== SUMMARY ====================\n");
   for (const auto& l : read_lines(opt.part_dir + "/summary.txt")) std::printf("%s\n", l.c_str());
-  std::printf("checks: %d run, %d failed; records: %zu; skipped items: %zu\n", static_cast<int>(checks.size()), failed_checks,
-              records.size(), skipped.size());
+  std::printf("checks: %d run, %d failed; records: %zu; skipped items: %zu\n", static_cast<int>(checks.size()),
+              failed_checks, records.size(), skipped.size());
   for (const auto& r : results)
     if (r.status != "ok") std::printf("stage %s: %s\n", r.name.c_str(), r.status.c_str());
   std::printf("wrote %s/measurements.json and %s/checks.json\n", opt.out_dir.c_str(), opt.out_dir.c_str());

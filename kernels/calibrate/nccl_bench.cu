@@ -18,11 +18,10 @@ namespace gwsim::calib {
 
 #if GWSIM_HAVE_NCCL
 
-#define GWSIM_NCCL_CHECK(call)                                                                      \
-  do {                                                                                              \
-    const ncclResult_t gwsim_nr_ = (call);                                                          \
-    if (gwsim_nr_ != ncclSuccess)                                                                   \
-      ::gwsim::cuda::throw_cuda(#call, __FILE__, __LINE__, ncclGetErrorString(gwsim_nr_));          \
+#define GWSIM_NCCL_CHECK(call)                                                                                         \
+  do {                                                                                                                 \
+    const ncclResult_t gwsim_nr_ = (call);                                                                             \
+    if (gwsim_nr_ != ncclSuccess) ::gwsim::cuda::throw_cuda(#call, __FILE__, __LINE__, ncclGetErrorString(gwsim_nr_)); \
   } while (0)
 
 std::string nccl_version_string() {
@@ -42,19 +41,22 @@ struct CollInfo {
 
 double bus_factor(Coll c, int n) {
   switch (c) {
-    case Coll::all_reduce: return 2.0 * (n - 1) / n;
+    case Coll::all_reduce:
+      return 2.0 * (n - 1) / n;
     case Coll::all_gather:
     case Coll::reduce_scatter:
-    case Coll::all_to_all: return double(n - 1) / n;
-    case Coll::sendrecv: return 1.0;
+    case Coll::all_to_all:
+      return double(n - 1) / n;
+    case Coll::sendrecv:
+      return 1.0;
   }
   return 1.0;
 }
 
 // bytes: nccl-tests "size": the all-reduce buffer, the gathered (output) buffer, the scattered
 // (input) buffer, each rank's all-to-all buffer, the sendrecv message.
-void launch(Coll c, int n, std::size_t bytes, const std::vector<ncclComm_t>& comms, const std::vector<cudaStream_t>& streams,
-            const std::vector<void*>& send, const std::vector<void*>& recv) {
+void launch(Coll c, int n, std::size_t bytes, const std::vector<ncclComm_t>& comms,
+            const std::vector<cudaStream_t>& streams, const std::vector<void*>& send, const std::vector<void*>& recv) {
   const std::size_t count = bytes / 2;  // bf16 elements
   GWSIM_NCCL_CHECK(ncclGroupStart());
   for (int r = 0; r < n; ++r) {
@@ -71,8 +73,10 @@ void launch(Coll c, int n, std::size_t bytes, const std::vector<ncclComm_t>& com
       case Coll::all_to_all: {
         const std::size_t per = count / n;
         for (int p = 0; p < n; ++p) {
-          GWSIM_NCCL_CHECK(ncclSend(static_cast<char*>(send[r]) + p * per * 2, per, ncclBfloat16, p, comms[r], streams[r]));
-          GWSIM_NCCL_CHECK(ncclRecv(static_cast<char*>(recv[r]) + p * per * 2, per, ncclBfloat16, p, comms[r], streams[r]));
+          GWSIM_NCCL_CHECK(
+              ncclSend(static_cast<char*>(send[r]) + p * per * 2, per, ncclBfloat16, p, comms[r], streams[r]));
+          GWSIM_NCCL_CHECK(
+              ncclRecv(static_cast<char*>(recv[r]) + p * per * 2, per, ncclBfloat16, p, comms[r], streams[r]));
         }
         break;
       }

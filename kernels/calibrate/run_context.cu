@@ -121,8 +121,8 @@ void Stage::check(const std::string& key, const std::string& shape_json, double 
   std::ofstream st(opt_.part_dir + "/check_status.txt", std::ios::app);
   const double e = checks_[key].second;
   st << key << " " << (checks_[key].first ? 1 : 0) << " " << (std::isfinite(e) ? e : 1e30) << "\n";
-  std::printf("  check %-34s rel_err %-12.4g bound %-8.2g %s%s%s\n", key.c_str(), err, bound,
-              passed ? "PASS" : "FAIL", note.empty() ? "" : "  ", note.c_str());
+  std::printf("  check %-34s rel_err %-12.4g bound %-8.2g %s%s%s\n", key.c_str(), err, bound, passed ? "PASS" : "FAIL",
+              note.empty() ? "" : "  ", note.c_str());
   std::fflush(stdout);
 }
 

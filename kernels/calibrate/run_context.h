@@ -38,7 +38,10 @@ class DevBuf {
   }
   DevBuf(const DevBuf&) = delete;
   DevBuf& operator=(const DevBuf&) = delete;
-  DevBuf(DevBuf&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  DevBuf(DevBuf&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
   DevBuf& operator=(DevBuf&& o) noexcept {
     if (this != &o) {
       if (p_) (void)cudaFree(p_);
@@ -76,8 +79,8 @@ struct Record {
   std::string shape_json = "{}";  // JsonObject().integer(...).close()
   Timing t;
   double flops = 0, bytes = 0;
-  std::string check_key;            // which check vouches for it; default op
-  std::string extra_json;           // extra "key": value pairs, comma separated, or empty
+  std::string check_key;   // which check vouches for it; default op
+  std::string extra_json;  // extra "key": value pairs, comma separated, or empty
 };
 
 class Stage {

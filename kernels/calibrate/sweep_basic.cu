@@ -71,13 +71,24 @@ struct GemmShape {
 
 void stage_gemm(const Options& opt) {
   Stage st(opt, "gemm", opt.quick ? 12 : 50);
-  std::vector<GemmShape> shapes = {
-      {"dsv3.q_a", 1536, 7168},          {"dsv3.q_b", 24576, 1536},        {"dsv3.kv_a", 576, 7168},
-      {"dsv3.kv_b", 32768, 512},         {"dsv3.o", 7168, 16384},          {"dsv3.dense_gate_up", 36864, 7168},
-      {"dsv3.dense_down", 7168, 18432},  {"dsv3.shared_gate_up", 4096, 7168}, {"dsv3.shared_down", 7168, 2048},
-      {"dsv3.router", 256, 7168},        {"llama405b.qkv_tp8", 2304, 16384}, {"llama405b.o_tp8", 16384, 2048},
-      {"llama405b.gate_up_tp8", 13312, 16384}, {"llama405b.down_tp8", 16384, 6656}, {"llama8b.qkv", 6144, 4096},
-      {"llama8b.o", 4096, 4096},         {"llama8b.gate_up", 28672, 4096}, {"llama8b.down", 4096, 14336}};
+  std::vector<GemmShape> shapes = {{"dsv3.q_a", 1536, 7168},
+                                   {"dsv3.q_b", 24576, 1536},
+                                   {"dsv3.kv_a", 576, 7168},
+                                   {"dsv3.kv_b", 32768, 512},
+                                   {"dsv3.o", 7168, 16384},
+                                   {"dsv3.dense_gate_up", 36864, 7168},
+                                   {"dsv3.dense_down", 7168, 18432},
+                                   {"dsv3.shared_gate_up", 4096, 7168},
+                                   {"dsv3.shared_down", 7168, 2048},
+                                   {"dsv3.router", 256, 7168},
+                                   {"llama405b.qkv_tp8", 2304, 16384},
+                                   {"llama405b.o_tp8", 16384, 2048},
+                                   {"llama405b.gate_up_tp8", 13312, 16384},
+                                   {"llama405b.down_tp8", 16384, 6656},
+                                   {"llama8b.qkv", 6144, 4096},
+                                   {"llama8b.o", 4096, 4096},
+                                   {"llama8b.gate_up", 28672, 4096},
+                                   {"llama8b.down", 4096, 14336}};
   std::vector<int> ms = {128, 512, 2048, 4096, 8192, 16384};
   if (opt.quick) {
     ms = {512, 4096};
@@ -109,8 +120,10 @@ void stage_gemm(const Options& opt) {
         x.emplace_back(std::size_t(p.m) * p.k);
         w.emplace_back(std::size_t(p.n) * p.k);
         y.emplace_back(std::size_t(p.m) * p.n);
-        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(x.back().get()), x.back().size(), 3000 + r, -1, 1, nullptr);
-        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w.back().get()), w.back().size(), 4000 + r, -1, 1, nullptr);
+        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(x.back().get()), x.back().size(), 3000 + r, -1, 1,
+                                nullptr);
+        cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w.back().get()), w.back().size(), 4000 + r, -1, 1,
+                                nullptr);
       }
       const Timing t = st.time(
           [&](int r) {
@@ -185,8 +198,14 @@ void stage_gemm(const Options& opt) {
         rec.precision = "fp8";
         rec.variant = "cublaslt_fp8_e4m3";
         rec.check_key = "gemm_fp8";
-        rec.shape_json = JsonObject().integer("M", p.m).integer("N", p.n).integer("K", p.k).str("name", p.name)
-                             .str("layout", "TN").str("out", "bf16").close();
+        rec.shape_json = JsonObject()
+                             .integer("M", p.m)
+                             .integer("N", p.n)
+                             .integer("K", p.k)
+                             .str("name", p.name)
+                             .str("layout", "TN")
+                             .str("out", "bf16")
+                             .close();
         rec.t = t;
         rec.flops = 2.0 * p.m * p.n * p.k;
         rec.bytes = static_cast<double>(set_bytes);

@@ -34,21 +34,28 @@ void stage_moe(const Options& opt) {
       DevBuf<int> idx(assign);
       cuda::fill_uniform_f32(logits.get(), logits.size(), 8001 + tokens, -4, 4, nullptr);
       cuda::fill_uniform_f32(bias.get(), bias.size(), 8002, -0.1f, 0.1f, nullptr);
-      DevBuf<std::uint16_t> x(std::size_t(tokens) * kHidden), xp(std::size_t(assign) * kHidden), out(std::size_t(tokens) * kHidden);
+      DevBuf<std::uint16_t> x(std::size_t(tokens) * kHidden), xp(std::size_t(assign) * kHidden),
+          out(std::size_t(tokens) * kHidden);
       cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(x.get()), x.size(), 8003, -1, 1, nullptr);
       cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(xp.get()), xp.size(), 8004, -1, 1, nullptr);
-      DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * kExperts), cnt(kExperts), off(kExperts + 1), rt(assign), po(assign);
+      DevBuf<int> chunk(cuda::moe_permute_chunk_count(assign) * kExperts), cnt(kExperts), off(kExperts + 1), rt(assign),
+          po(assign);
       const cuda::MoePermuteWorkspace ws{chunk.get(), cnt.get(), off.get(), rt.get(), po.get()};
-      const std::string shape = JsonObject().integer("tokens", tokens).integer("experts", kExperts).integer("top_k", kTopK)
-                                    .integer("hidden", kHidden).close();
+      const std::string shape = JsonObject()
+                                    .integer("tokens", tokens)
+                                    .integer("experts", kExperts)
+                                    .integer("top_k", kTopK)
+                                    .integer("hidden", kHidden)
+                                    .close();
       auto bf = [](DevBuf<std::uint16_t>& b) { return reinterpret_cast<cuda::bf16*>(b.get()); };
 
       Record g;
       g.op = "moe_gating";
       g.precision = "fp32";
       g.shape_json = shape;
-      g.t = st.time([&](int) { cuda::moe_gating(tokens, logits.get(), bias.get(), kRoutedScaling, idx.get(), w.get(), nullptr); },
-                    1, 0.03, 10, 200);
+      g.t = st.time(
+          [&](int) { cuda::moe_gating(tokens, logits.get(), bias.get(), kRoutedScaling, idx.get(), w.get(), nullptr); },
+          1, 0.03, 10, 200);
       g.bytes = double(tokens) * kExperts * 4 + kExperts * 4 + double(assign) * 8;
       st.record(g);
 
@@ -68,13 +75,15 @@ void stage_moe(const Options& opt) {
       Record c;
       c.op = "moe_combine";
       c.shape_json = shape;
-      c.t = st.time([&](int) { cuda::moe_combine(tokens, kTopK, kHidden, bf(xp), po.get(), w.get(), bf(out), nullptr); }, 1, 0.05,
-                    10, 200);
+      c.t =
+          st.time([&](int) { cuda::moe_combine(tokens, kTopK, kHidden, bf(xp), po.get(), w.get(), bf(out), nullptr); },
+                  1, 0.05, 10, 200);
       c.bytes = double(assign) * kHidden * 2 + double(tokens) * kHidden * 2 + double(assign) * 8;
       st.record(c);
 
       char line[220];
-      std::snprintf(line, sizeof line, "MoE T=%-5d gating %7.1f us | permute %7.1f us (%6.0f GB/s) | combine %7.1f us (%6.0f GB/s)",
+      std::snprintf(line, sizeof line,
+                    "MoE T=%-5d gating %7.1f us | permute %7.1f us (%6.0f GB/s) | combine %7.1f us (%6.0f GB/s)",
                     tokens, g.t.median_s * 1e6, p.t.median_s * 1e6, p.bytes / p.t.median_s / 1e9, c.t.median_s * 1e6,
                     c.bytes / c.t.median_s / 1e9);
       st.summary(line);
@@ -104,7 +113,8 @@ void stage_grouped_gemm(const Options& opt) {
   const StreamPoolPtr pool4 = std::make_unique<cuda::StreamPool>(4), pool8 = std::make_unique<cuda::StreamPool>(8);
   const std::vector<int> token_counts = opt.quick ? std::vector<int>{4096} : std::vector<int>{1024, 4096, 16384};
   // All 256 experts' weights, as one GPU holding every expert would (22.5 GB in bf16).
-  DevBuf<std::uint16_t> w_gu(std::size_t(kExperts) * 2 * kInter * kHidden), w_down(std::size_t(kExperts) * kHidden * kInter);
+  DevBuf<std::uint16_t> w_gu(std::size_t(kExperts) * 2 * kInter * kHidden),
+      w_down(std::size_t(kExperts) * kHidden * kInter);
   cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w_gu.get()), w_gu.size(), 9001, -0.05f, 0.05f, nullptr);
   cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w_down.get()), w_down.size(), 9002, -0.05f, 0.05f, nullptr);
   struct Proj {
@@ -134,16 +144,32 @@ void stage_grouped_gemm(const Options& opt) {
         const double bytes = 2.0 * (double(active) * pr.n * pr.k + double(rows) * pr.k + double(rows) * pr.n);
         // Dense GEMM of the same FLOPs (one expert's weight, all rows): the ceiling to compare with.
         const Timing dense = st.time(
-            [&](int) { cuda::gemm_bf16(st.cublas(), rows, pr.n, pr.k, xb, pr.k, reinterpret_cast<const cuda::bf16*>(pr.w->get()), yb); },
+            [&](int) {
+              cuda::gemm_bf16(st.cublas(), rows, pr.n, pr.k, xb, pr.k, reinterpret_cast<const cuda::bf16*>(pr.w->get()),
+                              yb);
+            },
             1, 0.05, 3, 30);
-        const std::string shape = JsonObject().integer("tokens", tokens).integer("experts", kExperts).integer("top_k", kTopK)
-                                      .integer("rows", rows).integer("N", pr.n).integer("K", pr.k).integer("active_experts", active)
-                                      .integer("max_rows_per_expert", max_count).str("proj", pr.name).close();
+        const std::string shape = JsonObject()
+                                      .integer("tokens", tokens)
+                                      .integer("experts", kExperts)
+                                      .integer("top_k", kTopK)
+                                      .integer("rows", rows)
+                                      .integer("N", pr.n)
+                                      .integer("K", pr.k)
+                                      .integer("active_experts", active)
+                                      .integer("max_rows_per_expert", max_count)
+                                      .str("proj", pr.name)
+                                      .close();
         {
           Record d;
           d.op = "gemm";
           d.variant = "cublas_dense_same_flops";
-          d.shape_json = JsonObject().integer("M", rows).integer("N", pr.n).integer("K", pr.k).str("name", std::string("dsv3.moe_") + pr.name + "_dense_equiv").close();
+          d.shape_json = JsonObject()
+                             .integer("M", rows)
+                             .integer("N", pr.n)
+                             .integer("K", pr.k)
+                             .str("name", std::string("dsv3.moe_") + pr.name + "_dense_equiv")
+                             .close();
           d.t = dense;
           d.flops = flops;
           d.bytes = 2.0 * (double(rows) * pr.k + double(pr.n) * pr.k + double(rows) * pr.n);
@@ -154,36 +180,40 @@ void stage_grouped_gemm(const Options& opt) {
         // the best it can do is max(FLOP time at the dense rate, bytes at the copy bandwidth).
         const double floor_s = std::max(dense.median_s, copy_gbps > 0 ? bytes / (copy_gbps * 1e9) : 0.0);
         for (const std::string variant : {"cublas_grouped", "cublas_loop", "cublas_streams4", "cublas_streams8"}) try {
-          const StreamPoolPtr& pool = variant == "cublas_streams4" ? pool4 : pool8;
-          const Timing t = st.time(
-              [&](int) {
-                if (variant == "cublas_grouped")
-                  plan.run_grouped(st.cublas());
-                else if (variant == "cublas_loop")
-                  plan.run_loop(st.cublas());
-                else
-                  plan.run_streams(*pool, nullptr);
-              },
-              1, 0.05, 3, 30);
-          Record r;
-          r.op = "grouped_gemm";
-          r.variant = variant;
-          r.check_key = variant.rfind("cublas_streams", 0) == 0 ? "grouped_gemm/cublas_streams" : "grouped_gemm/" + variant;
-          r.shape_json = shape;
-          r.t = t;
-          r.flops = flops;
-          r.bytes = bytes;
-          r.extra_json = "\"dense_same_flops_s\": " + json_number(dense.median_s) + ", \"floor_s\": " + json_number(floor_s);
-          st.record(r);
-          char line[220];
-          std::snprintf(line, sizeof line,
-                        "GROUPED %-7s T=%-5d %-15s %7.1f TFLOP/s = %5.1f%% of dense (%.1f TFLOP/s; bandwidth cap %3.0f%%); target >= 60%%",
-                        pr.name, tokens, variant.c_str(), flops / t.median_s / 1e12, 100.0 * dense.median_s / t.median_s,
-                        flops / dense.median_s / 1e12, 100.0 * dense.median_s / floor_s);
-          st.summary(line);
-        } catch (const std::exception& e) {
-          st.skip(what + " " + variant, e.what());
-        }
+            const StreamPoolPtr& pool = variant == "cublas_streams4" ? pool4 : pool8;
+            const Timing t = st.time(
+                [&](int) {
+                  if (variant == "cublas_grouped")
+                    plan.run_grouped(st.cublas());
+                  else if (variant == "cublas_loop")
+                    plan.run_loop(st.cublas());
+                  else
+                    plan.run_streams(*pool, nullptr);
+                },
+                1, 0.05, 3, 30);
+            Record r;
+            r.op = "grouped_gemm";
+            r.variant = variant;
+            r.check_key =
+                variant.rfind("cublas_streams", 0) == 0 ? "grouped_gemm/cublas_streams" : "grouped_gemm/" + variant;
+            r.shape_json = shape;
+            r.t = t;
+            r.flops = flops;
+            r.bytes = bytes;
+            r.extra_json =
+                "\"dense_same_flops_s\": " + json_number(dense.median_s) + ", \"floor_s\": " + json_number(floor_s);
+            st.record(r);
+            char line[220];
+            std::snprintf(line, sizeof line,
+                          "GROUPED %-7s T=%-5d %-15s %7.1f TFLOP/s = %5.1f%% of dense (%.1f TFLOP/s; bandwidth cap "
+                          "%3.0f%%); target >= 60%%",
+                          pr.name, tokens, variant.c_str(), flops / t.median_s / 1e12,
+                          100.0 * dense.median_s / t.median_s, flops / dense.median_s / 1e12,
+                          100.0 * dense.median_s / floor_s);
+            st.summary(line);
+          } catch (const std::exception& e) {
+            st.skip(what + " " + variant, e.what());
+          }
       } catch (const std::exception& e) {
         st.skip(what, e.what());
       }
@@ -225,7 +255,8 @@ void stage_grouped_gemm_fp8(const Options& opt) {
     pr.ws = DevBuf<float>(std::size_t(kExperts) * (pr.n / 128) * (pr.k / 128));
     DevBuf<std::uint16_t> w(pr.wq.size());
     cuda::fill_uniform_bf16(reinterpret_cast<cuda::bf16*>(w.get()), w.size(), 9301 + pr.n, -0.05f, 0.05f, nullptr);
-    cuda::quantize_fp8_128x128(reinterpret_cast<const cuda::bf16*>(w.get()), kExperts, pr.n, pr.k, pr.wq.get(), pr.ws.get(), nullptr);
+    cuda::quantize_fp8_128x128(reinterpret_cast<const cuda::bf16*>(w.get()), kExperts, pr.n, pr.k, pr.wq.get(),
+                               pr.ws.get(), nullptr);
     GWSIM_CUDA_CHECK(cudaDeviceSynchronize());
   }
   // Per-tensor scales for the dense cuBLASLt baseline, each in its own 256-byte-aligned slot.
@@ -256,15 +287,19 @@ void stage_grouped_gemm_fp8(const Options& opt) {
         auto* yb = reinterpret_cast<cuda::bf16*>(y.get());
         cuda::fill_uniform_bf16(xb, x.size(), 9400 + tokens, -1, 1, nullptr);
         // The activation quantisation a layer would run before the GEMM: timed, reported apart.
-        const Timing quant = st.time([&](int) { cuda::quantize_fp8_row_blocks(xb, rows, pr.k, 128, xq.get(), xs.get(), nullptr); },
-                                     1, 0.02, 3, 30);
+        const Timing quant =
+            st.time([&](int) { cuda::quantize_fp8_row_blocks(xb, rows, pr.k, 128, xq.get(), xs.get(), nullptr); }, 1,
+                    0.02, 3, 30);
         const cuda::Fp8GroupedGemmPlan plan(counts, pr.n, pr.k);
         const double flops = 2.0 * rows * double(pr.n) * pr.k;
-        const double bytes = double(active) * pr.n * pr.k + double(active) * (pr.n / 128) * kb * 4 + double(rows) * pr.k +
-                             double(rows) * kb * 4 + 2.0 * double(rows) * pr.n;
+        const double bytes = double(active) * pr.n * pr.k + double(active) * (pr.n / 128) * kb * 4 +
+                             double(rows) * pr.k + double(rows) * kb * 4 + 2.0 * double(rows) * pr.n;
         // Dense FP8 GEMM of the same FLOPs (cuBLASLt, per-tensor scales, expert 0's weight).
         const Timing dense = st.time(
-            [&](int) { dense_fp8.run(rows, pr.n, pr.k, xq.get(), pr.wq.get(), unit_scales.get(), unit_scales.get() + 64, yb, nullptr); },
+            [&](int) {
+              dense_fp8.run(rows, pr.n, pr.k, xq.get(), pr.wq.get(), unit_scales.get(), unit_scales.get() + 64, yb,
+                            nullptr);
+            },
             1, 0.05, 3, 30);
         {
           Record d;
@@ -272,23 +307,37 @@ void stage_grouped_gemm_fp8(const Options& opt) {
           d.precision = "fp8";
           d.variant = "cublaslt_fp8_e4m3";
           d.check_key = "gemm_fp8";
-          d.shape_json = JsonObject().integer("M", rows).integer("N", pr.n).integer("K", pr.k)
-                             .str("name", std::string("dsv3.moe_") + pr.name + "_dense_equiv_fp8").close();
+          d.shape_json = JsonObject()
+                             .integer("M", rows)
+                             .integer("N", pr.n)
+                             .integer("K", pr.k)
+                             .str("name", std::string("dsv3.moe_") + pr.name + "_dense_equiv_fp8")
+                             .close();
           d.t = dense;
           d.flops = flops;
           d.bytes = double(rows) * pr.k + double(pr.n) * pr.k + 2.0 * double(rows) * pr.n;
           st.record(d);
         }
         const double floor_s = std::max(dense.median_s, copy_gbps > 0 ? bytes / (copy_gbps * 1e9) : 0.0);
-        const std::string shape = JsonObject().integer("tokens", tokens).integer("experts", kExperts).integer("top_k", kTopK)
-                                      .integer("rows", rows).integer("N", pr.n).integer("K", pr.k).integer("active_experts", active)
-                                      .integer("max_rows_per_expert", max_count).str("proj", pr.name)
-                                      .integer("act_scale_block", 128).integer("weight_scale_block", 128).close();
+        const std::string shape = JsonObject()
+                                      .integer("tokens", tokens)
+                                      .integer("experts", kExperts)
+                                      .integer("top_k", kTopK)
+                                      .integer("rows", rows)
+                                      .integer("N", pr.n)
+                                      .integer("K", pr.k)
+                                      .integer("active_experts", active)
+                                      .integer("max_rows_per_expert", max_count)
+                                      .str("proj", pr.name)
+                                      .integer("act_scale_block", 128)
+                                      .integer("weight_scale_block", 128)
+                                      .close();
         for (const auto kernel : kernels) {
           const std::string vname = cuda::fp8_grouped_variant_name(kernel);
           try {
-            const Timing t = st.time([&](int) { plan.run(xq.get(), xs.get(), pr.wq.get(), pr.ws.get(), yb, nullptr, kernel); }, 1,
-                                     0.05, 3, 30);
+            const Timing t =
+                st.time([&](int) { plan.run(xq.get(), xs.get(), pr.wq.get(), pr.ws.get(), yb, nullptr, kernel); }, 1,
+                        0.05, 3, 30);
             Record r;
             r.op = "grouped_gemm";
             r.precision = "fp8";
@@ -303,15 +352,16 @@ void stage_grouped_gemm_fp8(const Options& opt) {
                           "e4m3 x e4m3, fp32 promotion every 128-wide K block; activation quantisation (bf16 -> e4m3 + "
                           "1x128 scales) %.1f us median, not included in median_s",
                           quant.median_s * 1e6);
-            r.extra_json = "\"dense_same_flops_s\": " + json_number(dense.median_s) + ", \"floor_s\": " + json_number(floor_s) +
-                           ", \"notes\": " + json_escape(notes);
+            r.extra_json = "\"dense_same_flops_s\": " + json_number(dense.median_s) +
+                           ", \"floor_s\": " + json_number(floor_s) + ", \"notes\": " + json_escape(notes);
             st.record(r);
             char line[260];
-            std::snprintf(line, sizeof line,
-                          "GROUPED FP8 %-7s T=%-5d %-21s %7.1f TFLOP/s = %5.1f%% of dense FP8 (cuBLASLt %.1f TFLOP/s; bandwidth "
-                          "cap %3.0f%%); act quant %.0f us",
-                          pr.name, tokens, vname.c_str(), flops / t.median_s / 1e12, 100.0 * dense.median_s / t.median_s,
-                          flops / dense.median_s / 1e12, 100.0 * dense.median_s / floor_s, quant.median_s * 1e6);
+            std::snprintf(
+                line, sizeof line,
+                "GROUPED FP8 %-7s T=%-5d %-21s %7.1f TFLOP/s = %5.1f%% of dense FP8 (cuBLASLt %.1f TFLOP/s; bandwidth "
+                "cap %3.0f%%); act quant %.0f us",
+                pr.name, tokens, vname.c_str(), flops / t.median_s / 1e12, 100.0 * dense.median_s / t.median_s,
+                flops / dense.median_s / 1e12, 100.0 * dense.median_s / floor_s, quant.median_s * 1e6);
             st.summary(line);
           } catch (const std::exception& e) {
             st.skip(what + " " + vname, e.what());

@@ -31,8 +31,8 @@ struct Layout {
 };
 
 template <int D_ROPE>
-__device__ __forceinline__ void load_kv_tile(const AttentionPrefillArgs& a, int kvh, int tok0, bf16* k_dst,
-                                             bf16* v_dst, int tid) {
+__device__ __forceinline__ void load_kv_tile(const AttentionPrefillArgs& a, int kvh, int tok0, bf16* k_dst, bf16* v_dst,
+                                             int tid) {
   using L = Layout<D_ROPE>;
   constexpr int kKChunks = L::kDqk / 8, kVChunks = kDv / 8;
   for (int c = tid; c < kRows * kKChunks; c += kThreads) {
@@ -208,8 +208,8 @@ void launch(const AttentionPrefillArgs& a, cudaStream_t s) {
   using L = Layout<D_ROPE>;
   static bool attr_set = false;
   if (!attr_set) {
-    GWSIM_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel<D_ROPE>,
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(L::kSmem)));
+    GWSIM_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel<D_ROPE>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(L::kSmem)));
     attr_set = true;
   }
   const dim3 grid((a.tokens + kRows - 1) / kRows, a.heads);
@@ -223,10 +223,9 @@ bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15
 
 void attention_prefill(const AttentionPrefillArgs& a, cudaStream_t s) {
   const bool strides_ok = a.q_ts % 8 == 0 && a.q_hs % 8 == 0 && a.k_ts % 8 == 0 && a.k_hs % 8 == 0 &&
-                          a.kr_ts % 8 == 0 && a.v_ts % 8 == 0 && a.v_hs % 8 == 0 && a.o_hs % 2 == 0 &&
-                          a.o_ts % 2 == 0;
-  const bool ptrs_ok = aligned16(a.q) && aligned16(a.k_nope) && aligned16(a.v) &&
-                       (a.d_rope == 0 || aligned16(a.k_rope));
+                          a.kr_ts % 8 == 0 && a.v_ts % 8 == 0 && a.v_hs % 8 == 0 && a.o_hs % 2 == 0 && a.o_ts % 2 == 0;
+  const bool ptrs_ok =
+      aligned16(a.q) && aligned16(a.k_nope) && aligned16(a.v) && (a.d_rope == 0 || aligned16(a.k_rope));
   if (!strides_ok || !ptrs_ok || a.heads <= 0 || a.heads_per_kv <= 0 || a.heads % a.heads_per_kv != 0)
     throw std::invalid_argument("attention_prefill: 16-byte aligned rows and heads % heads_per_kv == 0 needed");
   if (a.tokens <= 0) return;

@@ -10,8 +10,8 @@ namespace {
 
 constexpr int kUnroll = 4;
 
-__global__ void __launch_bounds__(256) copy_vec16_kernel(uint4* __restrict__ dst,
-                                                         const uint4* __restrict__ src, std::size_t n_vec) {
+__global__ void __launch_bounds__(256)
+    copy_vec16_kernel(uint4* __restrict__ dst, const uint4* __restrict__ src, std::size_t n_vec) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   for (; i + (kUnroll - 1) * stride < n_vec; i += kUnroll * stride) {

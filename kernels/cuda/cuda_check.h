@@ -26,9 +26,9 @@ namespace gwsim::cuda {
 // After a kernel launch: launch-configuration errors show at once, faults at the next sync.
 #define GWSIM_LAUNCH_CHECK() GWSIM_CUDA_CHECK(cudaGetLastError())
 
-#define GWSIM_CUBLAS_CHECK(call)                                                               \
-  do {                                                                                         \
-    const cublasStatus_t gwsim_st_ = (call);                                                   \
-    if (gwsim_st_ != CUBLAS_STATUS_SUCCESS)                                                    \
+#define GWSIM_CUBLAS_CHECK(call)                                                              \
+  do {                                                                                        \
+    const cublasStatus_t gwsim_st_ = (call);                                                  \
+    if (gwsim_st_ != CUBLAS_STATUS_SUCCESS)                                                   \
       ::gwsim::cuda::throw_cuda(#call, __FILE__, __LINE__, cublasGetStatusString(gwsim_st_)); \
   } while (0)

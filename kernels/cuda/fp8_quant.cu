@@ -26,7 +26,7 @@ __device__ __forceinline__ std::uint8_t quant(float x, float scale) {
 // of the block (block = 32 * kPer).
 template <int kPer, class T>
 __global__ void __launch_bounds__(256) quant_rows_kernel(const T* __restrict__ x, int rows, int cols,
-                                                        std::uint8_t* __restrict__ q, float* __restrict__ scales) {
+                                                         std::uint8_t* __restrict__ q, float* __restrict__ scales) {
   constexpr int kBlock = 32 * kPer;
   const int nb = (cols + kBlock - 1) / kBlock;
   const long long items = static_cast<long long>(rows) * nb;
@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(256) quant_rows_kernel(const T* __restrict__ x
 // One CTA of 256 threads per 128 x 128 block: grid (col blocks, row blocks, matrices).
 template <class T>
 __global__ void __launch_bounds__(256) quant_tiles_kernel(const T* __restrict__ x, int rows, int cols,
-                                                         std::uint8_t* __restrict__ q, float* __restrict__ scales) {
+                                                          std::uint8_t* __restrict__ q, float* __restrict__ scales) {
   __shared__ float red[8];
   const int bc = blockIdx.x, br = blockIdx.y, m = blockIdx.z;
   const std::size_t base = static_cast<std::size_t>(m) * rows * cols;
@@ -91,10 +91,17 @@ void quant_rows(const T* x, int rows, int cols, int block, std::uint8_t* q, floa
   const long long items = static_cast<long long>(rows) * ((cols + block - 1) / block);
   const int grid = static_cast<int>(std::min<long long>((items + 7) / 8, 65536));
   switch (block) {
-    case 32: quant_rows_kernel<1, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales); break;
-    case 64: quant_rows_kernel<2, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales); break;
-    case 128: quant_rows_kernel<4, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales); break;
-    default: throw std::invalid_argument("quantize_fp8_row_blocks: block must be 32, 64 or 128");
+    case 32:
+      quant_rows_kernel<1, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales);
+      break;
+    case 64:
+      quant_rows_kernel<2, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales);
+      break;
+    case 128:
+      quant_rows_kernel<4, T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales);
+      break;
+    default:
+      throw std::invalid_argument("quantize_fp8_row_blocks: block must be 32, 64 or 128");
   }
   GWSIM_LAUNCH_CHECK();
 }
@@ -102,7 +109,8 @@ void quant_rows(const T* x, int rows, int cols, int block, std::uint8_t* q, floa
 template <class T>
 void quant_tiles(const T* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s) {
   if (matrices <= 0 || rows <= 0 || cols <= 0) return;
-  if (matrices > 65535 || (rows + 127) / 128 > 65535) throw std::invalid_argument("quantize_fp8_128x128: too many blocks");
+  if (matrices > 65535 || (rows + 127) / 128 > 65535)
+    throw std::invalid_argument("quantize_fp8_128x128: too many blocks");
   const dim3 grid((cols + 127) / 128, (rows + 127) / 128, matrices);
   quant_tiles_kernel<T><<<grid, 256, 0, s>>>(x, rows, cols, q, scales);
   GWSIM_LAUNCH_CHECK();
@@ -110,16 +118,20 @@ void quant_tiles(const T* x, int matrices, int rows, int cols, std::uint8_t* q, 
 
 }  // namespace
 
-void quantize_fp8_row_blocks(const bf16* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s) {
+void quantize_fp8_row_blocks(const bf16* x, int rows, int cols, int block, std::uint8_t* q, float* scales,
+                             cudaStream_t s) {
   quant_rows(x, rows, cols, block, q, scales, s);
 }
-void quantize_fp8_row_blocks(const float* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s) {
+void quantize_fp8_row_blocks(const float* x, int rows, int cols, int block, std::uint8_t* q, float* scales,
+                             cudaStream_t s) {
   quant_rows(x, rows, cols, block, q, scales, s);
 }
-void quantize_fp8_128x128(const bf16* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s) {
+void quantize_fp8_128x128(const bf16* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales,
+                          cudaStream_t s) {
   quant_tiles(x, matrices, rows, cols, q, scales, s);
 }
-void quantize_fp8_128x128(const float* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s) {
+void quantize_fp8_128x128(const float* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales,
+                          cudaStream_t s) {
   quant_tiles(x, matrices, rows, cols, q, scales, s);
 }
 

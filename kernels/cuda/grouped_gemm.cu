@@ -9,8 +9,7 @@
 
 namespace gwsim::cuda {
 
-GroupedGemmPlan::GroupedGemmPlan(const std::vector<int>& counts, int n, int k, const bf16* x,
-                                 const bf16* w, bf16* y) {
+GroupedGemmPlan::GroupedGemmPlan(const std::vector<int>& counts, int n, int k, const bf16* x, const bf16* w, bf16* y) {
   std::size_t row = 0;
   for (std::size_t e = 0; e < counts.size(); ++e) {
     const int rows = counts[e];
@@ -52,18 +51,17 @@ GroupedGemmPlan::~GroupedGemmPlan() {
 
 void GroupedGemmPlan::run_grouped(cublasHandle_t h) const {
   if (m_.empty()) return;
-  GWSIM_CUBLAS_CHECK(cublasGemmGroupedBatchedEx(
-      h, ta_.data(), tb_.data(), m_.data(), n_.data(), k_.data(), alpha_.data(), a_dev_, CUDA_R_16BF,
-      lda_.data(), b_dev_, CUDA_R_16BF, ldb_.data(), beta_.data(), c_dev_, CUDA_R_16BF, ldc_.data(),
-      static_cast<int>(m_.size()), group_size_.data(), CUBLAS_COMPUTE_32F));
+  GWSIM_CUBLAS_CHECK(cublasGemmGroupedBatchedEx(h, ta_.data(), tb_.data(), m_.data(), n_.data(), k_.data(),
+                                                alpha_.data(), a_dev_, CUDA_R_16BF, lda_.data(), b_dev_, CUDA_R_16BF,
+                                                ldb_.data(), beta_.data(), c_dev_, CUDA_R_16BF, ldc_.data(),
+                                                static_cast<int>(m_.size()), group_size_.data(), CUBLAS_COMPUTE_32F));
 }
 
 void GroupedGemmPlan::run_loop(cublasHandle_t h) const {
   for (std::size_t i = 0; i < m_.size(); ++i) {
-    GWSIM_CUBLAS_CHECK(cublasGemmEx(h, ta_[i], tb_[i], m_[i], n_[i], k_[i], &alpha_[i], a_host_[i],
-                                    CUDA_R_16BF, lda_[i], b_host_[i], CUDA_R_16BF, ldb_[i], &beta_[i],
-                                    c_host_[i], CUDA_R_16BF, ldc_[i], CUBLAS_COMPUTE_32F,
-                                    CUBLAS_GEMM_DEFAULT));
+    GWSIM_CUBLAS_CHECK(cublasGemmEx(h, ta_[i], tb_[i], m_[i], n_[i], k_[i], &alpha_[i], a_host_[i], CUDA_R_16BF,
+                                    lda_[i], b_host_[i], CUDA_R_16BF, ldb_[i], &beta_[i], c_host_[i], CUDA_R_16BF,
+                                    ldc_[i], CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
 }
 

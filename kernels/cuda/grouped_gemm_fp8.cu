@@ -81,9 +81,10 @@ __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_mma_kernel(const Grou
       const int c = tid + i * kThreads;
       const int r = c / (kBlockK / 16), ch = c % (kBlockK / 16);
       const int rr = min(r, rows - 1);  // a valid address even when nothing is read
-      cp_async16_zfill(a_s + r * kRowBytes + ch * 16, a_src + static_cast<std::size_t>(rr) * p.k + kb * kBlockK + ch * 16,
-                       r < rows ? 16 : 0);
-      cp_async16_zfill(b_s + r * kRowBytes + ch * 16, b_src + static_cast<std::size_t>(r) * p.k + kb * kBlockK + ch * 16, 16);
+      cp_async16_zfill(a_s + r * kRowBytes + ch * 16,
+                       a_src + static_cast<std::size_t>(rr) * p.k + kb * kBlockK + ch * 16, r < rows ? 16 : 0);
+      cp_async16_zfill(b_s + r * kRowBytes + ch * 16,
+                       b_src + static_cast<std::size_t>(r) * p.k + kb * kBlockK + ch * 16, 16);
     }
     if (tid < kTileM)
       cp_async4_zfill(xs_s + tid, p.xs + static_cast<std::size_t>(row0 + min(tid, rows - 1)) * kblocks + kb,
@@ -182,8 +183,10 @@ __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_mma_kernel(const Grou
 
 const char* fp8_grouped_variant_name(Fp8GroupedKernel k) {
   switch (k) {
-    case Fp8GroupedKernel::kMmaSync: return "fp8_blockscaled_mma";
-    case Fp8GroupedKernel::kWgmma: return "fp8_blockscaled_wgmma";
+    case Fp8GroupedKernel::kMmaSync:
+      return "fp8_blockscaled_mma";
+    case Fp8GroupedKernel::kWgmma:
+      return "fp8_blockscaled_wgmma";
   }
   return "unknown";
 }
@@ -195,7 +198,8 @@ Fp8GroupedGemmPlan::Fp8GroupedGemmPlan(const std::vector<int>& counts, int n, in
   int row = 0;
   for (std::size_t e = 0; e < counts.size(); ++e) {
     if (counts[e] < 0) throw std::invalid_argument("Fp8GroupedGemmPlan: negative expert count");
-    for (int r = 0; r < counts[e]; r += kTileM) tiles.push_back(make_int4(static_cast<int>(e), row + r, std::min(kTileM, counts[e] - r), 0));
+    for (int r = 0; r < counts[e]; r += kTileM)
+      tiles.push_back(make_int4(static_cast<int>(e), row + r, std::min(kTileM, counts[e] - r), 0));
     row += counts[e];
   }
   rows_ = row;
@@ -210,8 +214,8 @@ Fp8GroupedGemmPlan::~Fp8GroupedGemmPlan() {
   if (tiles_) (void)cudaFree(tiles_);
 }
 
-void Fp8GroupedGemmPlan::run(const std::uint8_t* xq, const float* x_scales, const std::uint8_t* wq, const float* w_scales,
-                             bf16* y, cudaStream_t s, Fp8GroupedKernel kernel) const {
+void Fp8GroupedGemmPlan::run(const std::uint8_t* xq, const float* x_scales, const std::uint8_t* wq,
+                             const float* w_scales, bf16* y, cudaStream_t s, Fp8GroupedKernel kernel) const {
   if (m_tiles_ == 0) return;
   const GroupedParams p{xq, x_scales, wq, w_scales, y, tiles_, n_, k_};
   if (kernel == Fp8GroupedKernel::kWgmma) {

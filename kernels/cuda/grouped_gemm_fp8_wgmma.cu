@@ -23,9 +23,10 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kStages = 4;
-constexpr int kOperandBytes = kTileM * kBlockK;                // 16384, a multiple of 1024
-constexpr int kStageBytes = 2 * kOperandBytes;                 // A then B
-constexpr std::size_t kSmemBytes = 1024 /* alignment slack */ + std::size_t(kStages) * kStageBytes + kStages * kTileM * 4;
+constexpr int kOperandBytes = kTileM * kBlockK;  // 16384, a multiple of 1024
+constexpr int kStageBytes = 2 * kOperandBytes;   // A then B
+constexpr std::size_t kSmemBytes =
+    1024 /* alignment slack */ + std::size_t(kStages) * kStageBytes + kStages * kTileM * 4;
 static_assert(kSmemBytes <= 227 * 1024, "FP8 wgmma grouped GEMM shared memory over the sm_90 limit");
 static_assert(kBlockK == 128, "one K block must be one 128-byte swizzle atom row");
 
@@ -35,7 +36,8 @@ __device__ __forceinline__ uint32_t swz(int row, int chunk) {  // byte offset in
 
 __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_wgmma_kernel(const GroupedParams p) {
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  unsigned char* base =
+      reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   float* xs_all = reinterpret_cast<float*>(base + kStages * kStageBytes);  // [stages][128]
   const uint32_t base_addr = static_cast<uint32_t>(__cvta_generic_to_shared(base));
 
@@ -61,12 +63,13 @@ __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_wgmma_kernel(const Gr
       const int c = tid + i * kThreads;
       const int r = c / (kBlockK / 16), ch = c % (kBlockK / 16);
       const int rr = min(r, rows - 1);
-      cp_async16_zfill(a_s + swz(r, ch), a_src + static_cast<std::size_t>(rr) * p.k + kb * kBlockK + ch * 16, r < rows ? 16 : 0);
+      cp_async16_zfill(a_s + swz(r, ch), a_src + static_cast<std::size_t>(rr) * p.k + kb * kBlockK + ch * 16,
+                       r < rows ? 16 : 0);
       cp_async16_zfill(b_s + swz(r, ch), b_src + static_cast<std::size_t>(r) * p.k + kb * kBlockK + ch * 16, 16);
     }
     if (tid < kTileM)
-      cp_async4_zfill(xs_all + stage * kTileM + tid, p.xs + static_cast<std::size_t>(row0 + min(tid, rows - 1)) * kblocks + kb,
-                      tid < rows ? 4 : 0);
+      cp_async4_zfill(xs_all + stage * kTileM + tid,
+                      p.xs + static_cast<std::size_t>(row0 + min(tid, rows - 1)) * kblocks + kb, tid < rows ? 4 : 0);
   };
 
   float acc[64], part[64];
@@ -91,8 +94,8 @@ __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_wgmma_kernel(const Gr
     wgmma_m64n128k32_e4m3_ss_first(part, wgmma_desc_sw128(a_addr, 16, 1024), wgmma_desc_sw128(b_addr, 16, 1024));
 #pragma unroll
     for (int ks = 1; ks < kBlockK / 32; ++ks)
-      wgmma_m64n128k32_e4m3_ss(part, wgmma_desc_sw128(a_addr + ks * 32, 16, 1024), wgmma_desc_sw128(b_addr + ks * 32, 16, 1024),
-                               1);
+      wgmma_m64n128k32_e4m3_ss(part, wgmma_desc_sw128(a_addr + ks * 32, 16, 1024),
+                               wgmma_desc_sw128(b_addr + ks * 32, 16, 1024), 1);
     wgmma_commit();
     wgmma_fence_regs(part);
     if (kb + kStages - 1 < kblocks) load_stage((kb + kStages - 1) % kStages, kb + kStages - 1);
@@ -119,7 +122,8 @@ __global__ void __launch_bounds__(kThreads, 1) fp8_grouped_wgmma_kernel(const Gr
     bf16* yr = p.y + static_cast<std::size_t>(row0 + r) * p.n + n0;
 #pragma unroll
     for (int j = 0; j < 16; ++j)
-      *reinterpret_cast<__nv_bfloat162*>(yr + 8 * j + 2 * t4) = __floats2bfloat162_rn(acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
+      *reinterpret_cast<__nv_bfloat162*>(yr + 8 * j + 2 * t4) =
+          __floats2bfloat162_rn(acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
   }
 }
 

@@ -33,12 +33,12 @@ namespace gwsim::cuda {
 namespace {
 
 constexpr int kHeadsPerCta = 64;
-constexpr int kTile = 32;                      // tokens per pipeline stage
+constexpr int kTile = 32;  // tokens per pipeline stage
 constexpr int kThreads = 256;
-constexpr int kRow = kMlaDim + 8;              // smem row stride (elements): +16 B kills bank conflicts
-constexpr int kChunksPerRow = kMlaDim / 8;     // 16-byte chunks per cache row
-constexpr int kSStride = kTile + 4;            // fp32 score partial row stride
-constexpr int kPStride = kTile + 8;            // bf16 P row stride
+constexpr int kRow = kMlaDim + 8;           // smem row stride (elements): +16 B kills bank conflicts
+constexpr int kChunksPerRow = kMlaDim / 8;  // 16-byte chunks per cache row
+constexpr int kSStride = kTile + 4;         // fp32 score partial row stride
+constexpr int kPStride = kTile + 8;         // bf16 P row stride
 constexpr int kKQuarters = 4;
 
 constexpr std::size_t kSmemQ = std::size_t(kHeadsPerCta) * kRow * 2;
@@ -50,7 +50,7 @@ constexpr std::size_t kSmemBytes = kSmemQ + kSmemKV + kSmemS + kSmemP + kSmemSta
 static_assert(kSmemBytes <= 227 * 1024, "MLA decode shared memory over the sm_90 limit");
 // FP8-KV staging: a tile of e4m3 rows, and 9 scales per thread (one per chunk it copies).
 constexpr int kFp8ChunkBytes = 8;
-constexpr int kFp8ChunksPerRow = kMlaDim / kFp8ChunkBytes;                 // 72
+constexpr int kFp8ChunksPerRow = kMlaDim / kFp8ChunkBytes;                // 72
 constexpr int kFp8ChunksPerThread = kTile * kFp8ChunksPerRow / kThreads;  // 9
 constexpr std::size_t kSmemFp8Stage = std::size_t(kTile) * kMlaDim;
 constexpr std::size_t kSmemFp8Scales = std::size_t(kThreads) * kFp8ChunksPerThread * 4;
@@ -61,8 +61,7 @@ static_assert(kSmemBytesFp8 <= 227 * 1024, "MLA FP8-KV decode shared memory over
 
 using Params = mla_detail::SplitParams;
 
-__device__ __forceinline__ void load_tile_async(bf16* dst, const Params& p, int b, int tok0, int valid,
-                                                int tid) {
+__device__ __forceinline__ void load_tile_async(bf16* dst, const Params& p, int b, int tok0, int valid, int tid) {
   // 32 rows x 72 chunks of 16 B = 2304 chunks over 256 threads (9 each). Rows past the end of
   // the sequence are zero-filled: P is 0 there, and 0 * garbage could still be NaN.
   const int page = p.block_table[static_cast<std::size_t>(b) * p.max_pages + tok0 / kMlaPage];
@@ -104,8 +103,8 @@ __device__ __forceinline__ void stage_fp8_tile_async(unsigned char* stage, float
 
 // FP8-KV: after this thread's staging copies completed (cp_async_wait), its chunks dequantised
 // into the bf16 tile (padded rows of kRow); rows >= valid zero-filled.
-__device__ __forceinline__ void dequant_fp8_tile(bf16* dst, const unsigned char* stage, const float* stage_scales, int valid,
-                                                 int tid) {
+__device__ __forceinline__ void dequant_fp8_tile(bf16* dst, const unsigned char* stage, const float* stage_scales,
+                                                 int valid, int tid) {
 #pragma unroll
   for (int i = 0; i < kFp8ChunksPerThread; ++i) {
     const int c = tid + i * kThreads;
@@ -251,8 +250,7 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
         for (int nt = 0; nt < 4; ++nt) {
           const int row = 32 * rh + 16 * r + g, col = 8 * nt + 2 * t4;
           *reinterpret_cast<float2*>(sp + row * kSStride + col) = make_float2(sacc[r][nt][0], sacc[r][nt][1]);
-          *reinterpret_cast<float2*>(sp + (row + 8) * kSStride + col) =
-              make_float2(sacc[r][nt][2], sacc[r][nt][3]);
+          *reinterpret_cast<float2*>(sp + (row + 8) * kSStride + col) = make_float2(sacc[r][nt][2], sacc[r][nt][3]);
         }
     }
     __syncthreads();
@@ -321,8 +319,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
 #pragma unroll
         for (int np = 0; np < 4; ++np) {
           // Matrix i = lane/8: (i & 1) picks tokens +8, (i >> 1) picks dims +8.
-          const bf16* vr = kv + (16 * ks + (lane & 7) + ((lane >> 3) & 1) * 8) * kRow + 64 * warp + 16 * np +
-                           (lane >> 4) * 8;
+          const bf16* vr =
+              kv + (16 * ks + (lane & 7) + ((lane >> 3) & 1) * 8) * kRow + 64 * warp + 16 * np + (lane >> 4) * 8;
           uint32_t r[4];
           ldmatrix_x4_trans(r, vr);
 #pragma unroll
@@ -365,7 +363,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
         const float v0 = o[rb][nt][2 * half] * inv, v1 = o[rb][nt][2 * half + 1] * inv;
         if (split_mode) {
           float* dst = p.o_part +
-                       ((static_cast<std::size_t>(b) * p.num_splits + split) * p.heads + head0 + row) * kMlaLatent + col;
+                       ((static_cast<std::size_t>(b) * p.num_splits + split) * p.heads + head0 + row) * kMlaLatent +
+                       col;
           *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
         } else {
           bf16* dst = p.out + (static_cast<std::size_t>(b) * p.heads + head0 + row) * kMlaLatent + col;
@@ -376,10 +375,9 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_split_kernel(const Par
 }
 
 // One block per (batch, head): weights 2^(lse_s - max) over the non-empty splits.
-__global__ void __launch_bounds__(128) mla_decode_combine_kernel(int heads, int num_splits,
-                                                                 const float* __restrict__ o_part,
-                                                                 const float* __restrict__ lse_part,
-                                                                 bf16* __restrict__ out) {
+__global__ void __launch_bounds__(128)
+    mla_decode_combine_kernel(int heads, int num_splits, const float* __restrict__ o_part,
+                              const float* __restrict__ lse_part, bf16* __restrict__ out) {
   const int b = blockIdx.x / heads, h = blockIdx.x % heads;
   float mx = -INFINITY;
   for (int s = 0; s < num_splits; ++s)
@@ -442,11 +440,16 @@ std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c) {
 
 const char* mla_decode_variant_name(MlaDecodeKernel k) {
   switch (k) {
-    case MlaDecodeKernel::kMmaSync: return "split_kv_mma";
-    case MlaDecodeKernel::kWgmma: return "split_kv_wgmma";
-    case MlaDecodeKernel::kWgmmaN64: return "split_kv_wgmma_n64";
-    case MlaDecodeKernel::kWgmmaPipe: return "split_kv_wgmma_pipe";
-    case MlaDecodeKernel::kWgmmaWs: return "split_kv_wgmma_ws";
+    case MlaDecodeKernel::kMmaSync:
+      return "split_kv_mma";
+    case MlaDecodeKernel::kWgmma:
+      return "split_kv_wgmma";
+    case MlaDecodeKernel::kWgmmaN64:
+      return "split_kv_wgmma_n64";
+    case MlaDecodeKernel::kWgmmaPipe:
+      return "split_kv_wgmma_pipe";
+    case MlaDecodeKernel::kWgmmaWs:
+      return "split_kv_wgmma_ws";
   }
   return "unknown";
 }
@@ -492,15 +495,15 @@ void launch_mma_split(const Params& p, int batch, cudaStream_t s) {
 
 void launch_combine(const Params& p, int batch, bf16* out, cudaStream_t s) {
   if (p.num_splits <= 1) return;
-  mla_decode_combine_kernel<<<batch * p.heads, kMlaLatent / 4, 0, s>>>(p.heads, p.num_splits, p.o_part, p.lse_part, out);
+  mla_decode_combine_kernel<<<batch * p.heads, kMlaLatent / 4, 0, s>>>(p.heads, p.num_splits, p.o_part, p.lse_part,
+                                                                       out);
   GWSIM_LAUNCH_CHECK();
 }
 
 }  // namespace
 
-void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
-                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel,
-                float* debug) {
+void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table, const int* seq_lens,
+                bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel, float* debug) {
   Params p = make_params(c, q, block_table, seq_lens, out, workspace);
   p.cache = cache;
   p.debug = debug;

@@ -17,9 +17,9 @@ struct SplitParams {
   const float* cache_scales;      // [pages][64][9]: per token per 64 channels
   const int* block_table;
   const int* seq_lens;
-  bf16* out;         // written directly when num_splits == 1
-  float* o_part;     // [B][splits][H][512], normalised per split
-  float* lse_part;   // [B][splits][H], log2 domain; -inf for an empty split
+  bf16* out;        // written directly when num_splits == 1
+  float* o_part;    // [B][splits][H][512], normalised per split
+  float* lse_part;  // [B][splits][H], log2 domain; -inf for an empty split
   int heads, max_pages, num_splits, split_tokens;
   float scale_log2;  // softmax scale * log2(e)
   float* debug;      // wgmma kernel only: CTA (0,0,0) dumps tile 0's S, P and O (see ops.h)

@@ -35,7 +35,7 @@ constexpr int kAtoms = kMlaDim / 64;             // 9 column blocks of 64
 constexpr int kAtomBytes = kTile * 128;          // [64 rows][64 bf16]
 constexpr int kTileBytes = kAtoms * kAtomBytes;  // 73728
 constexpr int kChunksPerRow = kMlaDim / 8;       // 72 chunks of 16 B
-constexpr int kProdThreads = 128;  // WG1's threads issue the loads
+constexpr int kProdThreads = 128;                // WG1's threads issue the loads
 constexpr std::size_t kSmemBytes = 1024 /* alignment slack */ + std::size_t(1 + kStages) * kTileBytes +
                                    (kStages + 2) * kHeadsPerCta * sizeof(float) + 64 /* mbarriers */;
 static_assert(kSmemBytes <= 227 * 1024, "MLA pipelined decode shared memory over the sm_90 limit");
@@ -77,7 +77,9 @@ __device__ __forceinline__ void named_arrive(int id, int count) {
 __device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int scale_d) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%"
+      "30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
         "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
@@ -90,7 +92,9 @@ __device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t desc
 __device__ __forceinline__ void wgmma_m64n64k16_ss_first(float (&d)[32], uint64_t desc_a, uint64_t desc_b) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, 0, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%"
+      "30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
       : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3]), "=f"(d[4]), "=f"(d[5]), "=f"(d[6]), "=f"(d[7]), "=f"(d[8]),
         "=f"(d[9]), "=f"(d[10]), "=f"(d[11]), "=f"(d[12]), "=f"(d[13]), "=f"(d[14]), "=f"(d[15]), "=f"(d[16]),
         "=f"(d[17]), "=f"(d[18]), "=f"(d[19]), "=f"(d[20]), "=f"(d[21]), "=f"(d[22]), "=f"(d[23]), "=f"(d[24]),
@@ -117,12 +121,13 @@ __device__ __forceinline__ void issue_pv(float (&o)[128], uint32_t buf, int wg) 
 
 __global__ void __launch_bounds__(kThreads, 1) mla_decode_ws_kernel(const SplitParams p) {
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  unsigned char* base =
+      reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   unsigned char* q_s = base;
   unsigned char* kv_s = base + kTileBytes;
   float* sc = reinterpret_cast<float*>(base + (1 + kStages) * kTileBytes);  // [kStages][64] rescale factors
-  float* red_m = sc + kStages * kHeadsPerCta;                                // [64]
-  float* red_l = red_m + kHeadsPerCta;                                       // [64]
+  float* red_m = sc + kStages * kHeadsPerCta;                               // [64]
+  float* red_l = red_m + kHeadsPerCta;                                      // [64]
   const uint32_t bars = static_cast<uint32_t>(__cvta_generic_to_shared(red_l + kHeadsPerCta));
   // full[s] at bars + 8 s, empty[s] at bars + 8 (kStages + s)
   const uint32_t q_addr = static_cast<uint32_t>(__cvta_generic_to_shared(q_s));
@@ -130,7 +135,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_ws_kernel(const SplitP
 
   const int hg = blockIdx.x, split = blockIdx.y, b = blockIdx.z;
   // wg through a shuffle: warp-uniform for ptxas, so the wgmma branches are not 'divergent paths'
-  const int tid = threadIdx.x, wg = __shfl_sync(0xffffffffu, tid / 128, 0), wi = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+  const int tid = threadIdx.x, wg = __shfl_sync(0xffffffffu, tid / 128, 0), wi = (tid % 128) / 32, lane = tid % 32,
+            g = lane / 4, t4 = lane % 4;
   const int head0 = hg * kHeadsPerCta;
   const int seq_len = p.seq_lens[b];
   const int t_begin = split * p.split_tokens;
@@ -152,8 +158,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_ws_kernel(const SplitP
 
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
-      mbar_init(bars + 8 * s, kProdThreads);                   // one noinc arrive per loading thread
-      mbar_init(bars + 8 * (kStages + s), 8);                   // one arrive per consumer warp
+      mbar_init(bars + 8 * s, kProdThreads);   // one noinc arrive per loading thread
+      mbar_init(bars + 8 * (kStages + s), 8);  // one arrive per consumer warp
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -164,7 +170,7 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_ws_kernel(const SplitP
 #pragma unroll
   for (int i = 0; i < 128; ++i) o[i] = 0.0f;
   const int r0 = 16 * wi + g, r1 = r0 + 8;  // this thread's two head rows (same in both warpgroups)
-  float mf0, mf1, lt0, lt1;                  // final row max and sum (WG0's, shared with WG1 at the end)
+  float mf0, mf1, lt0, lt1;                 // final row max and sum (WG0's, shared with WG1 at the end)
 
   if (wg == 0) {
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
@@ -385,7 +391,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_ws_kernel(const SplitP
     const int col = 256 * wg + 8 * j + 2 * t4;
     if (split_mode) {
       const std::size_t rb = (static_cast<std::size_t>(b) * p.num_splits + split) * p.heads + head0;
-      *reinterpret_cast<float2*>(p.o_part + (rb + r0) * kMlaLatent + col) = make_float2(o[4 * j] * inv0, o[4 * j + 1] * inv0);
+      *reinterpret_cast<float2*>(p.o_part + (rb + r0) * kMlaLatent + col) =
+          make_float2(o[4 * j] * inv0, o[4 * j + 1] * inv0);
       *reinterpret_cast<float2*>(p.o_part + (rb + r1) * kMlaLatent + col) =
           make_float2(o[4 * j + 2] * inv1, o[4 * j + 3] * inv1);
     } else {

@@ -26,13 +26,13 @@ namespace {
 constexpr int kHeadsPerCta = 64;
 constexpr int kTile = 64;
 constexpr int kThreads = 256;
-constexpr int kAtoms = kMlaDim / 64;                 // 9 column blocks of 64
-constexpr int kAtomBytes = kTile * 128;              // [64 rows][64 bf16]
-constexpr int kTileBytes = kAtoms * kAtomBytes;      // 73728
-constexpr int kPBytes = kHeadsPerCta * 128;          // [64 rows][64 tokens] bf16
-constexpr int kChunksPerRow = kMlaDim / 8;           // 72 chunks of 16 B
-constexpr std::size_t kSmemBytes = 1024 /* alignment slack */ + 3 * std::size_t(kTileBytes) + kPBytes +
-                                   4 * kHeadsPerCta * sizeof(float);
+constexpr int kAtoms = kMlaDim / 64;             // 9 column blocks of 64
+constexpr int kAtomBytes = kTile * 128;          // [64 rows][64 bf16]
+constexpr int kTileBytes = kAtoms * kAtomBytes;  // 73728
+constexpr int kPBytes = kHeadsPerCta * 128;      // [64 rows][64 tokens] bf16
+constexpr int kChunksPerRow = kMlaDim / 8;       // 72 chunks of 16 B
+constexpr std::size_t kSmemBytes =
+    1024 /* alignment slack */ + 3 * std::size_t(kTileBytes) + kPBytes + 4 * kHeadsPerCta * sizeof(float);
 static_assert(kSmemBytes <= 227 * 1024, "MLA wgmma decode shared memory over the sm_90 limit");
 static_assert(kTile == kMlaPage, "a tile is one page");
 
@@ -66,7 +66,8 @@ __device__ __forceinline__ const bf16* page_ptr(const SplitParams& p, int b, int
 template <int kPvN, bool kPipe>
 __global__ void __launch_bounds__(kThreads, 1) mla_decode_wgmma_kernel(const SplitParams p) {
   extern __shared__ unsigned char smem_raw[];
-  unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  unsigned char* base =
+      reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   unsigned char* q_s = base;
   unsigned char* kv_s = base + kTileBytes;
   unsigned char* p_s = base + 3 * kTileBytes;
@@ -100,7 +101,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_wgmma_kernel(const Spl
   load_rows_async(q_s, p.q + (static_cast<std::size_t>(b) * p.heads + head0) * kMlaDim, kHeadsPerCta, tid);
   load_rows_async(kv_s, page_ptr(p, b, t_begin), min(kTile, t_end - t_begin), tid);
   cp_async_commit();
-  if (n_tiles > 1) load_rows_async(kv_s + kTileBytes, page_ptr(p, b, t_begin + kTile), min(kTile, t_end - t_begin - kTile), tid);
+  if (n_tiles > 1)
+    load_rows_async(kv_s + kTileBytes, page_ptr(p, b, t_begin + kTile), min(kTile, t_end - t_begin - kTile), tid);
   cp_async_commit();
 
   float o[128];
@@ -275,7 +277,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_wgmma_kernel(const Spl
     const int col = 256 * wg + 8 * j + 2 * t4;
     if (split_mode) {
       const std::size_t rb = (static_cast<std::size_t>(b) * p.num_splits + split) * p.heads + head0;
-      *reinterpret_cast<float2*>(p.o_part + (rb + r0) * kMlaLatent + col) = make_float2(o[4 * j] * inv0, o[4 * j + 1] * inv0);
+      *reinterpret_cast<float2*>(p.o_part + (rb + r0) * kMlaLatent + col) =
+          make_float2(o[4 * j] * inv0, o[4 * j + 1] * inv0);
       *reinterpret_cast<float2*>(p.o_part + (rb + r1) * kMlaLatent + col) =
           make_float2(o[4 * j + 2] * inv1, o[4 * j + 3] * inv1);
     } else {

@@ -10,10 +10,9 @@ namespace {
 
 constexpr int kMaxTopK = 16;
 
-__global__ void __launch_bounds__(128) combine_kernel(int top_k, int hidden_vec, const uint4* __restrict__ y_perm,
-                                                      const int* __restrict__ pos_of,
-                                                      const float* __restrict__ topk_weight,
-                                                      uint4* __restrict__ out) {
+__global__ void __launch_bounds__(128)
+    combine_kernel(int top_k, int hidden_vec, const uint4* __restrict__ y_perm, const int* __restrict__ pos_of,
+                   const float* __restrict__ topk_weight, uint4* __restrict__ out) {
   __shared__ int pos[kMaxTopK];
   __shared__ float w[kMaxTopK];
   const int t = blockIdx.x;
@@ -44,13 +43,13 @@ __global__ void __launch_bounds__(128) combine_kernel(int top_k, int hidden_vec,
 
 }  // namespace
 
-void moe_combine(int tokens, int top_k, int hidden, const bf16* y_perm, const int* pos_of,
-                 const float* topk_weight, bf16* out, cudaStream_t s) {
+void moe_combine(int tokens, int top_k, int hidden, const bf16* y_perm, const int* pos_of, const float* topk_weight,
+                 bf16* out, cudaStream_t s) {
   if (hidden % 8 != 0 || top_k > kMaxTopK || top_k <= 0)
     throw std::invalid_argument("moe_combine: hidden % 8 and 1 <= top_k <= 16");
   if (tokens <= 0) return;
-  combine_kernel<<<tokens, 128, 0, s>>>(top_k, hidden / 8, reinterpret_cast<const uint4*>(y_perm), pos_of,
-                                        topk_weight, reinterpret_cast<uint4*>(out));
+  combine_kernel<<<tokens, 128, 0, s>>>(top_k, hidden / 8, reinterpret_cast<const uint4*>(y_perm), pos_of, topk_weight,
+                                        reinterpret_cast<uint4*>(out));
   GWSIM_LAUNCH_CHECK();
 }
 

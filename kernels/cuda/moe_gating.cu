@@ -15,10 +15,9 @@ __device__ __forceinline__ bool ranks_before(float va, int ia, float vb, int ib)
   return va > vb || (va == vb && ia < ib);
 }
 
-__global__ void __launch_bounds__(256) moe_gating_kernel(int tokens, const float* __restrict__ logits,
-                                                         const float* __restrict__ bias, float scaling,
-                                                         int* __restrict__ topk_idx,
-                                                         float* __restrict__ topk_weight) {
+__global__ void __launch_bounds__(256)
+    moe_gating_kernel(int tokens, const float* __restrict__ logits, const float* __restrict__ bias, float scaling,
+                      int* __restrict__ topk_idx, float* __restrict__ topk_weight) {
   const int lane = threadIdx.x & 31;
   const int token = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   if (token >= tokens) return;  // whole warps leave together
@@ -113,13 +112,13 @@ __global__ void __launch_bounds__(256) moe_gating_kernel(int tokens, const float
 
 }  // namespace
 
-void moe_gating(int tokens, const float* logits, const float* bias, float routed_scaling,
-                int* topk_idx, float* topk_weight, cudaStream_t s) {
+void moe_gating(int tokens, const float* logits, const float* bias, float routed_scaling, int* topk_idx,
+                float* topk_weight, cudaStream_t s) {
   if (tokens <= 0) return;
   const int warps_per_block = 8;
   const int blocks = (tokens + warps_per_block - 1) / warps_per_block;
-  moe_gating_kernel<<<blocks, warps_per_block * 32, 0, s>>>(tokens, logits, bias, routed_scaling,
-                                                            topk_idx, topk_weight);
+  moe_gating_kernel<<<blocks, warps_per_block * 32, 0, s>>>(tokens, logits, bias, routed_scaling, topk_idx,
+                                                            topk_weight);
   GWSIM_LAUNCH_CHECK();
 }
 

@@ -12,9 +12,9 @@ namespace {
 
 constexpr int kChunk = 256;
 
-__global__ void __launch_bounds__(kChunk) chunk_histogram_kernel(int assignments, int experts,
-                                                                 const int* __restrict__ topk_idx,
-                                                                 int* __restrict__ chunk_counts) {
+__global__ void __launch_bounds__(kChunk)
+    chunk_histogram_kernel(int assignments, int experts, const int* __restrict__ topk_idx,
+                           int* __restrict__ chunk_counts) {
   extern __shared__ int hist[];
   for (int e = threadIdx.x; e < experts; e += blockDim.x) hist[e] = 0;
   __syncthreads();
@@ -27,8 +27,8 @@ __global__ void __launch_bounds__(kChunk) chunk_histogram_kernel(int assignments
 
 // One block, one thread per expert: totals, exclusive scan over experts, then each chunk's base
 // position per expert (written over chunk_counts).
-__global__ void scan_kernel(int chunks, int experts, int* __restrict__ chunk_counts,
-                            int* __restrict__ counts, int* __restrict__ offsets) {
+__global__ void scan_kernel(int chunks, int experts, int* __restrict__ chunk_counts, int* __restrict__ counts,
+                            int* __restrict__ offsets) {
   extern __shared__ int totals[];
   const int e = threadIdx.x;
   int total = 0;
@@ -59,11 +59,9 @@ __global__ void scan_kernel(int chunks, int experts, int* __restrict__ chunk_cou
   }
 }
 
-__global__ void __launch_bounds__(kChunk) chunk_rank_kernel(int assignments, int experts, int top_k,
-                                                            const int* __restrict__ topk_idx,
-                                                            const int* __restrict__ chunk_base,
-                                                            int* __restrict__ row_token,
-                                                            int* __restrict__ pos_of) {
+__global__ void __launch_bounds__(kChunk)
+    chunk_rank_kernel(int assignments, int experts, int top_k, const int* __restrict__ topk_idx,
+                      const int* __restrict__ chunk_base, int* __restrict__ row_token, int* __restrict__ pos_of) {
   __shared__ int ex[kChunk];
   const int i = threadIdx.x;
   const int a = blockIdx.x * kChunk + i;
@@ -78,9 +76,9 @@ __global__ void __launch_bounds__(kChunk) chunk_rank_kernel(int assignments, int
   row_token[pos] = a / top_k;
 }
 
-__global__ void __launch_bounds__(128) gather_rows_kernel(int hidden_vec, const uint4* __restrict__ x,
-                                                          const int* __restrict__ row_token,
-                                                          uint4* __restrict__ x_perm) {
+__global__ void __launch_bounds__(128)
+    gather_rows_kernel(int hidden_vec, const uint4* __restrict__ x, const int* __restrict__ row_token,
+                       uint4* __restrict__ x_perm) {
   const int p = blockIdx.x;
   const uint4* src = x + static_cast<std::size_t>(row_token[p]) * hidden_vec;
   uint4* dst = x_perm + static_cast<std::size_t>(p) * hidden_vec;
@@ -93,8 +91,8 @@ std::size_t moe_permute_chunk_count(int assignments) {
   return static_cast<std::size_t>((assignments + kChunk - 1) / kChunk);
 }
 
-void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx,
-                       const MoePermuteWorkspace& ws, cudaStream_t s) {
+void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx, const MoePermuteWorkspace& ws,
+                       cudaStream_t s) {
   if (experts <= 0 || experts > 1024) throw std::invalid_argument("moe_permute: experts in 1..1024");
   const int assignments = tokens * top_k;
   const int chunks = static_cast<int>(moe_permute_chunk_count(assignments));
@@ -105,8 +103,8 @@ void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx,
   const int threads = ((experts + 31) / 32) * 32;
   scan_kernel<<<1, threads, shm, s>>>(chunks, experts, ws.chunk_counts, ws.counts, ws.offsets);
   GWSIM_LAUNCH_CHECK();
-  chunk_rank_kernel<<<chunks, kChunk, 0, s>>>(assignments, experts, top_k, topk_idx, ws.chunk_counts,
-                                              ws.row_token, ws.pos_of);
+  chunk_rank_kernel<<<chunks, kChunk, 0, s>>>(assignments, experts, top_k, topk_idx, ws.chunk_counts, ws.row_token,
+                                              ws.pos_of);
   GWSIM_LAUNCH_CHECK();
 }
 

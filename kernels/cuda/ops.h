@@ -112,12 +112,16 @@ class GroupedGemmPlan {
 //      saturating: bit-exact with kernels::ref::quantize_e4m3_row_blocks / _tile_blocks. ----
 // Per row, per `block` consecutive columns (block % 32 == 0; the last block may be short):
 // q[rows][cols], scales[rows][ceil(cols / block)]. Activations: block 128; MLA KV cache: 64.
-void quantize_fp8_row_blocks(const bf16* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s);
-void quantize_fp8_row_blocks(const float* x, int rows, int cols, int block, std::uint8_t* q, float* scales, cudaStream_t s);
+void quantize_fp8_row_blocks(const bf16* x, int rows, int cols, int block, std::uint8_t* q, float* scales,
+                             cudaStream_t s);
+void quantize_fp8_row_blocks(const float* x, int rows, int cols, int block, std::uint8_t* q, float* scales,
+                             cudaStream_t s);
 // `matrices` consecutive [rows][cols] matrices in 128 x 128 blocks (edge blocks may be smaller):
 // scales[matrices][ceil(rows / 128)][ceil(cols / 128)]. Expert weights.
-void quantize_fp8_128x128(const bf16* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s);
-void quantize_fp8_128x128(const float* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales, cudaStream_t s);
+void quantize_fp8_128x128(const bf16* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales,
+                          cudaStream_t s);
+void quantize_fp8_128x128(const float* x, int matrices, int rows, int cols, std::uint8_t* q, float* scales,
+                          cudaStream_t s);
 
 // ---- grouped_gemm_fp8.cu: grouped GEMM over experts with DeepSeek-V3 block scaling. Per expert e
 //      with counts[e] > 0, y[off_e : off_e + counts[e]][N] (bf16) = dequant(xq rows) * dequant(w_e)^T,
@@ -167,9 +171,9 @@ std::size_t mla_decode_workspace_bytes(const MlaDecodeConfig& c);
 // 256 columns, WG1 P.V of the right half and the cp.async loads into a 2-stage mbarrier ring.
 enum class MlaDecodeKernel { kMmaSync, kWgmma, kWgmmaN64, kWgmmaPipe, kWgmmaWs };
 const char* mla_decode_variant_name(MlaDecodeKernel k);
-void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table,
-                const int* seq_lens, bf16* out, void* workspace, cudaStream_t s,
-                MlaDecodeKernel kernel = MlaDecodeKernel::kMmaSync, float* debug = nullptr);
+void mla_decode(const MlaDecodeConfig& c, const bf16* q, const bf16* cache, const int* block_table, const int* seq_lens,
+                bf16* out, void* workspace, cudaStream_t s, MlaDecodeKernel kernel = MlaDecodeKernel::kMmaSync,
+                float* debug = nullptr);
 
 // MLA decode over an FP8 latent cache (mla_decode.cu, the mma.sync kernel with its tile loads
 // swapped): cache_fp8[pages][64][576] e4m3, cache_scales[pages][64][9] float, one scale per token
@@ -187,19 +191,24 @@ void mla_decode_fp8kv(const MlaDecodeConfig& c, const bf16* q, const std::uint8_
 // kvh = h / heads_per_kv; writes out[t*o_ts + h*o_hs + 0:128]. d_nope = 128, d_rope in {0, 64}.
 struct AttentionPrefillArgs {
   int tokens = 0, heads = 0, heads_per_kv = 1, d_rope = 0;
-  const bf16* q = nullptr; long q_ts = 0, q_hs = 0;
-  const bf16* k_nope = nullptr; long k_ts = 0, k_hs = 0;
-  const bf16* k_rope = nullptr; long kr_ts = 0;
-  const bf16* v = nullptr; long v_ts = 0, v_hs = 0;
-  bf16* out = nullptr; long o_ts = 0, o_hs = 0;
+  const bf16* q = nullptr;
+  long q_ts = 0, q_hs = 0;
+  const bf16* k_nope = nullptr;
+  long k_ts = 0, k_hs = 0;
+  const bf16* k_rope = nullptr;
+  long kr_ts = 0;
+  const bf16* v = nullptr;
+  long v_ts = 0, v_hs = 0;
+  bf16* out = nullptr;
+  long o_ts = 0, o_hs = 0;
   float softmax_scale = 0.0f;
 };
 void attention_prefill(const AttentionPrefillArgs& a, cudaStream_t s);
 
 // ---- moe_gating.cu: DeepSeek-V3 routing (sigmoid, bias, 8 groups -> top-4 groups -> top-8) ----
 // logits[T][256] fp32, bias[256] -> topk_idx[T][8], topk_weight[T][8].
-void moe_gating(int tokens, const float* logits, const float* bias, float routed_scaling,
-                int* topk_idx, float* topk_weight, cudaStream_t s);
+void moe_gating(int tokens, const float* logits, const float* bias, float routed_scaling, int* topk_idx,
+                float* topk_weight, cudaStream_t s);
 
 // ---- moe_permute.cu: dispatch order (expert-contiguous, stable) and token gather ----
 struct MoePermuteWorkspace {
@@ -210,14 +219,14 @@ struct MoePermuteWorkspace {
   int* pos_of = nullptr;        // [T*k]
 };
 std::size_t moe_permute_chunk_count(int assignments);
-void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx,
-                       const MoePermuteWorkspace& ws, cudaStream_t s);
+void moe_permute_index(int tokens, int top_k, int experts, const int* topk_idx, const MoePermuteWorkspace& ws,
+                       cudaStream_t s);
 // x_perm[p][hidden] = x[row_token[p]][hidden]; hidden % 8 == 0.
 void moe_gather(int rows, int hidden, const bf16* x, const int* row_token, bf16* x_perm, cudaStream_t s);
 
 // ---- moe_combine.cu: out[t] = sum_j w[t][j] * y_perm[pos_of[t*k+j]] (fp32 sum, bf16 out) ----
-void moe_combine(int tokens, int top_k, int hidden, const bf16* y_perm, const int* pos_of,
-                 const float* topk_weight, bf16* out, cudaStream_t s);
+void moe_combine(int tokens, int top_k, int hidden, const bf16* y_perm, const int* pos_of, const float* topk_weight,
+                 bf16* out, cudaStream_t s);
 
 // ---- swiglu.cu: out[r][i] = silu(gu[r][i]) * gu[r][inter + i]; inter % 8 == 0 ----
 void swiglu(int rows, int inter, const bf16* gate_up, bf16* out, cudaStream_t s);

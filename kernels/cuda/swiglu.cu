@@ -8,8 +8,8 @@
 namespace gwsim::cuda {
 namespace {
 
-__global__ void __launch_bounds__(256) swiglu_kernel(long rows, int inter_vec, const uint4* __restrict__ gu,
-                                                     uint4* __restrict__ out) {
+__global__ void __launch_bounds__(256)
+    swiglu_kernel(long rows, int inter_vec, const uint4* __restrict__ gu, uint4* __restrict__ out) {
   const long total = rows * inter_vec;
   for (long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<long>(gridDim.x) * blockDim.x) {
@@ -25,8 +25,7 @@ __global__ void __launch_bounds__(256) swiglu_kernel(long rows, int inter_vec, c
     for (int q = 0; q < 4; ++q) {
       const float2 gf = __bfloat1622float2(gh[q]);
       const float2 uf = __bfloat1622float2(uh[q]);
-      oh[q] = __floats2bfloat162_rn(gf.x / (1.0f + __expf(-gf.x)) * uf.x,
-                                    gf.y / (1.0f + __expf(-gf.y)) * uf.y);
+      oh[q] = __floats2bfloat162_rn(gf.x / (1.0f + __expf(-gf.x)) * uf.x, gf.y / (1.0f + __expf(-gf.y)) * uf.y);
     }
     out[i] = o;
   }
@@ -40,8 +39,8 @@ void swiglu(int rows, int inter, const bf16* gate_up, bf16* out, cudaStream_t s)
   const long total = static_cast<long>(rows) * (inter / 8);
   long blocks = (total + 255) / 256;
   if (blocks > 16384) blocks = 16384;
-  swiglu_kernel<<<static_cast<unsigned>(blocks), 256, 0, s>>>(
-      rows, inter / 8, reinterpret_cast<const uint4*>(gate_up), reinterpret_cast<uint4*>(out));
+  swiglu_kernel<<<static_cast<unsigned>(blocks), 256, 0, s>>>(rows, inter / 8, reinterpret_cast<const uint4*>(gate_up),
+                                                              reinterpret_cast<uint4*>(out));
   GWSIM_LAUNCH_CHECK();
 }
 

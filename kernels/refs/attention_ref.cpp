@@ -22,14 +22,12 @@ void softmax_weighted_sum(const std::vector<double>& scores, int dv, ValueRow va
     const float* v = value(static_cast<int>(j));
     for (int d = 0; d < dv; ++d) acc[static_cast<std::size_t>(d)] += p * v[d];
   }
-  for (int d = 0; d < dv; ++d)
-    out[d] = den > 0.0 ? static_cast<float>(acc[static_cast<std::size_t>(d)] / den) : 0.0f;
+  for (int d = 0; d < dv; ++d) out[d] = den > 0.0 ? static_cast<float>(acc[static_cast<std::size_t>(d)] / den) : 0.0f;
 }
 }  // namespace
 
-void mla_decode_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages,
-                    const float* q, const float* cache, const int* block_table, const int* seq_lens,
-                    float scale, float* out) {
+void mla_decode_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages, const float* q,
+                    const float* cache, const int* block_table, const int* seq_lens, float scale, float* out) {
   const int d = d_latent + d_rope;
   for (int b = 0; b < batch; ++b) {
     const int len = seq_lens[b];
@@ -46,14 +44,13 @@ void mla_decode_ref(int batch, int heads, int d_latent, int d_rope, int page_siz
         for (int i = 0; i < d; ++i) s += static_cast<double>(qh[i]) * c[i];
         scores[static_cast<std::size_t>(j)] = s * scale;
       }
-      softmax_weighted_sum(scores, d_latent, row,
-                           out + (static_cast<std::size_t>(b) * heads + h) * d_latent);
+      softmax_weighted_sum(scores, d_latent, row, out + (static_cast<std::size_t>(b) * heads + h) * d_latent);
     }
   }
 }
 
-void attention_prefill_ref(int tokens, int heads, int kv_heads, int d_qk, int d_v, const float* q,
-                           const float* k, const float* v, float scale, bool causal, float* out) {
+void attention_prefill_ref(int tokens, int heads, int kv_heads, int d_qk, int d_v, const float* q, const float* k,
+                           const float* v, float scale, bool causal, float* out) {
   const int group = heads / kv_heads;
   for (int t = 0; t < tokens; ++t) {
     for (int h = 0; h < heads; ++h) {
@@ -73,9 +70,8 @@ void attention_prefill_ref(int tokens, int heads, int kv_heads, int d_qk, int d_
   }
 }
 
-void mla_prefill_ref(int tokens, int heads, int d_nope, int d_rope, int d_v, const float* q,
-                     const float* k_nope, const float* k_rope, const float* v, float scale,
-                     float* out) {
+void mla_prefill_ref(int tokens, int heads, int d_nope, int d_rope, int d_v, const float* q, const float* k_nope,
+                     const float* k_rope, const float* v, float scale, float* out) {
   // Materialise the per-head keys [k_nope | k_rope] and reuse the generic reference.
   const int d_qk = d_nope + d_rope;
   std::vector<float> k(static_cast<std::size_t>(tokens) * heads * d_qk);

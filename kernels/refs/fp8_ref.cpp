@@ -14,7 +14,7 @@ namespace gwsim::kernels::ref {
 std::uint8_t float_to_e4m3_bits(float x) {
   const std::uint8_t sign = std::signbit(x) ? 0x80u : 0x00u;
   if (std::isnan(x)) return static_cast<std::uint8_t>(sign | 0x7fu);
-  const double a = std::fabs(static_cast<double>(x));  // exact; every step below is exact in double
+  const double a = std::fabs(static_cast<double>(x));              // exact; every step below is exact in double
   if (a >= 448.0) return static_cast<std::uint8_t>(sign | 0x7eu);  // satfinite (also +-inf)
   if (a < std::ldexp(1.0, -6)) {
     // Subnormal range: multiples of 2^-9. std::nearbyint rounds ties to even in the default
@@ -23,8 +23,8 @@ std::uint8_t float_to_e4m3_bits(float x) {
     return static_cast<std::uint8_t>(sign | static_cast<std::uint8_t>(m));
   }
   int e = 0;
-  (void)std::frexp(a, &e);  // a = f * 2^e, f in [0.5, 1): a in [2^(e-1), 2^e)
-  const int exp = e - 1;    // a in [2^exp, 2^(exp+1)), exp in [-6, 8]
+  (void)std::frexp(a, &e);                            // a = f * 2^e, f in [0.5, 1): a in [2^(e-1), 2^e)
+  const int exp = e - 1;                              // a in [2^exp, 2^(exp+1)), exp in [-6, 8]
   double m = std::nearbyint(std::ldexp(a, 3 - exp));  // 8 .. 16 eighths of 2^exp
   int biased = exp + 7;
   if (m == 16.0) {  // rounded up into the next binade
@@ -83,7 +83,8 @@ void quantize_e4m3_tile_blocks(int matrices, int rows, int cols, int block, cons
         const int c0 = bc * block, c1 = std::min(cols, c0 + block);
         float amax = 0.0f;
         for (int r = r0; r < r1; ++r)
-          for (int c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[base + static_cast<std::size_t>(r) * cols + c]));
+          for (int c = c0; c < c1; ++c)
+            amax = std::max(amax, std::fabs(x[base + static_cast<std::size_t>(r) * cols + c]));
         const float s = e4m3_block_scale(amax);
         scales[(static_cast<std::size_t>(m) * rb + br) * cb + bc] = s;
         for (int r = r0; r < r1; ++r)
@@ -118,8 +119,7 @@ void dequantize_e4m3_tile_blocks(int matrices, int rows, int cols, int block, co
 }
 
 void grouped_gemm_fp8_blockscaled_ref(int experts, const int* counts, int n, int k, const std::uint8_t* xq,
-                                      const float* x_scales, const std::uint8_t* wq, const float* w_scales,
-                                      float* y) {
+                                      const float* x_scales, const std::uint8_t* wq, const float* w_scales, float* y) {
   constexpr int kBlock = 128;
   const int kb = blocks_of(k, kBlock), nb = blocks_of(n, kBlock);
   // Decode the 256 codes once.
@@ -148,10 +148,9 @@ void grouped_gemm_fp8_blockscaled_ref(int experts, const int* counts, int n, int
   }
 }
 
-void mla_decode_fp8kv_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages,
-                          int total_pages, int block, const float* q, const std::uint8_t* cache_q,
-                          const float* cache_scales, const int* block_table, const int* seq_lens, float scale,
-                          float* out) {
+void mla_decode_fp8kv_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages, int total_pages,
+                          int block, const float* q, const std::uint8_t* cache_q, const float* cache_scales,
+                          const int* block_table, const int* seq_lens, float scale, float* out) {
   const int d = d_latent + d_rope;
   const int rows = total_pages * page_size;
   std::vector<float> cache(static_cast<std::size_t>(rows) * d);

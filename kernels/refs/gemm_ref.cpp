@@ -15,8 +15,7 @@ void gemm_ref(int m, int n, int k, const float* x, const float* w, float* y) {
   }
 }
 
-void grouped_gemm_ref(int experts, const int* counts, int n, int k, const float* x, const float* w,
-                      float* y) {
+void grouped_gemm_ref(int experts, const int* counts, int n, int k, const float* x, const float* w, float* y) {
   std::size_t row = 0;
   for (int e = 0; e < experts; ++e) {
     gemm_ref(counts[e], n, k, x + row * k, w + static_cast<std::size_t>(e) * n * k, y + row * n);

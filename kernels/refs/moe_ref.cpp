@@ -15,8 +15,8 @@ namespace {
 bool ranks_before(float va, int ia, float vb, int ib) { return va > vb || (va == vb && ia < ib); }
 }  // namespace
 
-void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits, const float* bias,
-                    int* topk_idx, float* topk_weight) {
+void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits, const float* bias, int* topk_idx,
+                    float* topk_weight) {
   const int e_count = cfg.experts;
   if (cfg.groups <= 0 || e_count % cfg.groups != 0) throw std::invalid_argument("experts % groups");
   const int per_group = e_count / cfg.groups;
@@ -47,8 +47,7 @@ void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits,
     for (int g = 0; g < cfg.groups; ++g) {
       int rank = 0;
       for (int o = 0; o < cfg.groups; ++o)
-        if (ranks_before(group_score[static_cast<std::size_t>(o)], o,
-                         group_score[static_cast<std::size_t>(g)], g))
+        if (ranks_before(group_score[static_cast<std::size_t>(o)], o, group_score[static_cast<std::size_t>(g)], g))
           ++rank;
       group_kept[static_cast<std::size_t>(g)] = rank < cfg.topk_groups;
     }
@@ -70,8 +69,8 @@ void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits,
   }
 }
 
-void moe_permute_ref(int tokens, int top_k, int experts, const int* topk_idx, int* counts,
-                     int* offsets, int* row_token, int* pos_of) {
+void moe_permute_ref(int tokens, int top_k, int experts, const int* topk_idx, int* counts, int* offsets, int* row_token,
+                     int* pos_of) {
   const int assignments = tokens * top_k;
   std::fill(counts, counts + experts, 0);
   for (int a = 0; a < assignments; ++a) ++counts[topk_idx[a]];
@@ -93,8 +92,7 @@ void moe_combine_ref(int tokens, int top_k, int hidden, const float* y_perm, con
       double acc = 0.0;
       for (int j = 0; j < top_k; ++j) {
         const std::size_t a = static_cast<std::size_t>(t) * top_k + j;
-        acc += static_cast<double>(topk_weight[a]) *
-               y_perm[static_cast<std::size_t>(pos_of[a]) * hidden + d];
+        acc += static_cast<double>(topk_weight[a]) * y_perm[static_cast<std::size_t>(pos_of[a]) * hidden + d];
       }
       out[static_cast<std::size_t>(t) * hidden + d] = static_cast<float>(acc);
     }

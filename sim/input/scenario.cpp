@@ -48,7 +48,7 @@ void apply_override(nlohmann::json& doc, const std::string& assignment, const st
   // JSON when it reads as JSON (numbers, true, objects ...), held to the limits of a file; bare
   // words are strings: --set parallelism.schedule=dualpipe.
   nlohmann::json value = nlohmann::json::accept(text) ? parse_json_text(text, file + ": " + target + ": --set " + path)
-                                                       : nlohmann::json(text);
+                                                      : nlohmann::json(text);
   nlohmann::json* node = &doc;
   std::string walked = "$";
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -103,7 +103,8 @@ PowerAssumptions parse_power(const nlohmann::json* pj, const std::string& file, 
   p.nic_w = stated_at_least(o, "nic_w", d.nic_w, p.sources, 0, "0 or more watts");
   p.switch_w = stated_at_least(o, "switch_w", d.switch_w, p.sources, 0, "0 or more watts");
   p.transceiver_w = stated_at_least(o, "transceiver_w", d.transceiver_w, p.sources, 0, "0 or more watts");
-  p.storage_fraction = stated_at_least(o, "storage_fraction", d.storage_fraction, p.sources, 0, "a fraction of 0 or more");
+  p.storage_fraction =
+      stated_at_least(o, "storage_fraction", d.storage_fraction, p.sources, 0, "a fraction of 0 or more");
   p.pue = stated_or(o, "pue", d.pue, p.sources);
   if (!(p.pue >= 1) || !(p.pue <= 5)) o.fail("pue", fmt::format("expected a PUE from 1 to 5, got {}", p.pue));
   p.gpu_idle_fraction_of_tdp = d.gpu_idle_fraction_of_tdp.value;
@@ -139,11 +140,14 @@ CostAssumptions parse_cost(const nlohmann::json* cj, const std::string& file, co
     c.source = o.string_or("source", "$2 per GPU-hour, DeepSeek-V3 report Table 1 rental assumption");
   }
   c.sources["usd_per_gpu_hour"] = c.source;
-  c.server_usd_per_gpu = stated_at_least(o, "server_usd_per_gpu", d.server_for(gpu.name), c.sources, 0, "0 or more dollars");
+  c.server_usd_per_gpu =
+      stated_at_least(o, "server_usd_per_gpu", d.server_for(gpu.name), c.sources, 0, "0 or more dollars");
   c.switch_usd = stated_at_least(o, "switch_usd", d.switch_usd, c.sources, 0, "0 or more dollars");
   c.link_usd = stated_at_least(o, "link_usd", d.link_usd, c.sources, 0, "0 or more dollars");
-  c.facility_usd_per_w = stated_at_least(o, "facility_usd_per_w", d.facility_usd_per_w, c.sources, 0, "0 or more dollars per watt");
-  c.electricity_usd_per_mwh = stated_at_least(o, "electricity_usd_per_mwh", d.electricity_usd_per_mwh, c.sources, 0, "0 or more dollars per MWh");
+  c.facility_usd_per_w =
+      stated_at_least(o, "facility_usd_per_w", d.facility_usd_per_w, c.sources, 0, "0 or more dollars per watt");
+  c.electricity_usd_per_mwh = stated_at_least(o, "electricity_usd_per_mwh", d.electricity_usd_per_mwh, c.sources, 0,
+                                              "0 or more dollars per MWh");
   c.it_amortisation_years = stated_or(o, "it_amortisation_years", d.it_amortisation_years, c.sources);
   if (!(c.it_amortisation_years > 0)) o.fail("it_amortisation_years", "expected more than 0 years");
   c.facility_amortisation_years = stated_or(o, "facility_amortisation_years", d.facility_amortisation_years, c.sources);
@@ -247,7 +251,8 @@ void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenar
   o.reject_unknown_keys();
   s.gpu = capped;
   // The cluster's scale-up links run no faster than the capped chip's.
-  s.cluster.scaleup_per_direction_bps = std::min(s.cluster.scaleup_per_direction_bps, s.gpu.scaleup_per_direction_bps());
+  s.cluster.scaleup_per_direction_bps =
+      std::min(s.cluster.scaleup_per_direction_bps, s.gpu.scaleup_per_direction_bps());
 }
 
 }  // namespace
@@ -261,7 +266,9 @@ ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base) {
 }
 
 ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, const std::string& base) {
-  auto is_file_name = [](const std::string& name) { return name.size() > 5 && name.substr(name.size() - 5) == ".json"; };
+  auto is_file_name = [](const std::string& name) {
+    return name.size() > 5 && name.substr(name.size() - 5) == ".json";
+  };
   auto cluster_path = [&](const std::string& name) {
     return is_file_name(name) ? resolve_path(name, base) : resolve_path("hwmodels/data/clusters/" + name + ".json", "");
   };
@@ -275,7 +282,8 @@ ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, c
            it.increment(ec))
         if (it->path().extension() == ".json") names.push_back(it->path().stem().string());
       std::sort(names.begin(), names.end());
-      o.fail(json_path, fmt::format("unknown cluster \"{}\": expected one of {} or a .json file", name, fmt::join(names, ", ")));
+      o.fail(json_path,
+             fmt::format("unknown cluster \"{}\": expected one of {} or a .json file", name, fmt::join(names, ", ")));
     }
     require_readable_file(path, o.file(), o.path_of(json_path));
     return path;
@@ -284,7 +292,8 @@ ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, c
   if (cj.is_object() && cj.contains("file")) {
     if (!cj["file"].is_string()) o.fail("cluster.file", "expected a cluster file name");
     auto merged = parse_json_file(readable_cluster(cj["file"].get<std::string>(), "cluster.file"));
-    if (!merged.is_object()) throw InputError(cluster_path(cj["file"].get<std::string>()), "$", "expected a cluster object");
+    if (!merged.is_object())
+      throw InputError(cluster_path(cj["file"].get<std::string>()), "$", "expected a cluster object");
     for (auto it = cj.begin(); it != cj.end(); ++it)
       if (it.key() != "file") merged[it.key()] = it.value();
     return parse_cluster(JsonObject(merged, o.file(), o.path_of("cluster")));
@@ -311,7 +320,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   if (cj.is_object() && cj.contains("gpu_variant")) {
     variant_json = cj["gpu_variant"];
     cj.erase("gpu_variant");
-    if (!variant_json.is_object()) o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
+    if (!variant_json.is_object())
+      o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
   }
   s.cluster = resolve_cluster_ref(cj, o, base);
   s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
@@ -336,7 +346,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.parallelism = parse_parallelism(o.object("parallelism"));
   s.training = parse_training(o.object("training"), s.model);
   if (s.training.precision == Precision::fp8 && !s.gpu.supports(Precision::fp8))
-    throw InputError(file, "$.training.precision", fmt::format("{} has no FP8 tensor cores: expected bf16 or fp16", s.gpu.name));
+    throw InputError(file, "$.training.precision",
+                     fmt::format("{} has no FP8 tensor cores: expected bf16 or fp16", s.gpu.name));
   o.allow({"power", "cost", "reliability"});
   s.power = parse_power(o.has("power") ? &doc["power"] : nullptr, file, s.gpu);
   s.cost = parse_cost(o.has("cost") ? &doc["cost"] : nullptr, file, s.gpu);

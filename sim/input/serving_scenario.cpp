@@ -6,8 +6,8 @@
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/planning/campus.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/campus.h"
 
 namespace gwsim {
 
@@ -21,20 +21,22 @@ constexpr double kDefaultMemoryUtilization = 0.9;
 InstanceLayout parse_layout(const JsonObject& o, const ModelSpec& model, const ClusterSpec& cluster) {
   InstanceLayout l;
   l.gpus = o.int_in("gpus", 1, limits::kMaxGpus);
-  if (l.gpus > cluster.gpus) o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, l.gpus));
+  if (l.gpus > cluster.gpus)
+    o.fail("gpus", fmt::format("expected at most the cluster's {} GPUs, got {}", cluster.gpus, l.gpus));
   l.attention_tp = o.int_in_or("attention_tp", 1, limits::kMaxGpus, 1);
   if (l.gpus % l.attention_tp != 0)
     o.fail("attention_tp", fmt::format("expected a divisor of the instance's {} GPUs, got {}", l.gpus, l.attention_tp));
   if (model.attention.heads % l.attention_tp != 0)
-    o.fail("attention_tp", fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, l.attention_tp));
+    o.fail("attention_tp",
+           fmt::format("expected a divisor of the model's {} heads, got {}", model.attention.heads, l.attention_tp));
   if (model.moe) {
     l.ep = o.int_in_or("ep", 1, limits::kMaxGpus, l.gpus);
     if (l.ep > l.gpus) o.fail("ep", fmt::format("expected at most the instance's {} GPUs, got {}", l.gpus, l.ep));
     l.redundant_experts = o.int_in_or("redundant_experts", 0, limits::kMaxExperts, 0);  // extra expert copies
     const int slots = model.moe->routed_experts + l.redundant_experts;
     if (slots % l.ep != 0)
-      o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}", model.moe->routed_experts,
-                               l.redundant_experts, slots, l.ep));
+      o.fail("ep", fmt::format("expected a divisor of the {} routed + {} redundant experts ({}), got {}",
+                               model.moe->routed_experts, l.redundant_experts, slots, l.ep));
   } else {
     for (const char* key : {"ep", "redundant_experts"})
       if (o.has(key)) o.fail(key, fmt::format("model {} has no experts: leave it out", model.name));
@@ -59,18 +61,21 @@ DecodeSettings parse_decode(const JsonObject& o, const ModelSpec& model, const C
   }
   if (o.has("tpot_slo_ms")) d.tpot_slo_s = o.positive("tpot_slo_ms") / 1e3;
   if (o.has("mtp")) {
-    if (model.mtp_depth == 0) o.fail("mtp", fmt::format("model {} has no MTP modules to draft with: leave it out", model.name));
+    if (model.mtp_depth == 0)
+      o.fail("mtp", fmt::format("model {} has no MTP modules to draft with: leave it out", model.name));
     const JsonObject m = o.object("mtp");
     const int modules = model.mtp_depth;
     d.mtp_depth = m.int_in("depth", 1, limits::kMaxMtpDepth);
-    if (d.mtp_depth > modules) m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
+    if (d.mtp_depth > modules)
+      m.fail("depth", fmt::format("expected at most {} (the model's MTP modules), got {}", modules, d.mtp_depth));
     d.mtp_acceptance = m.number("acceptance");
     if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance <= 1)) m.fail("acceptance", "expected a probability in [0, 1]");
     m.allow({"source", "notes"});
     m.reject_unknown_keys();
   }
   d.memory_utilization = o.number_or("memory_utilization", kDefaultMemoryUtilization);
-  if (!(d.memory_utilization > 0 && d.memory_utilization <= 1)) o.fail("memory_utilization", "expected a fraction in (0, 1]");
+  if (!(d.memory_utilization > 0 && d.memory_utilization <= 1))
+    o.fail("memory_utilization", "expected a fraction in (0, 1]");
   o.allow({"source", "notes"});
   o.reject_unknown_keys();
   return d;
@@ -108,8 +113,8 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
   o.allow({"profile"});
   s.profile = find_profile(s.profile_ref, base, file, "$.profile");
   if (s.profile.gpu_name != s.gpu.name)
-    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name, s.profile.gpu_name,
-                                  s.gpu.name));
+    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
+                                  s.profile.gpu_name, s.gpu.name));
   const std::string prec = o.one_of_or("precision", {"bf16", "fp16", "fp8"}, "bf16");
   s.precision = *parse_precision(prec);
   if (!s.gpu.supports(s.precision))

@@ -222,10 +222,10 @@ nlohmann::json spread_json(const Spread& s) {
 nlohmann::json event_json(const InjectionEvent& e) {
   switch (e.kind) {
     case InjectionEvent::Kind::failure:
-      return {{"type", "failure"},        {"t_h", round_significant(e.t_s / 3600)},
-              {"component", e.component}, {"during", e.during},
-              {"lost_work_s", round_significant(e.lost_work_s)},
-              {"step", e.step},           {"checkpoints", e.checkpoints}};
+      return {
+          {"type", "failure"},           {"t_h", round_significant(e.t_s / 3600)},          {"component", e.component},
+          {"during", e.during},          {"lost_work_s", round_significant(e.lost_work_s)}, {"step", e.step},
+          {"checkpoints", e.checkpoints}};
     case InjectionEvent::Kind::restart:
       return {{"type", "restart"},
               {"t_h", round_significant(e.t_s / 3600)},
@@ -281,8 +281,9 @@ InjectionResult inject_failures(const InjectionSetup& s, std::uint64_t seed, std
           "the job cannot make progress: trial {} (seed {}) stopped after {} failures and {:.4g} days of wall clock "
           "with {:.4g} of {:.4g} days of work done ({}); the Monte-Carlo stopped there",
           k + 1, t.seed, t.interruptions, t.wall_s / 86400, t.work_done_s / 86400, s.work_s / 86400,
-          t.interruptions >= s.max_failures ? fmt::format("the limit of {} failures", s.max_failures)
-                                            : fmt::format("wall clock past {:g} x the failure-free time", s.max_wall_factor));
+          t.interruptions >= s.max_failures
+              ? fmt::format("the limit of {} failures", s.max_failures)
+              : fmt::format("wall clock past {:g} x the failure-free time", s.max_wall_factor));
     }
     const bool stalled = t.stalled;
     if (k == 0) r.first = std::move(t);
@@ -302,35 +303,34 @@ nlohmann::json injection_to_json(const InjectionResult& r, const GoodputEstimate
   for (const auto& [k, v] : f.by_component) by[k] = v;
   nlohmann::json events = nlohmann::json::array();
   for (const auto& e : f.events) events.push_back(event_json(e));
-  nlohmann::json j = {
-      {"seed", f.seed},
-      {"stalled", r.stalled},
-      {"goodput_fraction", round_significant(f.goodput_fraction())},
-      {"wall_clock_days", round_significant(f.wall_s / 86400)},
-      {"interruptions", f.interruptions},
-      {"planned_interruptions", f.planned},
-      {"interruptions_by_component", by},
-      {"failures_during_checkpoint", f.failures_during_checkpoint},
-      {"failures_during_restart", f.failures_during_restart},
-      {"checkpoints", f.checkpoints},
-      {"restarts", f.restarts},
-      {"lost_work_hours", round_significant(f.lost_work_s / 3600)},
-      {"restart_hours", round_significant(f.restart_s / 3600)},
-      {"checkpoint_hours", round_significant(f.checkpoint_s / 3600)},
-      {"events_total", f.events_total},
-      {"events", events},
-      {"analytical",
-       {{"goodput_fraction", round_significant(a.goodput_fraction)},
-        {"wall_clock_days", round_significant(a.wall_clock_days)},
-        {"expected_interruptions", round_significant(a.expected_interruptions)},
-        {"planned_interruptions", round_significant(a.planned_interruptions)}}},
-      {"model",
-       "discrete-event run of the whole job: each component fails as an exponential process "
-       "(GPUs x per-GPU-hour rate x failure_rate_scale); a failure while computing, writing a "
-       "checkpoint or restarting loses the work since the last completed checkpoint and starts "
-       "a restart; planned maintenance due while the job runs waits for the next checkpoint "
-       "and costs a restart, while it is down is done in that downtime; "
-       "mt19937_64 from the scenario seed, trial k with seed + k"}};
+  nlohmann::json j = {{"seed", f.seed},
+                      {"stalled", r.stalled},
+                      {"goodput_fraction", round_significant(f.goodput_fraction())},
+                      {"wall_clock_days", round_significant(f.wall_s / 86400)},
+                      {"interruptions", f.interruptions},
+                      {"planned_interruptions", f.planned},
+                      {"interruptions_by_component", by},
+                      {"failures_during_checkpoint", f.failures_during_checkpoint},
+                      {"failures_during_restart", f.failures_during_restart},
+                      {"checkpoints", f.checkpoints},
+                      {"restarts", f.restarts},
+                      {"lost_work_hours", round_significant(f.lost_work_s / 3600)},
+                      {"restart_hours", round_significant(f.restart_s / 3600)},
+                      {"checkpoint_hours", round_significant(f.checkpoint_s / 3600)},
+                      {"events_total", f.events_total},
+                      {"events", events},
+                      {"analytical",
+                       {{"goodput_fraction", round_significant(a.goodput_fraction)},
+                        {"wall_clock_days", round_significant(a.wall_clock_days)},
+                        {"expected_interruptions", round_significant(a.expected_interruptions)},
+                        {"planned_interruptions", round_significant(a.planned_interruptions)}}},
+                      {"model",
+                       "discrete-event run of the whole job: each component fails as an exponential process "
+                       "(GPUs x per-GPU-hour rate x failure_rate_scale); a failure while computing, writing a "
+                       "checkpoint or restarting loses the work since the last completed checkpoint and starts "
+                       "a restart; planned maintenance due while the job runs waits for the next checkpoint "
+                       "and costs a restart, while it is down is done in that downtime; "
+                       "mt19937_64 from the scenario seed, trial k with seed + k"}};
   if (r.stalled) j["note"] = r.stall_note;
   if (r.trials_asked > 1)
     j["monte_carlo"] = {{"trials", r.trials},

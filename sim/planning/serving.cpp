@@ -59,16 +59,20 @@ class ComputeTally {
 };
 
 // The TP group's two all-reduces of the hidden states per layer pass.
-double tp_all_reduces_s(const ServingScenario& s, const InstanceLayout& l, double tokens_per_group, double layer_passes) {
+double tp_all_reduces_s(const ServingScenario& s, const InstanceLayout& l, double tokens_per_group,
+                        double layer_passes) {
   if (l.attention_tp <= 1) return 0;
   const GroupPlacement g = place_group(l.attention_tp, 1, s.cluster.scaleup_domain_gpus);
   const double bytes = kActivationBytes * tokens_per_group * static_cast<double>(s.model.hidden);
-  return 2 * layer_passes * collective_cost({"all_reduce", bytes, l.attention_tp, g.link, g.ranks_per_domain, -1}, s.cluster, s.profile).time_s;
+  return 2 * layer_passes *
+         collective_cost({"all_reduce", bytes, l.attention_tp, g.link, g.ranks_per_domain, -1}, s.cluster, s.profile)
+             .time_s;
 }
 
 // Two micro-batches: one computes while the other's all-to-all runs (DeepSeek's serving), so the
 // step is the longer of the two; without overlap they add up.
-void finish(ServingStep& st, const std::map<std::string, double>& by_kind, double comm_ep, double comm_tp, bool overlap) {
+void finish(ServingStep& st, const std::map<std::string, double>& by_kind, double comm_ep, double comm_tp,
+            bool overlap) {
   for (const auto& [kind, t] : by_kind) {
     st.compute_s += t;
     st.breakdown_s.push_back({kind, t});
@@ -107,13 +111,15 @@ nlohmann::json step_json(const ServingStep& st, bool overlap) {
 }
 
 // The weights one GPU of the layout holds; refused when they leave no room in the usable HBM.
-double weights_that_fit(const ServingScenario& s, const InstanceLayout& l, int mtp_modules, double usable, const std::string& block) {
+double weights_that_fit(const ServingScenario& s, const InstanceLayout& l, int mtp_modules, double usable,
+                        const std::string& block) {
   const double weights = weight_bytes_per_gpu(s, l, mtp_modules);
   if (weights >= usable)
-    throw InfeasibleError(s.file, "$." + block + ".gpus",
-                          fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable: expected more GPUs per "
-                                      "instance (ep) or attention_tp",
-                                      weights / 1e9, usable / 1e9));
+    throw InfeasibleError(
+        s.file, "$." + block + ".gpus",
+        fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable: expected more GPUs per "
+                    "instance (ep) or attention_tp",
+                    weights / 1e9, usable / 1e9));
   return weights;
 }
 
@@ -126,12 +132,14 @@ double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l, i
   const double tp = l.attention_tp, h = static_cast<double>(m.hidden);
   // MLA's low-rank down-projections are replicated across the TP group (as in layer_forward_ops).
   const auto& a = m.attention;
-  const double replicated = a.kind == AttentionKind::mla ? h * (a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim) : 0;
+  const double replicated =
+      a.kind == AttentionKind::mla ? h * (a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim) : 0;
   auto layer_bytes = [&](bool moe) {
     double bytes = w * (replicated + (p.attention_per_layer - replicated) / tp) + kActivationBytes * p.norms_per_layer;
     if (!moe) return bytes + w * p.dense_ffn_per_layer / tp;
     const double per_expert = p.moe_routed_per_layer / m.moe->routed_experts;
-    return bytes + w * p.moe_shared_per_layer / tp + kActivationBytes * p.moe_router_per_layer + w * l.experts_per_gpu(m) * per_expert;
+    return bytes + w * p.moe_shared_per_layer / tp + kActivationBytes * p.moe_router_per_layer +
+           w * l.experts_per_gpu(m) * per_expert;
   };
   // Embedding and output head stay in bf16 (DeepSeek-V3 Sec 3.3.1), split over the TP group.
   double bytes = kActivationBytes * p.embedding / tp;
@@ -149,7 +157,8 @@ double decode_kv_bytes_per_sequence(const ServingScenario& s) {
   // A TP group serves tp sequences per unit of batch_per_gpu, and each of its GPUs keeps its share
   // of every one: all of MLA's latent (shared by all heads, so replicated), or the K and V of its
   // kv heads for GQA/MHA (replicated once there are more GPUs than kv heads).
-  const double share = a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(tp, static_cast<double>(std::max(1, a.kv_heads)));
+  const double share =
+      a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(tp, static_cast<double>(std::max(1, a.kv_heads)));
   // Each MTP module is one more attention layer with its own cache.
   const double layers = s.model.layers + s.decode.mtp_depth;
   return tp * share * s.decode.kv_len * layers * static_cast<double>(a.kv_cache_elems_per_token()) *
@@ -159,8 +168,9 @@ double decode_kv_bytes_per_sequence(const ServingScenario& s) {
 double decode_all_to_all_s(int ep, double bytes, const ClusterSpec& cluster, const Profile& profile) {
   const bool one_domain = ep <= cluster.scaleup_domain_gpus;
   // Uniform destinations (scaleout_fraction < 0): no per-node deduplication in the low-latency path.
-  return collective_cost({"all_to_all", bytes, ep, one_domain ? LinkClass::scaleup : LinkClass::scaleout, one_domain ? ep : 1, -1},
-                         cluster, profile)
+  return collective_cost(
+             {"all_to_all", bytes, ep, one_domain ? LinkClass::scaleup : LinkClass::scaleout, one_domain ? ep : 1, -1},
+             cluster, profile)
       .time_s;
 }
 
@@ -182,7 +192,8 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   const Parallelism par = parallelism_of(l);
 
   ComputeTally compute(s);
-  for (int layer = 0; layer < m.layers; ++layer) compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
+  for (int layer = 0; layer < m.layers; ++layer)
+    compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
   // MTP drafts: each draft runs one more transformer block (an MoE block in DeepSeek-V3) on one
   // token per sequence.
   if (d.mtp_depth > 0) compute.add(layer_forward_ops(m, m.layers - 1, par, train, sequences, options), d.mtp_depth);
@@ -231,7 +242,8 @@ PrefillStep prefill_step(const ServingScenario& s) {
   const Parallelism par = parallelism_of(l);
 
   ComputeTally compute(s);
-  for (int layer = 0; layer < m.layers; ++layer) compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
+  for (int layer = 0; layer < m.layers; ++layer)
+    compute.add(layer_forward_ops(m, layer, par, train, tokens, options), 1);
   compute.add(Op{"embedding", OpClass::memory_bound, Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
 
   const double comm_tp = tp_all_reduces_s(s, l, tokens, m.layers);
@@ -246,7 +258,9 @@ PrefillStep prefill_step(const ServingScenario& s) {
     const double dispatch_elem = s.precision == Precision::fp8 ? 1 : kActivationBytes;
     for (const double elem : {dispatch_elem, kActivationBytes})
       comm_ep += m.moe_layers() *
-                 collective_cost({"all_to_all", elem * copies * h, l.ep, g.link, g.ranks_per_domain, out_share}, s.cluster, s.profile).time_s;
+                 collective_cost({"all_to_all", elem * copies * h, l.ep, g.link, g.ranks_per_domain, out_share},
+                                 s.cluster, s.profile)
+                     .time_s;
   }
   PrefillStep st;
   finish(st, compute.by_kind(), comm_ep, comm_tp, l.overlap);
@@ -271,10 +285,11 @@ DecodeMemory decode_memory(const ServingScenario& s) {
   m.kv_per_seq = decode_kv_bytes_per_sequence(s);
   m.max_batch = std::floor((m.usable - m.weights) / m.kv_per_seq);
   if (m.max_batch < 1)
-    throw InfeasibleError(s.file, "$.decode.kv_len",
-                          fmt::format("one sequence's KV cache ({:.2f} GB per GPU) does not fit beside the weights ({:.1f} of "
-                                      "{:.1f} GB usable): expected a shorter kv_len, an fp8 cache or more GPUs",
-                                      m.kv_per_seq / 1e9, m.weights / 1e9, m.usable / 1e9));
+    throw InfeasibleError(
+        s.file, "$.decode.kv_len",
+        fmt::format("one sequence's KV cache ({:.2f} GB per GPU) does not fit beside the weights ({:.1f} of "
+                    "{:.1f} GB usable): expected a shorter kv_len, an fp8 cache or more GPUs",
+                    m.kv_per_seq / 1e9, m.weights / 1e9, m.usable / 1e9));
   return m;
 }
 
@@ -290,10 +305,11 @@ BatchChoice choose_decode_batch(const ServingScenario& s, const DecodeMemory& me
   if (d.batch_per_gpu) {
     const double batch = *d.batch_per_gpu;
     if (batch > mem.max_batch)
-      throw InfeasibleError(s.file, "$.decode.batch_per_gpu",
-                            fmt::format("{:g} sequences per GPU do not fit: their KV cache takes {:.1f} GB beside {:.1f} GB of "
-                                        "weights, {:.1f} GB usable; expected at most {:g}",
-                                        batch, batch * mem.kv_per_seq / 1e9, mem.weights / 1e9, mem.usable / 1e9, mem.max_batch));
+      throw InfeasibleError(
+          s.file, "$.decode.batch_per_gpu",
+          fmt::format("{:g} sequences per GPU do not fit: their KV cache takes {:.1f} GB beside {:.1f} GB of "
+                      "weights, {:.1f} GB usable; expected at most {:g}",
+                      batch, batch * mem.kv_per_seq / 1e9, mem.weights / 1e9, mem.usable / 1e9, mem.max_batch));
     if (d.tpot_slo_s > 0 && decode_step(s, batch).tpot_s > d.tpot_slo_s)
       warnings.push_back(fmt::format("the stated batch misses the TPOT SLO of {:g} ms", d.tpot_slo_s * 1e3));
     return {batch, "stated"};
@@ -301,9 +317,10 @@ BatchChoice choose_decode_batch(const ServingScenario& s, const DecodeMemory& me
   if (!(d.tpot_slo_s > 0 && decode_step(s, mem.max_batch).tpot_s > d.tpot_slo_s)) return {mem.max_batch, "memory"};
   const double tpot_one = decode_step(s, 1).tpot_s;
   if (tpot_one > d.tpot_slo_s)
-    throw InfeasibleError(s.file, "$.decode.tpot_slo_ms",
-                          fmt::format("even one sequence per GPU takes {:.2f} ms per output token: expected an SLO of at least that",
-                                      tpot_one * 1e3));
+    throw InfeasibleError(
+        s.file, "$.decode.tpot_slo_ms",
+        fmt::format("even one sequence per GPU takes {:.2f} ms per output token: expected an SLO of at least that",
+                    tpot_one * 1e3));
   // The step time grows with the batch, so a bisection finds the largest batch within the SLO.
   double lo = 1, hi = mem.max_batch;  // tpot(lo) meets the SLO, tpot(hi) does not
   while (hi - lo > 1) {
@@ -313,7 +330,8 @@ BatchChoice choose_decode_batch(const ServingScenario& s, const DecodeMemory& me
   return {lo, "tpot_slo"};
 }
 
-nlohmann::json decode_json(const ServingScenario& s, const DecodeStep& st, const BatchChoice& batch, const DecodeMemory& mem) {
+nlohmann::json decode_json(const ServingScenario& s, const DecodeStep& st, const BatchChoice& batch,
+                           const DecodeMemory& mem) {
   const InstanceLayout& l = s.decode.layout;
   nlohmann::json dj = step_json(st, l.overlap);
   dj["instance_gpus"] = l.gpus;
@@ -396,10 +414,12 @@ nlohmann::json run_serving(const ServingScenario& s) {
   nlohmann::json r;
   r["schema"] = kServingReportSchema;
   r["scenario"] = s.resolved;
-  r["provenance"]["profile"] = {{"name", s.profile.name}, {"kind", to_string(s.profile.kind)}, {"source", s.profile.source}};
+  r["provenance"]["profile"] = {
+      {"name", s.profile.name}, {"kind", to_string(s.profile.kind)}, {"source", s.profile.source}};
   if (!s.profile.derivation.empty()) r["provenance"]["profile"]["derivation"] = s.profile.derivation;
   if (s.profile.kind == ProfileKind::published)
-    warnings.push_back("profile \"" + s.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
+    warnings.push_back("profile \"" + s.profile.name +
+                       "\" is published (datasheet and public benchmarks), not measured on this hardware");
   r["decode"] = decode_json(s, st, batch, mem);
   std::optional<PrefillStep> pre;
   if (s.prefill) {
@@ -427,44 +447,53 @@ std::string format_serving_summary(const nlohmann::json& r) {
   s += fmt::format("  batch / GPU          {:g} sequences at {:g} cached tokens ({}; memory allows {:g})\n",
                    d["batch_per_gpu"].get<double>(), d["kv_len"].get<double>(), d["batch_chosen_by"].get<std::string>(),
                    d["max_batch_per_gpu_by_memory"].get<double>());
-  s += fmt::format("  step                 {:.2f} ms ({:.2f} tokens per sequence per step) -> TPOT {:.2f} ms, {:.1f} tokens/s per sequence\n",
-                   d["step_s"].get<double>() * 1e3, d["tokens_per_step_per_sequence"].get<double>(), d["tpot_ms"].get<double>(),
-                   d["tokens_per_s_per_sequence"].get<double>());
+  s += fmt::format(
+      "  step                 {:.2f} ms ({:.2f} tokens per sequence per step) -> TPOT {:.2f} ms, {:.1f} tokens/s per "
+      "sequence\n",
+      d["step_s"].get<double>() * 1e3, d["tokens_per_step_per_sequence"].get<double>(), d["tpot_ms"].get<double>(),
+      d["tokens_per_s_per_sequence"].get<double>());
   s += fmt::format("  throughput           {:.0f} output tokens/s per GPU, {:.0f} per node, {:.0f} per instance\n",
                    d["output_tokens_per_s_per_gpu"].get<double>(), d["output_tokens_per_s_per_node"].get<double>(),
                    d["output_tokens_per_s_per_instance"].get<double>());
   s += fmt::format("  step breakdown (ms) {}\n", breakdown(d));
   s += fmt::format("  bottleneck           {}\n", d["bottleneck"].get<std::string>());
   const auto& mem = d["memory_gb"];
-  s += fmt::format("  memory / GPU         weights {:.1f} GB + KV cache {:.1f} GB of {:.1f} GB usable ({:.0f} GB HBM)\n",
-                   mem["weights"].get<double>(), mem["kv_cache"].get<double>(), mem["usable"].get<double>(),
-                   mem["capacity"].get<double>());
+  s +=
+      fmt::format("  memory / GPU         weights {:.1f} GB + KV cache {:.1f} GB of {:.1f} GB usable ({:.0f} GB HBM)\n",
+                  mem["weights"].get<double>(), mem["kv_cache"].get<double>(), mem["usable"].get<double>(),
+                  mem["capacity"].get<double>());
   if (r.contains("prefill")) {
     const auto& p = r["prefill"];
-    s += fmt::format("  prefill              {} GPUs, {:g} tokens per GPU of {:g}-token prompts: {:.2f} ms per step, {:.0f} input tokens/s per "
-                     "GPU, {:.0f} per node\n",
-                     p["instance_gpus"].get<int>(), p["tokens_per_gpu"].get<double>(), p["prompt_len"].get<double>(),
-                     p["step_s"].get<double>() * 1e3, p["input_tokens_per_s_per_gpu"].get<double>(),
-                     p["input_tokens_per_s_per_node"].get<double>());
+    s += fmt::format(
+        "  prefill              {} GPUs, {:g} tokens per GPU of {:g}-token prompts: {:.2f} ms per step, {:.0f} input "
+        "tokens/s per "
+        "GPU, {:.0f} per node\n",
+        p["instance_gpus"].get<int>(), p["tokens_per_gpu"].get<double>(), p["prompt_len"].get<double>(),
+        p["step_s"].get<double>() * 1e3, p["input_tokens_per_s_per_gpu"].get<double>(),
+        p["input_tokens_per_s_per_node"].get<double>());
     s += fmt::format("  prefill breakdown (ms){}; bottleneck {}\n", breakdown(p), p["bottleneck"].get<std::string>());
   }
   s += fmt::format("  cost                 ${:.3f} per million output tokens (decode) at ${:g}/GPU-hour\n",
-                   r["cost"]["usd_per_million_output_tokens"].get<double>(), r["cost"]["usd_per_gpu_hour"].get<double>());
+                   r["cost"]["usd_per_million_output_tokens"].get<double>(),
+                   r["cost"]["usd_per_gpu_hour"].get<double>());
   if (r.contains("target")) {
     const auto& t = r["target"];
     std::string parts;
     if (t.contains("decode_gpus"))
-      parts += fmt::format("{:g} output tokens/s: {:g} decode instances ({:g} GPUs)", t["output_tokens_per_s"].get<double>(),
-                           t["decode_instances"].get<double>(), t["decode_gpus"].get<double>());
+      parts +=
+          fmt::format("{:g} output tokens/s: {:g} decode instances ({:g} GPUs)", t["output_tokens_per_s"].get<double>(),
+                      t["decode_instances"].get<double>(), t["decode_gpus"].get<double>());
     if (t.contains("prefill_gpus"))
-      parts += fmt::format("{}{:g} input tokens/s ({:.0f} % cached): {:g} prefill instances ({:g} GPUs)", parts.empty() ? "" : "; ",
-                           t["input_tokens_per_s"].get<double>(), 100 * t["cache_hit_rate"].get<double>(),
-                           t["prefill_instances"].get<double>(), t["prefill_gpus"].get<double>());
+      parts += fmt::format("{}{:g} input tokens/s ({:.0f} % cached): {:g} prefill instances ({:g} GPUs)",
+                           parts.empty() ? "" : "; ", t["input_tokens_per_s"].get<double>(),
+                           100 * t["cache_hit_rate"].get<double>(), t["prefill_instances"].get<double>(),
+                           t["prefill_gpus"].get<double>());
     s += fmt::format("  target               {}; {:g} GPUs, ${:.0f} per hour\n", parts, t["gpus"].get<double>(),
                      t["usd_per_hour"].get<double>());
-    s += fmt::format("  fleet                {:.2f} MW facility ({:.2f} MW IT), capex ${:.3g}, owned ${:.2f}/GPU-hour\n",
-                     t["facility_mw"].get<double>(), t["it_mw"].get<double>(), t["capex_usd"].get<double>(),
-                     t["usd_per_gpu_hour_owned"].get<double>());
+    s +=
+        fmt::format("  fleet                {:.2f} MW facility ({:.2f} MW IT), capex ${:.3g}, owned ${:.2f}/GPU-hour\n",
+                    t["facility_mw"].get<double>(), t["it_mw"].get<double>(), t["capex_usd"].get<double>(),
+                    t["usd_per_gpu_hour_owned"].get<double>());
   }
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;

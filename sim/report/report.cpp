@@ -8,13 +8,13 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/output_file.h"
-#include "gwsim/common/text_and_numbers.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/common/text_and_numbers.h"
+#include "gwsim/sim/engines/step_backend.h"
 #include "gwsim/sim/planning/campus.h"
-#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/planning/failure_injection.h"
 #include "gwsim/sim/planning/goodput.h"
-#include "gwsim/sim/engines/step_backend.h"
+#include "gwsim/sim/validation/error_band.h"
 
 namespace gwsim {
 
@@ -54,8 +54,7 @@ nlohmann::json throughput_json(const Scenario& sc, const TrainingPlan& plan, con
   t["mfu"] = round_significant(achieved_noncausal / peak_bf16);
   // Against the peak of the GEMM precision actually used: for FP8 training the BF16-peak MFU (the
   // convention DeepSeek reports) can approach 100% on chips whose FP8 rate is twice their BF16 rate.
-  t["mfu_at_compute_precision"] =
-      round_significant(achieved_noncausal / sc.gpu.peak_flops(sc.training.precision));
+  t["mfu_at_compute_precision"] = round_significant(achieved_noncausal / sc.gpu.peak_flops(sc.training.precision));
   t["model_tflops_per_gpu_causal"] = round_significant(achieved_causal / 1e12);
   t["mfu_causal"] = round_significant(achieved_causal / peak_bf16);
   t["hardware_tflops_per_gpu"] = round_significant(achieved_hw / 1e12);
@@ -87,8 +86,12 @@ nlohmann::json training_json(const Scenario& sc, const TrainingPlan& plan, const
   t["per_micro_batch_compute_by_class_s"] = by_class;
   nlohmann::json top_ops = nlohmann::json::array();
   for (const auto& o : st.top_ops)
-    top_ops.push_back({{"name", o.name}, {"class", to_string(o.op_class)}, {"precision", o.precision}, {"time_s", round_significant(o.time_s)},
-                       {"tflops", o.time_s > 0 ? round_significant(o.flops / o.time_s / 1e12) : 0.0}, {"flops", round_significant(o.flops)},
+    top_ops.push_back({{"name", o.name},
+                       {"class", to_string(o.op_class)},
+                       {"precision", o.precision},
+                       {"time_s", round_significant(o.time_s)},
+                       {"tflops", o.time_s > 0 ? round_significant(o.flops / o.time_s / 1e12) : 0.0},
+                       {"flops", round_significant(o.flops)},
                        {"bytes", round_significant(o.bytes)}});
   t["top_ops_per_micro_batch"] = top_ops;
   t["bottleneck"] = st.bottleneck;
@@ -99,10 +102,17 @@ nlohmann::json training_json(const Scenario& sc, const TrainingPlan& plan, const
 nlohmann::json communication_json(const StepEstimate& st) {
   nlohmann::json comms = nlohmann::json::array();
   for (const auto& c : st.comms)
-    comms.push_back({{"name", c.name}, {"kind", to_string(c.kind)}, {"op", c.op}, {"link", c.link},
-                     {"algorithm", c.algorithm}, {"bytes", round_significant(c.bytes)}, {"group", c.group},
-                     {"time_s", round_significant(c.time_s)}, {"per_step_s", round_significant(c.per_step_time_s)},
-                     {"exposed_s", round_significant(c.exposed_s)}, {"busbw_gbs", round_significant(c.busbw_bps / 1e9)}});
+    comms.push_back({{"name", c.name},
+                     {"kind", to_string(c.kind)},
+                     {"op", c.op},
+                     {"link", c.link},
+                     {"algorithm", c.algorithm},
+                     {"bytes", round_significant(c.bytes)},
+                     {"group", c.group},
+                     {"time_s", round_significant(c.time_s)},
+                     {"per_step_s", round_significant(c.per_step_time_s)},
+                     {"exposed_s", round_significant(c.exposed_s)},
+                     {"busbw_gbs", round_significant(c.busbw_bps / 1e9)}});
   return comms;
 }
 
@@ -131,8 +141,10 @@ nlohmann::json model_and_cluster_json(const Scenario& sc, const TrainingPlan& pl
                   {"name", sc.cluster.name},
                   {"fabric", to_string(sc.cluster.fabric.kind)}};
   if (sc.gpu_variant.active)
-    j["cluster"]["gpu_variant"] = {{"base_gpu", sc.gpu_variant.base_gpu}, {"rule", sc.gpu_variant.rule},
-                                   {"cap", sc.gpu_variant.cap}, {"applied", sc.gpu_variant.applied}};
+    j["cluster"]["gpu_variant"] = {{"base_gpu", sc.gpu_variant.base_gpu},
+                                   {"rule", sc.gpu_variant.rule},
+                                   {"cap", sc.gpu_variant.cap},
+                                   {"applied", sc.gpu_variant.applied}};
   return j;
 }
 
@@ -142,9 +154,10 @@ std::vector<std::string> add_power_cost_goodput(nlohmann::json& r, const Scenari
                                                 const StepEstimate& st) {
   std::vector<std::string> warnings;
   const double run_s = sc.training.tokens / st.tokens_per_s;
-  const double gpu_power_fraction = sc.power.gpu_power_from_compute
-                                        ? gpu_power_fraction_from_compute(st.compute_fraction, sc.power.gpu_idle_fraction_of_tdp)
-                                        : sc.power.gpu_power_fraction_of_tdp;
+  const double gpu_power_fraction =
+      sc.power.gpu_power_from_compute
+          ? gpu_power_fraction_from_compute(st.compute_fraction, sc.power.gpu_idle_fraction_of_tdp)
+          : sc.power.gpu_power_fraction_of_tdp;
   const auto footprint = cluster_footprint(sc.cluster.gpus, sc.gpu, sc.cluster, sc.power, gpu_power_fraction, sc.cost);
   const auto goodput = estimate_goodput(sc.cluster.gpus, run_s, st.step_time_s,
                                         plan.params.total * sc.reliability.checkpoint_bytes_per_param, sc.reliability);
@@ -155,9 +168,11 @@ std::vector<std::string> add_power_cost_goodput(nlohmann::json& r, const Scenari
   // Seeded failure injection beside the analytical expectation; power and cost keep the expected
   // wall clock (one sampled run is not the expectation).
   if (sc.reliability.inject_failures) {
-    const auto injected = inject_failures(injection_setup(goodput, sc.reliability), sc.seed, sc.reliability.injection_trials);
+    const auto injected =
+        inject_failures(injection_setup(goodput, sc.reliability), sc.seed, sc.reliability.injection_trials);
     r["goodput"]["injected"] = injection_to_json(injected, goodput);
-    if (injected.stalled) warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
+    if (injected.stalled)
+      warnings.push_back("failure injection: " + r["goodput"]["injected"]["note"].get<std::string>());
   }
   return warnings;
 }
@@ -169,7 +184,8 @@ nlohmann::json warnings_json(const Scenario& sc, const TrainingPlan& plan, const
     warnings.push_back(fmt::format("memory at {:.0f}% of HBM capacity: allocator fragmentation may not leave room",
                                    100 * plan.memory.total() / sc.gpu.hbm_capacity_bytes()));
   if (sc.profile.kind == ProfileKind::published)
-    warnings.push_back("profile \"" + sc.profile.name + "\" is published (datasheet and public benchmarks), not measured on this hardware");
+    warnings.push_back("profile \"" + sc.profile.name +
+                       "\" is published (datasheet and public benchmarks), not measured on this hardware");
   for (const auto& n : st.notes) warnings.push_back(n);
   for (const auto& n : plan.notes) warnings.push_back(n);
   for (const auto& n : power_cost_goodput) warnings.push_back(n);
@@ -200,7 +216,8 @@ TrainingRun run_training(const Scenario& sc, const std::string& backend_name, bo
   const auto power_warnings = add_power_cost_goodput(r, sc, run.plan, run.step);
   r["warnings"] = warnings_json(sc, run.plan, run.step, power_warnings);
   // How far to trust this report: the recorded errors of validated runs like it.
-  r["error_band"] = training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend_name);
+  r["error_band"] =
+      training_error_band(cached_validation_record(default_validation_record_path()), region_of(sc), backend_name);
   r.update(outcome.report_sections);
   run.report = std::move(r);
   return run;
@@ -229,45 +246,51 @@ std::string format_summary(const nlohmann::json& r) {
     if (it.value().get<double>() > 0) s += fmt::format(" {}={:.3g}", it.key(), it.value().get<double>());
   s += "\n";
   s += fmt::format("  bottleneck           {}\n", t["bottleneck"].get<std::string>());
-  s += fmt::format("  memory / GPU         {:.1f} of {:.1f} GiB (weights {:.1f}, grads {:.1f}, optimizer {:.1f}, "
-                   "activations {:.1f}, buffers {:.1f})\n",
-                   m["total"].get<double>(), r["memory"]["capacity_gib"].get<double>(), m["weights"].get<double>(),
-                   m["gradients"].get<double>(), m["optimizer"].get<double>(), m["activations"].get<double>(),
-                   m["comm_buffers"].get<double>());
+  s += fmt::format(
+      "  memory / GPU         {:.1f} of {:.1f} GiB (weights {:.1f}, grads {:.1f}, optimizer {:.1f}, "
+      "activations {:.1f}, buffers {:.1f})\n",
+      m["total"].get<double>(), r["memory"]["capacity_gib"].get<double>(), m["weights"].get<double>(),
+      m["gradients"].get<double>(), m["optimizer"].get<double>(), m["activations"].get<double>(),
+      m["comm_buffers"].get<double>());
   const auto& pw = r["power"];
-  s += fmt::format("  power                {:.2f} MW facility ({:.2f} MW IT, PUE {:.2f}); {:.0f} W IT per GPU "
-                   "(GPU {:.0f}, host {:.0f}, NIC {:.0f}, switches {:.1f}, optics {:.1f}, storage {:.1f})\n",
-                   pw["facility_mw"].get<double>(), pw["it_mw"].get<double>(), pw["pue"].get<double>(),
-                   pw["it_w_per_gpu"].get<double>(), pw["gpu_w"].get<double>(), pw["host_w_per_gpu"].get<double>(),
-                   pw["nic_w_per_gpu"].get<double>(), pw["switch_w_per_gpu"].get<double>(),
-                   pw["optics_w_per_gpu"].get<double>(), pw["storage_w_per_gpu"].get<double>());
+  s += fmt::format(
+      "  power                {:.2f} MW facility ({:.2f} MW IT, PUE {:.2f}); {:.0f} W IT per GPU "
+      "(GPU {:.0f}, host {:.0f}, NIC {:.0f}, switches {:.1f}, optics {:.1f}, storage {:.1f})\n",
+      pw["facility_mw"].get<double>(), pw["it_mw"].get<double>(), pw["pue"].get<double>(),
+      pw["it_w_per_gpu"].get<double>(), pw["gpu_w"].get<double>(), pw["host_w_per_gpu"].get<double>(),
+      pw["nic_w_per_gpu"].get<double>(), pw["switch_w_per_gpu"].get<double>(), pw["optics_w_per_gpu"].get<double>(),
+      pw["storage_w_per_gpu"].get<double>());
   if (r.contains("cost")) {
     const auto& c = r["cost"];
-    s += fmt::format("  cost                 capex ${:.3g} (${:.0f}/GPU); owned ${:.2f}/GPU-hour -> run ${:.3g}; "
-                     "rental ${:.2f}/GPU-hour -> ${:.3g}\n",
-                     c["capex_usd"].get<double>(), c["capex_per_gpu_usd"].get<double>(),
-                     c["usd_per_gpu_hour_owned"].get<double>(), c["run_cost_owned_usd"].get<double>(),
-                     c["usd_per_gpu_hour_rental"].get<double>(), c["run_cost_rental_usd"].get<double>());
+    s += fmt::format(
+        "  cost                 capex ${:.3g} (${:.0f}/GPU); owned ${:.2f}/GPU-hour -> run ${:.3g}; "
+        "rental ${:.2f}/GPU-hour -> ${:.3g}\n",
+        c["capex_usd"].get<double>(), c["capex_per_gpu_usd"].get<double>(), c["usd_per_gpu_hour_owned"].get<double>(),
+        c["run_cost_owned_usd"].get<double>(), c["usd_per_gpu_hour_rental"].get<double>(),
+        c["run_cost_rental_usd"].get<double>());
   }
   if (r.contains("goodput")) {
     const auto& g = r["goodput"];
-    s += fmt::format("  goodput              {:.1f}%: {:.0f} interruptions (job MTBF {:.2f} h), checkpoint every {:.0f} s, "
-                     "{:.0f} h lost -> {:.1f} days wall clock\n",
-                     100 * g["goodput_fraction"].get<double>(), g["expected_interruptions"].get<double>(),
-                     g["job_mtbf_h"].get<double>(), g["checkpoint_interval_s"].get<double>(),
-                     g["lost_hours"].get<double>(), g["wall_clock_days"].get<double>());
+    s += fmt::format(
+        "  goodput              {:.1f}%: {:.0f} interruptions (job MTBF {:.2f} h), checkpoint every {:.0f} s, "
+        "{:.0f} h lost -> {:.1f} days wall clock\n",
+        100 * g["goodput_fraction"].get<double>(), g["expected_interruptions"].get<double>(),
+        g["job_mtbf_h"].get<double>(), g["checkpoint_interval_s"].get<double>(), g["lost_hours"].get<double>(),
+        g["wall_clock_days"].get<double>());
     if (g.contains("injected")) {
       const auto& in = g["injected"];
-      s += fmt::format("  injected failures    {:.1f}% (seed {}): {} interruptions, {:.0f} h lost work, {:.0f} h restarting, "
-                       "{:.0f} h checkpointing -> {:.1f} days{}",
-                       100 * in["goodput_fraction"].get<double>(), in["seed"].get<std::uint64_t>(),
-                       in["interruptions"].get<std::int64_t>(), in["lost_work_hours"].get<double>(),
-                       in["restart_hours"].get<double>(), in["checkpoint_hours"].get<double>(),
-                       in["wall_clock_days"].get<double>(), in["stalled"].get<bool>() ? " (stalled)" : "");
+      s += fmt::format(
+          "  injected failures    {:.1f}% (seed {}): {} interruptions, {:.0f} h lost work, {:.0f} h restarting, "
+          "{:.0f} h checkpointing -> {:.1f} days{}",
+          100 * in["goodput_fraction"].get<double>(), in["seed"].get<std::uint64_t>(),
+          in["interruptions"].get<std::int64_t>(), in["lost_work_hours"].get<double>(),
+          in["restart_hours"].get<double>(), in["checkpoint_hours"].get<double>(), in["wall_clock_days"].get<double>(),
+          in["stalled"].get<bool>() ? " (stalled)" : "");
       if (in.contains("monte_carlo")) {
         const auto& mc = in["monte_carlo"];
         s += fmt::format("; {} trials {:.1f}% [p10 {:.1f}%, p90 {:.1f}%]", mc["trials"].get<std::int64_t>(),
-                         100 * mc["goodput_fraction"]["mean"].get<double>(), 100 * mc["goodput_fraction"]["p10"].get<double>(),
+                         100 * mc["goodput_fraction"]["mean"].get<double>(),
+                         100 * mc["goodput_fraction"]["p10"].get<double>(),
                          100 * mc["goodput_fraction"]["p90"].get<double>());
       }
       s += fmt::format(" vs Daly {:.1f}%\n", 100 * in["analytical"]["goodput_fraction"].get<double>());
@@ -275,14 +298,16 @@ std::string format_summary(const nlohmann::json& r) {
   }
   if (r.contains("des") && !r["des"]["busiest_links"].empty()) {
     const auto& l = r["des"]["busiest_links"][0];
-    s += fmt::format("  busiest link         {} ({}, {:.0f} GB/s): {:.1f}% busy over the step\n", l["link"].get<std::string>(),
-                     l["class"].get<std::string>(), l["capacity_gbs"].get<double>(), 100 * l["utilisation"].get<double>());
+    s += fmt::format("  busiest link         {} ({}, {:.0f} GB/s): {:.1f}% busy over the step\n",
+                     l["link"].get<std::string>(), l["class"].get<std::string>(), l["capacity_gbs"].get<double>(),
+                     100 * l["utilisation"].get<double>());
   }
   if (r.contains("des") && r["des"].contains("asymmetry")) {
     const auto& a = r["des"]["asymmetry"];
-    s += fmt::format("  asymmetry            step {:.3f} s vs {:.3f} s symmetric ({:+.1f}%, {:.3g} GPU-hours over the run)\n",
-                     a["step_time_s"].get<double>(), a["symmetric_step_time_s"].get<double>(),
-                     a["cost_pct"].get<double>(), a["cost_gpu_hours"].get<double>());
+    s += fmt::format(
+        "  asymmetry            step {:.3f} s vs {:.3f} s symmetric ({:+.1f}%, {:.3g} GPU-hours over the run)\n",
+        a["step_time_s"].get<double>(), a["symmetric_step_time_s"].get<double>(), a["cost_pct"].get<double>(),
+        a["cost_gpu_hours"].get<double>());
     for (const auto& line : a["applied"]) s += "    " + line.get<std::string>() + "\n";
   }
   if (r.contains("error_band")) s += "  trust                " + error_band_line(r["error_band"]) + "\n";
@@ -311,8 +336,9 @@ std::string report_text(const nlohmann::json& report, const std::string& input_f
     throw InputError(input_file, p, "the result is not finite: expected inputs within the limits of docs/formats.md");
   std::string text = report.dump(1) + "\n";
   if (static_cast<std::int64_t>(text.size()) > limits::kMaxReportBytes)
-    throw InputError(input_file, "$", fmt::format("the report would take {} bytes: expected at most {}", text.size(),
-                                                  limits::kMaxReportBytes));
+    throw InputError(
+        input_file, "$",
+        fmt::format("the report would take {} bytes: expected at most {}", text.size(), limits::kMaxReportBytes));
   return text;
 }
 

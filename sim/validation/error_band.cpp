@@ -86,8 +86,12 @@ nlohmann::json training_error_band(const ValidationRecord& record, const Validat
     for (const auto* r : runs)
       if (*r->region == *first->region) nearest.push_back(r);
     const auto s = spread_of(nearest, backend);
-    band["nearest"] = {{"region", first->region->describe()}, {"differences", nearest_distance},
-                       {"similar_runs", nearest.size()}, {"min_pct", s.min_pct}, {"max_pct", s.max_pct}, {"rows", s.rows}};
+    band["nearest"] = {{"region", first->region->describe()},
+                       {"differences", nearest_distance},
+                       {"similar_runs", nearest.size()},
+                       {"min_pct", s.min_pct},
+                       {"max_pct", s.max_pct},
+                       {"rows", s.rows}};
   }
   return band;
 }
@@ -102,7 +106,8 @@ std::string error_band_line(const nlohmann::json& band) {
   std::string s = "outside every validated region (" + band["region"].get<std::string>() + ")";
   if (band.contains("nearest")) {
     const auto& n = band["nearest"];
-    s += fmt::format("; nearest {}: {} (n={})", n["region"].get<std::string>(), range(n), n["similar_runs"].get<std::size_t>());
+    s += fmt::format("; nearest {}: {} (n={})", n["region"].get<std::string>(), range(n),
+                     n["similar_runs"].get<std::size_t>());
   }
   return s;
 }

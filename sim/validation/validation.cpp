@@ -10,12 +10,12 @@
 
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/cost/collective_cost.h"
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/hwmodels/fabric_sizing.h"
 #include "gwsim/sim/engines/analytical.h"
-#include "gwsim/cost/collective_cost.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/planning/serving.h"
+#include "gwsim/sim/report/report.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/training_plan.h"
 
@@ -48,8 +48,10 @@ std::optional<double> number_at(const std::string& text, std::size_t& i) {
   if (end == text.c_str() + i) return std::nullopt;
   i = static_cast<std::size_t>(end - text.c_str());
   double scale = 1;
-  if (i < text.size() && (text[i] == 'k' || text[i] == 'K')) scale = 1e3, ++i;
-  else if (i < text.size() && text[i] == 'M') scale = 1e6, ++i;
+  if (i < text.size() && (text[i] == 'k' || text[i] == 'K'))
+    scale = 1e3, ++i;
+  else if (i < text.size() && text[i] == 'M')
+    scale = 1e6, ++i;
   return v * scale;
 }
 
@@ -63,9 +65,12 @@ std::optional<PublishedFigure> parse_figure(const std::string& text) {
   };
   skip_spaces();
   bool lower_bound = false;
-  if (text.compare(i, 3, "\u2265") == 0) lower_bound = true, i += 3;
-  else if (text.compare(i, 2, ">=") == 0) lower_bound = true, i += 2;
-  else if (text.compare(i, 1, ">") == 0) lower_bound = true, i += 1;
+  if (text.compare(i, 3, "\u2265") == 0)
+    lower_bound = true, i += 3;
+  else if (text.compare(i, 2, ">=") == 0)
+    lower_bound = true, i += 2;
+  else if (text.compare(i, 1, ">") == 0)
+    lower_bound = true, i += 1;
   skip_spaces();
   if (i < text.size() && text[i] == '~') ++i;
   skip_spaces();
@@ -87,11 +92,15 @@ std::optional<PublishedFigure> parse_figure(const std::string& text) {
 PublishedFigure figure(const JsonObject& o, const std::string& key) {
   const auto& v = o.raw(key);
   std::optional<PublishedFigure> f;
-  if (v.is_number()) f = PublishedFigure(v.get<double>());
-  else if (v.is_string()) f = parse_figure(v.get<std::string>());
+  if (v.is_number())
+    f = PublishedFigure(v.get<double>());
+  else if (v.is_string())
+    f = parse_figure(v.get<std::string>());
   if (!f || !(f->low > 0) || !std::isfinite(f->low))
-    o.fail(key, "expected a positive published figure: a number, or a string starting with one (\"~480\", "
-                "\">90%\", \"46-48\", \"14.8k\"), got " + v.dump());
+    o.fail(key,
+           "expected a positive published figure: a number, or a string starting with one (\"~480\", "
+           "\">90%\", \"46-48\", \"14.8k\"), got " +
+               v.dump());
   return *f;
 }
 
@@ -170,7 +179,8 @@ void dsv3_training_rows(const JsonObject& c, const std::string& id, const std::s
                      t["model_tflops_per_gpu"].get<double>(), "paper's non-causal convention");
     rows.add_run_row(run, id, "model_tflops_per_gpu (causal)", figure(m, "TFLOPS_causal"),
                      t["model_tflops_per_gpu_causal"].get<double>(), "paper's causal convention");
-    rows.add_run_row(run, id, "bubble_s", figure(m, "bubble_s"), t["breakdown_s"]["bubble"].get<double>(), "DualPipe bubble");
+    rows.add_run_row(run, id, "bubble_s", figure(m, "bubble_s"), t["breakdown_s"]["bubble"].get<double>(),
+                     "DualPipe bubble");
     rows.add_run_row(run, id, "optimizer_s", figure(m, "opt_s"), t["breakdown_s"]["optimizer"].get<double>(), "");
   }
 }
@@ -181,7 +191,8 @@ void llama3_throughput_rows(const JsonObject& c, const std::string& id, const st
   const auto run = run_scenario(fmt::format("llama3-405b-{}xh100", gpus), backend);
   const auto meas = c.object("measured");
   rows.add_run_row(run, id, "model_tflops_per_gpu", figure(meas, "TFLOPs_per_GPU"),
-                   run.training["model_tflops_per_gpu"].get<double>(), "non-causal 6N+attention convention", "throughput");
+                   run.training["model_tflops_per_gpu"].get<double>(), "non-causal 6N+attention convention",
+                   "throughput");
   rows.add_run_row(run, id, "mfu", figure(meas, "BF16_MFU"), run.training["mfu"].get<double>(), "");
 }
 
@@ -192,8 +203,8 @@ void llama3_reliability_rows(const JsonObject& c, const std::string& id, const s
   const auto run = run_scenario("llama3-405b-16384xh100", backend);
   const auto meas = c.object("measured");
   rows.add_run_row(run, id, "job_mtbf_h (unexpected interruptions)",
-                   meas.positive("window_days") * 24 / meas.positive("unexpected"), run.goodput["job_mtbf_h"].get<double>(),
-                   "rates taken from this record (circular)");
+                   meas.positive("window_days") * 24 / meas.positive("unexpected"),
+                   run.goodput["job_mtbf_h"].get<double>(), "rates taken from this record (circular)");
   rows.add_run_row(run, id, "effective_training_time (published: >90%)", figure(meas, "effective_training_time"),
                    run.goodput["goodput_fraction"].get<double>(),
                    "published figure is a lower bound; restart time is an estimate (10 min)");
@@ -259,7 +270,8 @@ void megatron_weak_scaling_rows(const JsonObject& c, const std::string& id, cons
     // SC21 counts FLOPs with Eq. 3, which includes the recomputed forward pass: compare with the
     // hardware FLOPs gwsim executes under full recomputation.
     rows.add_run_row(run, id + fmt::format(" {:g}B", params_b), "tflops_per_gpu (SC21 Eq. 3, recompute counted)",
-                     figure(row, "TFLOPs_per_GPU"), run.training["hardware_tflops_per_gpu"].get<double>(), "", "throughput");
+                     figure(row, "TFLOPs_per_GPU"), run.training["hardware_tflops_per_gpu"].get<double>(), "",
+                     "throughput");
   }
 }
 
@@ -312,9 +324,10 @@ void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   for (const auto& row : number_rows(meas, "dense_MxNxK_TFLOPS_GBps", 4)) {
     const double m = row[0], n = row[1], k = row[2];
     Op op{"gemm", OpClass::gemm, Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
-    rows.add_row(id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
-                 op.flops / op_time_s(op, gpu, profile) / 1e12, file,
-                 m >= 4096 ? "our cuBLASLt E4M3 curve (H200, derived)" : "skinny M: cuBLASLt at M <= 128 measured slow");
+    rows.add_row(
+        id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
+        op.flops / op_time_s(op, gpu, profile) / 1e12, file,
+        m >= 4096 ? "our cuBLASLt E4M3 curve (H200, derived)" : "skinny M: cuBLASLt at M <= 128 measured slow");
   }
   for (const auto& [layout, circular] : {std::pair{"grouped_contiguous", true}, std::pair{"grouped_masked", false}}) {
     for (const auto& row : number_rows(meas, std::string(layout) + "_G_M_N_K_TFLOPS_GBps", 5)) {
@@ -340,7 +353,12 @@ void flashmla_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   // 4096 cached tokens, with the case's FLOP and byte formulas. gwsim's mla_decode class is priced
   // by bytes alone, so at ~242 FLOP per byte this row shows what ignoring the FLOP side costs.
   const double b = 128, sk = 4096, hq = 128, d = 576, dv = 512;
-  Op op{"mla_decode", OpClass::mla_decode, Precision::bf16, 2 * b * sk * hq * (d + dv), (b * sk * d + b * hq * d + b * hq * dv) * 2, 1};
+  Op op{"mla_decode",
+        OpClass::mla_decode,
+        Precision::bf16,
+        2 * b * sk * hq * (d + dv),
+        (b * sk * d + b * hq * d + b * hq * dv) * 2,
+        1};
   rows.add_row(id, "mla_decode compute-bound TFLOPS (h_q 128, b 128, kv 4096)",
                figure(meas, "compute_bound_TFLOPS_2025_04"), op.flops / op_time_s(op, gpu, profile) / 1e12,
                "hwmodels/profiles/h800-sxm-derived.json", "bytes-only model of a compute-bound kernel");
@@ -379,8 +397,9 @@ void ep_decode_bound_rows(const JsonObject& c, const std::string& id, Rows& rows
   const double copies = 32.0 * v3.moe->top_k, h = static_cast<double>(v3.hidden);
   const double a2a_s = decode_all_to_all_s(v3.moe->routed_experts, 1 * copies * h, cluster, profile) +
                        decode_all_to_all_s(v3.moe->routed_experts, 2 * copies * h, cluster, profile);
-  rows.add_row(id, "case A dispatch + combine us (32 tokens/GPU, 400G IB)", figure(meas, "caseA_comm_time_per_all2all_us"),
-               a2a_s * 1e6, "gwsim decode all-to-all on deepseek-h800-2048", "8 copies per token, not 9");
+  rows.add_row(id, "case A dispatch + combine us (32 tokens/GPU, 400G IB)",
+               figure(meas, "caseA_comm_time_per_all2all_us"), a2a_s * 1e6,
+               "gwsim decode all-to-all on deepseek-h800-2048", "8 copies per token, not 9");
   // Two micro-batches per layer, compute hidden: TPOT = MoE layers x 2 x one all-to-all (the bound
   // counts all 61 layers; the first 3 are dense and exchange nothing).
   rows.add_row(id, "case A TPOT ms (communication only)", figure(meas, "caseA_TPOT_ms"),
@@ -404,13 +423,17 @@ void deepep_low_latency_rows(const JsonObject& c, const std::string& id, Rows& r
     int ep = 0;
     const char* digits = ep_name.c_str() + std::min<std::size_t>(2, ep_name.size());
     const auto parsed = std::from_chars(digits, ep_name.c_str() + ep_name.size(), ep);
-    if (ep_name.rfind("EP", 0) != 0 || parsed.ec != std::errc() || parsed.ptr != ep_name.c_str() + ep_name.size() || ep < 1)
+    if (ep_name.rfind("EP", 0) != 0 || parsed.ec != std::errc() || parsed.ptr != ep_name.c_str() + ep_name.size() ||
+        ep < 1)
       feb.fail(ep_name, "expected keys EP<n> (\"EP64\")");
     const bool nvlink = ep <= cluster.scaleup_domain_gpus;
     const auto row = nvlink ? meas.object("legacy_doc_updated").object(ep_name) : feb.object(ep_name);
     for (const auto& [phase, elem] : {std::pair{"dispatch", 1.0}, std::pair{"combine", 2.0}})
-      rows.add_row(id, fmt::format("{} {} us (128 tokens/GPU, {})", ep_name, phase, nvlink ? "NVLink, updated" : "pure RDMA, Feb 2025"),
-                   figure(row, std::string(phase) + "_us"), decode_all_to_all_s(ep, elem * copies * h, cluster, profile) * 1e6,
+      rows.add_row(id,
+                   fmt::format("{} {} us (128 tokens/GPU, {})", ep_name, phase,
+                               nvlink ? "NVLink, updated" : "pure RDMA, Feb 2025"),
+                   figure(row, std::string(phase) + "_us"),
+                   decode_all_to_all_s(ep, elem * copies * h, cluster, profile) * 1e6,
                    "gwsim decode all-to-all on deepseek-h800-2048", "FP8 scales not counted");
   }
 }
@@ -434,8 +457,9 @@ void nccl_per_nic_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   auto profile = default_profile_for(find_gpu(cluster.gpu_name));
   // One GPU per node (rail-aligned): a flat ring over the NICs, 16 nodes, 8 GB.
   auto cost = collective_cost({"all_reduce", 8e9, 16, LinkClass::scaleout, 1, -1}, cluster, profile);
-  rows.add_row(id, "all_reduce busbw GB/s per 400G NIC, 16 nodes", figure(c.object("measured"), "per_NIC_achievable_GBps"),
-               cost.busbw_bps / 1e9, "gwsim collective model, " + cluster.name, "published range; profile sourced from this case");
+  rows.add_row(id, "all_reduce busbw GB/s per 400G NIC, 16 nodes",
+               figure(c.object("measured"), "per_NIC_achievable_GBps"), cost.busbw_bps / 1e9,
+               "gwsim collective model, " + cluster.name, "published range; profile sourced from this case");
 }
 
 // The rows of a "spec" case: the catalogue's figures for the chip against its spec sheet.

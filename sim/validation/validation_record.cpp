@@ -63,8 +63,10 @@ ValidationRecord load_validation_record(const std::string& path) {
     if (errors.has("des")) r.des_error_pct = errors.number("des");
     errors.reject_unknown_keys();
     // null until someone has decided; the validation test fails on it
-    if (o.json().contains("in_sample") && !o.json()["in_sample"].is_null()) r.in_sample = o.boolean("in_sample");
-    else o.allow({"in_sample"});
+    if (o.json().contains("in_sample") && !o.json()["in_sample"].is_null())
+      r.in_sample = o.boolean("in_sample");
+    else
+      o.allow({"in_sample"});
     r.reason = o.string_or("reason", "");
     r.cause = o.string_or("cause", "");
     r.speed_sense = o.one_of_or("speed_sense", {"step_time", "throughput"}, "");
@@ -72,7 +74,8 @@ ValidationRecord load_validation_record(const std::string& path) {
     r.scenario = o.string_or("scenario", "");
     o.reject_unknown_keys();
     if (record.find(r.case_id, r.metric))
-      throw InputError(path, o.path(), "duplicate row \"" + key_of(r.case_id, r.metric) + "\": expected one row per case and metric");
+      throw InputError(path, o.path(),
+                       "duplicate row \"" + key_of(r.case_id, r.metric) + "\": expected one row per case and metric");
     record.rows.push_back(std::move(r));
   }
   root.reject_unknown_keys();
@@ -108,7 +111,8 @@ nlohmann::json updated_validation_record(const ValidationRecord& old, const std:
       if (it == des_rows.end()) throw std::logic_error("validation record: no des row for " + key);
       row["error_pct"]["des"] = round2(it->second->error_pct());
       worst = std::max(worst, std::fabs(it->second->error_pct()));
-      row["region"] = {{"gpu_family", a.region->gpu_family}, {"parallelism", a.region->parallelism}, {"model", a.region->model}};
+      row["region"] = {
+          {"gpu_family", a.region->gpu_family}, {"parallelism", a.region->parallelism}, {"model", a.region->model}};
     }
     if (!a.speed_sense.empty()) row["speed_sense"] = a.speed_sense;
     const RecordedRow* was = old.find(a.case_id, a.metric);
@@ -123,7 +127,8 @@ nlohmann::json updated_validation_record(const ValidationRecord& old, const std:
     rows.push_back(std::move(row));
   }
   for (const auto& r : old.rows)
-    if (!produced.count(key_of(r.case_id, r.metric))) note("dropped row " + key_of(r.case_id, r.metric) + ": no longer produced");
+    if (!produced.count(key_of(r.case_id, r.metric)))
+      note("dropped row " + key_of(r.case_id, r.metric) + ": no longer produced");
   return {{"schema", kSchema},
           {"about",
            "The last error of every gwsim validate row, in percent, for the analytical backend and (rows run on a "

@@ -149,14 +149,16 @@ TEST(Fit, EfficiencyCurveBinsByDecade) {
 
 TEST(Fit, FittedProfileRoundTrips) {
   const GpuSpec gpu = test::h200();
-  const FitResult r = fit_profile({synthetic("gemm", "bf16", gpu.peak_flops(Precision::bf16), 6e-6, 0.7, 0.01, false)}, gpu);
+  const FitResult r =
+      fit_profile({synthetic("gemm", "bf16", gpu.peak_flops(Precision::bf16), 6e-6, 0.7, 0.01, false)}, gpu);
   const nlohmann::json j = profile_to_json(r.profile);
   EXPECT_EQ(profile_to_json(parse_profile(JsonObject(j, "fit", "$"))), j);
 }
 
 TEST(Merge, TakesMissingEntriesFromTheBase) {
   const GpuSpec gpu = test::h200();
-  const FitResult r = fit_profile({synthetic("gemm", "bf16", gpu.peak_flops(Precision::bf16), 6e-6, 0.7, 0, false)}, gpu);
+  const FitResult r =
+      fit_profile({synthetic("gemm", "bf16", gpu.peak_flops(Precision::bf16), 6e-6, 0.7, 0, false)}, gpu);
   const Profile base = load_profile_file(test::data_file("profile_h200_example.json"));
   const Profile merged = merge_profiles(r.profile, base);
   EXPECT_NEAR(merged.ops.at("gemm.bf16").efficiency, 0.7, 1e-9);  // measured wins

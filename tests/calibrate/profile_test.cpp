@@ -111,7 +111,7 @@ TEST(Profile, EfficiencyInterpolatesLogLinearlyAndClamps) {
   op.efficiency = 0.65;
   EXPECT_DOUBLE_EQ(op.efficiency_at(1.0), 0.65);  // no curve: constant
   op.curve = {{1e9, 0.2}, {1e12, 0.6}, {1e13, 0.7}};
-  EXPECT_DOUBLE_EQ(op.efficiency_at(1e6), 0.2);   // clamped below
+  EXPECT_DOUBLE_EQ(op.efficiency_at(1e6), 0.2);  // clamped below
   EXPECT_DOUBLE_EQ(op.efficiency_at(1e9), 0.2);
   EXPECT_NEAR(op.efficiency_at(std::sqrt(1e9 * 1e12)), 0.4, 1e-12);  // halfway in log(work)
   EXPECT_NEAR(op.efficiency_at(1e10), 0.2 + 0.4 / 3, 1e-12);
@@ -131,9 +131,9 @@ TEST(Profile, CurveAxisPicksSizeOrIntensity) {
   const Profile intensity_axis = parse_text(minimal("0.7", curve + R"(, "curve_axis": "flops_per_byte")"));
   const OpEfficiency& by_intensity = intensity_axis.ops.at("gemm.bf16");
   EXPECT_EQ(by_intensity.curve_axis, CurveAxis::flops_per_byte);
-  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 1e12 / 32), 0.12);  // 32 FLOP/B
+  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 1e12 / 32), 0.12);     // 32 FLOP/B
   EXPECT_NEAR(by_intensity.efficiency_for(1e12, 1e12, 1e12 / 128), 0.38, 1e-12);  // halfway in log
-  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 0), 0.64);  // no bytes: as intense as it gets
+  EXPECT_DOUBLE_EQ(by_intensity.efficiency_for(1e12, 1e12, 0), 0.64);             // no bytes: as intense as it gets
   // Written back only when it is not the default, and read back the same.
   const nlohmann::json j = profile_to_json(intensity_axis);
   EXPECT_EQ(j["ops"]["gemm.bf16"]["curve_axis"], "flops_per_byte");

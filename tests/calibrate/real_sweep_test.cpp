@@ -135,6 +135,5 @@ TEST(RealSweep, LayerCheckRuns) {
   }
 }
 
-
 }  // namespace
 }  // namespace gwsim::calibrate

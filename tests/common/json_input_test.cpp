@@ -47,7 +47,9 @@ TEST(JsonInput, RangeChecks) {
   JsonObject o(j, "f.json", "$");
   EXPECT_EQ(error_of([&] { o.positive_integer("gpus"); }), "f.json: $.gpus: expected a positive integer, got 0");
   EXPECT_EQ(error_of([&] { o.fraction("eff"); }), "f.json: $.eff: expected a fraction in (0, 1], got 1.5");
-  EXPECT_EQ(error_of([&] { o.one_of("kind", {"ring", "tree"}); }),
+  EXPECT_EQ(error_of([&] {
+              o.one_of("kind", {"ring", "tree"});
+            }),
             "f.json: $.kind: expected one of ring|tree, got \"ring2\"");
 }
 
@@ -100,10 +102,13 @@ TEST(JsonInput, NumbersOutOfRangeNameTheirPath) {
 
 TEST(JsonInput, DenormalAndHugeNumbersAreRefused) {
   // A denormal kv_len hung `gwsim serve`; tokens 1e308 overflowed results and wrote null.
-  auto j = gwsim::parse_json_text(R"({"kv_len": 1e-320, "tokens": 1e308, "zero": 0, "lat": 6e-8, "flops": 1e25})", "f.json");
+  auto j =
+      gwsim::parse_json_text(R"({"kv_len": 1e-320, "tokens": 1e308, "zero": 0, "lat": 6e-8, "flops": 1e25})", "f.json");
   JsonObject o(j, "f.json", "$");
-  EXPECT_EQ(error_of([&] { o.number("kv_len"); }), "f.json: $.kv_len: expected 0 or a magnitude from 1e-30 to 1e+30, got 9.99989e-321");
-  EXPECT_EQ(error_of([&] { o.positive("tokens"); }), "f.json: $.tokens: expected 0 or a magnitude from 1e-30 to 1e+30, got 1e+308");
+  EXPECT_EQ(error_of([&] { o.number("kv_len"); }),
+            "f.json: $.kv_len: expected 0 or a magnitude from 1e-30 to 1e+30, got 9.99989e-321");
+  EXPECT_EQ(error_of([&] { o.positive("tokens"); }),
+            "f.json: $.tokens: expected 0 or a magnitude from 1e-30 to 1e+30, got 1e+308");
   EXPECT_EQ(o.number("zero"), 0);
   EXPECT_EQ(o.number("lat"), 6e-8);
   EXPECT_EQ(o.number("flops"), 1e25);
@@ -131,12 +136,14 @@ TEST(JsonInput, FileSizeIsLimitedBeforeReading) {
   }
   const auto msg = error_of([&] { gwsim::parse_json_file(path); });
   std::filesystem::remove(path);
-  EXPECT_NE(msg.find(path + ": $: 16777218 bytes: expected a JSON file of at most 16777216 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path + ": $: 16777218 bytes: expected a JSON file of at most 16777216 bytes"), std::string::npos)
+      << msg;
 }
 
 TEST(JsonInput, UnreadableFilesNameTheReference) {
   EXPECT_EQ(error_of([] { gwsim::require_readable_file("/nonexistent/c.json", "s.json", "$.cluster.file"); }),
-            "s.json: $.cluster.file: cannot read \"/nonexistent/c.json\" (No such file or directory): expected a readable JSON file");
+            "s.json: $.cluster.file: cannot read \"/nonexistent/c.json\" (No such file or directory): expected a "
+            "readable JSON file");
   // A name longer than the system allows is an error like any other, not an exception from <filesystem>.
   const std::string long_name = std::string(5000, 'x') + ".json";
   const auto msg = error_of([&] { gwsim::parse_json_file(long_name); });
@@ -152,7 +159,8 @@ TEST(JsonInput, FreeFormFieldsAreBoundedInDepthAndSize) {
   EXPECT_NO_THROW(o.allow({"source", "description", "absent"}));
   nlohmann::json big = {{"notes", std::string(gwsim::limits::kMaxFreeFormBytes, 'x')}};
   JsonObject b(big, "s.json", "$");
-  EXPECT_NE(error_of([&] { b.allow({"notes"}); }).find("s.json: $.notes: 65538 bytes: expected at most 65536"), std::string::npos);
+  EXPECT_NE(error_of([&] { b.allow({"notes"}); }).find("s.json: $.notes: 65538 bytes: expected at most 65536"),
+            std::string::npos);
 }
 
 TEST(JsonInput, ErrorsStayOnOneLine) {
@@ -177,7 +185,8 @@ TEST(OutputFile, WritesWholeOrNothing) {
     gwsim::write_files_atomically({{trace, "[]", "--trace"}, {(dir / "missing" / "r.json").string(), "{}", "--out"}});
   });
   EXPECT_NE(msg.find("--out " + (dir / "missing" / "r.json").string() + ": cannot write (No such file or directory)"),
-            std::string::npos) << msg;
+            std::string::npos)
+      << msg;
   EXPECT_FALSE(fs::exists(trace));
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;

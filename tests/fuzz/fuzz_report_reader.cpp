@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string path = gwsim::fuzz::write_input_file(data, size, "report.json");
   gwsim::fuzz::expect_only_input_errors([&] {
     const nlohmann::json doc = gwsim::parse_json_file(path);
-    if (!doc.is_object() || doc.value("schema", std::string()) != "gwsim.report/1") return;  // a scenario: see fuzz_scenario
+    if (!doc.is_object() || doc.value("schema", std::string()) != "gwsim.report/1")
+      return;                                                               // a scenario: see fuzz_scenario
     if (!doc.contains("scenario") || !doc["scenario"].is_object()) return;  // InputError in the GUI
     try {
       (void)gwsim::parse_scenario(doc["scenario"], path);

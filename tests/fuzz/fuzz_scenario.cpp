@@ -15,8 +15,8 @@
 
 #include "fuzz_support.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/report/report.h"
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.h"
-#include "gwsim/sim/report/report.h"
 #include "gwsim/sim/planning/serving.h"
+#include "gwsim/sim/report/report.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string path = gwsim::fuzz::write_input_file(data, size, "serving.json");

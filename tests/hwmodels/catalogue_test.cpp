@@ -106,8 +106,10 @@ TEST(Catalogue, BusNumbers) {
 
 class TempDir {
  public:
-  TempDir() : path_(fs::temp_directory_path() / fs::path("gwsim-hw-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                                                            ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+  TempDir()
+      : path_(fs::temp_directory_path() /
+              fs::path("gwsim-hw-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
     fs::remove_all(path_);
     fs::create_directories(path_);
   }

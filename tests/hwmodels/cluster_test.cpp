@@ -36,7 +36,7 @@ TEST(Cluster, DeepSeekClusterNumbers) {
   EXPECT_EQ(c.gpu_name, "H800-SXM");
   EXPECT_EQ(c.nodes(), 256);
   EXPECT_DOUBLE_EQ(c.scaleup_per_direction_bps, 200e9);  // 400 GB/s bidirectional NVLink
-  EXPECT_DOUBLE_EQ(c.nic_bps, 50e9);                      // 400 Gb/s -> 50 GB/s
+  EXPECT_DOUBLE_EQ(c.nic_bps, 50e9);                     // 400 Gb/s -> 50 GB/s
   EXPECT_DOUBLE_EQ(c.scaleout_per_gpu_bps(), 50e9);
   EXPECT_EQ(c.fabric.kind, FabricKind::multi_plane_fat_tree);
   EXPECT_EQ(c.fabric.planes, 8);
@@ -79,20 +79,26 @@ TEST(Cluster, ErrorsNameTheJsonPath) {
   EXPECT_NE(msg.find("$.scaleup_bidir_gbs: expected at most the H800-SXM's own 400"), std::string::npos) << msg;
 
   msg = input_error_of([] { parse(R"({"name": "t", "gpu": "H800", "gpus": 16, "fabric": {"kind": "torus"}})"); });
-  EXPECT_NE(msg.find("$.fabric.kind: expected one of fat_tree|rail_optimized|multi_plane_fat_tree"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("$.fabric.kind: expected one of fat_tree|rail_optimized|multi_plane_fat_tree"), std::string::npos)
+      << msg;
 
-  msg = input_error_of([] { parse(R"({"name": "t", "gpu": "H800", "gpus": 16, "fabric": {"oversubscription": 0.5}})"); });
+  msg =
+      input_error_of([] { parse(R"({"name": "t", "gpu": "H800", "gpus": 16, "fabric": {"oversubscription": 0.5}})"); });
   EXPECT_NE(msg.find("$.fabric.oversubscription"), std::string::npos) << msg;
 
-  msg = input_error_of([] { parse(R"({"name": "t", "gpu": "H800", "gpus": 16, "fabric": {"kind": "fat_tree", "planes": 8}})"); });
+  msg = input_error_of(
+      [] { parse(R"({"name": "t", "gpu": "H800", "gpus": 16, "fabric": {"kind": "fat_tree", "planes": 8}})"); });
   EXPECT_NE(msg.find("$.fabric.planes"), std::string::npos) << msg;
 
   // 100k GPUs do not fit a 2-tier radix-64 tree (2,048 endpoints).
-  msg = input_error_of([] { parse(R"({"name": "t", "gpu": "H100", "gpus": 100000, "fabric": {"switch_radix": 64, "tiers": 2}})"); });
+  msg = input_error_of(
+      [] { parse(R"({"name": "t", "gpu": "H100", "gpus": 100000, "fabric": {"switch_radix": 64, "tiers": 2}})"); });
   EXPECT_NE(msg.find("$.fabric: 100000 NIC endpoints per plane exceed the 2048"), std::string::npos) << msg;
 
   msg = input_error_of([] { parse(R"({"name": "t", "gpu": "GB200", "gpus": 100, "gpus_per_node": 4})"); });
-  EXPECT_NE(msg.find("$.gpus: expected gpus (100) to be a multiple of the scale-up domain (72 GPUs)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("$.gpus: expected gpus (100) to be a multiple of the scale-up domain (72 GPUs)"),
+            std::string::npos)
+      << msg;
 
   msg = input_error_of([] { parse(R"({"schema": "gwsim.cluster/2", "name": "t", "gpu": "H800", "gpus": 16})"); });
   EXPECT_NE(msg.find("$.schema"), std::string::npos) << msg;

@@ -39,35 +39,90 @@ struct Expected {
 const std::vector<Expected>& expected_table() {
   static const std::vector<Expected> t = {
       // TPP 15831 >= 4800 and NVLink 900 >= 600; PD 19.4. DRAM 3350 >= 1400. Inside the 2026 zone.
-      {"H100-SXM", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                    {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"H100-SXM",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // Same compute, NVLink 400 < 600: outside the 2022 rule, caught by TPP alone in 2023.
-      {"H800-SXM", {{"2022-10", "not controlled"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                    {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"H800-SXM",
+       {{"2022-10", "not controlled"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // TPP 2368 < 2400 (.b.1) and PD 2.91 < 3.2 (.b.2): outside every TPP/PD clause; DRAM 4000 >= 1400.
-      {"H20", {{"2022-10", "not controlled"}, {"2023-10", "not controlled"}, {"2024-12", "not controlled"}, {"2025-01", "not controlled"},
-               {"2025-04", "licence required (is-informed)"}, {"2026-01", "not controlled"}}},
-      {"H200-SXM", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                    {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"H20",
+       {{"2022-10", "not controlled"},
+        {"2023-10", "not controlled"},
+        {"2024-12", "not controlled"},
+        {"2025-01", "not controlled"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "not controlled"}}},
+      {"H200-SXM",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // TPP 4992 >= 4800 and NVLink 600 >= 600 (exactly at the line).
-      {"A100-SXM-80GB", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                         {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
-      {"A800-SXM-80GB", {{"2022-10", "not controlled"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                         {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"A100-SXM-80GB",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
+      {"A800-SXM-80GB",
+       {{"2022-10", "not controlled"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // TPP 36000 / 40000 >= 21000: outside the 2026 zone.
-      {"B200", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                {"2025-04", "licence required (is-informed)"}, {"2026-01", "presumption of denial"}}},
-      {"GB200", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                 {"2025-04", "licence required (is-informed)"}, {"2026-01", "presumption of denial"}}},
+      {"B200",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "presumption of denial"}}},
+      {"GB200",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "presumption of denial"}}},
       // TPP 20919 < 21000 and DRAM 5300 < 6500: inside the zone (MI325X's tariff band sits just above).
-      {"MI300X", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                  {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"MI300X",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // Parameters only (not US-origin). 910B: TPP 5120 >= 4800 but HCCS 392 < 600.
-      {"Ascend-910B", {{"2022-10", "not controlled"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                       {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"Ascend-910B",
+       {{"2022-10", "not controlled"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
       // 910C: TPP 12800, chip-to-chip estimate 784 >= 600.
-      {"Ascend-910C", {{"2022-10", "3A090"}, {"2023-10", "3A090.a.1"}, {"2024-12", "3A090.a.1"}, {"2025-01", "3A090.a.1"},
-                       {"2025-04", "licence required (is-informed)"}, {"2026-01", "case-by-case"}}},
+      {"Ascend-910C",
+       {{"2022-10", "3A090"},
+        {"2023-10", "3A090.a.1"},
+        {"2024-12", "3A090.a.1"},
+        {"2025-01", "3A090.a.1"},
+        {"2025-04", "licence required (is-informed)"},
+        {"2026-01", "case-by-case"}}},
   };
   return t;
 }
@@ -98,7 +153,8 @@ TEST(ExportControls, ReasonsSayWhichThresholdAndByHowMuch) {
   ASSERT_EQ(h800.checks.size(), 2u);
   EXPECT_TRUE(h800.checks[0].met);   // TPP
   EXPECT_FALSE(h800.checks[1].met);  // I/O 400 < 600
-  EXPECT_NE(h800.checks[1].text.find("I/O GB/s 400 < 600 (0.67x the threshold)"), std::string::npos) << h800.checks[1].text;
+  EXPECT_NE(h800.checks[1].text.find("I/O GB/s 400 < 600 (0.67x the threshold)"), std::string::npos)
+      << h800.checks[1].text;
 
   RuleVerdict h20 = classify(find_gpu("H20"), export_rules().find("2023-10"));
   bool saw_b1 = false;
@@ -143,7 +199,8 @@ TEST(ExportControls, H100CappedUnderThe2022RuleIsH800Like) {
   ASSERT_EQ(applied.size(), 1u);
   EXPECT_NE(applied[0].find("interconnect: chip-to-chip I/O 900 -> 400"), std::string::npos) << applied[0];
   // Capped interconnect does nothing under the 2023 rule, which has no I/O test.
-  std::string msg = input_error_of([] { derive_compliant_variant(find_gpu("H100"), "2023-10", "interconnect", nullptr); });
+  std::string msg =
+      input_error_of([] { derive_compliant_variant(find_gpu("H100"), "2023-10", "interconnect", nullptr); });
   EXPECT_NE(msg.find("rule 2023-10 has no threshold that capping interconnect can move"), std::string::npos) << msg;
 }
 
@@ -186,7 +243,9 @@ TEST(ExportControls, HbmAndIoCapsUnderTheApril2025Thresholds) {
 TEST(ExportControls, CapsThatMakeNoSenseAreRefused) {
   const GpuSpec& h100 = find_gpu("H100");
   std::string msg = input_error_of([&] { apply_caps(h100, {Cap{"interconnect", 1000}}, "--cap", nullptr); });
-  EXPECT_NE(msg.find("--cap interconnect: cap 1000 GB/s is above H100-SXM's own chip-to-chip I/O of 900 GB/s"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--cap interconnect: cap 1000 GB/s is above H100-SXM's own chip-to-chip I/O of 900 GB/s"),
+            std::string::npos)
+      << msg;
   msg = input_error_of([&] { apply_caps(h100, {Cap{"hbm", -5}}, "--cap", nullptr); });
   EXPECT_NE(msg.find("expected a positive cap"), std::string::npos) << msg;
   msg = input_error_of([&] { apply_caps(h100, {Cap{"compute", 20000}}, "--cap", nullptr); });

@@ -36,12 +36,12 @@ std::vector<float> bf16_uniform(std::size_t n, std::uint64_t seed, float lo, flo
 }  // namespace
 
 TEST(KernelFp8Refs, E4m3EncodesHandValues) {
-  EXPECT_EQ(ref::float_to_e4m3_bits(1.0f), 0x38);   // 0 0111 000
+  EXPECT_EQ(ref::float_to_e4m3_bits(1.0f), 0x38);  // 0 0111 000
   EXPECT_EQ(ref::float_to_e4m3_bits(-1.0f), 0xb8);
   EXPECT_EQ(ref::float_to_e4m3_bits(0.0f), 0x00);
   EXPECT_EQ(ref::float_to_e4m3_bits(-0.0f), 0x80);
-  EXPECT_EQ(ref::float_to_e4m3_bits(240.0f), 0x77);  // 1.875 * 2^7
-  EXPECT_EQ(ref::float_to_e4m3_bits(p2(-6)), 0x08);  // smallest normal
+  EXPECT_EQ(ref::float_to_e4m3_bits(240.0f), 0x77);      // 1.875 * 2^7
+  EXPECT_EQ(ref::float_to_e4m3_bits(p2(-6)), 0x08);      // smallest normal
   EXPECT_EQ(ref::float_to_e4m3_bits(7 * p2(-9)), 0x07);  // largest subnormal
   EXPECT_EQ(ref::e4m3_bits_to_float(0x7e), 448.0f);
   EXPECT_EQ(ref::e4m3_bits_to_float(0x01), p2(-9));
@@ -76,13 +76,13 @@ TEST(KernelFp8Refs, E4m3SubnormalsRoundTiesToEven) {
 }
 
 TEST(KernelFp8Refs, E4m3NormalsRoundTiesToEven) {
-  EXPECT_EQ(ref::e4m3_round(1.0f + p2(-4)), 1.0f);             // tie between 1 and 1.125: 1
-  EXPECT_EQ(ref::e4m3_round(1.0f + 3 * p2(-4)), 1.25f);        // tie between 1.125 and 1.25: 1.25
-  EXPECT_EQ(ref::e4m3_round(1.0f + p2(-4) + p2(-10)), 1.125f); // just above the tie
-  EXPECT_EQ(ref::e4m3_round(1.9375f), 2.0f);                   // tie 1.875 / 2: carries into the next binade
-  EXPECT_EQ(ref::e4m3_round(400.0f), 384.0f);                  // tie 384 (mantissa 4) / 416 (5)
-  EXPECT_EQ(ref::e4m3_round(432.0f), 448.0f);                  // tie 416 (5) / 448 (6)
-  EXPECT_EQ(ref::e4m3_round(-0.3f), -0.3125f);                 // 0.3 / 2^-5 = 9.6 steps -> 10: 0.3125
+  EXPECT_EQ(ref::e4m3_round(1.0f + p2(-4)), 1.0f);              // tie between 1 and 1.125: 1
+  EXPECT_EQ(ref::e4m3_round(1.0f + 3 * p2(-4)), 1.25f);         // tie between 1.125 and 1.25: 1.25
+  EXPECT_EQ(ref::e4m3_round(1.0f + p2(-4) + p2(-10)), 1.125f);  // just above the tie
+  EXPECT_EQ(ref::e4m3_round(1.9375f), 2.0f);                    // tie 1.875 / 2: carries into the next binade
+  EXPECT_EQ(ref::e4m3_round(400.0f), 384.0f);                   // tie 384 (mantissa 4) / 416 (5)
+  EXPECT_EQ(ref::e4m3_round(432.0f), 448.0f);                   // tie 416 (5) / 448 (6)
+  EXPECT_EQ(ref::e4m3_round(-0.3f), -0.3125f);                  // 0.3 / 2^-5 = 9.6 steps -> 10: 0.3125
 }
 
 TEST(KernelFp8Refs, E4m3RoundTripsEveryCode) {
@@ -272,8 +272,8 @@ TEST(KernelFp8Refs, MlaDecodeFp8KvWithinDerivedBoundOfBf16) {
   std::vector<float> cs(std::size_t(total_pages) * page * (dim / 64));
   ref::quantize_e4m3_row_blocks(total_pages * page, dim, 64, cache.data(), cq.data(), cs.data());
   std::vector<float> want(std::size_t(batch) * heads * dl), got(want.size());
-  ref::mla_decode_ref(batch, heads, dl, dr, page, max_pages, q.data(), cache.data(), table.data(), seq_lens.data(), scale,
-                      want.data());
+  ref::mla_decode_ref(batch, heads, dl, dr, page, max_pages, q.data(), cache.data(), table.data(), seq_lens.data(),
+                      scale, want.data());
   ref::mla_decode_fp8kv_ref(batch, heads, dl, dr, page, max_pages, total_pages, 64, q.data(), cq.data(), cs.data(),
                             table.data(), seq_lens.data(), scale, got.data());
 
@@ -309,7 +309,8 @@ TEST(KernelFp8Refs, MlaDecodeFp8KvWithinDerivedBoundOfBf16) {
         }
         const double bound = grow * sum_eta + (grow - 1.0) * sum_abs;
         const std::size_t o = (std::size_t(b) * heads + h) * dl + dd;
-        EXPECT_LE(std::fabs(double(got[o]) - want[o]), bound * (1 + 1e-6) + 1e-6) << "b " << b << " h " << h << " d " << dd;
+        EXPECT_LE(std::fabs(double(got[o]) - want[o]), bound * (1 + 1e-6) + 1e-6)
+            << "b " << b << " h " << h << " d " << dd;
       }
     }
   }

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/cost/collective_cost.h"
+#include "gwsim/hwmodels/catalogue.h"
 
 using namespace gwsim;
 
@@ -19,7 +19,8 @@ TEST(CollectiveCost, LargeAllReduceOnEightH100ReachesTheProfileBusBandwidth) {
   const auto& gpu = find_gpu("H100");
   auto profile = default_profile_for(gpu);
   auto c = collective_cost({"all_reduce", 8e9, 8, LinkClass::scaleup, 8, -1}, cluster, profile);
-  const double expected = cluster.scaleup_per_direction_bps * profile.collective(LinkClass::scaleup, "all_reduce").bus_efficiency;
+  const double expected =
+      cluster.scaleup_per_direction_bps * profile.collective(LinkClass::scaleup, "all_reduce").bus_efficiency;
   EXPECT_NEAR(c.busbw_bps, expected, expected * 0.01);  // 8 GB: latency negligible
   // Published nccl-tests all-reduce on 8 H100 with NVLink SHARP (NCCL's pick for large messages):
   // ~480 GB/s bus bandwidth (published_cases.json nccl-h100-8gpu-allreduce).

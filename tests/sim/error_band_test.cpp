@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/report/report.h"
+#include "gwsim/sim/validation/error_band.h"
 
 using namespace gwsim;
 

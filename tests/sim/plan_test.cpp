@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/common/text_and_numbers.h"
-#include <unistd.h>
 #include "gwsim/sim/engines/analytical.h"
 #include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/report/report.h"

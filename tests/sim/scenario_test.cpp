@@ -49,7 +49,8 @@ TEST(Scenario, WithoutAProfileTheChipRunsWithItsBestEvidence) {
   EXPECT_EQ(report["provenance"]["profile"]["kind"], "measured");
   EXPECT_EQ(report["provenance"]["profile"]["name"], h200.profile.name);
   // A chip with only a published profile keeps it.
-  EXPECT_EQ(load_scenario(data_dir() + "/scenarios/megatron-sc21-1p7b-32xa100.json").profile.kind, ProfileKind::published);
+  EXPECT_EQ(load_scenario(data_dir() + "/scenarios/megatron-sc21-1p7b-32xa100.json").profile.kind,
+            ProfileKind::published);
 }
 
 TEST(Scenario, MisspeltKeyIsRefusedWithItsPath) {
@@ -74,13 +75,17 @@ TEST(Scenario, UnknownGpuNamesTheCatalogue) {
 TEST(Scenario, OverridesChangeTheRun) {
   auto base = run_training(load_scenario(default_scenario())).report;
   // 1F1B instead of DualPipe: a larger bubble, and the expert all-to-all no longer hidden.
-  auto one_f = run_training(load_scenario(default_scenario(), {"parallelism.schedule=1f1b", "training.overlap.ep=false"})).report;
-  EXPECT_GT(one_f["training"]["breakdown_s"]["bubble"].get<double>(), base["training"]["breakdown_s"]["bubble"].get<double>());
+  auto one_f =
+      run_training(load_scenario(default_scenario(), {"parallelism.schedule=1f1b", "training.overlap.ep=false"}))
+          .report;
+  EXPECT_GT(one_f["training"]["breakdown_s"]["bubble"].get<double>(),
+            base["training"]["breakdown_s"]["bubble"].get<double>());
   EXPECT_GT(one_f["training"]["step_time_s"].get<double>(), base["training"]["step_time_s"].get<double>());
   EXPECT_EQ(one_f["scenario"]["parallelism"]["schedule"], "1f1b");
   // A different GPU count through the cluster file reference.
-  auto half = run_training(load_scenario(default_scenario(), {"cluster.gpus=1024", "parallelism.dp=64",
-                                                               "training.global_batch_seqs=7680"})).report;
+  auto half = run_training(load_scenario(default_scenario(),
+                                         {"cluster.gpus=1024", "parallelism.dp=64", "training.global_batch_seqs=7680"}))
+                  .report;
   EXPECT_EQ(half["cluster"]["gpus"], 1024);
 }
 
@@ -89,7 +94,8 @@ TEST(Report, HasTheDocumentedFields) {
   EXPECT_EQ(r["schema"], "gwsim.report/1");
   EXPECT_EQ(r["provenance"]["backend"], "analytical");
   EXPECT_FALSE(r["provenance"]["profile"]["name"].get<std::string>().empty());
-  for (const char* k : {"step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu", "gpu_hours_per_trillion_tokens", "days"})
+  for (const char* k :
+       {"step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu", "gpu_hours_per_trillion_tokens", "days"})
     EXPECT_TRUE(r["training"].contains(k)) << k;
   for (const char* k : {"compute", "bubble", "optimizer", "exposed_comm_ep", "exposed_comm_dp"})
     EXPECT_TRUE(r["training"]["breakdown_s"].contains(k)) << k;
@@ -126,23 +132,28 @@ TEST(Scenario, IntegersThatWouldWrapAreRefusedNotWrapped) {
   // Each degree is in range, their product is not: refused before tp*cp*pp*dp overflows.
   EXPECT_NE(error_of({"parallelism.cp=65536", "parallelism.dp=65536"}).find("$.parallelism.dp: tp*cp*pp*dp reaches"),
             std::string::npos);
-  EXPECT_NE(error_of({"training.global_batch_seqs=4294967296"}).find("$.training.global_batch_seqs: expected an integer from 1"),
+  EXPECT_NE(error_of({"training.global_batch_seqs=4294967296"})
+                .find("$.training.global_batch_seqs: expected an integer from 1"),
             std::string::npos);
 }
 
 TEST(Scenario, UnboundedWorkIsRefusedBeforeItStarts) {
   // Issue 12: tokens 1e308 wrote null into the report; 2^32 sequences took 6 GB before any check.
-  EXPECT_NE(error_of({"training.tokens=1e308"}).find("$.training.tokens: expected 0 or a magnitude"), std::string::npos);
-  EXPECT_NE(error_of({"training.global_batch_seqs=16777216"}).find("$.training.global_batch_seqs: 131072 micro-batches"),
-            std::string::npos)
+  EXPECT_NE(error_of({"training.tokens=1e308"}).find("$.training.tokens: expected 0 or a magnitude"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({"training.global_batch_seqs=16777216"}).find("$.training.global_batch_seqs: 131072 micro-batches"),
+      std::string::npos)
       << error_of({"training.global_batch_seqs=16777216"});
 }
 
 TEST(Scenario, MalformedSetNamesFilePathAndTheSet) {
   const std::string file = default_scenario();
   EXPECT_EQ(error_of({"parallelism.tp"}), file + ": $: --set parallelism.tp: expected --set path.to.key=value");
-  EXPECT_EQ(error_of({"parallelism..tp=2"}), file + ": $: --set parallelism..tp: empty key in the path: expected path.to.key=value");
-  EXPECT_EQ(error_of({"parallelism.pp.x=1"}), file + ": $.parallelism.pp: --set parallelism.pp.x: expected an object here");
+  EXPECT_EQ(error_of({"parallelism..tp=2"}),
+            file + ": $: --set parallelism..tp: empty key in the path: expected path.to.key=value");
+  EXPECT_EQ(error_of({"parallelism.pp.x=1"}),
+            file + ": $.parallelism.pp: --set parallelism.pp.x: expected an object here");
   // An invalid UTF-8 byte wrote the report and then died (issue 12).
   EXPECT_EQ(error_of({"notes=\xff"}), file + ": $: --set notes: expected valid UTF-8 text");
   // A deep or huge --set value is held to the limits of a file and of free-form fields.
@@ -154,13 +165,15 @@ TEST(Scenario, MalformedSetNamesFilePathAndTheSet) {
 
 TEST(Scenario, UnknownNamesNameTheirPathAndListTheValidOnes) {
   const std::string file = default_scenario();
-  EXPECT_NE(error_of({"profile=h900"}).find(file + ": $.profile: unknown profile \"h900\": expected a .json path or one of"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of({"profile=h900"}).find(file + ": $.profile: unknown profile \"h900\": expected a .json path or one of"),
+      std::string::npos)
       << error_of({"profile=h900"});
   EXPECT_NE(error_of({"cluster=nowhere"}).find(file + ": $.cluster: unknown cluster \"nowhere\": expected one of"),
             std::string::npos)
       << error_of({"cluster=nowhere"});
-  EXPECT_NE(error_of({"cluster.file=/nonexistent/c.json"}).find(file + ": $.cluster.file: cannot read"), std::string::npos)
+  EXPECT_NE(error_of({"cluster.file=/nonexistent/c.json"}).find(file + ": $.cluster.file: cannot read"),
+            std::string::npos)
       << error_of({"cluster.file=/nonexistent/c.json"});
 }
 
@@ -170,6 +183,8 @@ TEST(Scenario, AReportThatIsNotFiniteIsRefusedNotWrittenAsNull) {
     report_text(report, "s.json");
     FAIL() << "an infinite figure was accepted";
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "s.json: $.training.days: the result is not finite: expected inputs within the limits of docs/formats.md");
+    EXPECT_STREQ(
+        e.what(),
+        "s.json: $.training.days: the result is not finite: expected inputs within the limits of docs/formats.md");
   }
 }

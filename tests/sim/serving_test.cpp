@@ -6,8 +6,8 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
-#include "gwsim/sim/planning/campus.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/campus.h"
 #include "gwsim/sim/planning/serving.h"
 
 using namespace gwsim;
@@ -42,7 +42,9 @@ TEST(Serving, KvCacheIsTheLatentOfEveryLayer) {
   EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(doc)), 4989.0 * 61 * 576 * (1 + 4.0 / 64));
   // GQA split over the TP group by kv head: Llama 3 70B, 8 kv heads of 128, 80 layers, TP 8. Each
   // GPU keeps 1/8 of the K and V of the 8 sequences its group serves per unit of batch_per_gpu.
-  nlohmann::json llama = {{"schema", "gwsim.serving/1"}, {"name", "llama"}, {"model", "llama3-70b"},
+  nlohmann::json llama = {{"schema", "gwsim.serving/1"},
+                          {"name", "llama"},
+                          {"model", "llama3-70b"},
                           {"cluster", "generic-h100-1024"},
                           {"decode", {{"gpus", 8}, {"attention_tp", 8}, {"kv_len", 1000}, {"batch_per_gpu", 4}}}};
   EXPECT_DOUBLE_EQ(decode_kv_bytes_per_sequence(parse(llama)), 8 * 1000.0 * 80 * (2 * 8 * 128) * 2 / 8);
@@ -88,12 +90,14 @@ TEST(Serving, LargestBatchMeetsTheSloAndFitsMemory) {
   }
   // Memory: the batch's KV cache and the weights fit the usable share of HBM, one more does not.
   const double usable = s.gpu.hbm_capacity_gb.value * 1e9 * s.decode.memory_utilization;
-  const double per_seq = decode_kv_bytes_per_sequence(s), weights = weight_bytes_per_gpu(s, s.decode.layout, s.decode.mtp_depth);
+  const double per_seq = decode_kv_bytes_per_sequence(s),
+               weights = weight_bytes_per_gpu(s, s.decode.layout, s.decode.mtp_depth);
   EXPECT_LE(weights + max_mem * per_seq, usable);
   EXPECT_GT(weights + (max_mem + 1) * per_seq, usable);
   // Throughput is what the batch makes of the step.
   const DecodeStep st = decode_step(s, batch);
-  EXPECT_DOUBLE_EQ(r["decode"]["output_tokens_per_s_per_gpu"].get<double>(), batch * st.tokens_per_step_per_sequence / st.step_s);
+  EXPECT_DOUBLE_EQ(r["decode"]["output_tokens_per_s_per_gpu"].get<double>(),
+                   batch * st.tokens_per_step_per_sequence / st.step_s);
 }
 
 TEST(Serving, MtpKeepsTheAcceptedDrafts) {
@@ -137,7 +141,8 @@ TEST(Serving, BadInputNamesThePath) {
   doc["model"] = "llama3-70b";  // no MTP modules (and no experts: the mtp block is read first)
   doc["decode"].erase("ep");
   doc["decode"].erase("redundant_experts");
-  EXPECT_NE(error_of(doc).find("$.decode.mtp: model Llama 3 70B has no MTP modules"), std::string::npos) << error_of(doc);
+  EXPECT_NE(error_of(doc).find("$.decode.mtp: model Llama 3 70B has no MTP modules"), std::string::npos)
+      << error_of(doc);
   doc = day6();
   doc["decode"]["tpot_slo_ms"] = 0.5;
   EXPECT_NE(error_of(doc).find("$.decode.tpot_slo_ms"), std::string::npos) << error_of(doc);
@@ -190,9 +195,7 @@ TEST(Serving, DenseModelGivesFiniteFigures) {
   EXPECT_GT(r["target"]["facility_mw"].get<double>(), 0);
 }
 
-TEST(Serving, SameInputSameReport) {
-  EXPECT_EQ(run_serving(parse(day6())).dump(), run_serving(parse(day6())).dump());
-}
+TEST(Serving, SameInputSameReport) { EXPECT_EQ(run_serving(parse(day6())).dump(), run_serving(parse(day6())).dump()); }
 
 TEST(Serving, PrefillSizesTheCacheMisses) {
   const ServingScenario s = parse(day6());
@@ -208,14 +211,15 @@ TEST(Serving, PrefillSizesTheCacheMisses) {
                    r["target"]["prefill_gpus"].get<double>() + r["target"]["decode_gpus"].get<double>());
   // The fleet's power and capital: the training report's footprint model for that many GPUs.
   const PowerAssumptions power = default_power_assumptions(s.gpu);
-  const auto fleet = cluster_footprint(static_cast<std::int64_t>(r["target"]["gpus"].get<double>()), s.gpu, s.cluster, power,
-                                       power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
+  const auto fleet = cluster_footprint(static_cast<std::int64_t>(r["target"]["gpus"].get<double>()), s.gpu, s.cluster,
+                                       power, power.gpu_power_fraction_of_tdp, default_cost_assumptions(s.gpu));
   EXPECT_DOUBLE_EQ(r["target"]["facility_mw"].get<double>(), fleet.facility_mw);
   EXPECT_GT(r["target"]["facility_mw"].get<double>(), r["target"]["it_mw"].get<double>());
   // An input target needs a prefill block.
   auto doc = day6();
   doc.erase("prefill");
-  EXPECT_NE(error_of(doc).find("$.target.input_tokens_per_s: expected a \"prefill\" block"), std::string::npos) << error_of(doc);
+  EXPECT_NE(error_of(doc).find("$.target.input_tokens_per_s: expected a \"prefill\" block"), std::string::npos)
+      << error_of(doc);
 }
 
 TEST(Serving, OverridesChangeTheChipAndItsProfile) {
@@ -234,7 +238,8 @@ TEST(Serving, CountsThatWouldWrapAndDenormalContextAreRefused) {
   // Issue 12: ep 4294967296 became 0 and divided by zero; a kv_len of 1e-320 hung the batch search.
   auto doc = day6();
   doc["decode"]["ep"] = 4294967296LL;
-  EXPECT_NE(error_of(doc).find("$.decode.ep: expected an integer from 1 to 16777216, got 4294967296"), std::string::npos)
+  EXPECT_NE(error_of(doc).find("$.decode.ep: expected an integer from 1 to 16777216, got 4294967296"),
+            std::string::npos)
       << error_of(doc);
   doc = day6();
   doc["decode"]["kv_len"] = 1e-320;
@@ -245,5 +250,6 @@ TEST(Serving, CountsThatWouldWrapAndDenormalContextAreRefused) {
       << error_of(doc);
   doc = day6();
   doc["decode"]["mtp"]["depth"] = 1e9;
-  EXPECT_NE(error_of(doc).find("$.decode.mtp.depth: expected an integer from 1 to 16"), std::string::npos) << error_of(doc);
+  EXPECT_NE(error_of(doc).find("$.decode.mtp.depth: expected an integer from 1 to 16"), std::string::npos)
+      << error_of(doc);
 }

@@ -38,7 +38,8 @@ const std::vector<ValidationRow>& rows_for(const std::string& backend) {
 // case is $.cases[0].
 std::string cases_file_with(const nlohmann::json& one_case) {
   struct TempDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() / ("gwsim-validation-test-" + std::to_string(getpid()));
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("gwsim-validation-test-" + std::to_string(getpid()));
     TempDir() { std::filesystem::create_directories(path); }
     ~TempDir() { std::filesystem::remove_all(path); }
   };
@@ -80,16 +81,18 @@ TEST(Validation, EveryRowWithinTwoPointsOfItsRecord) {
     produced.insert(key(a));
     const RecordedRow* rec = record.find(a.case_id, a.metric);
     if (!rec) {
-      ADD_FAILURE() << key(a) << " (" << a.error_pct() << "%) has no record: run tests/sim/regenerate_validation_record.sh";
+      ADD_FAILURE() << key(a) << " (" << a.error_pct()
+                    << "%) has no record: run tests/sim/regenerate_validation_record.sh";
       continue;
     }
     EXPECT_NEAR(a.error_pct(), rec->analytical_error_pct, kDriftPctPoints)
-        << key(a) << ": analytical error moved from the record's " << rec->analytical_error_pct << "% to " << a.error_pct()
-        << "%; if intended, regenerate the record";
+        << key(a) << ": analytical error moved from the record's " << rec->analytical_error_pct << "% to "
+        << a.error_pct() << "%; if intended, regenerate the record";
     if (a.region) {  // the backend changes the row: des is recorded and held too
       ASSERT_TRUE(rec->des_error_pct) << key(a) << ": no des error recorded";
       EXPECT_NEAR(des[i].error_pct(), *rec->des_error_pct, kDriftPctPoints)
-          << key(a) << ": des error moved from the record's " << *rec->des_error_pct << "% to " << des[i].error_pct() << "%";
+          << key(a) << ": des error moved from the record's " << *rec->des_error_pct << "% to " << des[i].error_pct()
+          << "%";
     }
     EXPECT_TRUE(rec->in_sample.has_value()) << key(a) << ": in_sample not decided";
     EXPECT_FALSE(rec->reason.empty()) << key(a) << ": no reason for its in_sample decision";
@@ -99,7 +102,8 @@ TEST(Validation, EveryRowWithinTwoPointsOfItsRecord) {
     }
   }
   for (const auto& r : record.rows)
-    EXPECT_TRUE(produced.count(key(r.case_id, r.metric))) << key(r.case_id, r.metric) << " is recorded but no longer produced";
+    EXPECT_TRUE(produced.count(key(r.case_id, r.metric)))
+        << key(r.case_id, r.metric) << " is recorded but no longer produced";
   // DeepSeek-V3 (6), Llama 3 (6), Megatron SC21 (10) training rows; kernels, collectives, specs.
   EXPECT_GE(ana.size(), 100u);
 }
@@ -132,10 +136,12 @@ TEST(Validation, MissingFieldNamesFileAndPath) {
   EXPECT_EQ(error_of(path), path + ": $.cases[0].measured.TFLOPs_per_GPU: missing required field");
   c = published_case("megatron-sc21-weak-scaling");
   c["measured"]["rows"][2].erase("GPUs");
-  EXPECT_NE(error_of(cases_file_with(c)).find("$.cases[0].measured.rows[2].GPUs: missing required field"), std::string::npos);
+  EXPECT_NE(error_of(cases_file_with(c)).find("$.cases[0].measured.rows[2].GPUs: missing required field"),
+            std::string::npos);
   c = published_case("deepgemm-h800");
   c["measured"]["dense_MxNxK_TFLOPS_GBps"][1] = {64, 2112};
-  EXPECT_NE(error_of(cases_file_with(c)).find("$.cases[0].measured.dense_MxNxK_TFLOPS_GBps[1]: expected an array of at least 4"),
+  EXPECT_NE(error_of(cases_file_with(c))
+                .find("$.cases[0].measured.dense_MxNxK_TFLOPS_GBps[1]: expected an array of at least 4"),
             std::string::npos);
   c = published_case("spec-h100-sxm");
   c.erase("id");
@@ -144,8 +150,8 @@ TEST(Validation, MissingFieldNamesFileAndPath) {
 
 TEST(Validation, UnreadableFigureIsAnErrorNotZero) {
   auto c = published_case("llama3-405b-8k-8192gpu");
-  for (const auto& bad : {nlohmann::json("unconfirmed"), nlohmann::json("about 430"), nlohmann::json(0), nlohmann::json(nullptr),
-                          nlohmann::json::array({430})}) {
+  for (const auto& bad : {nlohmann::json("unconfirmed"), nlohmann::json("about 430"), nlohmann::json(0),
+                          nlohmann::json(nullptr), nlohmann::json::array({430})}) {
     c["measured"]["TFLOPs_per_GPU"] = bad;
     const auto err = error_of(cases_file_with(c));
     EXPECT_NE(err.find("$.cases[0].measured.TFLOPs_per_GPU: "), std::string::npos) << bad.dump() << ": " << err;

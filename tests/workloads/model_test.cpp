@@ -88,7 +88,7 @@ TEST(HuggingFaceImport, MixtralExpertsAreFullWidthFfns) {
   EXPECT_EQ(m.attention.kind, AttentionKind::gqa);
   EXPECT_EQ(m.attention.kv_heads, 8);
   const ParamCounts c = count_params(m);
-  EXPECT_NEAR(c.total / 1e9, 46.7, 0.05);  // Mixtral of Experts (arXiv 2401.04088): 46.7B total
+  EXPECT_NEAR(c.total / 1e9, 46.7, 0.05);   // Mixtral of Experts (arXiv 2401.04088): 46.7B total
   EXPECT_NEAR(c.active / 1e9, 12.9, 0.05);  // 12.9B per token
 }
 
@@ -115,7 +115,7 @@ TEST(HuggingFaceImport, DeepSeekV2LiteHasNoQueryCompressionAndPlainTopK) {
   EXPECT_EQ(m.moe->shared_experts, 2);
   EXPECT_EQ(m.moe->top_k, 6);
   EXPECT_EQ(m.moe->first_dense_layers, 1);
-  EXPECT_EQ(m.moe->max_nodes_per_token, 0);  // topk_method "greedy": topk_group limits nothing
+  EXPECT_EQ(m.moe->max_nodes_per_token, 0);              // topk_method "greedy": topk_group limits nothing
   EXPECT_NEAR(count_params(m).total / 1e9, 15.7, 0.05);  // model card: 15.7B total
 }
 
@@ -132,7 +132,8 @@ TEST(HuggingFaceImport, Llama32TiesItsEmbeddings) {
   // 16 layers of q, o (2048 x 2048), k, v (2048 x 512), a 3 x 2048 x 8192 SwiGLU FFN and two
   // norms, the shared embedding and the final norm: the checkpoint's 1,235,814,400 weights, which
   // Meta's model card gives as 1.23B.
-  EXPECT_DOUBLE_EQ(c.total, 16 * (2 * 2048.0 * 2048 + 2 * 2048.0 * 512 + 3 * 2048.0 * 8192 + 2 * 2048) + 128256.0 * 2048 + 2048);
+  EXPECT_DOUBLE_EQ(c.total,
+                   16 * (2 * 2048.0 * 2048 + 2 * 2048.0 * 512 + 3 * 2048.0 * 8192 + 2 * 2048) + 128256.0 * 2048 + 2048);
   EXPECT_NEAR(c.total / 1e9, 1.23, 0.01);
 }
 
@@ -227,7 +228,8 @@ TEST(HuggingFaceImport, LayerCountsBeyondTheLimitAreRefusedNotWrapped) {
     import_hf_config(path, "wrapped");
     FAIL() << "2^32 + 32 layers were accepted";
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": $.num_hidden_layers: expected an integer from 1 to 10000, got 4294967328");
+    EXPECT_EQ(std::string(e.what()),
+              path + ": $.num_hidden_layers: expected an integer from 1 to 10000, got 4294967328");
   }
   std::remove(path.c_str());
 }

@@ -89,7 +89,8 @@ TEST(TrainingPlan, RefusesExpertParallelismThatDoesNotDivideExperts) {
   auto s = deepseek_v3();
   s.par.ep = 48;
   auto msg = infeasible(s);
-  EXPECT_NE(msg.find("$.parallelism.ep: ep 48 does not divide the 256 routed experts (remainder 16)"), std::string::npos)
+  EXPECT_NE(msg.find("$.parallelism.ep: ep 48 does not divide the 256 routed experts (remainder 16)"),
+            std::string::npos)
       << msg;
 }
 
@@ -181,8 +182,8 @@ TEST(LayerOps, RolesAreSetWhereOpsAreMadeAndKeptByTheirBackward) {
   EXPECT_EQ(role_of(ops, "q_up"), OpRole::mla_up_projection);
   EXPECT_EQ(role_of(ops, "kv_up"), OpRole::mla_up_projection);
   EXPECT_EQ(role_of(ops, "q_down"), OpRole::other);
-  for (const char* routed : {"dispatch_permute", "experts_up", "experts_act", "experts_down_quantize", "experts_down",
-                             "combine_unpermute"})
+  for (const char* routed :
+       {"dispatch_permute", "experts_up", "experts_act", "experts_down_quantize", "experts_down", "combine_unpermute"})
     EXPECT_EQ(role_of(ops, routed), OpRole::routed_expert) << routed;
   EXPECT_EQ(role_of(ops, "dispatch_quantize"), OpRole::other);  // before routing: once per token
   EXPECT_EQ(role_of(ops, "shared_up"), OpRole::other);

@@ -17,9 +17,12 @@ namespace fs = std::filesystem;
 
 std::string to_string(AttentionKind k) {
   switch (k) {
-    case AttentionKind::mha: return "mha";
-    case AttentionKind::gqa: return "gqa";
-    case AttentionKind::mla: return "mla";
+    case AttentionKind::mha:
+      return "mha";
+    case AttentionKind::gqa:
+      return "gqa";
+    case AttentionKind::mla:
+      return "mla";
   }
   return "?";
 }
@@ -43,7 +46,8 @@ ParamCounts count_params(const ModelSpec& m) {
     double o = double(a.heads) * a.v_head_dim * h;
     c.attention_per_layer = q + kv + o;
   } else {
-    c.attention_per_layer = h * a.heads * a.head_dim + 2 * h * a.kv_heads * a.head_dim + double(a.heads) * a.head_dim * h;
+    c.attention_per_layer =
+        h * a.heads * a.head_dim + 2 * h * a.kv_heads * a.head_dim + double(a.heads) * a.head_dim * h;
   }
   const double ffn_mats = m.activation == Activation::swiglu ? 3 : 2;
   c.dense_ffn_per_layer = ffn_mats * h * static_cast<double>(m.ffn_intermediate);
@@ -74,9 +78,9 @@ ParamCounts count_params(const ModelSpec& m) {
   if (m.mtp_depth > 0) {
     // One MTP module (DeepSeek-V3 Sec 2.2): a full transformer block (an MoE block when the model is
     // MoE), a 2h -> h projection and two norms; embedding and output head are shared.
-    double block = c.attention_per_layer + c.norms_per_layer +
-                   (m.moe ? c.moe_routed_per_layer + c.moe_shared_per_layer + c.moe_router_per_layer
-                          : c.dense_ffn_per_layer);
+    double block =
+        c.attention_per_layer + c.norms_per_layer +
+        (m.moe ? c.moe_routed_per_layer + c.moe_shared_per_layer + c.moe_router_per_layer : c.dense_ffn_per_layer);
     c.mtp = m.mtp_depth * (block + 2 * h * h + 2 * h);
   }
   return c;
@@ -93,7 +97,8 @@ ModelSpec parse_model(const JsonObject& obj) {
   m.vocab = obj.integer_in("vocab", 1, limits::kMaxVocab);
   m.seq_len = obj.integer_in("seq_len", 1, limits::kMaxSeqLen);
   m.ffn_intermediate = obj.integer_in("ffn_intermediate", 1, limits::kMaxFfnWidth);
-  m.activation = obj.one_of_or("activation", {"swiglu", "gelu"}, "swiglu") == "gelu" ? Activation::gelu : Activation::swiglu;
+  m.activation =
+      obj.one_of_or("activation", {"swiglu", "gelu"}, "swiglu") == "gelu" ? Activation::gelu : Activation::swiglu;
   m.mtp_depth = obj.int_in_or("mtp_depth", 0, limits::kMaxMtpDepth, 0);
   m.tied_embeddings = obj.boolean_or("tied_embeddings", false);
 
@@ -112,7 +117,8 @@ ModelSpec parse_model(const JsonObject& obj) {
   } else {
     a.kind = kind == "mha" ? AttentionKind::mha : AttentionKind::gqa;
     a.head_dim = at.int_in_or("head_dim", 1, limits::kMaxHeadDim, static_cast<int>(m.hidden / a.heads));
-    if (a.head_dim <= 0) at.fail("head_dim", fmt::format("expected a positive integer (hidden / heads is {})", m.hidden / a.heads));
+    if (a.head_dim <= 0)
+      at.fail("head_dim", fmt::format("expected a positive integer (hidden / heads is {})", m.hidden / a.heads));
     a.kv_heads = at.int_in_or("kv_heads", 1, limits::kMaxHeads, a.heads);
     if (a.heads % a.kv_heads != 0)
       at.fail("kv_heads", fmt::format("expected a divisor of heads ({}), got {}", a.heads, a.kv_heads));
@@ -167,9 +173,12 @@ nlohmann::json model_to_json(const ModelSpec& m) {
   j["attention"] = at;
   if (m.moe) {
     const auto& e = *m.moe;
-    j["moe"] = {{"routed_experts", e.routed_experts}, {"shared_experts", e.shared_experts},
-                {"top_k", e.top_k}, {"expert_intermediate", e.expert_intermediate},
-                {"first_dense_layers", e.first_dense_layers}, {"max_nodes_per_token", e.max_nodes_per_token}};
+    j["moe"] = {{"routed_experts", e.routed_experts},
+                {"shared_experts", e.shared_experts},
+                {"top_k", e.top_k},
+                {"expert_intermediate", e.expert_intermediate},
+                {"first_dense_layers", e.first_dense_layers},
+                {"max_nodes_per_token", e.max_nodes_per_token}};
   }
   return j;
 }
@@ -179,7 +188,8 @@ std::string models_dir() { return (fs::path(data_dir()) / "workloads" / "models"
 std::string normalise(std::string s) {
   std::string out;
   for (char ch : s)
-    if (std::isalnum(static_cast<unsigned char>(ch))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
 }
 }  // namespace
@@ -230,7 +240,8 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
   e.routed_experts = c.int_in(experts_key, 1, limits::kMaxExperts);
   e.top_k = c.int_in("num_experts_per_tok", 1, e.routed_experts);
   if (e.top_k > e.routed_experts)
-    c.fail("num_experts_per_tok", fmt::format("expected at most {} ({}), got {}", e.routed_experts, experts_key, e.top_k));
+    c.fail("num_experts_per_tok",
+           fmt::format("expected at most {} ({}), got {}", e.routed_experts, experts_key, e.top_k));
   e.expert_intermediate = c.has("moe_intermediate_size") ? c.int_in("moe_intermediate_size", 1, limits::kMaxFfnWidth)
                                                          : static_cast<int>(m.ffn_intermediate);
   if (c.has("shared_expert_intermediate_size")) {
@@ -238,9 +249,9 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
     // side (Qwen1.5-MoE-A2.7B: 5632 = 4 x 1408), which is how a gwsim model states it.
     const std::int64_t shared = c.integer("shared_expert_intermediate_size");
     if (shared < 0 || shared % e.expert_intermediate != 0 || shared / e.expert_intermediate > limits::kMaxExperts)
-      c.fail("shared_expert_intermediate_size",
-             fmt::format("expected 0 or a multiple (at most {}) of the expert width {} (gwsim counts shared experts in experts), got {}",
-                         limits::kMaxExperts, e.expert_intermediate, shared));
+      c.fail("shared_expert_intermediate_size", fmt::format("expected 0 or a multiple (at most {}) of the expert width "
+                                                            "{} (gwsim counts shared experts in experts), got {}",
+                                                            limits::kMaxExperts, e.expert_intermediate, shared));
     e.shared_experts = static_cast<int>(shared / e.expert_intermediate);
   } else {
     e.shared_experts = c.int_in_or("n_shared_experts", 0, limits::kMaxExperts, 0);
@@ -252,21 +263,26 @@ std::optional<MoeSpec> import_hf_moe(const JsonObject& c, const ModelSpec& m) {
     c.fail("first_k_dense_replace", fmt::format("expected 0..{} (num_hidden_layers)", m.layers));
   for (const char* every_nth : {"moe_layer_freq", "decoder_sparse_step"})
     if (c.integer_or(every_nth, 1) != 1)
-      c.fail(every_nth, "expected 1: experts in every layer after the first dense ones (gwsim models no interleaved dense layers)");
+      c.fail(
+          every_nth,
+          "expected 1: experts in every layer after the first dense ones (gwsim models no interleaved dense layers)");
   if (c.has("mlp_only_layers")) {
     // Qwen's dense layers by index: only a leading run 0, 1, ..., k-1 fits the gwsim model.
     const std::vector<double> dense = c.number_array("mlp_only_layers");
     for (std::size_t i = 0; i < dense.size(); ++i)
       if (dense[i] != static_cast<double>(i))
-        c.fail("mlp_only_layers", fmt::format("expected the leading layers 0, 1, ..., {} in order (gwsim models no interleaved dense layers)",
-                                              dense.size() - 1));
+        c.fail(
+            "mlp_only_layers",
+            fmt::format("expected the leading layers 0, 1, ..., {} in order (gwsim models no interleaved dense layers)",
+                        dense.size() - 1));
     if (static_cast<std::int64_t>(dense.size()) > m.layers)
       c.fail("mlp_only_layers", fmt::format("expected at most num_hidden_layers ({}) layers", m.layers));
     e.first_dense_layers = std::max(e.first_dense_layers, static_cast<int>(dense.size()));
   }
   // DeepSeek's node-limited routing sends a token to experts in at most topk_group groups (= nodes);
   // plain top-k ("greedy", DeepSeek-V2-Lite) limits nothing.
-  if (c.string_or("topk_method", "") != "greedy") e.max_nodes_per_token = c.int_in_or("topk_group", 0, limits::kMaxGpus, 0);
+  if (c.string_or("topk_method", "") != "greedy")
+    e.max_nodes_per_token = c.int_in_or("topk_group", 0, limits::kMaxGpus, 0);
   return e;
 }
 

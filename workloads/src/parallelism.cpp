@@ -11,29 +11,40 @@ namespace gwsim {
 
 std::string to_string(PipelineSchedule s) {
   switch (s) {
-    case PipelineSchedule::one_f_one_b: return "1f1b";
-    case PipelineSchedule::interleaved: return "interleaved";
-    case PipelineSchedule::dualpipe: return "dualpipe";
-    case PipelineSchedule::zero_bubble: return "zero_bubble";
+    case PipelineSchedule::one_f_one_b:
+      return "1f1b";
+    case PipelineSchedule::interleaved:
+      return "interleaved";
+    case PipelineSchedule::dualpipe:
+      return "dualpipe";
+    case PipelineSchedule::zero_bubble:
+      return "zero_bubble";
   }
   return "?";
 }
 
 std::string to_string(Recompute r) {
   switch (r) {
-    case Recompute::none: return "none";
-    case Recompute::selective: return "selective";
-    case Recompute::full: return "full";
+    case Recompute::none:
+      return "none";
+    case Recompute::selective:
+      return "selective";
+    case Recompute::full:
+      return "full";
   }
   return "?";
 }
 
 std::string to_string(Framework f) {
   switch (f) {
-    case Framework::megatron: return "megatron";
-    case Framework::deepspeed: return "deepspeed";
-    case Framework::fsdp: return "fsdp";
-    case Framework::deepseek: return "deepseek";
+    case Framework::megatron:
+      return "megatron";
+    case Framework::deepspeed:
+      return "deepspeed";
+    case Framework::fsdp:
+      return "fsdp";
+    case Framework::deepseek:
+      return "deepseek";
   }
   return "?";
 }
@@ -52,8 +63,8 @@ Parallelism parse_parallelism(const JsonObject& o) {
   p.sp = o.boolean_or("sp", false);
   p.pp = o.int_in_or("pp", 1, limits::kMaxGpus, 1);
   std::string s = o.one_of_or("schedule", {"1f1b", "interleaved", "dualpipe", "zero_bubble"}, "1f1b");
-  p.schedule = s == "interleaved" ? PipelineSchedule::interleaved
-               : s == "dualpipe"  ? PipelineSchedule::dualpipe
+  p.schedule = s == "interleaved"   ? PipelineSchedule::interleaved
+               : s == "dualpipe"    ? PipelineSchedule::dualpipe
                : s == "zero_bubble" ? PipelineSchedule::zero_bubble
                                     : PipelineSchedule::one_f_one_b;
   p.virtual_stages = o.int_in_or("virtual_stages", 1, limits::kMaxLayers, 1);
@@ -70,7 +81,8 @@ Parallelism parse_parallelism(const JsonObject& o) {
   p.cp = o.int_in_or("cp", 1, limits::kMaxGpus, 1);
   // The degrees multiply into the GPU count: bounded here so that tp*cp*pp*dp cannot overflow.
   std::int64_t product = 1;
-  for (const auto& [key, degree] : {std::pair<const char*, int>{"tp", p.tp}, {"cp", p.cp}, {"pp", p.pp}, {"dp", p.dp}}) {
+  for (const auto& [key, degree] :
+       {std::pair<const char*, int>{"tp", p.tp}, {"cp", p.cp}, {"pp", p.pp}, {"dp", p.dp}}) {
     product *= degree;
     if (product > limits::kMaxGpus)
       o.fail(key, fmt::format("tp*cp*pp*dp reaches {} here: expected at most {} GPUs", product, limits::kMaxGpus));
@@ -94,12 +106,13 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
                            : AttentionKernel::flash;
   t.causal_mask = o.boolean_or("causal_mask", true);
   const std::string fw = o.one_of_or("framework", {"megatron", "deepspeed", "fsdp", "deepseek"}, "megatron");
-  t.framework = fw == "deepspeed" ? Framework::deepspeed
+  t.framework = fw == "deepspeed"  ? Framework::deepspeed
                 : fw == "fsdp"     ? Framework::fsdp
                 : fw == "deepseek" ? Framework::deepseek
                                    : Framework::megatron;
   const std::int64_t comm_sms = o.integer_or("comm_sms", default_comm_sms(t.framework));
-  if (comm_sms < 0 || comm_sms > 1024) o.fail("comm_sms", fmt::format("expected an integer in [0, 1024], got {}", comm_sms));
+  if (comm_sms < 0 || comm_sms > 1024)
+    o.fail("comm_sms", fmt::format("expected an integer in [0, 1024], got {}", comm_sms));
   t.comm_sms = static_cast<int>(comm_sms);
   if (o.has("zero3")) {
     auto z = o.object("zero3");
@@ -127,15 +140,17 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
   auto fail = [&](const std::string& path, const std::string& what) { throw InfeasibleError(file, path, what); };
   const auto& a = m.attention;
   if (a.heads % p.tp != 0)
-    fail("$.parallelism.tp", fmt::format("tp {} does not divide the {} attention heads (remainder {})", p.tp, a.heads,
-                                         a.heads % p.tp));
+    fail("$.parallelism.tp",
+         fmt::format("tp {} does not divide the {} attention heads (remainder {})", p.tp, a.heads, a.heads % p.tp));
   if (a.kind == AttentionKind::gqa && a.kv_heads % p.tp != 0 && p.tp % a.kv_heads != 0)
-    fail("$.parallelism.tp", fmt::format("tp {} neither divides nor is a multiple of the {} KV heads", p.tp, a.kv_heads));
+    fail("$.parallelism.tp",
+         fmt::format("tp {} neither divides nor is a multiple of the {} KV heads", p.tp, a.kv_heads));
   if (m.ffn_intermediate % p.tp != 0)
     fail("$.parallelism.tp", fmt::format("tp {} does not divide the FFN width {}", p.tp, m.ffn_intermediate));
   if (p.tp > gpus_per_node)
-    fail("$.parallelism.tp", fmt::format("tp {} exceeds the {} GPUs of a node: tensor parallelism must stay on the scale-up domain",
-                                         p.tp, gpus_per_node));
+    fail("$.parallelism.tp",
+         fmt::format("tp {} exceeds the {} GPUs of a node: tensor parallelism must stay on the scale-up domain", p.tp,
+                     gpus_per_node));
   if (p.gpus() != cluster_gpus)
     fail("$.parallelism", fmt::format("tp*cp*pp*dp = {}*{}*{}*{} = {} GPUs, but the cluster has {} (off by {})", p.tp,
                                       p.cp, p.pp, p.dp, p.gpus(), cluster_gpus, cluster_gpus - p.gpus()));
@@ -146,36 +161,39 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
   // chunks x (layers + 2)^2 / 2 steps, ~1 ns each: bounded to ~5 s.
   const double partition_steps = static_cast<double>(chunks) * (m.layers + 2.0) * (m.layers + 2.0) / 2;
   if (partition_steps > limits::kMaxPartitionSteps)
-    fail("$.parallelism.pp", fmt::format("pp*virtual_stages {} over {} layers takes {:.2g} steps to place: expected at most {:.2g} "
-                                         "(fewer stages or layers)", chunks, m.layers, partition_steps, limits::kMaxPartitionSteps));
+    fail("$.parallelism.pp",
+         fmt::format("pp*virtual_stages {} over {} layers takes {:.2g} steps to place: expected at most {:.2g} "
+                     "(fewer stages or layers)",
+                     chunks, m.layers, partition_steps, limits::kMaxPartitionSteps));
   if (p.ep > 1) {
     if (!m.moe) fail("$.parallelism.ep", fmt::format("ep {} but model {} has no experts", p.ep, m.name));
     if (m.moe->routed_experts % p.ep != 0)
       fail("$.parallelism.ep", fmt::format("ep {} does not divide the {} routed experts (remainder {})", p.ep,
                                            m.moe->routed_experts, m.moe->routed_experts % p.ep));
     if ((static_cast<std::int64_t>(p.dp) * p.tp * p.cp) % p.ep != 0)
-      fail("$.parallelism.ep", fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks",
-                                           p.ep, static_cast<std::int64_t>(p.dp) * p.tp * p.cp));
+      fail("$.parallelism.ep",
+           fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks", p.ep,
+                       static_cast<std::int64_t>(p.dp) * p.tp * p.cp));
   }
   if (t.seq_len % p.cp != 0)
     fail("$.parallelism.cp", fmt::format("cp {} does not divide the sequence length {}", p.cp, t.seq_len));
   const std::int64_t per_step = static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs;
   if (t.global_batch_seqs % per_step != 0)
     fail("$.training.global_batch_seqs",
-         fmt::format("global batch {} is not a multiple of dp*micro_batch_seqs = {} (remainder {})", t.global_batch_seqs,
-                     per_step, t.global_batch_seqs % per_step));
+         fmt::format("global batch {} is not a multiple of dp*micro_batch_seqs = {} (remainder {})",
+                     t.global_batch_seqs, per_step, t.global_batch_seqs % per_step));
   const std::int64_t micro = t.micro_batches(p);
   if (micro > limits::kMaxMicroBatches)
     fail("$.training.global_batch_seqs",
-         fmt::format("{} micro-batches per replica and step: expected at most {} (a larger dp or micro_batch_seqs)", micro,
-                     limits::kMaxMicroBatches));
+         fmt::format("{} micro-batches per replica and step: expected at most {} (a larger dp or micro_batch_seqs)",
+                     micro, limits::kMaxMicroBatches));
   if (p.pp > 1 && micro < p.pp)
     fail("$.training.global_batch_seqs",
          fmt::format("{} micro-batches per replica is fewer than the {} pipeline stages (need {} more)", micro, p.pp,
                      p.pp - micro));
   if (p.schedule == PipelineSchedule::dualpipe && (p.pp % 2 != 0 || micro % 2 != 0))
-    fail("$.parallelism.schedule", fmt::format("dualpipe needs an even pp and an even micro-batch count (pp {}, micro-batches {})",
-                                               p.pp, micro));
+    fail("$.parallelism.schedule",
+         fmt::format("dualpipe needs an even pp and an even micro-batch count (pp {}, micro-batches {})", p.pp, micro));
   if (p.schedule == PipelineSchedule::interleaved && p.virtual_stages < 2)
     fail("$.parallelism.virtual_stages", "interleaved schedule needs virtual_stages >= 2");
 }

@@ -12,11 +12,16 @@ namespace gwsim {
 
 std::string to_string(CommKind k) {
   switch (k) {
-    case CommKind::tp: return "tp";
-    case CommKind::cp: return "cp";
-    case CommKind::ep: return "ep";
-    case CommKind::pp: return "pp";
-    case CommKind::dp: return "dp";
+    case CommKind::tp:
+      return "tp";
+    case CommKind::cp:
+      return "cp";
+    case CommKind::ep:
+      return "ep";
+    case CommKind::pp:
+      return "pp";
+    case CommKind::dp:
+      return "dp";
   }
   return "?";
 }
@@ -54,7 +59,6 @@ void add_gemm(std::vector<Op>& ops, const std::string& name, double m, double n,
 Op memory_op(const std::string& name, double bytes, OpRole role = OpRole::other) {
   return Op{name, OpClass::memory_bound, Precision::bf16, 0, bytes, 1, role};
 }
-
 
 }  // namespace
 
@@ -157,8 +161,9 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
       ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
     ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h, OpRole::routed_expert));
     const double up_n = (swiglu ? 2 : 1) * fe;
-    const double experts_local = options.experts_per_gpu > 0 ? options.experts_per_gpu
-                                                              : std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
+    const double experts_local = options.experts_per_gpu > 0
+                                     ? options.experts_per_gpu
+                                     : std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
     const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + fe) * h;
     const OpRole routed = OpRole::routed_expert;
     ops.push_back(Op{"experts_up", OpClass::grouped_gemm, prec, 2 * routed_tokens * up_n * h,
@@ -228,8 +233,8 @@ double activation_bytes_per_token(const ModelSpec& m, int layer, const Paralleli
   const double heads = a.heads / tp, kv_heads = std::max(1.0, a.kv_heads / tp);
   const double ffn_elem = t.precision == Precision::fp8 ? 1 : kActivationBytes;
 
-  double bytes = kActivationBytes * 2 * h_local;                // the two residual-stream inputs
-  if (!selective) bytes += kActivationBytes * 2 * h_local;      // the two norm outputs
+  double bytes = kActivationBytes * 2 * h_local;            // the two residual-stream inputs
+  if (!selective) bytes += kActivationBytes * 2 * h_local;  // the two norm outputs
   // Attention: GEMM inputs and what flash-attention's backward reads (q, k, v, output).
   double attn = 0;
   if (a.kind == AttentionKind::mla) {
@@ -387,7 +392,8 @@ void add_head_to_stage(PlanContext& c, const ParamCounts& params, int stage, Sta
     layer_params(model, params, model.layers - 1, c.par, d, e);
     c.stage_dense[stage] += model.mtp_depth * (d + 2 * h * h);
     c.stage_experts[stage] += model.mtp_depth * e;
-    c.stage_act[stage] += model.mtp_depth * activation_bytes_per_token(model, model.layers - 1, c.par, c.train) * c.tokens;
+    c.stage_act[stage] +=
+        model.mtp_depth * activation_bytes_per_token(model, model.layers - 1, c.par, c.train) * c.tokens;
   }
 }
 
@@ -525,7 +531,8 @@ void add_tp_cp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
   if (par.cp > 1) {
     auto g = place_group(par.cp, par.tp, domain);
     const auto& a = c.model.attention;
-    const double kv = kActivationBytes * tokens * par.cp * std::max(1.0, a.kv_heads / tp) * (a.qk_head_dim() + a.value_head_dim());
+    const double kv =
+        kActivationBytes * tokens * par.cp * std::max(1.0, a.kv_heads / tp) * (a.qk_head_dim() + a.value_head_dim());
     plan.comms.push_back({"cp_kv_all_gather", CommKind::cp, "all_gather", kv, par.cp, g.link, g.ranks_per_domain, 0,
                           layers_here * (1 + recompute_fwd), 0});
     plan.comms.push_back({"cp_kv_grad_reduce_scatter", CommKind::cp, "reduce_scatter", kv, par.cp, g.link,
@@ -547,7 +554,8 @@ void add_ep_pp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
     const int folded = par.dp * par.cp;
     const int ep_stride = par.ep > folded ? std::max(1, par.tp * par.cp * folded / par.ep) : par.tp * par.cp;
     auto g = place_group(par.ep, ep_stride, domain);
-    const double scaleout_fraction = dispatch_scaleout_fraction(par.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
+    const double scaleout_fraction =
+        dispatch_scaleout_fraction(par.ep, g.ranks_per_domain, e.top_k, e.max_nodes_per_token);
     const double T_moe = par.sp ? tokens / tp : tokens;
     // DeepSeek-V3 dispatches in FP8 and combines in BF16 (Sec 3.3); BF16 runs use BF16 for both.
     const double dispatch_elem = c.train.precision == Precision::fp8 ? 1 : 2;
@@ -560,8 +568,8 @@ void add_ep_pp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
   if (par.pp > 1) {
     auto g = place_group(2, par.tp * par.cp * par.dp, domain);
     const double act = kActivationBytes * tokens * (par.sp ? h / tp : h);
-    plan.comms.push_back({"pp_send_recv", CommKind::pp, "p2p", act, 2, g.link, g.ranks_per_domain, 0,
-                          2.0 * par.virtual_stages, 0});
+    plan.comms.push_back(
+        {"pp_send_recv", CommKind::pp, "p2p", act, 2, g.link, g.ranks_per_domain, 0, 2.0 * par.virtual_stages, 0});
   }
 }
 
@@ -586,17 +594,25 @@ void add_dp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
     auto g = place_group(group, stride, domain);
     if (par.zero_stage == 3) {
       const double unit = params / zero3_units;
-      Comm gather{prefix + "_param_all_gather_fwd", CommKind::dp, "all_gather", kWeightBytes * unit, group,
-                  g.link, g.ranks_per_domain, 0, zero3_units, 0, CommPass::forward};
+      Comm gather{prefix + "_param_all_gather_fwd",
+                  CommKind::dp,
+                  "all_gather",
+                  kWeightBytes * unit,
+                  group,
+                  g.link,
+                  g.ranks_per_domain,
+                  0,
+                  zero3_units,
+                  0,
+                  CommPass::forward};
       plan.comms.push_back(gather);
       if (c.train.zero3_reshard_after_forward) {
         gather.name = prefix + "_param_all_gather_bwd";
         gather.pass = CommPass::backward;
         plan.comms.push_back(gather);
       }
-      plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter",
-                            kGradReduceBytes * unit, group, g.link, g.ranks_per_domain, 0, zero3_units, 0,
-                            CommPass::backward});
+      plan.comms.push_back({prefix + "_grad_reduce_scatter", CommKind::dp, "reduce_scatter", kGradReduceBytes * unit,
+                            group, g.link, g.ranks_per_domain, 0, zero3_units, 0, CommPass::backward});
       return;
     }
     if (par.zero_stage == 0) {
@@ -619,11 +635,15 @@ double micro_batches_in_flight(const Parallelism& par, int s, int micro_batches)
   double in_flight = 1;
   switch (par.schedule) {
     case PipelineSchedule::one_f_one_b:
-    case PipelineSchedule::zero_bubble: in_flight = par.pp - s; break;
+    case PipelineSchedule::zero_bubble:
+      in_flight = par.pp - s;
+      break;
     case PipelineSchedule::interleaved:  // Narayanan et al. SC21 Sec 2.2.2
       in_flight = par.pp * par.virtual_stages * (1 + (par.pp - 1.0) / (par.pp * par.virtual_stages));
       break;
-    case PipelineSchedule::dualpipe: in_flight = par.pp + 1; break;  // DualPipe README: PP+1 activations
+    case PipelineSchedule::dualpipe:
+      in_flight = par.pp + 1;
+      break;  // DualPipe README: PP+1 activations
   }
   return std::min<double>(in_flight, static_cast<double>(micro_batches));
 }
@@ -648,7 +668,8 @@ MemoryPerGpu stage_memory(const PlanContext& c, const TrainingPlan& plan, int s)
     mem.weights += kWeightBytes * (dense + experts) * kept / units;
   }
   mem.gradients = kGradBytes * (shard(dense, dp_dense, 2) + shard(experts, dp_experts, 2));
-  const double opt_bytes = c.train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
+  const double opt_bytes =
+      c.train.precision == Precision::fp8 ? kOptimizerBytesBf16Moments : kOptimizerBytesFp32Moments;
   mem.optimizer = opt_bytes * (shard(dense, dp_dense, 1) + shard(experts, dp_experts, 1));
   const double in_flight = micro_batches_in_flight(par, s, plan.micro_batches);
   // stage_act sums all chunks a GPU holds; interleaving keeps one chunk's worth per micro-batch.
@@ -676,14 +697,14 @@ void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& fi
   }
   const double capacity = gpu.hbm_capacity_bytes();
   if (plan.memory.total() > capacity)
-    throw InfeasibleError(file, "$.parallelism",
-                          fmt::format("does not fit: stage {} needs {:.1f} GB per GPU (weights {:.1f}, gradients {:.1f}, "
-                                      "optimizer {:.1f}, activations {:.1f}, buffers {:.1f}) but {} has {:.0f} GB "
-                                      "(over by {:.1f} GB)",
-                                      plan.memory_stage, plan.memory.total() / 1e9, plan.memory.weights / 1e9,
-                                      plan.memory.gradients / 1e9, plan.memory.optimizer / 1e9,
-                                      plan.memory.activations / 1e9, plan.memory.comm_buffers / 1e9, gpu.name,
-                                      capacity / 1e9, (plan.memory.total() - capacity) / 1e9));
+    throw InfeasibleError(
+        file, "$.parallelism",
+        fmt::format("does not fit: stage {} needs {:.1f} GB per GPU (weights {:.1f}, gradients {:.1f}, "
+                    "optimizer {:.1f}, activations {:.1f}, buffers {:.1f}) but {} has {:.0f} GB "
+                    "(over by {:.1f} GB)",
+                    plan.memory_stage, plan.memory.total() / 1e9, plan.memory.weights / 1e9,
+                    plan.memory.gradients / 1e9, plan.memory.optimizer / 1e9, plan.memory.activations / 1e9,
+                    plan.memory.comm_buffers / 1e9, gpu.name, capacity / 1e9, (plan.memory.total() - capacity) / 1e9));
 }
 
 }  // namespace

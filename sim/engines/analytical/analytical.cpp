@@ -50,9 +50,9 @@ double attention_fwd_bwd_s(const StageWork& stage, const GpuSpec& gpu, const Pro
 
 // What the step's communication leaves on the critical path, gathered comm by comm.
 struct CommExposure {
-  std::map<std::string, double> per_micro_batch;  // exposed per micro-batch, by kind
-  std::map<std::string, double> per_step;         // exposed once per step, by kind
-  double overlapped_mb = 0;                       // communication running beside compute (it takes SMs)
+  std::map<std::string, double> per_micro_batch;    // exposed per micro-batch, by kind
+  std::map<std::string, double> per_step;           // exposed once per step, by kind
+  double overlapped_mb = 0;                         // communication running beside compute (it takes SMs)
   double dp_reduce_scatter = 0, dp_all_gather = 0;  // per step, at the step's end
   // ZeRO-3 / FSDP layer-wise traffic, per micro-batch: by pass, and one unit's gather (the first of
   // a forward, which nothing hides) and reduce-scatter (the last of a backward, which nothing follows).
@@ -67,8 +67,9 @@ CommExposure price_comms(StepEstimate& est, const TrainingPlan& plan, const Clus
   CommExposure x;
   for (const auto& c : plan.comms) {
     const auto cost = comm_cost(c, cluster, profile);
-    est.comms.push_back(CommEstimate{c.name, c.kind, c.op, to_string(c.link), cost.algorithm, c.bytes, c.group, cost.time_s,
-                                     cost.time_s * (c.per_micro_batch * m + c.per_step), 0, cost.busbw_bps});
+    est.comms.push_back(CommEstimate{c.name, c.kind, c.op, to_string(c.link), cost.algorithm, c.bytes, c.group,
+                                     cost.time_s, cost.time_s * (c.per_micro_batch * m + c.per_step), 0,
+                                     cost.busbw_bps});
     const double per_mb = cost.time_s * c.per_micro_batch;
     const std::string kind = to_string(c.kind);
     switch (c.kind) {
@@ -86,8 +87,10 @@ CommExposure price_comms(StepEstimate& est, const TrainingPlan& plan, const Clus
       case CommKind::ep:
         // DualPipe (and dual micro-batch overlap) runs one chunk's all-to-all beside another chunk's
         // compute; what is left over once the compute runs out is added by expose_ep_overlap.
-        if (tr.overlap_ep) x.overlapped_mb += per_mb;
-        else x.per_micro_batch[kind] += per_mb;
+        if (tr.overlap_ep)
+          x.overlapped_mb += per_mb;
+        else
+          x.per_micro_batch[kind] += per_mb;
         break;
       case CommKind::pp:
         if (tr.overlap_pp) {
@@ -107,8 +110,10 @@ CommExposure price_comms(StepEstimate& est, const TrainingPlan& plan, const Clus
             if (c.op == "reduce_scatter") x.zero3_last_reduce += cost.time_s;
           }
         }
-        if (c.op == "all_gather") x.dp_all_gather += cost.time_s * c.per_step;
-        else x.dp_reduce_scatter += cost.time_s * c.per_step;
+        if (c.op == "all_gather")
+          x.dp_all_gather += cost.time_s * c.per_step;
+        else
+          x.dp_reduce_scatter += cost.time_s * c.per_step;
         break;
     }
   }
@@ -144,7 +149,8 @@ void expose_zero3(CommExposure& x, const StepEstimate& est, const TrainingPlan& 
   const double bwd_compute = est.backward_input_s + est.backward_weight_s + est.recompute_s;
   double exposed = x.zero3_fwd_mb + x.zero3_bwd_mb;
   if (plan.train.overlap_dp)
-    exposed = x.zero3_first_gather + std::max(0.0, x.zero3_fwd_mb - x.zero3_first_gather - est.forward_s * hidden_share) +
+    exposed = x.zero3_first_gather +
+              std::max(0.0, x.zero3_fwd_mb - x.zero3_first_gather - est.forward_s * hidden_share) +
               x.zero3_last_reduce + std::max(0.0, x.zero3_bwd_mb - x.zero3_last_reduce - bwd_compute * hidden_share);
   x.per_micro_batch["dp"] += exposed;
   x.overlapped_mb += std::max(0.0, x.zero3_fwd_mb + x.zero3_bwd_mb - exposed);
@@ -169,8 +175,10 @@ double pipeline_bubble_s(const Parallelism& par, const StepEstimate& est, double
   const double w = est.backward_weight_s;
   const double b_full = est.backward_input_s + est.recompute_s + w;  // a full backward chunk ("B")
   switch (par.schedule) {
-    case PipelineSchedule::one_f_one_b: return (pp - 1) * t_mb;
-    case PipelineSchedule::interleaved: return (pp - 1) * t_mb / par.virtual_stages;
+    case PipelineSchedule::one_f_one_b:
+      return (pp - 1) * t_mb;
+    case PipelineSchedule::interleaved:
+      return (pp - 1) * t_mb / par.virtual_stages;
     case PipelineSchedule::zero_bubble:
       // ZB-H1 (Qi et al. 2023): (p - 1)(T_F + T_B - T_W) with T_B the input-gradient pass; t_mb
       // holds F + B + W, so that is t_mb - 2W.
@@ -251,8 +259,8 @@ void summarise_step(StepEstimate& est, const TrainingPlan& plan) {
       worst_v = v;
       worst = k;
     }
-  est.bottleneck = worst_v > 0 ? fmt::format("{} ({:.1f}% of the step)", worst, 100 * worst_v / est.step_time_s)
-                               : "compute";
+  est.bottleneck =
+      worst_v > 0 ? fmt::format("{} ({:.1f}% of the step)", worst, 100 * worst_v / est.step_time_s) : "compute";
 }
 
 }  // namespace gwsim

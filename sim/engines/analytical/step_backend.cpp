@@ -46,8 +46,9 @@ std::vector<std::string> step_backend_names() {
 const StepBackend& find_step_backend(const std::string& name) {
   for (const auto& b : registry())
     if (b->name() == name) return *b;
-  throw InputError("--backend", "",
-                   fmt::format("backend \"{}\" is not available: expected {}", name, fmt::join(step_backend_names(), "|")));
+  throw InputError(
+      "--backend", "",
+      fmt::format("backend \"{}\" is not available: expected {}", name, fmt::join(step_backend_names(), "|")));
 }
 
 }  // namespace gwsim

@@ -63,9 +63,12 @@ Asymmetry parse_asymmetry(const nlohmann::json& value, const std::string& file, 
     d.link = l.one_of("link", {"nic", "nvlink", "leaf_uplink"});
     d.failed = l.boolean_or("failed", false);
     if (d.failed == l.has("capacity_pct"))
-      l.fail(d.failed ? "capacity_pct" : "link", "expected either \"capacity_pct\" (a degraded link) or \"failed\": true");
+      l.fail(d.failed ? "capacity_pct" : "link",
+             "expected either \"capacity_pct\" (a degraded link) or \"failed\": true");
     if (d.failed && d.link == "nvlink")
-      l.fail("failed", "a GPU whose NVLink failed leaves the job: expected a degraded nvlink (capacity_pct) or a nic / leaf_uplink failure");
+      l.fail("failed",
+             "a GPU whose NVLink failed leaves the job: expected a degraded nvlink (capacity_pct) or a nic / "
+             "leaf_uplink failure");
     if (!d.failed) {
       d.capacity_pct = l.number("capacity_pct");
       if (!(d.capacity_pct > 0 && d.capacity_pct < 100))
@@ -86,13 +89,14 @@ Asymmetry parse_asymmetry(const nlohmann::json& value, const std::string& file, 
     } else {
       x.hottest_rank_load = e.number("hottest_rank_load");
       if (!(x.hottest_rank_load >= 1))
-        e.fail("hottest_rank_load", fmt::format("expected the busiest rank's load over the mean, 1 or more, got {}",
-                                                x.hottest_rank_load));
+        e.fail("hottest_rank_load",
+               fmt::format("expected the busiest rank's load over the mean, 1 or more, got {}", x.hottest_rank_load));
     }
     e.reject_unknown_keys();
   }
   o.reject_unknown_keys();
-  if (!a.any()) throw InputError(file, "$.asymmetry", "expected at least one of straggler, degraded_link, expert_routing");
+  if (!a.any())
+    throw InputError(file, "$.asymmetry", "expected at least one of straggler, degraded_link, expert_routing");
   return a;
 }
 
@@ -129,24 +133,28 @@ TrainingPlan apply_compute_asymmetry(const TrainingPlan& plan, const Asymmetry& 
     // per-routed-token memory passes (permute, activation, quantise, un-permute) move load x the bytes.
     for (auto& w : p.stages)
       each_op(w, [&](Op& o) {
-        if (o.op_class == OpClass::grouped_gemm) o.flops *= load;
-        else if (o.op_class == OpClass::memory_bound && o.role == OpRole::routed_expert) o.bytes *= load;
+        if (o.op_class == OpClass::grouped_gemm)
+          o.flops *= load;
+        else if (o.op_class == OpClass::memory_bound && o.role == OpRole::routed_expert)
+          o.bytes *= load;
       });
     out.applied.push_back(
         a.experts.hottest_rank_load > 0
             ? fmt::format("expert routing: the busiest EP rank gets {:.3g}x the mean routed tokens (stated)", load)
-            : fmt::format("expert routing: Zipf popularity (s = {:.3g}) over {} experts, capped at 1/top_k = 1/{} of the "
-                          "slots, placed on {} EP ranks after a seeded shuffle: the busiest rank gets {:.3g}x the mean "
-                          "routed tokens; it is each stage's simulated GPU (its expert GEMMs and its all-to-all traffic)",
-                          a.experts.zipf_exponent, e.routed_experts, e.top_k, plan.par.ep, load));
+            : fmt::format(
+                  "expert routing: Zipf popularity (s = {:.3g}) over {} experts, capped at 1/top_k = 1/{} of the "
+                  "slots, placed on {} EP ranks after a seeded shuffle: the busiest rank gets {:.3g}x the mean "
+                  "routed tokens; it is each stage's simulated GPU (its expert GEMMs and its all-to-all traffic)",
+                  a.experts.zipf_exponent, e.routed_experts, e.top_k, plan.par.ep, load));
   }
   if (a.straggler.active) {
     const double f = 1 + a.straggler.slowdown_pct / 100;
     // count scales an op's time linearly (the cost layer's op_time_s), unlike FLOPs (efficiency curves).
     each_op(p.stages[a.straggler.stage], [&](Op& o) { o.count *= f; });
-    out.applied.push_back(fmt::format("straggler: stage {}'s GPU computes {:.3g}% slower; its TP, EP and PP peers "
-                                      "wait for it at every collective and its DP peers at the step's end",
-                                      a.straggler.stage, a.straggler.slowdown_pct));
+    out.applied.push_back(
+        fmt::format("straggler: stage {}'s GPU computes {:.3g}% slower; its TP, EP and PP peers "
+                    "wait for it at every collective and its DP peers at the step's end",
+                    a.straggler.stage, a.straggler.slowdown_pct));
   }
   return p;
 }
@@ -159,8 +167,10 @@ void apply_link_asymmetry(net::Topology& topo, const Asymmetry& a, int gpu, Appl
     const double f = d.capacity_pct / 100;
     topo.scale_link_capacity(topo.scaleup_up_link(gpu), f);
     topo.scale_link_capacity(topo.scaleup_down_link(gpu), f);
-    out.applied.push_back(fmt::format("degraded link: GPU {}'s NVLink (stage {}) at {:.3g}% of its bandwidth, both "
-                                      "directions", gpu, d.stage, d.capacity_pct));
+    out.applied.push_back(
+        fmt::format("degraded link: GPU {}'s NVLink (stage {}) at {:.3g}% of its bandwidth, both "
+                    "directions",
+                    gpu, d.stage, d.capacity_pct));
     return;
   }
   if (!topo.fixed_nics())
@@ -177,15 +187,19 @@ void apply_link_asymmetry(net::Topology& topo, const Asymmetry& a, int gpu, Appl
     if (d.failed) {
       const int per_node = std::max(1, topo.cluster().gpus_per_node);
       const int peer = topo.node_of(gpu) * per_node + (gpu % per_node + 1) % per_node;
-      if (peer == gpu) throw InputError(a.file, "$.asymmetry.degraded_link.failed", "a node with one GPU has no peer NIC to fall back on");
+      if (peer == gpu)
+        throw InputError(a.file, "$.asymmetry.degraded_link.failed",
+                         "a node with one GPU has no peer NIC to fall back on");
       scale_nic(gpu, 0.5);
       scale_nic(peer, 0.5);
-      out.applied.push_back(fmt::format("failed link: GPU {}'s NIC (stage {}) is down; NCCL falls back to PXN through "
-                                        "GPU {}'s NIC, which the two share (both NICs at 50%)", gpu, d.stage, peer));
+      out.applied.push_back(
+          fmt::format("failed link: GPU {}'s NIC (stage {}) is down; NCCL falls back to PXN through "
+                      "GPU {}'s NIC, which the two share (both NICs at 50%)",
+                      gpu, d.stage, peer));
     } else {
       scale_nic(gpu, d.capacity_pct / 100);
-      out.applied.push_back(fmt::format("degraded link: GPU {}'s NIC (stage {}) at {:.3g}% of its bandwidth",
-                                        gpu, d.stage, d.capacity_pct));
+      out.applied.push_back(fmt::format("degraded link: GPU {}'s NIC (stage {}) at {:.3g}% of its bandwidth", gpu,
+                                        d.stage, d.capacity_pct));
     }
     return;
   }
@@ -194,15 +208,20 @@ void apply_link_asymmetry(net::Topology& topo, const Asymmetry& a, int gpu, Appl
   if (up.empty()) throw InputError(a.file, "$.asymmetry.degraded_link.link", "a one-tier fabric has no leaf uplinks");
   if (d.failed) {
     const double k = static_cast<double>(up.size());
-    if (up.size() < 2) throw InputError(a.file, "$.asymmetry.degraded_link.failed", "the leaf has one uplink: its failure cuts the leaf off");
+    if (up.size() < 2)
+      throw InputError(a.file, "$.asymmetry.degraded_link.failed",
+                       "the leaf has one uplink: its failure cuts the leaf off");
     for (int id : up) topo.scale_link_capacity(id, (k - 1) / k);
-    out.applied.push_back(fmt::format("failed link: one of the {} uplinks of GPU {}'s {} (stage {}) is down; ECMP "
-                                      "spreads its traffic over the other {} (all at {:.3g}%)",
-                                      up.size(), gpu, "leaf", d.stage, up.size() - 1, 100 * (k - 1) / k));
+    out.applied.push_back(
+        fmt::format("failed link: one of the {} uplinks of GPU {}'s {} (stage {}) is down; ECMP "
+                    "spreads its traffic over the other {} (all at {:.3g}%)",
+                    up.size(), gpu, "leaf", d.stage, up.size() - 1, 100 * (k - 1) / k));
   } else {
     topo.scale_link_capacity(up.front(), d.capacity_pct / 100);
-    out.applied.push_back(fmt::format("degraded link: {} -> first spine uplink of GPU {}'s {} (stage {}) at {:.3g}% "
-                                      "of its bandwidth", topo.link_name(up.front()), gpu, "leaf", d.stage, d.capacity_pct));
+    out.applied.push_back(
+        fmt::format("degraded link: {} -> first spine uplink of GPU {}'s {} (stage {}) at {:.3g}% "
+                    "of its bandwidth",
+                    topo.link_name(up.front()), gpu, "leaf", d.stage, d.capacity_pct));
   }
 }
 

@@ -42,11 +42,16 @@ std::string difference_cause(const StepEstimate& simulated, const StepEstimate& 
 
 // What was simulated: ranks, events, collective instances, the busiest links.
 nlohmann::json simulation_json(const DesStepResult& des) {
-  nlohmann::json d = {{"simulated_ranks", des.simulated_ranks}, {"ranks_represented", des.ranks_represented},
-                      {"events", des.events}, {"tasks", des.tasks}};
+  nlohmann::json d = {{"simulated_ranks", des.simulated_ranks},
+                      {"ranks_represented", des.ranks_represented},
+                      {"events", des.events},
+                      {"tasks", des.tasks}};
   nlohmann::json instances = nlohmann::json::array();
   for (const auto& i : des.instances)
-    instances.push_back({{"comm", i.name}, {"kind", i.kind}, {"group", i.group}, {"simulated", i.simulated},
+    instances.push_back({{"comm", i.name},
+                         {"kind", i.kind},
+                         {"group", i.group},
+                         {"simulated", i.simulated},
                          {"per_stage", round_significant(i.per_stage)}});
   d["instances"] = instances;
   d["traffic_gpus"] = des.traffic_gpus;
@@ -54,8 +59,11 @@ nlohmann::json simulation_json(const DesStepResult& des) {
   d["flows"] = round_significant(des.flows);
   nlohmann::json links = nlohmann::json::array();
   for (const auto& l : des.busiest_links)
-    links.push_back({{"link", l.name}, {"class", l.link_class}, {"bytes", round_significant(l.bytes)},
-                     {"capacity_gbs", round_significant(l.capacity_bps / 1e9)}, {"utilisation", round_significant(l.utilisation)}});
+    links.push_back({{"link", l.name},
+                     {"class", l.link_class},
+                     {"bytes", round_significant(l.bytes)},
+                     {"capacity_gbs", round_significant(l.capacity_bps / 1e9)},
+                     {"utilisation", round_significant(l.utilisation)}});
   d["busiest_links"] = links;
   return d;
 }

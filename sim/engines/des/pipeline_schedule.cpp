@@ -20,16 +20,22 @@ struct Layout {
   int stages() const { return schedule == PipelineSchedule::interleaved ? pp * chunks : pp; }
   int stage(int rank, int chunk) const {
     switch (schedule) {
-      case PipelineSchedule::interleaved: return chunk * pp + rank;               // rank r holds chunks r, r + pp, ...
-      case PipelineSchedule::dualpipe: return chunk == 0 ? rank : pp - 1 - rank;  // chunk = direction
-      default: return rank;
+      case PipelineSchedule::interleaved:
+        return chunk * pp + rank;  // rank r holds chunks r, r + pp, ...
+      case PipelineSchedule::dualpipe:
+        return chunk == 0 ? rank : pp - 1 - rank;  // chunk = direction
+      default:
+        return rank;
     }
   }
   std::pair<int, int> at(int stage, int chunk) const {
     switch (schedule) {
-      case PipelineSchedule::interleaved: return {stage % pp, stage / pp};
-      case PipelineSchedule::dualpipe: return {chunk == 0 ? stage : pp - 1 - stage, chunk};
-      default: return {stage, 0};
+      case PipelineSchedule::interleaved:
+        return {stage % pp, stage / pp};
+      case PipelineSchedule::dualpipe:
+        return {chunk == 0 ? stage : pp - 1 - stage, chunk};
+      default:
+        return {stage, 0};
     }
   }
 };
@@ -218,7 +224,9 @@ PipelineOrder make_pipeline_order(PipelineSchedule schedule, int pp, int micro_b
   o.micro_batches_per_chunk = micro_batches;
   o.ranks.assign(pp, {});
   switch (schedule) {
-    case PipelineSchedule::interleaved: o.chunks = std::max(1, virtual_stages); break;
+    case PipelineSchedule::interleaved:
+      o.chunks = std::max(1, virtual_stages);
+      break;
     case PipelineSchedule::dualpipe:
       if (pp % 2 != 0 || micro_batches % 2 != 0 || micro_batches < 2 * pp)
         throw std::invalid_argument(fmt::format(
@@ -228,14 +236,23 @@ PipelineOrder make_pipeline_order(PipelineSchedule schedule, int pp, int micro_b
       o.chunks = 2;
       o.micro_batches_per_chunk = micro_batches / 2;
       break;
-    default: o.chunks = 1;
+    default:
+      o.chunks = 1;
   }
   const Layout layout{schedule, pp, o.chunks};
   switch (schedule) {
-    case PipelineSchedule::one_f_one_b: one_f_one_b(layout, o, false); break;
-    case PipelineSchedule::zero_bubble: one_f_one_b(layout, o, true); break;
-    case PipelineSchedule::interleaved: interleaved(layout, o); break;
-    case PipelineSchedule::dualpipe: dualpipe(layout, o); break;
+    case PipelineSchedule::one_f_one_b:
+      one_f_one_b(layout, o, false);
+      break;
+    case PipelineSchedule::zero_bubble:
+      one_f_one_b(layout, o, true);
+      break;
+    case PipelineSchedule::interleaved:
+      interleaved(layout, o);
+      break;
+    case PipelineSchedule::dualpipe:
+      dualpipe(layout, o);
+      break;
   }
   return o;
 }
@@ -244,11 +261,13 @@ void visit_in_dependency_order(const PipelineOrder& o, const std::function<void(
   std::vector<char> forward_done(o.keys(), 0), backward_done(o.keys(), 0);
   auto ready = [&](int rank, const Pass& p) -> bool {
     switch (p.kind) {
-      case PassKind::forward: return p.from_rank < 0 || forward_done[o.key(p.from_rank, p.from_chunk, p.micro_batch)];
+      case PassKind::forward:
+        return p.from_rank < 0 || forward_done[o.key(p.from_rank, p.from_chunk, p.micro_batch)];
       case PassKind::backward:
         return p.from_rank >= 0 ? backward_done[o.key(p.from_rank, p.from_chunk, p.micro_batch)]
                                 : forward_done[o.key(rank, p.chunk, p.micro_batch)];  // starts from its loss
-      case PassKind::weight: return backward_done[o.key(rank, p.chunk, p.micro_batch)];
+      case PassKind::weight:
+        return backward_done[o.key(rank, p.chunk, p.micro_batch)];
     }
     return false;
   };
@@ -293,9 +312,12 @@ OrderTiming time_pipeline_order(const PipelineOrder& o, const PassTimes& t) {
   std::vector<double> forward_end(o.keys(), 0), backward_end(o.keys(), 0);
   auto duration = [&](const Pass& p) {
     switch (p.kind) {
-      case PassKind::forward: return t.forward_s;
-      case PassKind::backward: return t.backward_s + (p.with_weight ? t.weight_s : 0);
-      case PassKind::weight: return t.weight_s;
+      case PassKind::forward:
+        return t.forward_s;
+      case PassKind::backward:
+        return t.backward_s + (p.with_weight ? t.weight_s : 0);
+      case PassKind::weight:
+        return t.weight_s;
     }
     return 0.0;
   };

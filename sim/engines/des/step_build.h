@@ -10,16 +10,16 @@
 #include <vector>
 
 #include "gwsim/cost/cost.h"
-#include "gwsim/sim/engines/des/asymmetry.h"
-#include "gwsim/sim/engines/des/pipeline_schedule.h"
 #include "gwsim/network/task_graph.h"
 #include "gwsim/network/topology.h"
+#include "gwsim/sim/engines/des/asymmetry.h"
+#include "gwsim/sim/engines/des/pipeline_schedule.h"
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/workloads/training_plan.h"
 
 namespace gwsim::des_step {
 
-constexpr double kSimgridFlowLimit = 2e6;  // member flows SimGrid is asked to simulate at most
+constexpr double kSimgridFlowLimit = 2e6;          // member flows SimGrid is asked to simulate at most
 constexpr std::int64_t kMaxSimulatedGpus = 65536;  // sub-cluster size cap (des)
 // Engine work: (flow group, link) pairs crossed per transfer, summed over the transfers.
 // Per comm: the representative instance's links (what its copies add merges away under symmetry).
@@ -49,15 +49,15 @@ struct StepInputs {
 // stage s's from base_domain(s), in the lanes (local GPU indices) from lane(s).
 struct StepLayout {
   int pp = 1;
-  int dom = 1;                  // GPUs per scale-up domain
-  int block = 1;                // domains of one stage's block
-  int sim_domains = 1;          // domains of the sub-cluster
-  int lane_width = 1;           // lanes a stage's widest group needs in a domain
-  int wraps = 1;                // times the pp blocks go round the sub-cluster
-  int lane_span = 1;            // lanes a stage owns in each of its domains
+  int dom = 1;          // GPUs per scale-up domain
+  int block = 1;        // domains of one stage's block
+  int sim_domains = 1;  // domains of the sub-cluster
+  int lane_width = 1;   // lanes a stage's widest group needs in a domain
+  int wraps = 1;        // times the pp blocks go round the sub-cluster
+  int lane_span = 1;    // lanes a stage owns in each of its domains
   bool stages_share_gpus = false;
-  std::int64_t stage_gpus = 1;  // GPUs of one real stage
-  ClusterSpec sub;              // the simulated sub-cluster
+  std::int64_t stage_gpus = 1;      // GPUs of one real stage
+  ClusterSpec sub;                  // the simulated sub-cluster
   std::vector<char> free_position;  // per (domain, lane) offset in a stage's region: copies may go there
 
   int ranks_per_domain(const Comm& c) const;
@@ -101,7 +101,7 @@ struct Template {
   int end = -1;
   int batch_offset = -1;  // where its batches went in the step graph
   double extra_latency_s = 0;
-  bool usable = true;     // false: the group did not fit the sub-cluster; a delay stands in
+  bool usable = true;  // false: the group did not fit the sub-cluster; a delay stands in
   double fallback_s = 0;
 };
 
@@ -123,10 +123,10 @@ class InstanceBuilder {
   // Where link asymmetry sits under the representative only, its instances are no longer
   // symmetric with the copies: each instance then gets flow groups of its own.
   const bool separate_copies;
-  std::vector<char> traffic_gpu;                  // GPUs some simulated instance runs on
+  std::vector<char> traffic_gpu;                   // GPUs some simulated instance runs on
   std::map<std::string, int> simulated_instances;  // per comm name: per stage, the least
-  int pp_instances = 0;                           // pipeline sends per stage, the least
-  std::set<std::string> fallbacks, heavy;         // comms whose analytical cost stands in
+  int pp_instances = 0;                            // pipeline sends per stage, the least
+  std::set<std::string> fallbacks, heavy;          // comms whose analytical cost stands in
 
  private:
   // A flow graph for 1 byte, per stage and shape (op, group, placement, routing skew).
@@ -156,8 +156,8 @@ bool overlapped(const Comm& c, const TrainingSettings& tr);
 
 // One rank's compute and the templates of its collectives (step_schedule.cpp).
 struct StageTemplates {
-  std::vector<Template> mb;     // per comm (per-micro-batch comms): one phase's executions
-  std::vector<Template> step;   // per comm (per-step comms)
+  std::vector<Template> mb;    // per comm (per-micro-batch comms): one phase's executions
+  std::vector<Template> step;  // per comm (per-step comms)
   // Per pass (one chunk): F, B (activation gradients + recompute), W (weight gradients).
   double f = 0, b = 0, w = 0, opt = 0, contention_f = 0, contention_b = 0;
   // One micro-batch's whole work on this rank: forward, backward input, backward weight, recompute.
@@ -171,8 +171,8 @@ std::vector<StageTemplates> build_stage_templates(const StepInputs& in, Instance
 struct Span {
   int first = -1, end = -1;  // task ids
   int stage = 0, tid = 0;
-  std::string name, kind;    // kind: tp|cp|ep|pp|dp|compute|optimizer
-  int comm = -1;             // index into plan.comms
+  std::string name, kind;  // kind: tp|cp|ep|pp|dp|compute|optimizer
+  int comm = -1;           // index into plan.comms
 };
 
 // The step's task graph and its spans.

@@ -179,7 +179,8 @@ void InstanceBuilder::count_instances(const std::string& name, int k) {
   if (!fresh) it->second = std::min(it->second, k);
 }
 
-void InstanceBuilder::fall_back(Template& t, const Comm& c, const CollectiveRequest& req, std::set<std::string>& reason) {
+void InstanceBuilder::fall_back(Template& t, const Comm& c, const CollectiveRequest& req,
+                                std::set<std::string>& reason) {
   reason.insert(c.name);
   count_instances(c.name, 0);
   t.usable = false;

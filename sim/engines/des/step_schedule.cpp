@@ -32,7 +32,8 @@ void set_compute_times(StageTemplates& S, const StageWork& w, int v, const GpuSp
 
 // Stage s's compute per pass, its collectives' templates, the SM contention the overlapped ones
 // cause and its optimizer step.
-StageTemplates build_stage(const StepInputs& in, InstanceBuilder& inst, int s, double sm_slowdown, bool static_sm_split) {
+StageTemplates build_stage(const StepInputs& in, InstanceBuilder& inst, int s, double sm_slowdown,
+                           bool static_sm_split) {
   const auto& cluster = in.sc.cluster;
   const auto& profile = in.sc.profile;
   StageTemplates S;
@@ -66,9 +67,17 @@ std::vector<int> without_missing(std::vector<int> l) {
 class ScheduleBuilder {
  public:
   ScheduleBuilder(const StepInputs& in, std::vector<StageTemplates>& st, InstanceBuilder& inst)
-      : in_(in), st_(st), inst_(inst), g_(out_.graph.g), chain_(in.pp, -1), comm_track_(in.pp, -1),
-        pre_last_b_(in.pp, -1), last_done_(in.pp, -1), done_f_(in.order.keys(), -1),
-        sent_f_(in.order.keys(), -1), sent_b_(in.order.keys(), -1) {
+      : in_(in),
+        st_(st),
+        inst_(inst),
+        g_(out_.graph.g),
+        chain_(in.pp, -1),
+        comm_track_(in.pp, -1),
+        pre_last_b_(in.pp, -1),
+        last_done_(in.pp, -1),
+        done_f_(in.order.keys(), -1),
+        sent_f_(in.order.keys(), -1),
+        sent_b_(in.order.keys(), -1) {
     out_.compute_tasks.resize(in.pp);
   }
 
@@ -124,7 +133,9 @@ ScheduleBuilder::ItemInputs ScheduleBuilder::inputs_of(int s, const WorkItem& it
                                           : done_f_[order.key(s, p.chunk, p.micro_batch)]);
         r.backward = true;
         break;
-      case PassKind::weight: r.compute_s += S.w; break;
+      case PassKind::weight:
+        r.compute_s += S.w;
+        break;
     }
   }
   r.deps = without_missing(r.deps);
@@ -227,14 +238,19 @@ void ScheduleBuilder::add_step_end(int s) {
 
 bool overlapped(const Comm& c, const TrainingSettings& tr) {
   switch (c.kind) {
-    case CommKind::tp: return tr.overlap_tp;
-    case CommKind::cp: return true;
-    case CommKind::ep: return tr.overlap_ep;
+    case CommKind::tp:
+      return tr.overlap_tp;
+    case CommKind::cp:
+      return true;
+    case CommKind::ep:
+      return tr.overlap_ep;
     // Per-micro-batch DP traffic is ZeRO-3's layer-wise gathers and reduce-scatters, prefetched
     // beside the compute when DP overlap is on (the analytical backend also charges the first
     // gather and the last reduce-scatter of a pass, which this pass-level graph does not split off).
-    case CommKind::dp: return tr.overlap_dp;
-    default: return false;
+    case CommKind::dp:
+      return tr.overlap_dp;
+    default:
+      return false;
   }
 }
 

@@ -14,7 +14,9 @@ namespace {
 std::int64_t to_ns(double s) { return std::llround(s * 1e9); }
 
 // Microseconds with three decimals, from whole nanoseconds (exact, whatever the magnitude).
-std::string microseconds(std::int64_t ns) { return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000); }
+std::string microseconds(std::int64_t ns) {
+  return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000);
+}
 
 // Lane of every span of one (process, track): spans sorted by start (the longer first when two
 // start together, so the outer one opens first); each lane keeps the ends of its open spans.
@@ -46,8 +48,8 @@ std::vector<int> assign_lanes(const std::vector<std::int64_t>& start, const std:
 
 }  // namespace
 
-std::string chrome_trace_json(const std::vector<std::string>& process_names, const std::vector<std::string>& track_names,
-                              const std::vector<TraceSpan>& spans) {
+std::string chrome_trace_json(const std::vector<std::string>& process_names,
+                              const std::vector<std::string>& track_names, const std::vector<TraceSpan>& spans) {
   std::vector<std::int64_t> start(spans.size()), end(spans.size());
   for (std::size_t i = 0; i < spans.size(); ++i) {
     start[i] = to_ns(spans[i].start_s);
@@ -57,7 +59,8 @@ std::string chrome_trace_json(const std::vector<std::string>& process_names, con
   // Per process and track: its spans, their lanes, and the first thread id of the track.
   std::vector<std::vector<std::size_t>> members(processes * tracks);
   for (std::size_t i = 0; i < spans.size(); ++i)
-    members[static_cast<std::size_t>(spans[i].process) * tracks + static_cast<std::size_t>(spans[i].track)].push_back(i);
+    members[static_cast<std::size_t>(spans[i].process) * tracks + static_cast<std::size_t>(spans[i].track)].push_back(
+        i);
   std::vector<int> tid(spans.size(), 0), lanes(processes * tracks, 1), first_tid(processes * tracks, 0);
   for (std::size_t p = 0; p < processes; ++p) {
     int next_tid = 0;
@@ -78,7 +81,8 @@ std::string chrome_trace_json(const std::vector<std::string>& process_names, con
     first = false;
   };
   for (std::size_t p = 0; p < processes; ++p) {
-    add(fmt::format(R"J({{"ph":"M","pid":{},"tid":0,"name":"process_name","args":{{"name":"{}"}}}})J", p, process_names[p]));
+    add(fmt::format(R"J({{"ph":"M","pid":{},"tid":0,"name":"process_name","args":{{"name":"{}"}}}})J", p,
+                    process_names[p]));
     for (std::size_t t = 0; t < tracks; ++t) {
       const std::size_t k = p * tracks + t;
       for (int l = 0; l < lanes[k]; ++l) {
@@ -89,8 +93,8 @@ std::string chrome_trace_json(const std::vector<std::string>& process_names, con
     }
   }
   for (std::size_t i = 0; i < spans.size(); ++i)
-    add(fmt::format(R"J({{"ph":"X","pid":{},"tid":{},"name":"{}","cat":"{}","ts":{},"dur":{}}})J", spans[i].process, tid[i],
-                    spans[i].name, spans[i].category, microseconds(start[i]), microseconds(end[i] - start[i])));
+    add(fmt::format(R"J({{"ph":"X","pid":{},"tid":{},"name":"{}","cat":"{}","ts":{},"dur":{}}})J", spans[i].process,
+                    tid[i], spans[i].name, spans[i].category, microseconds(start[i]), microseconds(end[i] - start[i])));
   s += "\n]}\n";
   return s;
 }

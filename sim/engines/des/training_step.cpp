@@ -46,11 +46,11 @@
 #include <vector>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/network/backend.h"
+#include "gwsim/network/topology.h"
 #include "gwsim/sim/engines/des/asymmetry.h"
 #include "gwsim/sim/engines/des/pipeline_schedule.h"
 #include "gwsim/sim/engines/des/trace_writer.h"
-#include "gwsim/network/backend.h"
-#include "gwsim/network/topology.h"
 #include "step_build.h"
 
 namespace gwsim {
@@ -78,20 +78,22 @@ StepInputs step_inputs(const TrainingPlan& plan, const Scenario& sc, const std::
 
 void check_sub_cluster_size(const StepInputs& in, const StepLayout& lay) {
   if (in.simgrid && lay.sub.gpus > kSimgridGpuLimit)
-    throw InputError("--backend", "",
-                     fmt::format("simgrid: this step needs a {}-GPU sub-cluster, above the simgrid backend's limit of {} "
-                                 "GPUs (one flow per GPU pair): use --backend des",
-                                 lay.sub.gpus, kSimgridGpuLimit));
+    throw InputError(
+        "--backend", "",
+        fmt::format("simgrid: this step needs a {}-GPU sub-cluster, above the simgrid backend's limit of {} "
+                    "GPUs (one flow per GPU pair): use --backend des",
+                    lay.sub.gpus, kSimgridGpuLimit));
 }
 
 void check_engine_limits(const StepInputs& in, const TaskGraph& g, EngineEntries& engine_entries) {
   // What the engine's work grows with: resources crossed per transfer, after merging.
   const double link_entries = engine_entries.work(g);
   if (link_entries > kMaxStepLinkEntries)
-    throw InputError("--backend", "",
-                     fmt::format("{}: this step's task graph crosses {:.3g} (flow group, link) pairs, above the limit of "
-                                 "{:.0g}: use --backend analytical",
-                                 in.backend_name, link_entries, kMaxStepLinkEntries));
+    throw InputError(
+        "--backend", "",
+        fmt::format("{}: this step's task graph crosses {:.3g} (flow group, link) pairs, above the limit of "
+                    "{:.0g}: use --backend analytical",
+                    in.backend_name, link_entries, kMaxStepLinkEntries));
   if (in.simgrid && g.flow_count() > kSimgridFlowLimit)
     throw InputError("--backend", "",
                      fmt::format("simgrid: this step has {:.3g} flows, above the simgrid backend's limit of {:.0g}: "
@@ -144,8 +146,10 @@ std::pair<int, std::string> span_kind(const ExecutedStep& x, int t) {
   for (int guard = 0; guard < 64 && t >= 0; ++guard) {
     auto it = graph.span_of_end.find(t);
     if (it != graph.span_of_end.end()) return {it->second, graph.spans[it->second].kind};
-    if (graph.g.tasks[t].kind == TaskKind::delay && graph.g.tasks[t].delay_s == 0) t = latest_dep(x, t);
-    else break;
+    if (graph.g.tasks[t].kind == TaskKind::delay && graph.g.tasks[t].delay_s == 0)
+      t = latest_dep(x, t);
+    else
+      break;
   }
   return {-1, "bubble"};
 }
@@ -247,7 +251,8 @@ InstanceCounts fill_instances(DesStepResult& out, const StepInputs& in, const St
       ci.per_stage = lay.instances_per_stage(c);
     }
     counts.missing = counts.missing || (ci.simulated > 0 && ci.simulated < ci.per_stage);
-    counts.text += fmt::format("{}{} {} of {:.0f}", counts.text.empty() ? "" : ", ", ci.name, ci.simulated, ci.per_stage);
+    counts.text +=
+        fmt::format("{}{} {} of {:.0f}", counts.text.empty() ? "" : ", ", ci.name, ci.simulated, ci.per_stage);
     out.instances.push_back(std::move(ci));
   }
   out.traffic_gpus = static_cast<int>(std::count(inst.traffic_gpu.begin(), inst.traffic_gpu.end(), 1));
@@ -257,7 +262,8 @@ InstanceCounts fill_instances(DesStepResult& out, const StepInputs& in, const St
 void add_placement_notes(DesStepResult& out, const StepInputs& in, const StepLayout& lay, const InstanceBuilder& inst,
                          const InstanceCounts& counts) {
   out.notes.push_back(fmt::format(
-      "one GPU per pipeline stage simulated ({} of {}); collectives as flows on a {}-GPU sub-cluster (D-mod-k routing), "
+      "one GPU per pipeline stage simulated ({} of {}); collectives as flows on a {}-GPU sub-cluster (D-mod-k "
+      "routing), "
       "each stage's block holding beside its representative the concurrent instances of the same collective that "
       "the stage runs (other TP/EP/DP groups, every GPU's pipeline send) as far as the block holds them, their flows "
       "joined with the representative's{} so that shared links carry their multiplicity; instances per stage on the "
@@ -266,19 +272,22 @@ void add_placement_notes(DesStepResult& out, const StepInputs& in, const StepLay
       inst.separate_copies ? " (in flow groups of their own: the link asymmetry breaks their symmetry)" : "",
       counts.text, out.traffic_gpus));
   if (counts.missing)
-    out.notes.push_back("instances that do not fit a stage's block (or, in a capped sub-cluster whose stages' blocks "
-                        "overlap, would share GPUs with another stage) are not simulated: their traffic on the links "
-                        "they share with the simulated ones (leaf uplinks, spines) is missing, so contention there "
-                        "is a lower bound");
+    out.notes.push_back(
+        "instances that do not fit a stage's block (or, in a capped sub-cluster whose stages' blocks "
+        "overlap, would share GPUs with another stage) are not simulated: their traffic on the links "
+        "they share with the simulated ones (leaf uplinks, spines) is missing, so contention there "
+        "is a lower bound");
   if (lay.stages_share_gpus)
-    out.notes.push_back(fmt::format("the {} stages' groups need {} domains of lanes {} GPUs wide, more than the {}-GPU "
-                                    "sub-cluster holds: some stages share GPUs there, so their links are more contended "
-                                    "than in the real cluster",
-                                    in.pp, lay.block * in.pp, lay.lane_width, lay.sub.gpus));
-  out.notes.push_back("every stage carries the critical stage's communications; per-micro-batch collectives split "
-                      "half forward, half backward, each phase's executions run as one collective of their summed "
-                      "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "
-                      "plan (node-limited routing with per-node dedup), spread evenly over the other domains' GPUs");
+    out.notes.push_back(
+        fmt::format("the {} stages' groups need {} domains of lanes {} GPUs wide, more than the {}-GPU "
+                    "sub-cluster holds: some stages share GPUs there, so their links are more contended "
+                    "than in the real cluster",
+                    in.pp, lay.block * in.pp, lay.lane_width, lay.sub.gpus));
+  out.notes.push_back(
+      "every stage carries the critical stage's communications; per-micro-batch collectives split "
+      "half forward, half backward, each phase's executions run as one collective of their summed "
+      "bytes plus their extra per-call latency; EP all-to-all as direct, its scale-out share from the "
+      "plan (node-limited routing with per-node dedup), spread evenly over the other domains' GPUs");
 }
 
 std::string schedule_note(PipelineSchedule schedule, int v, int m) {
@@ -313,22 +322,24 @@ std::string schedule_note(PipelineSchedule schedule, int v, int m) {
 // Comms whose analytical cost stood in, and the compute slowed by communication kernels' SMs.
 void add_stand_in_notes(DesStepResult& out, const StepInputs& in, const StepLayout& lay, const InstanceBuilder& inst) {
   for (const auto& name : inst.fallbacks)
-    out.notes.push_back(fmt::format("{}: group wider than a stage's block of {} domains in the sub-cluster (capped at {} "
-                                    "GPUs): its analytical cost stands in as a delay",
-                                    name, lay.block, kMaxSimulatedGpus));
+    out.notes.push_back(
+        fmt::format("{}: group wider than a stage's block of {} domains in the sub-cluster (capped at {} "
+                    "GPUs): its analytical cost stands in as a delay",
+                    name, lay.block, kMaxSimulatedGpus));
   for (const auto& name : inst.heavy)
-    out.notes.push_back(fmt::format("{}: routed flow by flow (no D-mod-k symmetry on this fabric) with above {:.0g} "
-                                    "(flow group, link) pairs over the step: its analytical cost stands in as a delay",
-                                    name, kMaxCollectiveLinkEntries));
+    out.notes.push_back(
+        fmt::format("{}: routed flow by flow (no D-mod-k symmetry on this fabric) with above {:.0g} "
+                    "(flow group, link) pairs over the step: its analytical cost stands in as a delay",
+                    name, kMaxCollectiveLinkEntries));
   const auto& tr = in.plan.train;
   const double sm_slowdown = comm_sm_slowdown(in.sc.gpu, tr);
   const bool static_sm_split = comm_sms_split_statically(in.plan.par, tr);
   if (sm_slowdown > 0)
-    out.notes.push_back(fmt::format(
-        "communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}", tr.comm_sms,
-        in.sc.gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
-        static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
-                        : " (for the overlapped time only)"));
+    out.notes.push_back(
+        fmt::format("communication kernels hold {} of {} SMs: {} compute runs on the rest, {:.1f}% slower{}",
+                    tr.comm_sms, in.sc.gpu.sm_count.value, static_sm_split ? "all" : "overlapped", 100 * sm_slowdown,
+                    static_sm_split ? " (DualPipe sizes its kernels to the SMs left for the whole phase)"
+                                    : " (for the overlapped time only)"));
 }
 
 // The busiest links over the step: wire bytes (protocol efficiency included) over capacity x step.

@@ -5,9 +5,9 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/common/text_and_numbers.h"
-#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/report/report.h"
+#include "gwsim/sim/validation/error_band.h"
 
 namespace gwsim {
 
@@ -16,8 +16,15 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 nlohmann::json parallelism_json(const Parallelism& p) {
-  nlohmann::json j = {{"tp", p.tp}, {"sp", p.sp}, {"pp", p.pp}, {"schedule", to_string(p.schedule)}, {"dp", p.dp},
-                      {"ep", p.ep}, {"cp", p.cp}, {"zero_stage", p.zero_stage}, {"micro_batch_seqs", p.micro_batch_seqs}};
+  nlohmann::json j = {{"tp", p.tp},
+                      {"sp", p.sp},
+                      {"pp", p.pp},
+                      {"schedule", to_string(p.schedule)},
+                      {"dp", p.dp},
+                      {"ep", p.ep},
+                      {"cp", p.cp},
+                      {"zero_stage", p.zero_stage},
+                      {"micro_batch_seqs", p.micro_batch_seqs}};
   if (p.schedule == PipelineSchedule::interleaved) j["virtual_stages"] = p.virtual_stages;
   return j;
 }
@@ -25,7 +32,8 @@ nlohmann::json parallelism_json(const Parallelism& p) {
 nlohmann::json result_json(const PlanOutcome& o, const PlanResult& r) {
   const auto& c = o.contexts[r.context];
   nlohmann::json bd;
-  for (std::size_t i = 0; i < kPlanBreakdownKeys.size(); ++i) bd[kPlanBreakdownKeys[i]] = round_significant(r.breakdown_s[i]);
+  for (std::size_t i = 0; i < kPlanBreakdownKeys.size(); ++i)
+    bd[kPlanBreakdownKeys[i]] = round_significant(r.breakdown_s[i]);
   auto layout = parallelism_json(r.layout.par);
   layout["recompute"] = to_string(r.layout.recompute);
   nlohmann::json j = {{"chip", c.chip},
@@ -84,7 +92,8 @@ nlohmann::json plan_result_scenario(const PlanOutcome& o, const PlanResult& r, i
   if (doc["cluster"].is_object() && doc["cluster"].contains("file") && doc["cluster"]["file"].is_string())
     doc["cluster"]["file"] = make_absolute(doc["cluster"]["file"], base_dir);
   doc["name"] = fmt::format("{}-plan-{}", doc.value("name", std::string("plan")), rank);
-  doc["description"] = fmt::format("gwsim plan, rank {} ({}): {}", rank, to_string(o.request.objectives.front()), r.key);
+  doc["description"] =
+      fmt::format("gwsim plan, rank {} ({}): {}", rank, to_string(o.request.objectives.front()), r.key);
   doc["parallelism"] = parallelism_json(r.layout.par);
   doc["training"]["recompute"] = to_string(r.layout.recompute);
   return doc;
@@ -114,19 +123,23 @@ nlohmann::json plan_report_json(const PlanOutcome& o) {
   for (auto ob : req.objectives) objectives.push_back(to_string(ob));
   j["objectives"] = objectives;
   const auto& k = req.constraints;
-  j["constraints"] = {{"memory_headroom", k.memory_headroom}, {"deadline_days", k.deadline_days},
-                      {"power_mw", k.power_mw},               {"budget_usd", k.budget_usd},
-                      {"budget_kind", to_string(k.budget_kind)}, {"export_rule", k.export_rule},
-                      {"min_goodput", k.min_goodput}};
+  j["constraints"] = {
+      {"memory_headroom", k.memory_headroom}, {"deadline_days", k.deadline_days},        {"power_mw", k.power_mw},
+      {"budget_usd", k.budget_usd},           {"budget_kind", to_string(k.budget_kind)}, {"export_rule", k.export_rule},
+      {"min_goodput", k.min_goodput}};
   const auto& n = o.counts;
-  j["counts"] = {{"enumerated", n.enumerated}, {"pruned", n.pruned},   {"evaluated", n.evaluated},
-                 {"infeasible", n.infeasible}, {"feasible", n.feasible}, {"unexpected_refusals", n.unexpected_refusals}};
+  j["counts"] = {{"enumerated", n.enumerated}, {"pruned", n.pruned},
+                 {"evaluated", n.evaluated},   {"infeasible", n.infeasible},
+                 {"feasible", n.feasible},     {"unexpected_refusals", n.unexpected_refusals}};
   if (j["counts"]["pruned"].is_null()) j["counts"]["pruned"] = nlohmann::json::object();
   if (j["counts"]["infeasible"].is_null()) j["counts"]["infeasible"] = nlohmann::json::object();
   nlohmann::json contexts = nlohmann::json::array();
   for (const auto& c : o.contexts) {
-    nlohmann::json cj = {{"chip", c.chip}, {"gpus", c.gpus}, {"global_batch_seqs", c.global_batch_seqs},
-                         {"precision", to_string(c.precision)}, {"ok", c.ok}};
+    nlohmann::json cj = {{"chip", c.chip},
+                         {"gpus", c.gpus},
+                         {"global_batch_seqs", c.global_batch_seqs},
+                         {"precision", to_string(c.precision)},
+                         {"ok", c.ok}};
     if (!c.ok) cj["refused"] = c.refused;
     contexts.push_back(cj);
   }
@@ -147,8 +160,10 @@ nlohmann::json plan_report_json(const PlanOutcome& o) {
   j["error_band"] = o.error_band.is_null() ? nlohmann::json::object() : o.error_band;
   if (o.probe_context >= 0) {
     nlohmann::json b = {{"key", o.probe.key}, {"rank", o.probe_rank}};
-    if (o.probe_rank > 0) b["result"] = result_json(o, o.probe);
-    else b["refused"] = o.probe_refused;
+    if (o.probe_rank > 0)
+      b["result"] = result_json(o, o.probe);
+    else
+      b["refused"] = o.probe_refused;
     j["base_layout"] = b;
   }
   return j;
@@ -156,7 +171,8 @@ nlohmann::json plan_report_json(const PlanOutcome& o) {
 
 std::string plan_report_csv(const PlanOutcome& o) {
   std::string s =
-      "rank,chip,gpus,global_batch_seqs,precision,tp,sp,pp,schedule,virtual_stages,dp,ep,cp,zero_stage,micro_batch_seqs,"
+      "rank,chip,gpus,global_batch_seqs,precision,tp,sp,pp,schedule,virtual_stages,dp,ep,cp,zero_stage,micro_batch_"
+      "seqs,"
       "recompute,step_time_s,tokens_per_s,mfu,days,wall_clock_days,goodput_fraction,gpu_hours,cost_rental_usd,"
       "cost_owned_usd,capex_usd,facility_mw,energy_mwh,memory_per_gpu_gib,bottleneck,des_step_time_s\n";
   auto csv_text = [](const std::string& t) {
@@ -168,15 +184,16 @@ std::string plan_report_csv(const PlanOutcome& o) {
     const auto& r = o.top[i];
     const auto& c = o.contexts[r.context];
     const auto& p = r.layout.par;
-    s += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i + 1,
-                     csv_text(c.chip), c.gpus, c.global_batch_seqs, to_string(c.precision), p.tp, p.sp ? "true" : "false",
-                     p.pp, to_string(p.schedule), p.virtual_stages, p.dp, p.ep, p.cp, p.zero_stage, p.micro_batch_seqs,
-                     to_string(r.layout.recompute), round_significant(r.step_time_s), round_significant(r.tokens_per_s),
-                     round_significant(r.mfu), round_significant(r.days), round_significant(r.wall_clock_days),
-                     round_significant(r.goodput), round_significant(r.gpu_hours), round_significant(r.cost_rental_usd),
-                     round_significant(r.cost_owned_usd), round_significant(r.capex_usd), round_significant(r.facility_mw),
-                     round_significant(r.energy_mwh), round_significant(r.memory_bytes / kGiB), csv_text(r.bottleneck),
-                     r.verified && r.verify_error.empty() ? fmt::format("{}", round_significant(r.des_step_time_s)) : "");
+    s += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i + 1,
+        csv_text(c.chip), c.gpus, c.global_batch_seqs, to_string(c.precision), p.tp, p.sp ? "true" : "false", p.pp,
+        to_string(p.schedule), p.virtual_stages, p.dp, p.ep, p.cp, p.zero_stage, p.micro_batch_seqs,
+        to_string(r.layout.recompute), round_significant(r.step_time_s), round_significant(r.tokens_per_s),
+        round_significant(r.mfu), round_significant(r.days), round_significant(r.wall_clock_days),
+        round_significant(r.goodput), round_significant(r.gpu_hours), round_significant(r.cost_rental_usd),
+        round_significant(r.cost_owned_usd), round_significant(r.capex_usd), round_significant(r.facility_mw),
+        round_significant(r.energy_mwh), round_significant(r.memory_bytes / kGiB), csv_text(r.bottleneck),
+        r.verified && r.verify_error.empty() ? fmt::format("{}", round_significant(r.des_step_time_s)) : "");
   }
   return s;
 }
@@ -199,8 +216,8 @@ std::string format_plan(const PlanOutcome& o) {
     if (verified) des = r.verify_error.empty() ? fmt::format(" {:>7.3f}", r.des_step_time_s) : "   error";
     s += fmt::format("{:>3} {:<22} {:<52} {:>8.3f} {:>5.1f}% {:>7.1f} {:>10.4g} {:>8} {:>7.2f} {:>6.1f}{}  {}\n", i + 1,
                      fmt::format("{} x{}", c.chip, c.gpus), layout_string(r.layout), r.step_time_s, 100 * r.mfu,
-                     r.wall_clock_days, r.gpu_hours, money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB, des,
-                     r.bottleneck);
+                     r.wall_clock_days, r.gpu_hours, money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB,
+                     des, r.bottleneck);
   }
   if (req.objectives.size() > 1 && !o.pareto.empty()) {
     s += fmt::format("Pareto front ({}): {} layouts\n", objectives, o.pareto.size());
@@ -212,15 +229,17 @@ std::string format_plan(const PlanOutcome& o) {
   const auto& n = o.counts;
   std::string pruned, infeasible;
   for (const auto& [rule, v] : n.pruned) pruned += fmt::format("{}{} {}", pruned.empty() ? "" : ", ", rule, v);
-  for (const auto& [rule, v] : n.infeasible) infeasible += fmt::format("{}{} {}", infeasible.empty() ? "" : ", ", rule, v);
-  s += fmt::format("layouts: {} enumerated, {} pruned ({}), {} evaluated, {} infeasible ({}), {} feasible\n", n.enumerated,
-                   [&] {
-                     std::int64_t t = 0;
-                     for (const auto& [_, v] : n.pruned) t += v;
-                     return t;
-                   }(),
-                   pruned.empty() ? "none" : pruned, n.evaluated, n.evaluated - n.feasible,
-                   infeasible.empty() ? "none" : infeasible, n.feasible);
+  for (const auto& [rule, v] : n.infeasible)
+    infeasible += fmt::format("{}{} {}", infeasible.empty() ? "" : ", ", rule, v);
+  s += fmt::format(
+      "layouts: {} enumerated, {} pruned ({}), {} evaluated, {} infeasible ({}), {} feasible\n", n.enumerated,
+      [&] {
+        std::int64_t t = 0;
+        for (const auto& [_, v] : n.pruned) t += v;
+        return t;
+      }(),
+      pruned.empty() ? "none" : pruned, n.evaluated, n.evaluated - n.feasible, infeasible.empty() ? "none" : infeasible,
+      n.feasible);
   for (const auto& c : o.contexts)
     if (!c.ok) s += fmt::format("  not searched: {} x{}: {}\n", c.chip, c.gpus, c.refused);
   if (o.probe_context >= 0) {
@@ -229,7 +248,8 @@ std::string format_plan(const PlanOutcome& o) {
                        layout_string(o.probe.layout), o.probe_rank, n.feasible, o.probe.step_time_s,
                        o.probe.wall_clock_days);
     else
-      s += fmt::format("the scenario's own layout ({}) is refused: {}\n", layout_string(o.probe.layout), o.probe_refused);
+      s += fmt::format("the scenario's own layout ({}) is refused: {}\n", layout_string(o.probe.layout),
+                       o.probe_refused);
   }
   if (!o.error_band.is_null()) s += "trust: " + error_band_line(o.error_band) + "\n";
   return s;

@@ -45,7 +45,8 @@ std::vector<T> read_list(const JsonObject& o, const std::string& key, F&& read_o
 
 std::int64_t int_value(const nlohmann::json& v, const std::string& file, const std::string& path, std::int64_t lo,
                        std::int64_t hi) {
-  if (!v.is_number() || (v.is_number_float() && (!std::isfinite(v.get<double>()) || v.get<double>() != std::floor(v.get<double>()))))
+  if (!v.is_number() ||
+      (v.is_number_float() && (!std::isfinite(v.get<double>()) || v.get<double>() != std::floor(v.get<double>()))))
     throw InputError(file, path, fmt::format("expected an integer in [{}, {}]", lo, hi));
   const double d = v.get<double>();
   if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
@@ -72,7 +73,8 @@ std::vector<std::int64_t> read_gpus(const JsonObject& s) {
     return read_list<std::int64_t>(s, "gpus", [&](const nlohmann::json& x, const std::string& p) {
       return int_value(x, s.file(), p, 1, limits::kMaxGpus);
     });
-  if (!v.is_object()) s.fail("gpus", "expected a list of GPU counts or {\"min\": A, \"max\": B, \"step\": S | \"factor\": F}");
+  if (!v.is_object())
+    s.fail("gpus", "expected a list of GPU counts or {\"min\": A, \"max\": B, \"step\": S | \"factor\": F}");
   JsonObject r = s.object("gpus");
   const std::int64_t lo = r.integer_in("min", 1, limits::kMaxGpus);
   const std::int64_t hi = r.integer_in("max", 1, limits::kMaxGpus);
@@ -83,7 +85,8 @@ std::vector<std::int64_t> read_gpus(const JsonObject& s) {
     const std::int64_t step = r.integer_in("step", 1, limits::kMaxGpus);
     for (std::int64_t n = lo; n <= hi; n += step) {
       out.push_back(n);
-      if (out.size() > kMaxListValues) r.fail("step", fmt::format("more than {} sizes: expected a larger step", kMaxListValues));
+      if (out.size() > kMaxListValues)
+        r.fail("step", fmt::format("more than {} sizes: expected a larger step", kMaxListValues));
     }
   } else {
     const std::int64_t factor = r.integer_in_or("factor", 2, 1 << 10, 2);
@@ -102,9 +105,8 @@ PlanSpace parse_space(const JsonObject& s) {
     });
   };
   auto int64s = [&](const char* key, std::int64_t lo, std::int64_t hi) {
-    return read_list<std::int64_t>(s, key, [&](const nlohmann::json& x, const std::string& p) {
-      return int_value(x, file, p, lo, hi);
-    });
+    return read_list<std::int64_t>(
+        s, key, [&](const nlohmann::json& x, const std::string& p) { return int_value(x, file, p, lo, hi); });
   };
   sp.chips = read_list<std::string>(s, "chips", [&](const nlohmann::json& x, const std::string& p) {
     const auto label = string_value(x, file, p, {});
@@ -114,7 +116,8 @@ PlanSpace parse_space(const JsonObject& s) {
     if (at != std::string::npos) {
       const auto colon = label.find(':', at);
       if (colon == std::string::npos || colon + 1 == label.size())
-        throw InputError(file, p, fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
+        throw InputError(
+            file, p, fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
       const std::string rule = label.substr(at + 1, colon - at - 1), cap = label.substr(colon + 1);
       bool known = false;
       std::string ids;
@@ -140,7 +143,7 @@ PlanSpace parse_space(const JsonObject& s) {
   sp.pp = ints("pp", 1, limits::kMaxGpus);
   sp.schedules = read_list<PipelineSchedule>(s, "schedules", [&](const nlohmann::json& x, const std::string& p) {
     const auto v = string_value(x, file, p, {"1f1b", "interleaved", "zero_bubble", "dualpipe"});
-    return v == "interleaved" ? PipelineSchedule::interleaved
+    return v == "interleaved"   ? PipelineSchedule::interleaved
            : v == "zero_bubble" ? PipelineSchedule::zero_bubble
            : v == "dualpipe"    ? PipelineSchedule::dualpipe
                                 : PipelineSchedule::one_f_one_b;
@@ -187,14 +190,15 @@ PlanConstraints parse_constraints(const JsonObject& c) {
 
 }  // namespace
 
-nlohmann::json base_scenario_for_model(const std::string& model, const std::string& gpu, std::int64_t gpus, double tokens,
-                                       std::int64_t global_batch_seqs, Precision precision) {
+nlohmann::json base_scenario_for_model(const std::string& model, const std::string& gpu, std::int64_t gpus,
+                                       double tokens, std::int64_t global_batch_seqs, Precision precision) {
   return {{"schema", "gwsim.scenario/1"},
           {"name", "plan-" + model},
           {"model", model},
           {"cluster", {{"schema", "gwsim.cluster/1"}, {"name", "plan-" + gpu}, {"gpu", gpu}, {"gpus", gpus}}},
           {"parallelism", nlohmann::json::object()},
-          {"training", {{"global_batch_seqs", global_batch_seqs}, {"tokens", tokens}, {"precision", to_string(precision)}}}};
+          {"training",
+           {{"global_batch_seqs", global_batch_seqs}, {"tokens", tokens}, {"precision", to_string(precision)}}}};
 }
 
 PlanRequest parse_plan_request(const nlohmann::json& doc, const std::string& file) {
@@ -206,7 +210,8 @@ PlanRequest parse_plan_request(const nlohmann::json& doc, const std::string& fil
   o.allow({"name", "notes", "source", "description"});
   const std::string dir = directory_of(file);
   if (o.has("scenario") == o.has("model"))
-    o.fail(o.has("scenario") ? "model" : "scenario", "expected either \"scenario\" (a scenario file) or \"model\" (with gpu, tokens), not both or neither");
+    o.fail(o.has("scenario") ? "model" : "scenario",
+           "expected either \"scenario\" (a scenario file) or \"model\" (with gpu, tokens), not both or neither");
   if (o.has("scenario")) {
     const std::string ref = o.string("scenario");
     req.base_file = resolve_path(ref, dir);
@@ -224,7 +229,8 @@ PlanRequest parse_plan_request(const nlohmann::json& doc, const std::string& fil
     JsonObject probe(doc, file, "$");
     const ModelSpec m = resolve_model_ref(probe, dir);
     const std::int64_t seq = o.integer_in_or("seq_len", 1, limits::kMaxSeqLen, m.seq_len);
-    const std::int64_t gbs = o.integer_in_or("global_batch_seqs", 1, limits::kMaxGlobalBatchSeqs, default_global_batch(seq));
+    const std::int64_t gbs =
+        o.integer_in_or("global_batch_seqs", 1, limits::kMaxGlobalBatchSeqs, default_global_batch(seq));
     req.base = base_scenario_for_model("model", gpu, 8, tokens, gbs, *parse_precision(prec));
     req.base["model"] = model_ref;
     req.base["name"] = "plan-" + m.name;
@@ -239,18 +245,23 @@ PlanRequest parse_plan_request(const nlohmann::json& doc, const std::string& fil
   } else {
     o.allow({"set"});
   }
-  if (o.has("search")) req.space = parse_space(o.object("search"));
-  else o.allow({"search"});
+  if (o.has("search"))
+    req.space = parse_space(o.object("search"));
+  else
+    o.allow({"search"});
   // Without a chip or size to search, the model form needs its cluster size.
   if (!o.has("scenario") && req.space.gpus.empty()) o.fail("search", "expected search.gpus (the cluster sizes to try)");
   if (!o.has("scenario")) req.base["cluster"]["gpus"] = req.space.gpus.front();
   req.base_layout = o.has("scenario");
-  if (o.has("constraints")) req.constraints = parse_constraints(o.object("constraints"));
-  else o.allow({"constraints"});
+  if (o.has("constraints"))
+    req.constraints = parse_constraints(o.object("constraints"));
+  else
+    o.allow({"constraints"});
   if (o.has("objectives")) {
     req.objectives.clear();
     const auto& v = o.raw("objectives");
-    if (!v.is_array() || v.empty() || v.size() > 5) o.fail("objectives", "expected 1 to 5 of time, cost, energy, gpus, power");
+    if (!v.is_array() || v.empty() || v.size() > 5)
+      o.fail("objectives", "expected 1 to 5 of time, cost, energy, gpus, power");
     for (std::size_t i = 0; i < v.size(); ++i) {
       const auto p = fmt::format("$.objectives[{}]", i);
       const auto s = string_value(v[i], file, p, {"time", "cost", "energy", "gpus", "power"});

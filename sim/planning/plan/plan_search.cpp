@@ -14,9 +14,9 @@
 #include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/hwmodels/power.h"
 #include "gwsim/sim/engines/analytical.h"
-#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/planning/goodput.h"
 #include "gwsim/sim/planning/plan.h"
+#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/validation/validation_record.h"
 #include "gwsim/sim/validation/validation_region.h"
 #include "gwsim/workloads/training_plan.h"
@@ -25,20 +25,28 @@ namespace gwsim {
 
 std::string to_string(PlanObjective o) {
   switch (o) {
-    case PlanObjective::time: return "time";
-    case PlanObjective::cost: return "cost";
-    case PlanObjective::energy: return "energy";
-    case PlanObjective::gpus: return "gpus";
-    case PlanObjective::power: return "power";
+    case PlanObjective::time:
+      return "time";
+    case PlanObjective::cost:
+      return "cost";
+    case PlanObjective::energy:
+      return "energy";
+    case PlanObjective::gpus:
+      return "gpus";
+    case PlanObjective::power:
+      return "power";
   }
   return "?";
 }
 
 std::string to_string(BudgetKind k) {
   switch (k) {
-    case BudgetKind::rental: return "rental";
-    case BudgetKind::owned: return "owned";
-    case BudgetKind::capex: return "capex";
+    case BudgetKind::rental:
+      return "rental";
+    case BudgetKind::owned:
+      return "owned";
+    case BudgetKind::capex:
+      return "capex";
   }
   return "?";
 }
@@ -64,8 +72,9 @@ ChipLabel parse_chip_label(const std::string& label, const std::string& file, co
     c.name = label.substr(0, at);
     const auto colon = label.find(':', at);
     if (colon == std::string::npos || colon == at + 1 || colon + 1 == label.size())
-      throw InputError(file, path,
-                       fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
+      throw InputError(
+          file, path,
+          fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
     c.rule = label.substr(at + 1, colon - at - 1);
     c.cap = label.substr(colon + 1);
   }
@@ -102,12 +111,18 @@ struct RankKey {
 
 double objective_value(const PlanResult& r, PlanObjective o, BudgetKind budget, const PlanOutcome& out) {
   switch (o) {
-    case PlanObjective::time: return r.wall_clock_days;
+    case PlanObjective::time:
+      return r.wall_clock_days;
     case PlanObjective::cost:
-      return budget == BudgetKind::owned ? r.cost_owned_usd : budget == BudgetKind::capex ? r.capex_usd : r.cost_rental_usd;
-    case PlanObjective::energy: return r.energy_mwh;
-    case PlanObjective::gpus: return static_cast<double>(out.contexts[r.context].gpus);
-    case PlanObjective::power: return r.facility_mw;
+      return budget == BudgetKind::owned   ? r.cost_owned_usd
+             : budget == BudgetKind::capex ? r.capex_usd
+                                           : r.cost_rental_usd;
+    case PlanObjective::energy:
+      return r.energy_mwh;
+    case PlanObjective::gpus:
+      return static_cast<double>(out.contexts[r.context].gpus);
+    case PlanObjective::power:
+      return r.facility_mw;
   }
   return 0;
 }
@@ -119,8 +134,18 @@ RankKey rank_key(const PlanResult& r, const PlanOutcome& out) {
   // Fewest GPUs: among equal counts the fastest.
   if (req.objectives.front() == PlanObjective::gpus) k.objectives.insert(k.objectives.begin() + 1, r.wall_clock_days);
   const auto& p = r.layout.par;
-  k.layout = {r.context, p.tp, p.sp ? 1 : 0, p.pp, static_cast<int>(p.schedule), p.virtual_stages, p.dp, p.ep, p.cp,
-              p.zero_stage, p.micro_batch_seqs, recompute_memory_rank(r.layout.recompute)};
+  k.layout = {r.context,
+              p.tp,
+              p.sp ? 1 : 0,
+              p.pp,
+              static_cast<int>(p.schedule),
+              p.virtual_stages,
+              p.dp,
+              p.ep,
+              p.cp,
+              p.zero_stage,
+              p.micro_batch_seqs,
+              recompute_memory_rank(r.layout.recompute)};
   return k;
 }
 
@@ -151,7 +176,7 @@ std::string refusal_rule(const std::string& what) {
 // Per-thread state of the search.
 struct Worker {
   PlanCounts counts;
-  std::vector<std::pair<RankKey, PlanResult>> top;     // sorted, at most top_k
+  std::vector<std::pair<RankKey, PlanResult>> top;  // sorted, at most top_k
   std::vector<std::pair<std::vector<double>, PlanResult>> front;
   std::int64_t better_than_probe = 0;
   std::int64_t feasible_total = 0;
@@ -183,10 +208,11 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
       for (auto gbs : batches)
         for (auto prec : precisions) {
           PlanContext c;
-          c.chip = label.empty() ? (base.gpu_variant.active ? fmt::format("{}@{}:{}", base_chip, base.gpu_variant.rule,
-                                                                          base.gpu_variant.cap)
-                                                            : base.gpu.name)
-                                 : label;
+          c.chip = label.empty()
+                       ? (base.gpu_variant.active
+                              ? fmt::format("{}@{}:{}", base_chip, base.gpu_variant.rule, base.gpu_variant.cap)
+                              : base.gpu.name)
+                       : label;
           c.gpus = n;
           c.global_batch_seqs = gbs;
           c.precision = prec;
@@ -233,7 +259,8 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
           c.plan_gpu.hbm_capacity_gb.value = std::numeric_limits<double>::max() / 1e10;
           c.fixed_power = !s.power.gpu_power_from_compute;
           if (c.fixed_power)
-            c.footprint = cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power, s.power.gpu_power_fraction_of_tdp, s.cost);
+            c.footprint =
+                cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power, s.power.gpu_power_fraction_of_tdp, s.cost);
           const auto& k = req.constraints;
           if (s.training.comm_sms > 0 && s.training.comm_sms >= s.gpu.sm_count.value) {
             c.refused = fmt::format("comm_sms {} is not fewer than the {} SMs of a {}", s.training.comm_sms,
@@ -244,7 +271,8 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
             c.refused = fmt::format("{} is controlled under rule {} ({})", s.gpu.name, k.export_rule, v.category);
             c.refused_rule = "export_rule";
           } else if (c.fixed_power && k.power_mw > 0 && c.footprint.facility_mw > k.power_mw) {
-            c.refused = fmt::format("{:.2f} MW facility power exceeds the cap of {:.2f} MW", c.footprint.facility_mw, k.power_mw);
+            c.refused = fmt::format("{:.2f} MW facility power exceeds the cap of {:.2f} MW", c.footprint.facility_mw,
+                                    k.power_mw);
             c.refused_rule = "power_cap";
           } else if (k.budget_usd > 0 && k.budget_kind == BudgetKind::capex && c.fixed_power &&
                      c.footprint.capex_usd > k.budget_usd) {
@@ -321,14 +349,17 @@ ContextSpace context_space(const PlanRequest& req, const PlanContext& c) {
   x.vs = sp.virtual_stages;
   if (x.vs.empty()) x.vs = {2, 4, 8};
   x.eps = sp.ep;
-  if (!m.moe) x.eps = {1};
-  else if (x.eps.empty()) x.eps = divisors_up_to(m.moe->routed_experts, m.moe->routed_experts);
+  if (!m.moe)
+    x.eps = {1};
+  else if (x.eps.empty())
+    x.eps = divisors_up_to(m.moe->routed_experts, m.moe->routed_experts);
   x.cps = !sp.cp.empty() ? sp.cp : std::vector<int>{1, 2, 4, 8};
   x.zeros = !sp.zero_stages.empty() ? sp.zero_stages : std::vector<int>{0, 1, 2, 3};
   x.mbs = !sp.micro_batch_seqs.empty() ? sp.micro_batch_seqs : std::vector<std::int64_t>{1, 2, 4, 8};
   x.rcs = sp.recompute;
   if (x.rcs.empty()) x.rcs = {Recompute::none, Recompute::selective, Recompute::full};
-  std::sort(x.rcs.begin(), x.rcs.end(), [](Recompute a, Recompute b) { return recompute_memory_rank(a) < recompute_memory_rank(b); });
+  std::sort(x.rcs.begin(), x.rcs.end(),
+            [](Recompute a, Recompute b) { return recompute_memory_rank(a) < recompute_memory_rank(b); });
   x.rcs.erase(std::unique(x.rcs.begin(), x.rcs.end()), x.rcs.end());
   x.sp_request = sp.sp;
   x.per_group = static_cast<std::int64_t>(x.rcs.size());
@@ -528,8 +559,8 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
   const double fraction = s.power.gpu_power_from_compute
                               ? gpu_power_fraction_from_compute(step.compute_fraction, s.power.gpu_idle_fraction_of_tdp)
                               : s.power.gpu_power_fraction_of_tdp;
-  const ClusterFootprint fp = c.fixed_power ? c.footprint
-                                            : cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power, fraction, s.cost);
+  const ClusterFootprint fp =
+      c.fixed_power ? c.footprint : cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power, fraction, s.cost);
   const auto g = estimate_goodput(s.cluster.gpus, run_s, step.step_time_s,
                                   plan.params.total * s.reliability.checkpoint_bytes_per_param, s.reliability);
   r.goodput = g.goodput_fraction;
@@ -546,27 +577,33 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
     r.breakdown_s[i] = it == step.breakdown_s.end() ? 0 : it->second;
   }
   const auto& k = req.constraints;
-  if (k.deadline_days > 0 && r.wall_clock_days > k.deadline_days) rule = "deadline";
-  else if (k.power_mw > 0 && r.facility_mw > k.power_mw) rule = "power_cap";
-  else if (k.budget_usd > 0 && (k.budget_kind == BudgetKind::rental   ? r.cost_rental_usd
+  if (k.deadline_days > 0 && r.wall_clock_days > k.deadline_days)
+    rule = "deadline";
+  else if (k.power_mw > 0 && r.facility_mw > k.power_mw)
+    rule = "power_cap";
+  else if (k.budget_usd > 0 && (k.budget_kind == BudgetKind::rental  ? r.cost_rental_usd
                                 : k.budget_kind == BudgetKind::owned ? r.cost_owned_usd
                                                                      : r.capex_usd) > k.budget_usd)
     rule = "budget";
-  else if (k.min_goodput > 0 && r.goodput < k.min_goodput) rule = "goodput";
+  else if (k.min_goodput > 0 && r.goodput < k.min_goodput)
+    rule = "goodput";
   return rule.empty();
 }
 
 void keep_top(Worker& w, RankKey key, PlanResult r, std::size_t k) {
   if (w.top.size() >= k && !(key < w.top.back().first)) return;
-  auto pos = std::upper_bound(w.top.begin(), w.top.end(), key, [](const RankKey& a, const auto& b) { return a < b.first; });
+  auto pos =
+      std::upper_bound(w.top.begin(), w.top.end(), key, [](const RankKey& a, const auto& b) { return a < b.first; });
   w.top.insert(pos, {std::move(key), std::move(r)});
   if (w.top.size() > k) w.top.pop_back();
 }
 
-void keep_front(std::vector<std::pair<std::vector<double>, PlanResult>>& front, std::vector<double> p, const PlanResult& r) {
+void keep_front(std::vector<std::pair<std::vector<double>, PlanResult>>& front, std::vector<double> p,
+                const PlanResult& r) {
   for (const auto& [q, _] : front)
     if (dominates(q, p)) return;
-  front.erase(std::remove_if(front.begin(), front.end(), [&](const auto& e) { return dominates(p, e.first); }), front.end());
+  front.erase(std::remove_if(front.begin(), front.end(), [&](const auto& e) { return dominates(p, e.first); }),
+              front.end());
   front.push_back({std::move(p), r});
 }
 
@@ -587,8 +624,10 @@ std::optional<RankKey> probe_base_layout(const PlanRequest& req, PlanOutcome& ou
     r.layout = PlanLayout{base.parallelism, base.training.recompute};
     std::string rule;
     out.probe_context = static_cast<int>(ci);
-    if (evaluate(req, c, r.layout, true, r, rule)) probe = rank_key(r, out);
-    else out.probe_refused = rule;
+    if (evaluate(req, c, r.layout, true, r, rule))
+      probe = rank_key(r, out);
+    else
+      out.probe_refused = rule;
     r.key = context_key(c) + " | " + layout_string(r.layout);
     out.probe = r;
     return probe;
@@ -686,7 +725,8 @@ void merge_workers(std::vector<Worker>& workers, std::size_t k, const std::optio
   std::sort(all_top.begin(), all_top.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   if (all_top.size() > k) all_top.resize(k);
   for (auto& [key, r] : all_top) out.top.push_back(r);
-  std::sort(front.begin(), front.end(), [&](const auto& a, const auto& b) { return rank_key(a.second, out) < rank_key(b.second, out); });
+  std::sort(front.begin(), front.end(),
+            [&](const auto& a, const auto& b) { return rank_key(a.second, out) < rank_key(b.second, out); });
   for (auto& [p, r] : front) out.pareto.push_back(r);
   for (auto& r : out.top) r.key = context_key(out.contexts[r.context]) + " | " + layout_string(r.layout);
   for (auto& r : out.pareto) r.key = context_key(out.contexts[r.context]) + " | " + layout_string(r.layout);
@@ -713,8 +753,9 @@ std::string why_the_winner(const PlanRequest& req, const PlanOutcome& out) {
   const double va = objective_value(a, obj, req.constraints.budget_kind, out);
   const double vb = objective_value(b, obj, req.constraints.budget_kind, out);
   if (va == vb && worst_d == 0)
-    return fmt::format("#1 and #2 tie on {} (no breakdown term differs; ranked by the layout's canonical order); #2: {}",
-                       to_string(obj), layout_string(b.layout));
+    return fmt::format(
+        "#1 and #2 tie on {} (no breakdown term differs; ranked by the layout's canonical order); #2: {}",
+        to_string(obj), layout_string(b.layout));
   return fmt::format("#1 beats #2 by {:.2f}% on {}: the largest difference is {} ({:.4g} s vs {:.4g} s {}; #2: {})",
                      vb != 0 ? 100 * (vb - va) / vb : 0.0, to_string(obj), kPlanBreakdownKeys[worst],
                      norm(a, a.breakdown_s[worst]), norm(b, b.breakdown_s[worst]),

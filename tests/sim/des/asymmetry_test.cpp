@@ -19,9 +19,14 @@ namespace {
 
 // Llama-3 8B on 64 H100s (8 nodes of 8), TP8 PP2 DP4: TP inside a node, PP and DP over the NICs.
 Scenario small(std::vector<std::string> more = {}) {
-  std::vector<std::string> o = {"model=llama3-8b", "cluster.file=generic-h100-1024", "cluster.gpus=64",
-                                "parallelism.tp=8", "parallelism.pp=2", "parallelism.dp=4",
-                                "training.global_batch_seqs=64", "training.recompute=selective",
+  std::vector<std::string> o = {"model=llama3-8b",
+                                "cluster.file=generic-h100-1024",
+                                "cluster.gpus=64",
+                                "parallelism.tp=8",
+                                "parallelism.pp=2",
+                                "parallelism.dp=4",
+                                "training.global_batch_seqs=64",
+                                "training.recompute=selective",
                                 "training.attention_kernel=flash"};
   o.insert(o.end(), more.begin(), more.end());
   return load_scenario(data_dir() + "/scenarios/megatron-sc21-3p6b-64xa100.json", o);
@@ -74,12 +79,15 @@ TEST(Asymmetry, StragglerCostsAtMostItsSlowdown) {
 
 TEST(Asymmetry, DegradedAndFailedNic) {
   const auto sym = run_training(small(), "des");
-  const auto half = run_training(small({"asymmetry.degraded_link.link=nic", "asymmetry.degraded_link.capacity_pct=50"}), "des");
-  const auto failed = run_training(small({"asymmetry.degraded_link.link=nic", "asymmetry.degraded_link.failed=true"}), "des");
+  const auto half =
+      run_training(small({"asymmetry.degraded_link.link=nic", "asymmetry.degraded_link.capacity_pct=50"}), "des");
+  const auto failed =
+      run_training(small({"asymmetry.degraded_link.link=nic", "asymmetry.degraded_link.failed=true"}), "des");
   const double c_half = asym(half)["cost_pct"].get<double>(), c_failed = asym(failed)["cost_pct"].get<double>();
   std::cout << fmt::format("  NIC at 50%: {:+.2f}%, NIC failed (PXN via a peer): {:+.2f}%\n", c_half, c_failed);
   // The baseline the cost is measured against is the symmetric run itself.
-  EXPECT_DOUBLE_EQ(asym(half)["symmetric_step_time_s"].get<double>(), sym.report["training"]["step_time_s"].get<double>());
+  EXPECT_DOUBLE_EQ(asym(half)["symmetric_step_time_s"].get<double>(),
+                   sym.report["training"]["step_time_s"].get<double>());
   // Its DP ring and PP transfers cross that NIC: the step slows, and the time goes to exposed
   // communication, not compute.
   EXPECT_GT(c_half, 0.1);
@@ -99,8 +107,9 @@ TEST(Asymmetry, SkewedExpertsSlowDeepSeekV3) {
   const auto path = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
   const auto r = run_training(load_scenario(path, {"asymmetry.expert_routing.zipf_exponent=1"}), "des");
   const auto& a = asym(r);
-  std::cout << fmt::format("  DeepSeek-V3 Zipf(1) experts: step {} s vs {} s ({:+.1f}%)\n  {}\n", a["step_time_s"].get<double>(),
-                           a["symmetric_step_time_s"].get<double>(), a["cost_pct"].get<double>(), a["applied"][0].get<std::string>());
+  std::cout << fmt::format("  DeepSeek-V3 Zipf(1) experts: step {} s vs {} s ({:+.1f}%)\n  {}\n",
+                           a["step_time_s"].get<double>(), a["symmetric_step_time_s"].get<double>(),
+                           a["cost_pct"].get<double>(), a["applied"][0].get<std::string>());
   EXPECT_GT(a["cost_pct"].get<double>(), 1.0);
   // The busiest rank's expert GEMMs and its all-to-all both carry more.
   EXPECT_GT(a["breakdown_change_s"]["compute"].get<double>(), 0);

@@ -17,7 +17,6 @@ using namespace gwsim::net;
 
 namespace {
 
-
 CollectiveResult run(const ClusterSpec& c, const std::string& backend, const std::string& op, double bytes,
                      const std::string& algorithm, bool aggregate, Ecmp ecmp = Ecmp::hash) {
   Topology t(c, 1, ecmp);
@@ -44,9 +43,9 @@ void expect_agreement(const ClusterSpec& c, const std::string& op, double bytes,
   auto t2 = std::chrono::steady_clock::now();
   const auto sg = run(c, "simgrid", op, bytes, algo, false, ecmp);
   auto t3 = std::chrono::steady_clock::now();
-  std::cout << fmt::format("  wall: des {:.2f} s, des per flow {:.2f} s, simgrid {:.2f} s\n",
-                           std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(),
-                           std::chrono::duration<double>(t3 - t2).count());
+  std::cout << fmt::format(
+      "  wall: des {:.2f} s, des per flow {:.2f} s, simgrid {:.2f} s\n", std::chrono::duration<double>(t1 - t0).count(),
+      std::chrono::duration<double>(t2 - t1).count(), std::chrono::duration<double>(t3 - t2).count());
   const double err = std::abs(des.time_s - sg.time_s) / sg.time_s;
   std::cout << fmt::format("  {} {} {} GPUs: des {:.6f} s (flows: {:.6f} s), simgrid {:.6f} s, {:+.2f}%\n", op, algo,
                            c.gpus, des.time_s, des_flows.time_s, sg.time_s, 100 * (des.time_s / sg.time_s - 1));

@@ -11,8 +11,8 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/sim/engines/des/training_step.h"
 #include "gwsim/network/collective.h"
+#include "gwsim/sim/engines/des/training_step.h"
 #include "gwsim/sim/report/report.h"
 #include "test_clusters.h"
 
@@ -20,7 +20,6 @@ using namespace gwsim;
 using namespace gwsim::net;
 
 namespace {
-
 
 // GPU at local index `lane` of node `node` (8 GPUs per node).
 int gpu(int node, int lane) { return node * 8 + lane; }
@@ -100,8 +99,9 @@ TEST(Multiplicity, RingCopiesShareOnlyOversubscribedUplinks) {
     const double t1 = run_time(c, one) - run_time(c, tiny(one));
     const double t2 = run_time(c, two) - run_time(c, tiny(two));
     const double predicted = max_scaleout_count(c, two) / max_scaleout_count(c, one);
-    std::cout << fmt::format("  {}: one ring {:.6f} s, two {:.6f} s (bandwidth part), x{:.4f}; link counts predict x{}\n",
-                             over ? "4:1" : "non-blocking", t1, t2, t2 / t1, predicted);
+    std::cout << fmt::format(
+        "  {}: one ring {:.6f} s, two {:.6f} s (bandwidth part), x{:.4f}; link counts predict x{}\n",
+        over ? "4:1" : "non-blocking", t1, t2, t2 / t1, predicted);
     if (!over) {
       EXPECT_EQ(predicted, 1);
       EXPECT_NEAR(t2 / t1, 1.0, 1e-9);
@@ -116,7 +116,8 @@ TEST(Multiplicity, RingCopiesShareOnlyOversubscribedUplinks) {
     append_collective(g2, t, h100_profile(), two, {}, false);
     EXPECT_DOUBLE_EQ(g2.flow_count(), 2 * g1.flow_count());
     EXPECT_EQ(g2.batches.size(), g1.batches.size());  // no extra batches or groups: the copies joined
-    for (std::size_t b = 0; b < g1.batches.size(); ++b) EXPECT_EQ(g2.batches[b].groups.size(), g1.batches[b].groups.size());
+    for (std::size_t b = 0; b < g1.batches.size(); ++b)
+      EXPECT_EQ(g2.batches[b].groups.size(), g1.batches[b].groups.size());
   }
 }
 
@@ -142,9 +143,10 @@ TEST(Multiplicity, DesMatchesSimgridWithCopies) {
     const double flows = run_time(c, spec_of(k.op, k.algo, k.bytes, k.ranks, k.copies, false));
     const double sg = run_time(c, spec_of(k.op, k.algo, k.bytes, k.ranks, k.copies, false), "simgrid");
     const double alone = run_time(c, spec_of(k.op, k.algo, k.bytes, k.ranks, {}, true));
-    std::cout << fmt::format("  {} {} x{}: des {:.6f} s (per flow {:.6f} s), simgrid {:.6f} s ({:+.2f}%); one instance "
-                             "alone {:.6f} s\n",
-                             k.op, k.algo, 1 + k.copies.size(), agg, flows, sg, 100 * (agg / sg - 1), alone);
+    std::cout << fmt::format(
+        "  {} {} x{}: des {:.6f} s (per flow {:.6f} s), simgrid {:.6f} s ({:+.2f}%); one instance "
+        "alone {:.6f} s\n",
+        k.op, k.algo, 1 + k.copies.size(), agg, flows, sg, 100 * (agg / sg - 1), alone);
     EXPECT_LT(std::abs(agg - sg) / sg, 0.03) << k.op << " " << k.algo;
     EXPECT_LT(std::abs(flows - sg) / sg, 0.03) << k.op << " " << k.algo;
     EXPECT_GT(agg, alone * 1.05) << k.op << " " << k.algo << ": the instances contend on the 4:1 uplinks";
@@ -188,9 +190,10 @@ TEST(Multiplicity, JoinedCopiesEqualSeparateCollectives) {
     };
     const double flows_joined = with_copies(false, false), flows_apart = one_by_one(false);
     const double joined = with_copies(true, false), separate = with_copies(true, true), apart = one_by_one(true);
-    std::cout << fmt::format("  {} {}: per flow {:.9f} s vs one by one {:.9f} s; aggregated joined {:.9f} s, separate "
-                             "{:.9f} s, one by one {:.9f} s\n",
-                             k.op, k.algo, flows_joined, flows_apart, joined, separate, apart);
+    std::cout << fmt::format(
+        "  {} {}: per flow {:.9f} s vs one by one {:.9f} s; aggregated joined {:.9f} s, separate "
+        "{:.9f} s, one by one {:.9f} s\n",
+        k.op, k.algo, flows_joined, flows_apart, joined, separate, apart);
     EXPECT_DOUBLE_EQ(flows_joined, flows_apart) << k.op << " " << k.algo;
     EXPECT_NEAR(joined, separate, 1e-9 * separate) << k.op << " " << k.algo;
     EXPECT_NEAR(joined, apart, 1e-9 * apart) << k.op << " " << k.algo;
@@ -203,13 +206,14 @@ TEST(Multiplicity, BadCopiesAreRefused) {
   Topology t(c, 1, Ecmp::dmodk);
   auto expect_refused = [&](std::vector<std::vector<int>> copies) {
     TaskGraph g;
-    EXPECT_THROW(append_collective(g, t, h100_profile(),
-                                   spec_of("all_reduce", "ring", 1e6, across_nodes(4, 0), std::move(copies), true), {}, false),
-                 InputError);
+    EXPECT_THROW(
+        append_collective(g, t, h100_profile(),
+                          spec_of("all_reduce", "ring", 1e6, across_nodes(4, 0), std::move(copies), true), {}, false),
+        InputError);
   };
-  expect_refused({{gpu(0, 1), gpu(1, 1), gpu(2, 1)}});               // 3 ranks, the main instance 4
-  expect_refused({{gpu(0, 1), gpu(1, 1), gpu(2, 1), gpu(0, 0)}});    // GPU 0 is the main instance's
-  expect_refused({{gpu(0, 1), gpu(0, 2), gpu(2, 1), gpu(3, 1)}});    // two ranks in one domain
+  expect_refused({{gpu(0, 1), gpu(1, 1), gpu(2, 1)}});             // 3 ranks, the main instance 4
+  expect_refused({{gpu(0, 1), gpu(1, 1), gpu(2, 1), gpu(0, 0)}});  // GPU 0 is the main instance's
+  expect_refused({{gpu(0, 1), gpu(0, 2), gpu(2, 1), gpu(3, 1)}});  // two ranks in one domain
   expect_refused({{gpu(0, 1), gpu(1, 1), gpu(2, 1), gpu(3, 1)}, {gpu(0, 1), gpu(1, 2), gpu(2, 2), gpu(3, 2)}});
 }
 
@@ -222,7 +226,8 @@ TEST(Multiplicity, DeepSeekV3StageInstances) {
   const auto r = simulate_training_step(plan, sc, "des", false);
   std::map<std::string, CommInstances> by_name;
   for (const auto& i : r.instances) {
-    std::cout << fmt::format("  {} ({}, {} GPUs): {} of {} per stage\n", i.name, i.kind, i.group, i.simulated, i.per_stage);
+    std::cout << fmt::format("  {} ({}, {} GPUs): {} of {} per stage\n", i.name, i.kind, i.group, i.simulated,
+                             i.per_stage);
     by_name[i.name] = i;
   }
   ASSERT_EQ(by_name.count("ep_dispatch"), 1u);
@@ -254,11 +259,11 @@ TEST(Multiplicity, DeepSeekV3OversubscribedStepSlowsWithItsCopies) {
     for (const char* k : {"tp", "cp", "ep", "pp", "dp"}) e += r.step.breakdown_s.at(std::string("exposed_comm_") + k);
     return e;
   };
-  std::cout << fmt::format("  DeepSeek-V3: non-blocking {:.3f} s (exposed comm {:.3f} s), 4:1 {:.3f} s (exposed comm "
-                           "{:.3f} s: ep {:.3f}, pp {:.3f}), analytical 4:1 {:.3f} s\n",
-                           flat.step.step_time_s, exposed(flat), over.step.step_time_s, exposed(over),
-                           over.step.breakdown_s.at("exposed_comm_ep"), over.step.breakdown_s.at("exposed_comm_pp"),
-                           ana.step.step_time_s);
+  std::cout << fmt::format(
+      "  DeepSeek-V3: non-blocking {:.3f} s (exposed comm {:.3f} s), 4:1 {:.3f} s (exposed comm "
+      "{:.3f} s: ep {:.3f}, pp {:.3f}), analytical 4:1 {:.3f} s\n",
+      flat.step.step_time_s, exposed(flat), over.step.step_time_s, exposed(over),
+      over.step.breakdown_s.at("exposed_comm_ep"), over.step.breakdown_s.at("exposed_comm_pp"), ana.step.step_time_s);
   EXPECT_GT(over.step.step_time_s, flat.step.step_time_s * 1.05);
   EXPECT_GT(exposed(over) - exposed(flat), 0.5 * (over.step.step_time_s - flat.step.step_time_s));
 }

@@ -16,12 +16,23 @@ TEST(Topology, FatTreeHasTheExpectedDevicesAndLinks) {
   Topology t(c);
   int gpus = 0, nvs = 0, nics = 0, leaves = 0, spines = 0;
   for (int v = 0; v < t.vertex_count(); ++v) switch (t.vertex(v).kind) {
-      case VertexKind::gpu: ++gpus; break;
-      case VertexKind::nvswitch: ++nvs; break;
-      case VertexKind::nic: ++nics; break;
-      case VertexKind::leaf: ++leaves; break;
-      case VertexKind::spine: ++spines; break;
-      case VertexKind::core: break;
+      case VertexKind::gpu:
+        ++gpus;
+        break;
+      case VertexKind::nvswitch:
+        ++nvs;
+        break;
+      case VertexKind::nic:
+        ++nics;
+        break;
+      case VertexKind::leaf:
+        ++leaves;
+        break;
+      case VertexKind::spine:
+        ++spines;
+        break;
+      case VertexKind::core:
+        break;
     }
   EXPECT_EQ(gpus, 64);
   EXPECT_EQ(nvs, 8);
@@ -62,7 +73,7 @@ TEST(Topology, EcmpSpreadsPairsOverSpines) {
       t.route(s, d, p);
       uses[p[2]]++;  // leaf -> spine
     }
-  EXPECT_EQ(uses.size(), 8u);  // every uplink used
+  EXPECT_EQ(uses.size(), 8u);                        // every uplink used
   for (const auto& [l, k] : uses) EXPECT_GT(k, 20);  // 512 pairs over 8 uplinks, none starved
 }
 

@@ -48,8 +48,8 @@ std::vector<std::string> partial_overlaps(const std::string& trace) {
     for (const auto& e : events) {
       while (!open.empty() && open.back()->end_ns <= e.start_ns) open.pop_back();
       if (!open.empty() && e.end_ns > open.back()->end_ns) {
-        found.push_back(e.name + " overlaps " + open.back()->name + " on pid " + std::to_string(thread.first) + " tid " +
-                        std::to_string(thread.second));
+        found.push_back(e.name + " overlaps " + open.back()->name + " on pid " + std::to_string(thread.first) +
+                        " tid " + std::to_string(thread.second));
         continue;
       }
       open.push_back(&e);
@@ -71,8 +71,10 @@ std::map<std::string, int> tid_by_name(const std::string& trace) {
 TEST(TraceWriter, OverlappingSpansGoOnSeparateThreads) {
   // comm: a [0, 10] holds b [2, 5] (nested); c [8, 14] starts inside a and ends after it; d [14,
   // 20] follows c. compute: e [0, 3] alone.
-  const std::vector<TraceSpan> spans = {{0, 1, "a", "dp", 0, 10e-6},  {0, 1, "b", "tp", 2e-6, 5e-6},
-                                        {0, 1, "c", "ep", 8e-6, 14e-6}, {0, 1, "d", "ep", 14e-6, 20e-6},
+  const std::vector<TraceSpan> spans = {{0, 1, "a", "dp", 0, 10e-6},
+                                        {0, 1, "b", "tp", 2e-6, 5e-6},
+                                        {0, 1, "c", "ep", 8e-6, 14e-6},
+                                        {0, 1, "d", "ep", 14e-6, 20e-6},
                                         {0, 0, "e", "compute", 0, 3e-6}};
   const std::string trace = chrome_trace_json({"stage 0"}, {"compute", "comm"}, spans);
   EXPECT_TRUE(partial_overlaps(trace).empty());
@@ -100,7 +102,8 @@ TEST(TraceWriter, GigawattDesTraceHasNoPartialOverlap) {
   const auto run = run_training(sc, "des", true);
   ASSERT_FALSE(run.trace_json.empty());
   const auto overlaps = partial_overlaps(run.trace_json);
-  EXPECT_TRUE(overlaps.empty()) << overlaps.size() << " partial overlaps, the first: " << (overlaps.empty() ? "" : overlaps.front());
+  EXPECT_TRUE(overlaps.empty()) << overlaps.size()
+                                << " partial overlaps, the first: " << (overlaps.empty() ? "" : overlaps.front());
   std::size_t spans = 0;
   for (const auto& [thread, events] : threads_of(run.trace_json)) spans += events.size();
   EXPECT_GT(spans, 6000u);  // every span is still written

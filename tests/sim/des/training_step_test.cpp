@@ -90,10 +90,10 @@ TEST(TrainingStep, DeepSeekV3RunsUnderDes) {
   const auto des = run_training(sc, "des");
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto ana = run_training(sc, "analytical");
-  std::cout << fmt::format("  DeepSeek-V3 2048xH800: des {:.3f} s, analytical {:.3f} s ({:+.1f}%), {} events, wall {:.2f} s\n",
-                           des.step.step_time_s, ana.step.step_time_s,
-                           des.report["des"]["vs_analytical_pct"].get<double>(),
-                           des.report["des"]["events"].get<long long>(), wall);
+  std::cout << fmt::format(
+      "  DeepSeek-V3 2048xH800: des {:.3f} s, analytical {:.3f} s ({:+.1f}%), {} events, wall {:.2f} s\n",
+      des.step.step_time_s, ana.step.step_time_s, des.report["des"]["vs_analytical_pct"].get<double>(),
+      des.report["des"]["events"].get<long long>(), wall);
   EXPECT_GT(des.report["training"]["step_time_s"].get<double>(), 0);
   EXPECT_EQ(des.report["des"]["simulated_ranks"].get<int>(), 16);
 }

@@ -14,15 +14,15 @@ namespace gwsim::calibrate {
 
 // One point of an α-β fit: the time the op would take at 100 % of peak, and the time measured.
 struct FitPoint {
-  double work = 0;        // the efficiency curve's x: FLOPs, bytes, wire bytes or FLOPs per byte
-  double ideal_s = 0;     // work / peak
+  double work = 0;     // the efficiency curve's x: FLOPs, bytes, wire bytes or FLOPs per byte
+  double ideal_s = 0;  // work / peak
   double measured_s = 0;
 };
 
 // measured ≈ overhead_s + ideal_s / efficiency
 struct AlphaBetaFit {
-  double overhead_s = 0;  // >= 0
-  double efficiency = 1;  // in (0, 1]
+  double overhead_s = 0;     // >= 0
+  double efficiency = 1;     // in (0, 1]
   double rms_rel_error = 0;  // sqrt(mean(((predicted - measured) / measured)^2))
   std::size_t points = 0;
 };
@@ -62,12 +62,12 @@ struct FitOptions {
 };
 
 struct OpFitReport {
-  std::string key;                // profile key: "gemm.bf16", "memory_bound", "scaleup all_reduce"
+  std::string key;  // profile key: "gemm.bf16", "memory_bound", "scaleup all_reduce"
   std::size_t points = 0;
-  double efficiency = 0;          // fitted asymptotic efficiency (bus efficiency for collectives)
-  double overhead_s = 0;          // fitted α
+  double efficiency = 0;  // fitted asymptotic efficiency (bus efficiency for collectives)
+  double overhead_s = 0;  // fitted α
   double alpha_beta_rms_rel_error = 0;
-  double curve_rms_rel_error = 0; // 0 for collectives (no curve)
+  double curve_rms_rel_error = 0;  // 0 for collectives (no curve)
 };
 
 struct FitResult {
@@ -85,7 +85,8 @@ const GpuSpec& resolve_gpu(const std::vector<MeasurementSet>& sets, const std::s
 //   - a check that ran and failed excludes the record; a record no check covered is fitted only if
 //     it times a vendor library call (cuBLAS, cudaMemcpy, NCCL: checked by their vendor, not by us);
 //   - of records timing one op and shape with different variants, only the fastest;
-//   - attention and mla_decode records of the sweep's own kernels only with fit_reference_kernels. Classes without records are absent
+//   - attention and mla_decode records of the sweep's own kernels only with fit_reference_kernels. Classes without
+//   records are absent
 // from the profile (and named in notes). InputError for records the GPU cannot have run (a precision
 // it lacks).
 FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gpu, const FitOptions& options = {});
@@ -105,6 +106,7 @@ bool fitted_entry(const std::string& source);
 // copied in by --base when `from` was fitted) is replaced by the target's own entry in `base` (its
 // published profile) where that has one; entries only `base` has are added. Fitted entries carry
 // over as derive_profile carries them. The derivation text lists which entries came from where.
-Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu, const Profile& base);
+Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu,
+                                 const Profile& base);
 
 }  // namespace gwsim::calibrate

@@ -15,22 +15,22 @@
 namespace gwsim::calibrate {
 
 struct KernelCheck {
-  std::string step;         // measured step ("q_a"); "" for a gwsim op without a measured counterpart
-  std::string gwsim_op;     // gwsim op name ("q_down"); "" for a measured step gwsim does not emit
+  std::string step;                 // measured step ("q_a"); "" for a gwsim op without a measured counterpart
+  std::string gwsim_op;             // gwsim op name ("q_down"); "" for a measured step gwsim does not emit
   std::optional<OpClass> op_class;  // gwsim profile op class (none: a measured step gwsim does not emit)
-  double measured_s = 0;    // the layer_step record's median (0: not measured)
-  double predicted_s = 0;   // gwsim::op_time_s with the profile (0: no gwsim op)
-  double work_ratio = 0;    // gwsim's work / the measured record's (FLOPs, or bytes for memory-bound)
+  double measured_s = 0;            // the layer_step record's median (0: not measured)
+  double predicted_s = 0;           // gwsim::op_time_s with the profile (0: no gwsim op)
+  double work_ratio = 0;            // gwsim's work / the measured record's (FLOPs, or bytes for memory-bound)
   bool matched() const { return !step.empty() && !gwsim_op.empty(); }
   double error() const { return (predicted_s - measured_s) / measured_s; }  // matched kernels only
 };
 
 struct LayerCheck {
-  std::string layer;        // the sweep's layer name ("deepseek_v3_moe")
-  std::string model;        // catalogue model ("deepseek-v3")
-  int model_layer = 0;      // layer index given to layer_forward_ops
+  std::string layer;    // the sweep's layer name ("deepseek_v3_moe")
+  std::string model;    // catalogue model ("deepseek-v3")
+  int model_layer = 0;  // layer index given to layer_forward_ops
   double tokens = 0;
-  double sequence_s = 0;    // layer_sequence median (0: absent)
+  double sequence_s = 0;             // layer_sequence median (0: absent)
   std::vector<KernelCheck> kernels;  // in gwsim's op order, then measured steps without a gwsim op
   // Sums over matched kernels only.
   double measured_sum_s = 0, predicted_sum_s = 0;

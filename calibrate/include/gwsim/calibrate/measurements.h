@@ -43,7 +43,7 @@ struct Measurement {
   std::string variant;    // implementation timed ("cublas", "cublas_loop", "layer_step" ...); "" if not stated
   std::map<std::string, double> shape;  // the op's numeric sizes (M, N, K, bytes, ranks, ...); booleans as 1/0
   std::map<std::string, std::string> shape_text;  // the shape's text entries (name, model, layer, proj ...)
-  double median_s = 0;    // the time the fit uses
+  double median_s = 0;                            // the time the fit uses
   double min_s = 0;
   int repeats = 0;
   double flops = 0;       // work of compute-bound ops
@@ -51,10 +51,10 @@ struct Measurement {
   bool checked = true;    // true: a correctness check of this kernel ran and passed
   bool check_ran = true;  // false: no check covers this op (the writer then leaves out max_rel_error)
   double max_rel_error = 0;
-  std::string layer;      // layer_step records: the layer sequence they belong to ("deepseek_v3_moe")
-  std::string step;       // ... and the step's name in it ("q_a", "experts_gate_up")
-  double dense_same_flops_s = 0;  // grouped_gemm: a dense cuBLAS GEMM of the same FLOPs (0: not measured)
-  double floor_s = 0;             // grouped_gemm: the memory-bandwidth floor (every expert's weights read once)
+  std::string layer;                    // layer_step records: the layer sequence they belong to ("deepseek_v3_moe")
+  std::string step;                     // ... and the step's name in it ("q_a", "experts_gate_up")
+  double dense_same_flops_s = 0;        // grouped_gemm: a dense cuBLAS GEMM of the same FLOPs (0: not measured)
+  double floor_s = 0;                   // grouped_gemm: the memory-bandwidth floor (every expert's weights read once)
   double algbw_gbs = 0, busbw_gbs = 0;  // collectives: bandwidths as the writer computed them (0: absent)
   std::string notes;
 
@@ -85,11 +85,11 @@ struct LinkInfo {
 };
 
 struct MeasurementSet {
-  std::string file;          // path it was read from (reports use the basename)
+  std::string file;  // path it was read from (reports use the basename)
   DeviceInfo device;
   std::string started_utc;
-  std::string generator;     // program that wrote the file ("gwsim-calibrate-device")
-  bool quick = false;        // the sweep ran its reduced --quick size set
+  std::string generator;  // program that wrote the file ("gwsim-calibrate-device")
+  bool quick = false;     // the sweep ran its reduced --quick size set
   std::vector<SweepStage> stages;
   std::vector<SweepSkip> skipped;
   std::vector<Measurement> records;

@@ -40,13 +40,13 @@ inline constexpr std::int64_t kMaxCollectiveGpus = 1LL << 17;
 // vocab <= 256k (Gemma), 256 routed experts (DeepSeek-V3), context <= 10M (Llama 4 Scout).
 // Plans cost O(layers) and took 14 s at 30,000 layers (issue 12); 10^4 runs in a few seconds.
 inline constexpr std::int64_t kMaxLayers = 10000;
-inline constexpr std::int64_t kMaxHidden = 1LL << 20;        // also FFN and expert widths / 16
+inline constexpr std::int64_t kMaxHidden = 1LL << 20;  // also FFN and expert widths / 16
 inline constexpr std::int64_t kMaxFfnWidth = 1LL << 24;
 inline constexpr std::int64_t kMaxVocab = 1LL << 24;
 inline constexpr std::int64_t kMaxSeqLen = 1LL << 30;
-inline constexpr std::int64_t kMaxHeads = 1LL << 16;         // heads, KV heads
-inline constexpr std::int64_t kMaxHeadDim = 1LL << 16;       // head dims, MLA ranks
-inline constexpr std::int64_t kMaxExperts = 1LL << 16;       // routed, shared, top-k, redundant
+inline constexpr std::int64_t kMaxHeads = 1LL << 16;    // heads, KV heads
+inline constexpr std::int64_t kMaxHeadDim = 1LL << 16;  // head dims, MLA ranks
+inline constexpr std::int64_t kMaxExperts = 1LL << 16;  // routed, shared, top-k, redundant
 // MTP depth: DeepSeek-V3 uses 1, Gloeckle et al. 2024 ("Better & Faster LLMs via Multi-token
 // Prediction") up to 8; each module is a whole block, and serving loops over the drafts.
 inline constexpr std::int64_t kMaxMtpDepth = 16;

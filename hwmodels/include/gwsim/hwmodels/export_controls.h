@@ -18,14 +18,14 @@ namespace gwsim {
 class JsonObject;
 
 struct ExportRule {
-  std::string id;          // "2022-10", "2023-10", "2024-12", "2025-01", "2025-04", "2026-01"
-  std::string kind;        // tpp_and_io | tpp_pd | tpp_pd_hbm | diffusion | bandwidth | case_by_case
+  std::string id;    // "2022-10", "2023-10", "2024-12", "2025-01", "2025-04", "2026-01"
+  std::string kind;  // tpp_and_io | tpp_pd | tpp_pd_hbm | diffusion | bandwidth | case_by_case
   std::string title;
-  std::string citation;    // the rule text this implements
-  std::string effective;   // date
-  std::string status;      // in force / superseded / rescinded, with date
-  bool confirmed = true;   // false: thresholds known only from secondary reports
-  std::map<std::string, double> thresholds;  // kind-specific keys (see export_rules.json)
+  std::string citation;                          // the rule text this implements
+  std::string effective;                         // date
+  std::string status;                            // in force / superseded / rescinded, with date
+  bool confirmed = true;                         // false: thresholds known only from secondary reports
+  std::map<std::string, double> thresholds;      // kind-specific keys (see export_rules.json)
   std::map<std::string, double> variant_margin;  // how far below a threshold a derived cap lands
   std::string notes;
 };
@@ -42,32 +42,32 @@ ExportRules parse_export_rules(const JsonObject& obj);
 const ExportRules& export_rules();
 
 struct ChipMetrics {
-  double tpp = 0;                  // dense TOPS x bit length, max over precisions
-  std::string tpp_precision;       // the precision giving that maximum
+  double tpp = 0;             // dense TOPS x bit length, max over precisions
+  std::string tpp_precision;  // the precision giving that maximum
   double die_area_mm2 = 0;
-  double pd = 0;                   // TPP / mm^2
-  double io_bidir_gbs = 0;         // chip-to-chip (scale-up) I/O, both directions summed
-  double dram_gbs = 0;             // HBM bandwidth
+  double pd = 0;            // TPP / mm^2
+  double io_bidir_gbs = 0;  // chip-to-chip (scale-up) I/O, both directions summed
+  double dram_gbs = 0;      // HBM bandwidth
   bool datacenter = true;
 };
 ChipMetrics chip_metrics(const GpuSpec& gpu);
 
 // One threshold test of a rule, with the numbers that decided it.
 struct RuleCheck {
-  std::string clause;   // e.g. "3A090.a.1", "is-informed DRAM bandwidth"
-  std::string metric;   // "TPP", "PD", "I/O GB/s", "DRAM GB/s" ...
+  std::string clause;  // e.g. "3A090.a.1", "is-informed DRAM bandwidth"
+  std::string metric;  // "TPP", "PD", "I/O GB/s", "DRAM GB/s" ...
   double value = 0;
-  std::string op;       // ">=" or "<"
+  std::string op;  // ">=" or "<"
   double threshold = 0;
   bool met = false;
-  std::string text;     // "TPP 15832 >= 4800 (3.30x the threshold)"
+  std::string text;  // "TPP 15832 >= 4800 (3.30x the threshold)"
 };
 
 struct RuleVerdict {
   std::string rule_id;
-  bool controlled = false;     // a licence is required (for the rule's destinations)
-  std::string category;        // "3A090", "3A090.a.1", "3A090.b.2", "not controlled", "case-by-case" ...
-  std::string summary;         // one line: what it means
+  bool controlled = false;  // a licence is required (for the rule's destinations)
+  std::string category;     // "3A090", "3A090.a.1", "3A090.b.2", "not controlled", "case-by-case" ...
+  std::string summary;      // one line: what it means
   std::vector<RuleCheck> checks;
   std::vector<std::string> notes;  // jurisdiction, caps, unconfirmed thresholds
 };

@@ -20,17 +20,17 @@
 namespace gwsim {
 
 struct FabricRequest {
-  std::int64_t endpoints = 0; // NIC ports to connect (all planes together)
+  std::int64_t endpoints = 0;  // NIC ports to connect (all planes together)
   int switch_radix = 64;
   int planes = 1;
-  double oversubscription = 1.0; // leaf down:up (1 = full bisection)
-  int tiers = 0;                 // 0: the fewest that hold the endpoints
+  double oversubscription = 1.0;  // leaf down:up (1 = full bisection)
+  int tiers = 0;                  // 0: the fewest that hold the endpoints
 };
 
 struct FabricTier {
-  int tier = 1;              // 1 = leaf
-  std::int64_t switches = 0; // all planes
-  std::int64_t links_up = 0; // links from this tier to the next (all planes)
+  int tier = 1;               // 1 = leaf
+  std::int64_t switches = 0;  // all planes
+  std::int64_t links_up = 0;  // links from this tier to the next (all planes)
 };
 
 struct FabricSizing {
@@ -38,14 +38,13 @@ struct FabricSizing {
   int tiers = 0;
   int leaf_down_ports = 0, leaf_up_ports = 0;
   std::int64_t endpoints_per_plane = 0;
-  std::int64_t max_endpoints = 0; // what the tiers and planes could hold
+  std::int64_t max_endpoints = 0;  // what the tiers and planes could hold
   std::int64_t switches = 0;
-  std::int64_t endpoint_links = 0;     // NIC to leaf
-  std::int64_t inter_switch_links = 0; // leaf to spine to core
-  std::int64_t transceivers =
-      0; // two per link, all links optical (an upper bound)
+  std::int64_t endpoint_links = 0;      // NIC to leaf
+  std::int64_t inter_switch_links = 0;  // leaf to spine to core
+  std::int64_t transceivers = 0;        // two per link, all links optical (an upper bound)
   std::vector<FabricTier> per_tier;
-  double cost_usd = 0; // switches x switch_usd + inter-switch links x link_usd
+  double cost_usd = 0;  // switches x switch_usd + inter-switch links x link_usd
   double cost_per_endpoint_usd = 0;
 };
 
@@ -53,12 +52,11 @@ struct FabricSizing {
 std::int64_t fat_tree_capacity(int radix, int tiers, double oversubscription);
 // The fewest tiers (1..6) holding `endpoints_per_plane`; InfeasibleError if
 // none.
-int fat_tree_tiers_needed(std::int64_t endpoints_per_plane, int radix,
-                          double oversubscription, const std::string &origin);
+int fat_tree_tiers_needed(std::int64_t endpoints_per_plane, int radix, double oversubscription,
+                          const std::string& origin);
 
 // `origin` names where the request came from (an option or JSON path) in error
 // messages.
-FabricSizing size_fabric(const FabricRequest &req, double switch_usd,
-                         double link_usd, const std::string &origin);
+FabricSizing size_fabric(const FabricRequest& req, double switch_usd, double link_usd, const std::string& origin);
 
-} // namespace gwsim
+}  // namespace gwsim

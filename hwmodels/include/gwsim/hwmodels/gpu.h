@@ -29,16 +29,16 @@ struct GpuSpec {
   std::map<Precision, Figure> peak_dense_tflops;  // absent: precision not supported
   Figure hbm_capacity_gb;
   Figure hbm_bandwidth_gbs;
-  Figure scaleup_bidir_gbs;     // scale-up (NVLink/HCCS/IF) bandwidth per GPU, both directions summed
-  Figure scaleup_domain_gpus;   // GPUs in one scale-up domain (8, 72, 384 ...)
-  Figure die_area_mm2;          // applicable die area (sum of compute dies) for export-control density
+  Figure scaleup_bidir_gbs;    // scale-up (NVLink/HCCS/IF) bandwidth per GPU, both directions summed
+  Figure scaleup_domain_gpus;  // GPUs in one scale-up domain (8, 72, 384 ...)
+  Figure die_area_mm2;         // applicable die area (sum of compute dies) for export-control density
   Figure tdp_w;
-  Figure sm_count;              // streaming multiprocessors / compute units (for comm-kernel SM stealing)
+  Figure sm_count;  // streaming multiprocessors / compute units (for comm-kernel SM stealing)
   bool datacenter = true;
   std::string notes;
 
   bool supports(Precision p) const { return peak_dense_tflops.count(p) > 0; }
-  double peak_flops(Precision p) const;        // FLOP/s; throws if unsupported
+  double peak_flops(Precision p) const;  // FLOP/s; throws if unsupported
   double scaleup_per_direction_bps() const { return scaleup_bidir_gbs.value * 1e9 / 2; }
   double hbm_bandwidth_bps() const { return hbm_bandwidth_gbs.value * 1e9; }
   double hbm_capacity_bytes() const { return hbm_capacity_gb.value * 1e9; }

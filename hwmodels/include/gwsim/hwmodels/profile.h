@@ -42,10 +42,10 @@ struct EfficiencyPoint {
 };
 
 struct OpEfficiency {
-  double efficiency = 0;        // asymptotic fraction of peak (large ops)
-  double overhead_s = 0;        // fixed cost per launch (α)
+  double efficiency = 0;               // asymptotic fraction of peak (large ops)
+  double overhead_s = 0;               // fixed cost per launch (α)
   std::vector<EfficiencyPoint> curve;  // optional: measured points, log-linear interpolation in x
-  double fit_rms_rel_error = 0; // from the fit, 0 for published constants
+  double fit_rms_rel_error = 0;        // from the fit, 0 for published constants
   std::string source;
   CurveAxis curve_axis = CurveAxis::size;  // what the curve's x measures
 
@@ -71,8 +71,8 @@ struct Profile {
   std::string name;
   std::string gpu_name;
   ProfileKind kind = ProfileKind::published;
-  std::string source;       // overall provenance (measurement file, paper)
-  std::string derivation;   // for derived profiles: from which profile and by which ratios
+  std::string source;                       // overall provenance (measurement file, paper)
+  std::string derivation;                   // for derived profiles: from which profile and by which ratios
   std::map<std::string, OpEfficiency> ops;  // key: "<class>.<precision>", e.g. "gemm.bf16", "memory_bound"
   std::map<std::string, std::map<std::string, CollectiveEfficiency>> collectives;  // [link class][op]
 

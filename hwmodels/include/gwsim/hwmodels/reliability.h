@@ -18,26 +18,24 @@
 namespace gwsim {
 
 struct ComponentFailureRate {
-  std::string name;         // gpu, hbm, nic, switch, host, software
-  double interruptions = 0; // in the observed record
-  double per_gpu_hour = 0;  // interruptions / (observed GPUs x hours)
-  std::string table5;       // which Table 5 rows it groups
+  std::string name;          // gpu, hbm, nic, switch, host, software
+  double interruptions = 0;  // in the observed record
+  double per_gpu_hour = 0;   // interruptions / (observed GPUs x hours)
+  std::string table5;        // which Table 5 rows it groups
 };
 
 struct ReliabilityDefaults {
   std::vector<ComponentFailureRate> components;
   double observed_gpus = 0, observed_hours = 0;
-  double planned_per_gpu_hour =
-      0; // planned interruptions (maintenance): cost a restart, lose no work
+  double planned_per_gpu_hour = 0;  // planned interruptions (maintenance): cost a restart, lose no work
   Figure checkpoint_bytes_per_param;
-  Figure checkpoint_write_gbs; // GB/s to storage
+  Figure checkpoint_write_gbs;  // GB/s to storage
   Figure restart_s;
   std::string source;
   double unexpected_per_gpu_hour() const;
 };
 
-const ReliabilityDefaults &
-reliability_defaults(); // <data>/hwmodels/data/reliability.json, once
+const ReliabilityDefaults& reliability_defaults();  // <data>/hwmodels/data/reliability.json, once
 
 double young_interval_s(double checkpoint_s, double mtbf_s);
 // Daly 2006 eq. (37): sqrt(2 d M)[1 + sqrt(d/2M)/3 + (d/2M)/9] - d for d < 2M,
@@ -47,10 +45,9 @@ double daly_interval_s(double checkpoint_s, double mtbf_s);
 // checkpointing every `interval_s` of work (each checkpoint taking
 // `checkpoint_s`), restarting in `restart_s` after each failure. mtbf_s =
 // infinity gives work_s x (1 + checkpoint_s / interval_s).
-double expected_wall_s(double work_s, double interval_s, double checkpoint_s,
-                       double restart_s, double mtbf_s);
+double expected_wall_s(double work_s, double interval_s, double checkpoint_s, double restart_s, double mtbf_s);
 // The interval minimising expected_wall_s (golden-section search on log
 // interval).
 double optimal_interval_s(double checkpoint_s, double restart_s, double mtbf_s);
 
-} // namespace gwsim
+}  // namespace gwsim

@@ -20,49 +20,46 @@ void gemm_ref(int m, int n, int k, const float* x, const float* w, float* y);
 
 // Per expert e: y_e[counts[e]][n] = x_e[counts[e]][k] * w_e[n][k]^T, where x and y hold the
 // experts' rows contiguously in expert order and w holds `experts` matrices of n x k.
-void grouped_gemm_ref(int experts, const int* counts, int n, int k, const float* x, const float* w,
-                      float* y);
+void grouped_gemm_ref(int experts, const int* counts, int n, int k, const float* x, const float* w, float* y);
 
 // MLA decode with absorbed up-projections. Per batch b and head h:
 //   s_j = scale * q[b][h][:] . c_j[:]  over all d_latent + d_rope dims of cache token j < seq_lens[b]
 //   out[b][h][:] = sum_j softmax(s)_j * c_j[0:d_latent]
 // The cache is paged: token j of sequence b lives in page block_table[b*max_pages + j/page_size],
 // row j % page_size; each row holds d_latent + d_rope values.
-void mla_decode_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages,
-                    const float* q, const float* cache, const int* block_table, const int* seq_lens,
-                    float scale, float* out);
+void mla_decode_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages, const float* q,
+                    const float* cache, const int* block_table, const int* seq_lens, float scale, float* out);
 
 // Causal (or full) attention with grouped KV heads: q[T][H][d_qk], k[T][HKV][d_qk],
 // v[T][HKV][d_v], out[T][H][d_v]; head h uses KV head h / (H / HKV).
-void attention_prefill_ref(int tokens, int heads, int kv_heads, int d_qk, int d_v, const float* q,
-                           const float* k, const float* v, float scale, bool causal, float* out);
+void attention_prefill_ref(int tokens, int heads, int kv_heads, int d_qk, int d_v, const float* q, const float* k,
+                           const float* v, float scale, bool causal, float* out);
 
 // MLA prefill in the non-absorbed form: per head the key is [k_nope[t][h][0:d_nope], k_rope[t][:]]
 // (the rope part is shared by all heads), q[T][H][d_nope + d_rope], v[T][H][d_v]; causal.
-void mla_prefill_ref(int tokens, int heads, int d_nope, int d_rope, int d_v, const float* q,
-                     const float* k_nope, const float* k_rope, const float* v, float scale,
-                     float* out);
+void mla_prefill_ref(int tokens, int heads, int d_nope, int d_rope, int d_v, const float* q, const float* k_nope,
+                     const float* k_rope, const float* v, float scale, float* out);
 
 // DeepSeek-V3 routing: sigmoid scores, bias-adjusted node-limited top-k.
 struct MoeGatingConfig {
   int experts = 256;
-  int groups = 8;        // experts are split into this many equal groups (one per node)
-  int topk_groups = 4;   // groups kept, ranked by the sum of their top-2 biased scores
-  int top_k = 8;         // experts kept per token, from the kept groups, by biased score
+  int groups = 8;       // experts are split into this many equal groups (one per node)
+  int topk_groups = 4;  // groups kept, ranked by the sum of their top-2 biased scores
+  int top_k = 8;        // experts kept per token, from the kept groups, by biased score
   float routed_scaling = 2.5f;
 };
 
 // logits[T][E], bias[E] -> topk_idx[T][top_k] (in selection order: descending biased score,
 // ties to the lower index) and topk_weight[T][top_k] = sigmoid / sum of the selected sigmoids
 // * routed_scaling. Ties between groups also go to the lower index.
-void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits, const float* bias,
-                    int* topk_idx, float* topk_weight);
+void moe_gating_ref(int tokens, const MoeGatingConfig& cfg, const float* logits, const float* bias, int* topk_idx,
+                    float* topk_weight);
 
 // Dispatch order: assignments (t, j) sorted by expert, then by t*top_k + j. Outputs the expert
 // counts[E] and offsets[E+1], the source token of each permuted row row_token[T*top_k], and the
 // permuted position of each assignment pos_of[T*top_k].
-void moe_permute_ref(int tokens, int top_k, int experts, const int* topk_idx, int* counts,
-                     int* offsets, int* row_token, int* pos_of);
+void moe_permute_ref(int tokens, int top_k, int experts, const int* topk_idx, int* counts, int* offsets, int* row_token,
+                     int* pos_of);
 
 // out[t][:] = sum_j topk_weight[t][j] * y_perm[pos_of[t*top_k + j]][:]
 void moe_combine_ref(int tokens, int top_k, int hidden, const float* y_perm, const int* pos_of,
@@ -106,16 +103,14 @@ void dequantize_e4m3_tile_blocks(int matrices, int rows, int cols, int block, co
 // products is formed exactly (double) and promoted with x_scale * w_scale, as the GPU kernels
 // do in FP32 every K block; y[rows][n] is the exact dequantised product up to double rounding.
 void grouped_gemm_fp8_blockscaled_ref(int experts, const int* counts, int n, int k, const std::uint8_t* xq,
-                                      const float* x_scales, const std::uint8_t* wq, const float* w_scales,
-                                      float* y);
+                                      const float* x_scales, const std::uint8_t* wq, const float* w_scales, float* y);
 
 // MLA decode over an FP8 latent cache: cache_q[pages*page_size][d_latent + d_rope] in e4m3 with
 // one scale per token per `block` channels (scales[pages*page_size][ceil(d / block)]); the
 // reference dequantises (e4m3 * scale, float) and runs mla_decode_ref on the result.
-void mla_decode_fp8kv_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages,
-                          int total_pages, int block, const float* q, const std::uint8_t* cache_q,
-                          const float* cache_scales, const int* block_table, const int* seq_lens, float scale,
-                          float* out);
+void mla_decode_fp8kv_ref(int batch, int heads, int d_latent, int d_rope, int page_size, int max_pages, int total_pages,
+                          int block, const float* q, const std::uint8_t* cache_q, const float* cache_scales,
+                          const int* block_table, const int* seq_lens, float scale, float* out);
 
 // ||out - ref|| / ||ref|| in double; NaN or Inf anywhere in out gives +infinity.
 double rel_l2_error(const float* out, const float* ref, std::size_t n);

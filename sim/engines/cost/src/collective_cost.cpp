@@ -57,7 +57,8 @@ CollectiveCost collective_cost(const CollectiveRequest& r, const ClusterSpec& c,
     const auto& eu = p.collective(LinkClass::scaleup, "all_to_all");
     const auto& eo = p.collective(LinkClass::scaleout, "all_to_all");
     const double t_up = r.bytes * in_frac / (c.scaleup_per_direction_bps * eu.bus_efficiency);
-    const double t_out = r.bytes * out_frac / (c.scaleout_per_gpu_bps() / c.fabric.oversubscription * eo.bus_efficiency);
+    const double t_out =
+        r.bytes * out_frac / (c.scaleout_per_gpu_bps() / c.fabric.oversubscription * eo.bus_efficiency);
     out.time_s = latency(eo, n) + std::max(t_up, t_out);
     out.algorithm = "direct (scale-up + scale-out)";
   } else if (local == 1) {
@@ -91,7 +92,8 @@ namespace gwsim {
 CollectiveRequest comm_request(const Comm& c, double bytes) {
   // Only an all-to-all has a scale-out share of its own (node-limited routing); the others split
   // their bytes by algorithm.
-  return CollectiveRequest{c.op, bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
+  return CollectiveRequest{
+      c.op, bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
 }
 
 CollectiveCost comm_cost(const Comm& c, const ClusterSpec& cluster, const Profile& profile) {

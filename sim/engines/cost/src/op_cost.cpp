@@ -53,8 +53,8 @@ Op optimizer_op(const StageWork& stage, const Parallelism& par, const TrainingSe
   return Op{"optimizer", OpClass::memory_bound, Precision::fp32, 0, bytes_per_param * local_params, 1};
 }
 
-double optimizer_time_s(const StageWork& stage, const Parallelism& par, const TrainingSettings& train, const GpuSpec& gpu,
-                        const Profile& profile) {
+double optimizer_time_s(const StageWork& stage, const Parallelism& par, const TrainingSettings& train,
+                        const GpuSpec& gpu, const Profile& profile) {
   return op_time_s(optimizer_op(stage, par, train), gpu, profile);
 }
 

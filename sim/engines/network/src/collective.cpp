@@ -25,8 +25,8 @@ struct Builder {
   bool exclusive;
   std::string label;
   int track;
-  bool separate = false;      // instances in flow groups of their own (CollectiveSpec::separate_copies)
-  bool keep_members = true;   // aggregated groups list their members (not when they carry copies)
+  bool separate = false;     // instances in flow groups of their own (CollectiveSpec::separate_copies)
+  bool keep_members = true;  // aggregated groups list their members (not when they carry copies)
 
   double efficiency(LinkClass c, const std::string& op) const { return profile.collective(c, op).bus_efficiency; }
   double alpha_s(LinkClass c, const std::string& op) const { return profile.collective(c, op).alpha_s; }
@@ -123,7 +123,9 @@ struct Builder {
   }
 
   // One zero-length task that waits for all of `tasks`: a phase boundary.
-  int join(std::vector<int> tasks, const std::string& what) { return g.add_delay(0, std::move(tasks), label + what, track); }
+  int join(std::vector<int> tasks, const std::string& what) {
+    return g.add_delay(0, std::move(tasks), label + what, track);
+  }
 
   // Parallel rings (all of the same size) running the phases one after another: each phase is
   // (op whose efficiency applies, number of steps). Returns the task that ends the last phase.
@@ -142,7 +144,8 @@ struct Builder {
         for (std::size_t c = 0; c < rs.size(); ++c)
           for (int i = 0; i < r; ++i) per[c / per_instance].push_back({rs[c][i], rs[c][(i + 1) % r]});
         const int b = batch(groups_for(per, op));
-        for (int k = 0; k < steps; ++k) prev = {g.add_transfer(b, chunk, prev, fmt::format("{} {} step {}", label, op, k), track)};
+        for (int k = 0; k < steps; ++k)
+          prev = {g.add_transfer(b, chunk, prev, fmt::format("{} {} step {}", label, op, k), track)};
       }
       return prev.front();
     }
@@ -304,7 +307,8 @@ std::string resolve_algorithm(const CollectiveSpec& spec, const Topology& topo) 
     throw InputError("--algorithm", "", a + " does not apply to all_to_all: expected direct|hierarchical");
   if (a == "tree" && op != "all_reduce") throw InputError("--algorithm", "", "tree is an all_reduce algorithm");
   if (a == "nvls" && (op != "all_reduce" || !one_domain))
-    throw InputError("--algorithm", "", "nvls reduces in one NVSwitch domain: all_reduce with every rank in one domain");
+    throw InputError("--algorithm", "",
+                     "nvls reduces in one NVSwitch domain: all_reduce with every rank in one domain");
   if (a == "sharp" && (op != "all_reduce" || one_domain))
     throw InputError("--algorithm", "", "sharp reduces in the scale-out switches: all_reduce over several domains");
   if (a != "ring" && a != "tree" && a != "direct" && a != "hierarchical" && a != "nvls" && a != "sharp")
@@ -327,19 +331,22 @@ std::vector<std::vector<int>> instances_of(const Topology& topo, const Collectiv
   for (std::size_t c = 0; c < spec.copies.size(); ++c) {
     const auto& copy = spec.copies[c];
     if (copy.size() != first.size())
-      throw InputError(fmt::format("collective: copy {} has {} ranks, the main instance {}", c, copy.size(), first.size()));
+      throw InputError(
+          fmt::format("collective: copy {} has {} ranks, the main instance {}", c, copy.size(), first.size()));
     std::map<int, int> fwd, bwd;  // main's domain -> copy's, and back
     for (std::size_t i = 0; i < copy.size(); ++i) {
       const int r = copy[i];
       if (r < 0 || r >= topo.gpu_count())
         throw InputError(fmt::format("collective: copy {}: GPU {} is not in the topology", c, r));
-      if (used[r]) throw InputError(fmt::format("collective: copy {}: GPU {} already takes part in another instance", c, r));
+      if (used[r])
+        throw InputError(fmt::format("collective: copy {}: GPU {} already takes part in another instance", c, r));
       used[r] = 1;
       const int dm = topo.domain_of(first[i]), dc = topo.domain_of(r);
       if (fwd.try_emplace(dm, dc).first->second != dc || bwd.try_emplace(dc, dm).first->second != dm)
-        throw InputError(fmt::format("collective: copy {} does not have the main instance's shape over the scale-up "
-                                     "domains",
-                                     c));
+        throw InputError(
+            fmt::format("collective: copy {} does not have the main instance's shape over the scale-up "
+                        "domains",
+                        c));
     }
     out.push_back(copy);
   }
@@ -349,7 +356,8 @@ std::vector<std::vector<int>> instances_of(const Topology& topo, const Collectiv
 using Instances = std::vector<std::vector<int>>;
 
 InputError instance_shape_error() {
-  return InputError("collective: a copy does not have the main instance's shape (its nodes hold its ranks differently)");
+  return InputError(
+      "collective: a copy does not have the main instance's shape (its nodes hold its ranks differently)");
 }
 
 // Ring algorithms: NCCL's rings over every instance.
@@ -540,8 +548,9 @@ int direct_all_to_all(Builder& b, const CollectiveSpec& spec, const Instances& i
 
 }  // namespace
 
-std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile, const CollectiveSpec& spec,
-                                   const std::vector<int>& after, bool exclusive, const std::string& label, int track) {
+std::vector<int> append_collective(TaskGraph& g, const Topology& topo, const Profile& profile,
+                                   const CollectiveSpec& spec, const std::vector<int>& after, bool exclusive,
+                                   const std::string& label, int track) {
   std::vector<int> ranks = spec.ranks;
   if (ranks.empty()) {
     ranks.resize(topo.gpu_count());

@@ -48,8 +48,8 @@ struct Resource {
 struct Activity {
   int task = 0;
   const std::vector<std::pair<int, double>>* usage = nullptr;  // (resource, member flows on it)
-  double remaining_bytes = 0;  // per member flow
-  double rate_bps = 0;         // per member flow
+  double remaining_bytes = 0;                                  // per member flow
+  double rate_bps = 0;                                         // per member flow
   double last_update_s = 0;
   long long version = 0, stamp = 0;
   bool transferring = false, done = false, frozen = false;
@@ -101,10 +101,10 @@ class Engine {
   std::vector<int> waiting_on_, pending_groups_;
   std::vector<std::vector<int>> successors_;
   std::vector<Resource> res_;
-  std::vector<std::vector<int>> virtual_members_;  // resource -> topology links it stands for
+  std::vector<std::vector<int>> virtual_members_;                        // resource -> topology links it stands for
   std::vector<std::vector<std::vector<std::pair<int, double>>>> usage_;  // [batch][group]
   std::deque<Activity> acts_;  // a deque: references stay valid while tasks start more groups
-  std::vector<int> changed_;          // resources whose set of active groups changed
+  std::vector<int> changed_;   // resources whose set of active groups changed
   long long active_now_ = 0;
 
   void push(double t, EventKind k, int id, long long version = 0) { events_.push({t, seq_++, k, id, version}); }
@@ -128,7 +128,7 @@ class Engine {
       const auto& batch = g_.batches[b];
       auto& u = usage_[b];
       u.resize(batch.groups.size());
-      if (!batch.exclusive) continue;  // merge_shared_links filled it
+      if (!batch.exclusive) continue;                              // merge_shared_links filled it
       std::map<int, std::vector<std::pair<int, double>>> by_link;  // link -> (group, flows)
       for (std::size_t gi = 0; gi < batch.groups.size(); ++gi)
         for (const auto& [l, k] : batch.groups[gi].link_flows) by_link[l].push_back({static_cast<int>(gi), k});
@@ -257,8 +257,12 @@ class Engine {
   void handle(const Event& e) {
     ++result_.events;
     switch (e.kind) {
-      case EventKind::delay_done: finish_task(e.id); break;
-      case EventKind::latency_done: begin_transfer(e.id); break;
+      case EventKind::delay_done:
+        finish_task(e.id);
+        break;
+      case EventKind::latency_done:
+        begin_transfer(e.id);
+        break;
       case EventKind::flow_done:
         if (acts_[e.id].version == e.version && !acts_[e.id].done) complete_activity(e.id);
         break;

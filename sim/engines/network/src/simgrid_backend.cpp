@@ -88,7 +88,8 @@ class SimgridRun {
 
   void build_platform() {
     auto* zone = s4u::create_full_zone("cluster");
-    for (int gpu = 0; gpu < topo_.gpu_count(); ++gpu) hosts_.push_back(zone->create_host(fmt::format("gpu{}", gpu), 1e9));
+    for (int gpu = 0; gpu < topo_.gpu_count(); ++gpu)
+      hosts_.push_back(zone->create_host(fmt::format("gpu{}", gpu), 1e9));
     timer_ = zone->create_host("timer", kTimerFlops);
     timer_->set_core_count(1 << 24);  // delays never wait for one another
     std::vector<int> path;
@@ -104,7 +105,11 @@ class SimgridRun {
           for (int id : path) {
             auto it = links_.find(id);
             if (it == links_.end())
-              it = links_.emplace(id, zone->create_link(std::to_string(id), topo_.link(id).capacity_bps)->set_latency(0)->seal()).first;
+              it = links_
+                       .emplace(
+                           id,
+                           zone->create_link(std::to_string(id), topo_.link(id).capacity_bps)->set_latency(0)->seal())
+                       .first;
             route.emplace_back(it->second);
           }
           zone->add_route(hosts_[s]->get_netpoint(), hosts_[d]->get_netpoint(), nullptr, nullptr, route, false);
@@ -174,9 +179,15 @@ class SimgridRun {
 
   void on_done(const Tag& tag) {
     switch (tag.kind) {
-      case Tag::delay_task: finish_task(tag.task); break;
-      case Tag::latency: start_flow(tag); break;
-      case Tag::flow: flow_done(tag.task); break;
+      case Tag::delay_task:
+        finish_task(tag.task);
+        break;
+      case Tag::latency:
+        start_flow(tag);
+        break;
+      case Tag::flow:
+        flow_done(tag.task);
+        break;
     }
   }
 };

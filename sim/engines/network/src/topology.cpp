@@ -14,12 +14,18 @@ namespace gwsim::net {
 
 std::string to_string(VertexKind k) {
   switch (k) {
-    case VertexKind::gpu: return "gpu";
-    case VertexKind::nvswitch: return "nvs";
-    case VertexKind::nic: return "nic";
-    case VertexKind::leaf: return "leaf";
-    case VertexKind::spine: return "spine";
-    case VertexKind::core: return "core";
+    case VertexKind::gpu:
+      return "gpu";
+    case VertexKind::nvswitch:
+      return "nvs";
+    case VertexKind::nic:
+      return "nic";
+    case VertexKind::leaf:
+      return "leaf";
+    case VertexKind::spine:
+      return "spine";
+    case VertexKind::core:
+      return "core";
   }
   return "?";
 }
@@ -43,15 +49,15 @@ std::uint64_t mix(std::uint64_t x) {
 
 // One plane of the scale-out fabric: leaves, and above them spines (and cores for 3 tiers).
 struct Plane {
-  std::vector<int> leaf_vertex;                 // by leaf index in the plane
-  std::vector<std::vector<int>> leaf_up;        // [leaf][spine slot] -> link id leaf->spine
-  std::vector<std::vector<int>> spine_down;     // [spine][leaf slot] -> link id spine->leaf
-  std::vector<std::vector<int>> spine_up;       // [spine][core slot] -> link id spine->core (3 tiers)
-  std::vector<std::vector<int>> core_down;      // [core][pod] -> link id core->spine
-  int spines_per_group = 0;                     // spines above one leaf (2 tiers: all; 3 tiers: per pod)
-  int leaves_per_pod = 0;                       // 3 tiers only
-  int cores_per_spine = 0;                      // 3 tiers only
-  int down_ports = 0;                           // NIC ports per leaf
+  std::vector<int> leaf_vertex;              // by leaf index in the plane
+  std::vector<std::vector<int>> leaf_up;     // [leaf][spine slot] -> link id leaf->spine
+  std::vector<std::vector<int>> spine_down;  // [spine][leaf slot] -> link id spine->leaf
+  std::vector<std::vector<int>> spine_up;    // [spine][core slot] -> link id spine->core (3 tiers)
+  std::vector<std::vector<int>> core_down;   // [core][pod] -> link id core->spine
+  int spines_per_group = 0;                  // spines above one leaf (2 tiers: all; 3 tiers: per pod)
+  int leaves_per_pod = 0;                    // 3 tiers only
+  int cores_per_spine = 0;                   // 3 tiers only
+  int down_ports = 0;                        // NIC ports per leaf
 };
 
 struct Topology::Impl {
@@ -63,7 +69,7 @@ struct Topology::Impl {
   std::vector<Link> links;
   int gpus = 0, G = 8, N = 8, P = 1, nodes = 0, D = 8, tiers = 2;
   std::vector<int> gpu_vertex, nvs_vertex;
-  std::vector<int> gpu_up_nvs, nvs_down_gpu;    // by GPU rank
+  std::vector<int> gpu_up_nvs, nvs_down_gpu;  // by GPU rank
   // NICs: global NIC id = node * N + local NIC index r.
   std::vector<int> nic_vertex, nic_plane, nic_leaf, nic_slot, nic_up_leaf, leaf_down_nic;
   std::vector<int> gpu_nic_link, nic_gpu_link;  // by (gpu rank * nics_per_gpu + k)
@@ -98,7 +104,8 @@ struct Topology::Impl {
   // leaf that is not oversubscribed: all traffic into a pod would climb to one core.)
   int core_choice(std::uint64_t h, int dst_nic, const Plane& pl) const {
     if (ecmp == Ecmp::dmodk) {
-      const long long in_pod = static_cast<long long>(nic_leaf[dst_nic] % pl.leaves_per_pod) * pl.down_ports + nic_slot[dst_nic];
+      const long long in_pod =
+          static_cast<long long>(nic_leaf[dst_nic] % pl.leaves_per_pod) * pl.down_ports + nic_slot[dst_nic];
       return static_cast<int>((in_pod / pl.spines_per_group + static_cast<long long>(seed)) % pl.cores_per_spine);
     }
     return static_cast<int>((h >> 40) % pl.cores_per_spine);
@@ -124,7 +131,8 @@ void Topology::Impl::build() {
   if (N % P != 0)
     throw InputError(fmt::format("cluster {}: {} NICs per node cannot be split over {} planes", c.name, N, P));
   if (N >= G && N % G != 0)
-    throw InputError(fmt::format("cluster {}: {} NICs per node for {} GPUs per node: expected a multiple", c.name, N, G));
+    throw InputError(
+        fmt::format("cluster {}: {} NICs per node for {} GPUs per node: expected a multiple", c.name, N, G));
   nics_per_gpu = N >= G ? N / G : 1;
 
   // GPUs and the NVSwitch of each scale-up domain.
@@ -133,8 +141,10 @@ void Topology::Impl::build() {
   const int domains = (gpus + D - 1) / D;
   for (int d = 0; d < domains; ++d) nvs_vertex.push_back(add_vertex(VertexKind::nvswitch, d, 0));
   for (int g = 0; g < gpus; ++g) {
-    gpu_up_nvs.push_back(add_link(gpu_vertex[g], nvs_vertex[g / D], up_bps, c.scaleup_latency_s / 2, LinkClass::scaleup));
-    nvs_down_gpu.push_back(add_link(nvs_vertex[g / D], gpu_vertex[g], up_bps, c.scaleup_latency_s / 2, LinkClass::scaleup));
+    gpu_up_nvs.push_back(
+        add_link(gpu_vertex[g], nvs_vertex[g / D], up_bps, c.scaleup_latency_s / 2, LinkClass::scaleup));
+    nvs_down_gpu.push_back(
+        add_link(nvs_vertex[g / D], gpu_vertex[g], up_bps, c.scaleup_latency_s / 2, LinkClass::scaleup));
   }
   // NICs (one PCIe-side link per attached GPU, both directions).
   const double nic_bps = c.nic_bps;
@@ -151,8 +161,10 @@ void Topology::Impl::build() {
     const int n = g / G, l = g % G;
     for (int k = 0; k < nics_per_gpu; ++k) {
       const int nic = n * N + first_nic_of(l) + k;
-      gpu_nic_link[g * nics_per_gpu + k] = add_link(gpu_vertex[g], nic_vertex[nic], nic_bps, nic_lat / 2, LinkClass::scaleout);
-      nic_gpu_link[g * nics_per_gpu + k] = add_link(nic_vertex[nic], gpu_vertex[g], nic_bps, nic_lat / 2, LinkClass::scaleout);
+      gpu_nic_link[g * nics_per_gpu + k] =
+          add_link(gpu_vertex[g], nic_vertex[nic], nic_bps, nic_lat / 2, LinkClass::scaleout);
+      nic_gpu_link[g * nics_per_gpu + k] =
+          add_link(nic_vertex[nic], gpu_vertex[g], nic_bps, nic_lat / 2, LinkClass::scaleout);
     }
   }
   // Fabric planes. Within a plane, NICs are ordered so that a leaf holds consecutive nodes; a
@@ -282,7 +294,8 @@ std::string Topology::link_name(int id) const {
   auto name = [&](int v) {
     const auto& x = impl_->vertices[v];
     std::string s = to_string(x.kind) + std::to_string(x.index);
-    if (impl_->P > 1 && x.kind != VertexKind::gpu && x.kind != VertexKind::nvswitch) s += "/p" + std::to_string(x.plane);
+    if (impl_->P > 1 && x.kind != VertexKind::gpu && x.kind != VertexKind::nvswitch)
+      s += "/p" + std::to_string(x.plane);
     return s;
   };
   return name(l.src) + "->" + name(l.dst);
@@ -307,7 +320,8 @@ void Topology::route(int s, int d, std::vector<int>& out) const {
   const int s_node = s / m.G;
   int s_nic = -1;
   for (int k = 0; k < m.nics_per_gpu; ++k) {
-    const int nic = s_node * m.N + m.first_nic_of(s % m.G) + (static_cast<int>((h >> 8) % m.nics_per_gpu) + k) % m.nics_per_gpu;
+    const int nic =
+        s_node * m.N + m.first_nic_of(s % m.G) + (static_cast<int>((h >> 8) % m.nics_per_gpu) + k) % m.nics_per_gpu;
     if (m.nic_plane[nic] == plane) {
       s_nic = nic;
       break;

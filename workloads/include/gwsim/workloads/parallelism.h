@@ -21,15 +21,15 @@ std::string to_string(Recompute r);
 enum class AttentionKernel { flash, unfused };
 
 struct Parallelism {
-  int tp = 1;                 // tensor parallel
-  bool sp = false;            // sequence parallel (with TP: RS/AG instead of all-reduce)
-  int pp = 1;                 // pipeline stages
+  int tp = 1;       // tensor parallel
+  bool sp = false;  // sequence parallel (with TP: RS/AG instead of all-reduce)
+  int pp = 1;       // pipeline stages
   PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
-  int virtual_stages = 1;     // interleaved: model chunks per GPU
-  int dp = 1;                 // data parallel replicas
-  int zero_stage = 0;         // 0..3 (3 = FSDP: parameters sharded too)
-  int ep = 1;                 // expert parallel (within the DP x TP group of MoE layers)
-  int cp = 1;                 // context parallel
+  int virtual_stages = 1;  // interleaved: model chunks per GPU
+  int dp = 1;              // data parallel replicas
+  int zero_stage = 0;      // 0..3 (3 = FSDP: parameters sharded too)
+  int ep = 1;              // expert parallel (within the DP x TP group of MoE layers)
+  int cp = 1;              // context parallel
   std::int64_t micro_batch_seqs = 1;
 
   std::int64_t gpus() const { return static_cast<std::int64_t>(tp) * pp * dp * cp; }
@@ -43,15 +43,15 @@ std::string to_string(Framework f);
 struct TrainingSettings {
   std::int64_t global_batch_seqs = 0;
   std::int64_t seq_len = 0;
-  double tokens = 0;                   // tokens of the whole run
+  double tokens = 0;                      // tokens of the whole run
   Precision precision = Precision::bf16;  // GEMM precision (attention stays bf16)
   Recompute recompute = Recompute::selective;
   AttentionKernel attention_kernel = AttentionKernel::flash;
-  bool overlap_tp = false;    // TP collectives overlapped with GEMMs
-  bool overlap_dp = true;     // gradient reduction overlapped with backward
-  bool overlap_ep = true;     // EP all-to-all overlapped (DualPipe / dual micro-batch)
-  bool overlap_pp = true;     // pipeline sends overlapped in steady state
-  bool causal_mask = true;    // attention FLOPs actually computed (flash skips the upper triangle)
+  bool overlap_tp = false;  // TP collectives overlapped with GEMMs
+  bool overlap_dp = true;   // gradient reduction overlapped with backward
+  bool overlap_ep = true;   // EP all-to-all overlapped (DualPipe / dual micro-batch)
+  bool overlap_pp = true;   // pipeline sends overlapped in steady state
+  bool causal_mask = true;  // attention FLOPs actually computed (flash skips the upper triangle)
   Framework framework = Framework::megatron;
   // SMs a communication kernel holds while it runs beside compute. DeepSeek's stack reserves 20 of
   // the H800's 132 (DeepSeek-V3 Sec 3.2.2); elsewhere 0 unless the scenario sets it: NCCL's channel
@@ -72,7 +72,7 @@ TrainingSettings parse_training(const JsonObject& obj, const ModelSpec& model);
 
 // Refuses an impossible layout with InfeasibleError naming what and by how much:
 // degrees that do not divide heads, experts, layers or the batch; GPU count mismatch.
-void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettings& t,
-                  std::int64_t cluster_gpus, int gpus_per_node, const std::string& file);
+void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettings& t, std::int64_t cluster_gpus,
+                  int gpus_per_node, const std::string& file);
 
 }  // namespace gwsim

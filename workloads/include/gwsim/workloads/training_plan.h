@@ -29,9 +29,9 @@ struct Op {
   std::string name;
   OpClass op_class = OpClass::memory_bound;
   Precision precision = Precision::bf16;
-  double flops = 0;   // per execution
-  double bytes = 0;   // minimum HBM traffic per execution
-  double count = 1;   // executions per micro-batch in this stage
+  double flops = 0;  // per execution
+  double bytes = 0;  // minimum HBM traffic per execution
+  double count = 1;  // executions per micro-batch in this stage
   OpRole role = OpRole::other;
 };
 
@@ -39,8 +39,8 @@ struct Op {
 // stage i and its mirror stage pp-1-i, and half of the micro-batches pass through each: its ops are
 // both stages' ops at half count.
 struct StageWork {
-  int first_layer = 0, layers = 0;  // transformer layers of this rank's own stage (interleaved: all chunks)
-  int mirror_stage = -1;            // DualPipe: the other stage this rank holds
+  int first_layer = 0, layers = 0;        // transformer layers of this rank's own stage (interleaved: all chunks)
+  int mirror_stage = -1;                  // DualPipe: the other stage this rank holds
   double layers_per_micro_batch = 0;      // transformer blocks (MTP included) one micro-batch passes here
   double moe_layers_per_micro_batch = 0;  // of which MoE blocks
   bool has_embedding = false, has_head = false;
@@ -64,14 +64,14 @@ enum class CommPass { both, forward, backward };
 struct Comm {
   std::string name;
   CommKind kind = CommKind::tp;
-  std::string op;               // all_reduce | all_gather | reduce_scatter | all_to_all | p2p
-  double bytes = 0;             // nccl-tests "size": per-rank buffer (all_gather: gathered output)
-  int group = 1;                // ranks in the collective
+  std::string op;    // all_reduce | all_gather | reduce_scatter | all_to_all | p2p
+  double bytes = 0;  // nccl-tests "size": per-rank buffer (all_gather: gathered output)
+  int group = 1;     // ranks in the collective
   LinkClass link = LinkClass::scaleup;
-  int ranks_per_domain = 1;     // group members sharing one scale-up domain (hierarchical algorithms)
-  double scaleout_fraction = 0; // all-to-all: share of bytes that leave the scale-up domain
-  double per_micro_batch = 0;   // executions per micro-batch (forward + backward)
-  double per_step = 0;          // executions per step (gradient sync, parameter gather)
+  int ranks_per_domain = 1;      // group members sharing one scale-up domain (hierarchical algorithms)
+  double scaleout_fraction = 0;  // all-to-all: share of bytes that leave the scale-up domain
+  double per_micro_batch = 0;    // executions per micro-batch (forward + backward)
+  double per_step = 0;           // executions per step (gradient sync, parameter gather)
   CommPass pass = CommPass::both;
 };
 
@@ -92,10 +92,10 @@ struct TrainingPlan {
   Parallelism par;
   TrainingSettings train;
   ParamCounts params;
-  std::vector<StageWork> stages;   // one per pipeline rank
-  int critical_stage = 0;          // the stage with the most work (sets the step time)
-  std::vector<Comm> comms;         // of the critical stage
-  MemoryPerGpu memory;             // of the stage with the most memory
+  std::vector<StageWork> stages;  // one per pipeline rank
+  int critical_stage = 0;         // the stage with the most work (sets the step time)
+  std::vector<Comm> comms;        // of the critical stage
+  MemoryPerGpu memory;            // of the stage with the most memory
   int memory_stage = 0;
   FlopsPerToken flops_per_token;
   std::int64_t micro_batches = 0;  // per data-parallel replica per step
@@ -123,14 +123,14 @@ double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int m
 
 // Serving decode: each sequence's new tokens attend over its KV cache rather than over seq_len.
 struct DecodeAttention {
-  double sequences = 0;   // sequences in the batch; tokens / sequences query tokens each (MTP drafts)
-  double kv_len = 0;      // cached tokens each sequence attends to (mean)
+  double sequences = 0;                  // sequences in the batch; tokens / sequences query tokens each (MTP drafts)
+  double kv_len = 0;                     // cached tokens each sequence attends to (mean)
   Precision kv_cache = Precision::bf16;  // bf16, or fp8 with one fp32 scale per 64 elements
 };
 
 struct LayerOpsOptions {
   const DecodeAttention* decode = nullptr;  // null: attention over the sequence (training, prefill)
-  double experts_per_gpu = 0;  // routed experts one GPU holds, redundant copies included; 0: routed / ep
+  double experts_per_gpu = 0;               // routed experts one GPU holds, redundant copies included; 0: routed / ep
 };
 
 // Forward ops of one transformer layer for `tokens` tokens on one GPU (after TP/CP/EP splits).

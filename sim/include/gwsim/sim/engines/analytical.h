@@ -1,5 +1,6 @@
 #pragma once
-// The analytical backend: op and collective times from the cost layer (gwsim/cost/cost.h), overlap where the schedule allows it, pipeline bubbles from the schedule's formula.
+// The analytical backend: op and collective times from the cost layer (gwsim/cost/cost.h), overlap where the schedule
+// allows it, pipeline bubbles from the schedule's formula.
 #include <map>
 #include <string>
 #include <vector>
@@ -18,9 +19,9 @@ struct CommEstimate {
   std::string algorithm;
   double bytes = 0;
   int group = 1;
-  double time_s = 0;         // one execution
+  double time_s = 0;           // one execution
   double per_step_time_s = 0;  // all executions in a step on the critical stage
-  double exposed_s = 0;      // of which on the critical path
+  double exposed_s = 0;        // of which on the critical path
   double busbw_bps = 0;
 };
 
@@ -37,11 +38,12 @@ struct StepEstimate {
   std::vector<OpTime> top_ops;  // the critical stage's most expensive ops, slowest first
   // Per step.
   double step_time_s = 0;
-  std::map<std::string, double> breakdown_s;  // compute, recompute, bubble, optimizer, exposed_comm_<kind>, comm_sm_contention
+  std::map<std::string, double>
+      breakdown_s;  // compute, recompute, bubble, optimizer, exposed_comm_<kind>, comm_sm_contention
   std::vector<CommEstimate> comms;
   double tokens_per_s = 0;
   double compute_fraction = 0;
-  std::string bottleneck;      // the largest non-compute term, in words
+  std::string bottleneck;  // the largest non-compute term, in words
   std::vector<std::string> notes;
 };
 

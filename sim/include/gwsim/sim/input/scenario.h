@@ -20,11 +20,11 @@ namespace gwsim {
 // hwmodels/data/power.json and costs.json; `sources` says where each value came from ("scenario"
 // or the data file's source text), and the report carries it.
 struct PowerAssumptions {
-  double host_w_per_gpu = 0;        // CPU, memory, fans, PSU loss per GPU (NICs separate)
-  double nic_w = 0;                 // one scale-out NIC
-  double switch_w = 0;              // one scale-out switch, optics excluded
-  double transceiver_w = 0;         // one optical module, two per link
-  double storage_fraction = 0;      // storage and management, of server power
+  double host_w_per_gpu = 0;    // CPU, memory, fans, PSU loss per GPU (NICs separate)
+  double nic_w = 0;             // one scale-out NIC
+  double switch_w = 0;          // one scale-out switch, optics excluded
+  double transceiver_w = 0;     // one optical module, two per link
+  double storage_fraction = 0;  // storage and management, of server power
   double pue = 1.2;
   double gpu_power_fraction_of_tdp = 1.0;  // share of TDP drawn while training (stated)
   bool gpu_power_from_compute = false;     // instead: idle + (1 - idle) x simulated compute fraction
@@ -34,7 +34,7 @@ struct PowerAssumptions {
 };
 
 struct CostAssumptions {
-  double usd_per_gpu_hour = 2.0;    // rental price (what training.cost_usd uses)
+  double usd_per_gpu_hour = 2.0;  // rental price (what training.cost_usd uses)
   double server_usd_per_gpu = 0;
   double switch_usd = 0;
   double link_usd = 0;
@@ -43,20 +43,20 @@ struct CostAssumptions {
   double it_amortisation_years = 4;
   double facility_amortisation_years = 15;
   std::map<std::string, std::string> sources;
-  std::string source;               // of usd_per_gpu_hour
+  std::string source;  // of usd_per_gpu_hour
 };
 
 // Failures and checkpoints (defaults: hwmodels/data/reliability.json, Llama 3 405B's record).
 struct ReliabilityAssumptions {
-  double failure_rate_scale = 1.0;      // x the per-GPU-hour rates of every component
+  double failure_rate_scale = 1.0;  // x the per-GPU-hour rates of every component
   double checkpoint_bytes_per_param = 12;
   double checkpoint_write_gbs = 2000;
-  double checkpoint_write_s = -1;       // >= 0: stated; < 0: parameters x bytes / bandwidth
+  double checkpoint_write_s = -1;  // >= 0: stated; < 0: parameters x bytes / bandwidth
   double restart_s = 600;
-  double checkpoint_interval_s = 0;     // 0: the optimum (Daly 2006)
-  bool include_planned = true;          // planned maintenance costs a restart each
-  bool inject_failures = false;         // also simulate the run with seeded failures (failure_injection.h)
-  std::int64_t injection_trials = 1;    // Monte-Carlo trials: seed, seed + 1, ...
+  double checkpoint_interval_s = 0;   // 0: the optimum (Daly 2006)
+  bool include_planned = true;        // planned maintenance costs a restart each
+  bool inject_failures = false;       // also simulate the run with seeded failures (failure_injection.h)
+  std::int64_t injection_trials = 1;  // Monte-Carlo trials: seed, seed + 1, ...
   std::map<std::string, std::string> sources;
 };
 
@@ -72,7 +72,7 @@ struct GpuVariantRequest {
 };
 
 struct Scenario {
-  std::string file;       // where it was loaded from
+  std::string file;  // where it was loaded from
   std::string name;
   std::string description;
   ModelSpec model;
@@ -85,7 +85,7 @@ struct Scenario {
   CostAssumptions cost;
   ReliabilityAssumptions reliability;
   GpuVariantRequest gpu_variant;
-  Asymmetry asymmetry;    // des/simgrid: a straggler, a degraded link, skewed experts (asymmetry.h)
+  Asymmetry asymmetry;  // des/simgrid: a straggler, a degraded link, skewed experts (asymmetry.h)
   std::uint64_t seed = 1;
   nlohmann::json resolved;  // the scenario with every default and reference filled in
 };

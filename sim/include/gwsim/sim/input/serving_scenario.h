@@ -16,28 +16,28 @@ namespace gwsim {
 // How one instance spreads the model over its GPUs.
 struct InstanceLayout {
   int gpus = 0;
-  int attention_tp = 1;         // GPUs sharing one sequence's attention (and the dense layers)
-  int ep = 1;                   // GPUs the routed experts are spread over
-  int redundant_experts = 0;    // extra expert copies for load balance (DeepSeek: 32)
-  bool overlap = true;          // two micro-batches hide the all-to-all behind compute
+  int attention_tp = 1;       // GPUs sharing one sequence's attention (and the dense layers)
+  int ep = 1;                 // GPUs the routed experts are spread over
+  int redundant_experts = 0;  // extra expert copies for load balance (DeepSeek: 32)
+  bool overlap = true;        // two micro-batches hide the all-to-all behind compute
   double experts_per_gpu(const ModelSpec& m) const;
 };
 
 struct DecodeSettings {
   InstanceLayout layout;
-  double kv_len = 0;            // mean cached tokens per sequence
+  double kv_len = 0;  // mean cached tokens per sequence
   Precision kv_cache = Precision::bf16;
   std::optional<double> batch_per_gpu;  // sequences per GPU; empty: the largest that fits the SLO and memory
-  double tpot_slo_s = 0;        // 0: no time-per-output-token limit
-  int mtp_depth = 0;            // multi-token-prediction drafts per step
-  double mtp_acceptance = 0;    // chance each draft is accepted
-  double memory_utilization = 0.9;  // share of HBM the server may fill (weights + KV cache)
+  double tpot_slo_s = 0;                // 0: no time-per-output-token limit
+  int mtp_depth = 0;                    // multi-token-prediction drafts per step
+  double mtp_acceptance = 0;            // chance each draft is accepted
+  double memory_utilization = 0.9;      // share of HBM the server may fill (weights + KV cache)
 };
 
 struct PrefillSettings {
   InstanceLayout layout;
-  double prompt_len = 0;        // tokens each computed prompt attends over (causal)
-  double tokens_per_gpu = 0;    // prompt tokens one GPU runs per forward step (its chunk)
+  double prompt_len = 0;      // tokens each computed prompt attends over (causal)
+  double tokens_per_gpu = 0;  // prompt tokens one GPU runs per forward step (its chunk)
 };
 
 struct ServingScenario {
@@ -46,7 +46,7 @@ struct ServingScenario {
   ClusterSpec cluster;
   GpuSpec gpu;
   Profile profile;
-  std::string profile_ref;      // what "profile" resolved to (loadable again)
+  std::string profile_ref;                // what "profile" resolved to (loadable again)
   Precision precision = Precision::bf16;  // GEMM weights and the expert dispatch
   DecodeSettings decode;
   std::optional<PrefillSettings> prefill;
@@ -55,7 +55,7 @@ struct ServingScenario {
   double cache_hit_rate = 0;              // share of input tokens served from a prefix cache
   double usd_per_gpu_hour = 0;
   std::string usd_source;
-  nlohmann::json resolved;      // the input with references resolved
+  nlohmann::json resolved;  // the input with references resolved
 };
 
 // `overrides` are "path.to.key=value" strings applied before reading, as `gwsim run --set` does

@@ -28,14 +28,14 @@
 #include <string>
 #include <vector>
 
-#include "gwsim/sim/planning/goodput.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/goodput.h"
 
 namespace gwsim {
 
 struct FailureProcess {
-  std::string component;   // gpu, hbm, ... (reliability_defaults())
-  double rate_per_s = 0;   // the whole job's rate: GPUs x per GPU-hour x scale / 3600
+  std::string component;  // gpu, hbm, ... (reliability_defaults())
+  double rate_per_s = 0;  // the whole job's rate: GPUs x per GPU-hour x scale / 3600
 };
 
 struct InjectionSetup {
@@ -71,18 +71,18 @@ struct InjectionEvent {
 
 struct InjectionTrial {
   std::uint64_t seed = 0;
-  bool stalled = false;       // stopped by a guard: the job cannot make progress
-  double work_done_s = 0;     // = work_s unless stalled
-  double wall_s = 0;          // = work_done + lost_work + restart + checkpoint
-  double lost_work_s = 0;     // computation thrown away by failures
-  double restart_s = 0;       // time spent restarting (failed restarts included)
-  double checkpoint_s = 0;    // time spent writing checkpoints (aborted writes included)
+  bool stalled = false;            // stopped by a guard: the job cannot make progress
+  double work_done_s = 0;          // = work_s unless stalled
+  double wall_s = 0;               // = work_done + lost_work + restart + checkpoint
+  double lost_work_s = 0;          // computation thrown away by failures
+  double restart_s = 0;            // time spent restarting (failed restarts included)
+  double checkpoint_s = 0;         // time spent writing checkpoints (aborted writes included)
   std::int64_t interruptions = 0;  // unexpected failures
   std::int64_t planned = 0;
   std::int64_t failures_during_checkpoint = 0;
   std::int64_t failures_during_restart = 0;
-  std::int64_t checkpoints = 0;    // completed
-  std::int64_t restarts = 0;       // completed (one per interruption that is not followed by another during it)
+  std::int64_t checkpoints = 0;  // completed
+  std::int64_t restarts = 0;     // completed (one per interruption that is not followed by another during it)
   std::map<std::string, std::int64_t> by_component;
   std::vector<InjectionEvent> events;  // the first `keep_events`
   std::int64_t events_total = 0;
@@ -97,12 +97,12 @@ struct Spread {
 };
 
 struct InjectionResult {
-  InjectionTrial first;            // the run with the scenario's seed, events kept
-  std::int64_t trials = 0;         // run (fewer than asked if one stalled)
+  InjectionTrial first;     // the run with the scenario's seed, events kept
+  std::int64_t trials = 0;  // run (fewer than asked if one stalled)
   std::int64_t trials_asked = 0;
   Spread goodput, wall_days, interruptions, lost_work_hours;
-  bool stalled = false;            // some trial stalled; Monte-Carlo stopped there
-  std::string stall_note;          // which trial stopped, where, and by which guard
+  bool stalled = false;    // some trial stalled; Monte-Carlo stopped there
+  std::string stall_note;  // which trial stopped, where, and by which guard
 };
 
 // Trials seed, seed + 1, ..., seed + trials - 1; stops at the first stalled trial.

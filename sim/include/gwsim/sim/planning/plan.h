@@ -16,39 +16,39 @@
 #include <string>
 #include <vector>
 
-#include "gwsim/sim/planning/campus.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/campus.h"
 
 namespace gwsim {
 
 // What to search. An empty list means the default of docs/formats.md ("gwsim.plan/1").
 struct PlanSpace {
-  std::vector<std::string> chips;             // NAME or NAME@RULE:CAP; empty: the base scenario's chip
-  std::vector<std::int64_t> gpus;             // cluster sizes; empty: the base scenario's
+  std::vector<std::string> chips;               // NAME or NAME@RULE:CAP; empty: the base scenario's chip
+  std::vector<std::int64_t> gpus;               // cluster sizes; empty: the base scenario's
   std::vector<std::int64_t> global_batch_seqs;  // empty: the base scenario's
-  std::vector<Precision> precisions;          // empty: the base scenario's
-  std::vector<int> tp;                        // empty: divisors of the heads within a node
-  std::vector<bool> sp;                       // empty: {false, true} (only with tp > 1)
-  std::vector<int> pp;                        // empty: 1..layers
-  std::vector<PipelineSchedule> schedules;    // empty: all four (only with pp > 1)
-  std::vector<int> virtual_stages;            // interleaved; empty: every v >= 2 with layers % (pp*v) == 0
-  std::vector<int> ep;                        // empty: divisors of the routed experts (MoE), {1} (dense)
-  std::vector<int> cp;                        // empty: {1, 2, 4, 8}
-  std::vector<int> zero_stages;               // empty: {0, 1, 2, 3}
-  std::vector<std::int64_t> micro_batch_seqs;  // empty: {1, 2, 4, 8}
-  std::vector<Recompute> recompute;           // empty: {none, selective, full}
+  std::vector<Precision> precisions;            // empty: the base scenario's
+  std::vector<int> tp;                          // empty: divisors of the heads within a node
+  std::vector<bool> sp;                         // empty: {false, true} (only with tp > 1)
+  std::vector<int> pp;                          // empty: 1..layers
+  std::vector<PipelineSchedule> schedules;      // empty: all four (only with pp > 1)
+  std::vector<int> virtual_stages;              // interleaved; empty: every v >= 2 with layers % (pp*v) == 0
+  std::vector<int> ep;                          // empty: divisors of the routed experts (MoE), {1} (dense)
+  std::vector<int> cp;                          // empty: {1, 2, 4, 8}
+  std::vector<int> zero_stages;                 // empty: {0, 1, 2, 3}
+  std::vector<std::int64_t> micro_batch_seqs;   // empty: {1, 2, 4, 8}
+  std::vector<Recompute> recompute;             // empty: {none, selective, full}
 };
 
 enum class BudgetKind { rental, owned, capex };
 
 struct PlanConstraints {
-  double memory_headroom = 0;   // fraction of HBM left free (0: fill it)
-  double deadline_days = 0;     // wall-clock days (goodput included); 0: none
-  double power_mw = 0;          // facility MW cap; 0: none
-  double budget_usd = 0;        // 0: none
+  double memory_headroom = 0;  // fraction of HBM left free (0: fill it)
+  double deadline_days = 0;    // wall-clock days (goodput included); 0: none
+  double power_mw = 0;         // facility MW cap; 0: none
+  double budget_usd = 0;       // 0: none
   BudgetKind budget_kind = BudgetKind::rental;
-  std::string export_rule;      // every chip must be "not controlled" under it; empty: none
-  double min_goodput = 0;       // goodput fraction; 0: none
+  std::string export_rule;  // every chip must be "not controlled" under it; empty: none
+  double min_goodput = 0;   // goodput fraction; 0: none
 };
 
 enum class PlanObjective { time, cost, energy, gpus, power };
@@ -56,30 +56,30 @@ std::string to_string(PlanObjective o);
 std::string to_string(BudgetKind k);
 
 struct PlanRequest {
-  std::string file;             // the plan file or "command line" (for errors)
-  nlohmann::json base;          // the base scenario document (schema gwsim.scenario/1)
-  std::string base_file;        // where relative references in `base` resolve
-  bool base_layout = false;     // `base` states a layout (a scenario file): rank it among the results
+  std::string file;          // the plan file or "command line" (for errors)
+  nlohmann::json base;       // the base scenario document (schema gwsim.scenario/1)
+  std::string base_file;     // where relative references in `base` resolve
+  bool base_layout = false;  // `base` states a layout (a scenario file): rank it among the results
   PlanSpace space;
   PlanConstraints constraints;
   std::vector<PlanObjective> objectives{PlanObjective::time};
   int top_k = 10;
-  nlohmann::json query;         // the request as read, for the report
+  nlohmann::json query;  // the request as read, for the report
 };
 
 // One (chip, cluster size, global batch, precision) point: the scenario every layout of it shares.
 struct PlanContext {
-  std::string chip;             // as asked ("H100-SXM@2022-10:interconnect")
+  std::string chip;  // as asked ("H100-SXM@2022-10:interconnect")
   std::int64_t gpus = 0;
   std::int64_t global_batch_seqs = 0;
   Precision precision = Precision::bf16;
   bool ok = false;
-  std::string refused;          // why no layout of it runs (rule in `refused_rule`)
+  std::string refused;  // why no layout of it runs (rule in `refused_rule`)
   std::string refused_rule;
-  nlohmann::json doc;           // scenario document (parallelism filled per layout)
+  nlohmann::json doc;  // scenario document (parallelism filled per layout)
   Scenario scenario;
-  GpuSpec plan_gpu;             // scenario.gpu with unbounded HBM: the memory test is the planner's
-  bool fixed_power = true;      // GPU power fraction stated, so the footprint is per context
+  GpuSpec plan_gpu;         // scenario.gpu with unbounded HBM: the memory test is the planner's
+  bool fixed_power = true;  // GPU power fraction stated, so the footprint is per context
   ClusterFootprint footprint;
 };
 
@@ -91,13 +91,13 @@ std::string layout_string(const PlanLayout& l);
 
 // Breakdown terms of StepEstimate::breakdown_s, in this order.
 inline constexpr std::array<const char*, 10> kPlanBreakdownKeys = {
-    "bubble", "comm_sm_contention", "compute", "exposed_comm_cp", "exposed_comm_dp",
-    "exposed_comm_ep", "exposed_comm_pp", "exposed_comm_tp", "optimizer", "recompute"};
+    "bubble",          "comm_sm_contention", "compute",         "exposed_comm_cp", "exposed_comm_dp",
+    "exposed_comm_ep", "exposed_comm_pp",    "exposed_comm_tp", "optimizer",       "recompute"};
 
 struct PlanResult {
   int context = 0;
   PlanLayout layout;
-  std::string key;              // canonical: chip, GPUs, batch, precision, layout (total order)
+  std::string key;  // canonical: chip, GPUs, batch, precision, layout (total order)
   double step_time_s = 0, tokens_per_s = 0, tokens_per_step = 0, mfu = 0;
   double days = 0, wall_clock_days = 0, goodput = 0;
   double gpu_hours = 0, cost_rental_usd = 0, cost_owned_usd = 0, capex_usd = 0;
@@ -105,7 +105,7 @@ struct PlanResult {
   double memory_bytes = 0, memory_fraction = 0;
   std::string bottleneck;
   std::array<double, kPlanBreakdownKeys.size()> breakdown_s{};
-  std::string infeasible;       // "" when every constraint holds, else the rule it broke
+  std::string infeasible;  // "" when every constraint holds, else the rule it broke
   // --verify des
   bool verified = false;
   double des_step_time_s = 0;
@@ -113,17 +113,17 @@ struct PlanResult {
 };
 
 struct PlanCounts {
-  std::int64_t enumerated = 0;  // layouts in the space (per context, contexts refused included)
+  std::int64_t enumerated = 0;                     // layouts in the space (per context, contexts refused included)
   std::map<std::string, std::int64_t> pruned;      // by rule, before any estimate
-  std::int64_t evaluated = 0;   // planned (and estimated when they fit)
+  std::int64_t evaluated = 0;                      // planned (and estimated when they fit)
   std::map<std::string, std::int64_t> infeasible;  // evaluated, refused by the rule named
   std::int64_t feasible = 0;
   std::int64_t unexpected_refusals = 0;  // plan_training refused what the pre-checks passed
 };
 
 struct PlanOptions {
-  int threads = 0;              // 0: std::thread::hardware_concurrency()
-  bool prune = true;            // false: brute force (every layout through plan_training; tests)
+  int threads = 0;    // 0: std::thread::hardware_concurrency()
+  bool prune = true;  // false: brute force (every layout through plan_training; tests)
   // Called from the search's threads now and then (done, total candidates); may be empty.
   std::function<void(std::int64_t, std::int64_t)> progress;
 };
@@ -161,7 +161,7 @@ nlohmann::json plan_result_scenario(const PlanOutcome& o, const PlanResult& r, i
 void verify_top_with_des(PlanOutcome& o);
 
 nlohmann::json plan_report_json(const PlanOutcome& o);  // schema gwsim.plan-report/1
-std::string plan_report_csv(const PlanOutcome& o);     // the ranked top k, one row each
-std::string format_plan(const PlanOutcome& o);         // the summary `gwsim plan` prints
+std::string plan_report_csv(const PlanOutcome& o);      // the ranked top k, one row each
+std::string format_plan(const PlanOutcome& o);          // the summary `gwsim plan` prints
 
 }  // namespace gwsim

@@ -18,12 +18,20 @@ struct PublishedFigure {
   double high = 0;  // == low for a plain number; +infinity for a lower bound
   PublishedFigure() = default;
   PublishedFigure(double value) : low(value), high(value) {}  // NOLINT: a plain number converts
-  static PublishedFigure at_least(double v) { PublishedFigure f(v); f.high = std::numeric_limits<double>::infinity(); return f; }
-  static PublishedFigure between(double lo, double hi) { PublishedFigure f(lo); f.high = hi; return f; }
+  static PublishedFigure at_least(double v) {
+    PublishedFigure f(v);
+    f.high = std::numeric_limits<double>::infinity();
+    return f;
+  }
+  static PublishedFigure between(double lo, double hi) {
+    PublishedFigure f(lo);
+    f.high = hi;
+    return f;
+  }
   bool is_lower_bound() const { return high == std::numeric_limits<double>::infinity(); }
   bool is_range() const { return high != low && !is_lower_bound(); }
   double value() const { return is_range() ? (low + high) / 2 : low; }  // what a table shows
-  std::string text() const;                                            // "0.9", ">0.9", "46-48"
+  std::string text() const;                                             // "0.9", ">0.9", "46-48"
 };
 
 struct ValidationRow {
@@ -31,9 +39,9 @@ struct ValidationRow {
   std::string metric;
   PublishedFigure published;
   double predicted = 0;
-  std::string scenario;   // scenario (and overrides) that produced the prediction
-  std::string note;       // what the comparison assumes or why it misses
-  std::string kind;       // the case's kind: training, kernel, collective, spec, inference
+  std::string scenario;  // scenario (and overrides) that produced the prediction
+  std::string note;      // what the comparison assumes or why it misses
+  std::string kind;      // the case's kind: training, kernel, collective, spec, inference
   // Set on rows predicted by running a training scenario (the backend changes them): the region of
   // that scenario, and on the row that states the run's speed (one per published run) whether it
   // is a time (step time, GPU-hours: "step_time") or a rate (TFLOP/s: "throughput").

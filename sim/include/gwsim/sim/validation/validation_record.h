@@ -18,14 +18,14 @@ namespace gwsim {
 struct RecordedRow {
   std::string case_id;
   std::string metric;
-  std::string kind;                          // the case's kind (training, kernel, ...)
+  std::string kind;  // the case's kind (training, kernel, ...)
   double analytical_error_pct = 0;
-  std::optional<double> des_error_pct;       // rows predicted by a training scenario only
-  std::optional<bool> in_sample;             // unset until someone decides (the test then fails)
-  std::string reason;                        // what was (or was not) built from the row's figure
-  std::string cause;                         // why it misses, where it misses by more than 10%
-  std::string speed_sense;                   // "step_time" | "throughput" | "" (validation.h)
-  std::optional<ValidationRegion> region;    // the scenario's region, for rows predicted by one
+  std::optional<double> des_error_pct;     // rows predicted by a training scenario only
+  std::optional<bool> in_sample;           // unset until someone decides (the test then fails)
+  std::string reason;                      // what was (or was not) built from the row's figure
+  std::string cause;                       // why it misses, where it misses by more than 10%
+  std::string speed_sense;                 // "step_time" | "throughput" | "" (validation.h)
+  std::optional<ValidationRegion> region;  // the scenario's region, for rows predicted by one
   std::string scenario;
 
   // The recorded error for a backend: des where recorded, else analytical (rows the backend does

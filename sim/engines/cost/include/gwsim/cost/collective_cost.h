@@ -10,8 +10,8 @@
 namespace gwsim {
 
 struct CollectiveRequest {
-  std::string op;              // all_reduce | all_gather | reduce_scatter | all_to_all | p2p
-  double bytes = 0;            // nccl-tests size
+  std::string op;    // all_reduce | all_gather | reduce_scatter | all_to_all | p2p
+  double bytes = 0;  // nccl-tests size
   int group = 1;
   LinkClass link = LinkClass::scaleup;
   int ranks_per_domain = 1;
@@ -20,8 +20,8 @@ struct CollectiveRequest {
 
 struct CollectiveCost {
   double time_s = 0;
-  double algbw_bps = 0;   // bytes / time
-  double busbw_bps = 0;   // nccl-tests bus bandwidth
+  double algbw_bps = 0;  // bytes / time
+  double busbw_bps = 0;  // nccl-tests bus bandwidth
   std::string algorithm;
 };
 

@@ -35,8 +35,8 @@ CollectiveCost comm_cost(const Comm& comm, const ClusterSpec& cluster, const Pro
 // writes them back with the bf16 weights, a memory-bound pass over the parameters the GPU updates
 // (its ZeRO shard from stage 1 on).
 Op optimizer_op(const StageWork& stage, const Parallelism& par, const TrainingSettings& train);
-double optimizer_time_s(const StageWork& stage, const Parallelism& par, const TrainingSettings& train, const GpuSpec& gpu,
-                        const Profile& profile);
+double optimizer_time_s(const StageWork& stage, const Parallelism& par, const TrainingSettings& train,
+                        const GpuSpec& gpu, const Profile& profile);
 
 // Communication kernels take SMs from compute (DeepSeek-V3 Sec 3.2.2: 20 of the H800's 132 SMs
 // for all-to-all), so compute beside them runs on the rest: the extra time per second of such

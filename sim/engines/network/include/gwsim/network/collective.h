@@ -26,12 +26,12 @@
 namespace gwsim::net {
 
 struct CollectiveSpec {
-  std::string op = "all_reduce";  // all_reduce | all_gather | reduce_scatter | all_to_all
-  double bytes = 0;               // nccl-tests size (all_gather: the gathered output)
-  std::vector<int> ranks;         // GPUs taking part, in rank order; empty: GPUs 0..n-1 of the topology
-  std::string algorithm = "auto"; // ring | tree | direct | hierarchical | nvls | sharp | auto
-  bool aggregate = true;          // flow groups over symmetric flows (des); false: one flow per pair
-  bool nvls_capable = false;      // the scale-up switch reduces in network (NVSwitch 3+)
+  std::string op = "all_reduce";   // all_reduce | all_gather | reduce_scatter | all_to_all
+  double bytes = 0;                // nccl-tests size (all_gather: the gathered output)
+  std::vector<int> ranks;          // GPUs taking part, in rank order; empty: GPUs 0..n-1 of the topology
+  std::string algorithm = "auto";  // ring | tree | direct | hierarchical | nvls | sharp | auto
+  bool aggregate = true;           // flow groups over symmetric flows (des); false: one flow per pair
+  bool nvls_capable = false;       // the scale-up switch reduces in network (NVSwitch 3+)
   // all_to_all only: share of each rank's bytes that leaves its scale-up domain. <0: uniform
   // destinations ((n - local) / n). MoE dispatch with node-limited routing and per-node dedup
   // (DeepSeek-V3: a token reaches at most 4 nodes and crosses the fabric once per node) sends

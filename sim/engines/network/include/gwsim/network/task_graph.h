@@ -45,12 +45,12 @@ enum class TaskKind { delay, transfer };
 
 struct Task {
   TaskKind kind = TaskKind::delay;
-  double delay_s = 0;          // delay: its duration
-  int batch = -1;              // transfer: index into TaskGraph::batches
-  double bytes_per_flow = 0;   // transfer: bytes each member flow moves (before bytes_factor)
-  std::vector<int> after;      // tasks that must finish before this one starts
-  std::string label;           // for traces and debugging
-  int track = -1;              // trace track (a GPU stream), -1: none
+  double delay_s = 0;         // delay: its duration
+  int batch = -1;             // transfer: index into TaskGraph::batches
+  double bytes_per_flow = 0;  // transfer: bytes each member flow moves (before bytes_factor)
+  std::vector<int> after;     // tasks that must finish before this one starts
+  std::string label;          // for traces and debugging
+  int track = -1;             // trace track (a GPU stream), -1: none
 };
 
 struct TaskGraph {
@@ -70,9 +70,9 @@ struct TaskGraph {
 struct ExecutionResult {
   std::vector<double> start_s, finish_s;  // per task
   double makespan_s = 0;
-  std::vector<double> link_bytes;         // per topology link: bytes carried (all member flows)
-  long long events = 0;                   // engine events processed (for benchmarks)
-  long long variables = 0;                // rate variables the engine solved for at most at once
+  std::vector<double> link_bytes;  // per topology link: bytes carried (all member flows)
+  long long events = 0;            // engine events processed (for benchmarks)
+  long long variables = 0;         // rate variables the engine solved for at most at once
 };
 
 }  // namespace gwsim::net

@@ -33,9 +33,9 @@ struct Vertex {
 enum class Ecmp { hash, dmodk };
 
 struct Link {
-  int src = 0, dst = 0;         // vertex ids
-  double capacity_bps = 0;      // bytes per second, this direction
-  double latency_s = 0;         // paid once by every flow crossing it
+  int src = 0, dst = 0;     // vertex ids
+  double capacity_bps = 0;  // bytes per second, this direction
+  double latency_s = 0;     // paid once by every flow crossing it
   LinkClass link_class = LinkClass::scaleup;
 };
 
@@ -66,8 +66,8 @@ class Topology {
   // fixed_nics(): one plane and one NIC per GPU, so a GPU's way into the fabric never depends on
   // the destination.
   bool fixed_nics() const;
-  int leaf_of(int gpu) const;                       // leaf id (plane 0) of the GPU's NIC
-  int leaf_count() const;                           // leaves of plane 0
+  int leaf_of(int gpu) const;                             // leaf id (plane 0) of the GPU's NIC
+  int leaf_count() const;                                 // leaves of plane 0
   void up_links(int gpu, std::vector<int>& out) const;    // gpu->nic, nic->leaf
   void down_links(int gpu, std::vector<int>& out) const;  // leaf->nic, nic->gpu
   // The path route() takes from leaf_a to the leaf of dst_gpu under dmodk (depends only on dst).

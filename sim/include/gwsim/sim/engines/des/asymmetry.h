@@ -29,14 +29,14 @@ class Topology;
 struct Asymmetry {
   struct Straggler {
     bool active = false;
-    int stage = 0;             // pipeline rank holding the slow GPU
-    double slowdown_pct = 0;   // its compute takes this much longer
+    int stage = 0;            // pipeline rank holding the slow GPU
+    double slowdown_pct = 0;  // its compute takes this much longer
   } straggler;
   struct DegradedLink {
     bool active = false;
-    int stage = 0;             // pipeline rank whose representative GPU owns the link
-    std::string link = "nic";  // nic | nvlink | leaf_uplink
-    double capacity_pct = 100; // what is left of the link's bandwidth
+    int stage = 0;              // pipeline rank whose representative GPU owns the link
+    std::string link = "nic";   // nic | nvlink | leaf_uplink
+    double capacity_pct = 100;  // what is left of the link's bandwidth
     bool failed = false;
   } link;
   struct ExpertRouting {

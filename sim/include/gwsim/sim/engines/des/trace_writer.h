@@ -23,7 +23,7 @@ struct TraceSpan {
 
 // Times are written in microseconds with three decimals (whole nanoseconds); spans are placed on
 // lanes by those rounded times, so what a viewer reads nests exactly as it was placed.
-std::string chrome_trace_json(const std::vector<std::string>& process_names, const std::vector<std::string>& track_names,
-                              const std::vector<TraceSpan>& spans);
+std::string chrome_trace_json(const std::vector<std::string>& process_names,
+                              const std::vector<std::string>& track_names, const std::vector<TraceSpan>& spans);
 
 }  // namespace gwsim

@@ -31,27 +31,27 @@ struct LinkLoad {
 // the simulated step puts on the links (the representative's included; the others as copies whose
 // flows load the shared links, CollectiveSpec::copies).
 struct CommInstances {
-  std::string name;        // the plan's comm: ep_dispatch, dp_grad_reduce_scatter, pp_send_recv ...
-  std::string kind;        // tp | cp | ep | pp | dp
-  int group = 0;           // GPUs in one instance (pp: 2, a send between two stages)
-  int simulated = 0;       // instances per stage on the simulated links; 0: its analytical cost stands in
-  double per_stage = 0;    // instances a real stage runs at once (gpus / pp / group; pp: gpus / pp sends)
+  std::string name;      // the plan's comm: ep_dispatch, dp_grad_reduce_scatter, pp_send_recv ...
+  std::string kind;      // tp | cp | ep | pp | dp
+  int group = 0;         // GPUs in one instance (pp: 2, a send between two stages)
+  int simulated = 0;     // instances per stage on the simulated links; 0: its analytical cost stands in
+  double per_stage = 0;  // instances a real stage runs at once (gpus / pp / group; pp: gpus / pp sends)
 };
 
 struct DesStepResult {
   StepEstimate step;
-  int simulated_ranks = 0;             // GPUs whose work is simulated (one per stage)
-  double ranks_represented = 0;        // GPUs they stand for
-  std::vector<CommInstances> instances;  // per comm of the plan, in its order
-  int sub_cluster_gpus = 0;            // GPUs of the topology the step runs on
-  double flows = 0;                    // member flows over all transfers (what a per-flow simulator would run)
-  int traffic_gpus = 0;                // GPUs of the sub-cluster whose collectives' flows are on the links
-  long long events = 0;                // engine events
-  long long tasks = 0;                 // task-graph size
-  std::vector<std::string> notes;      // approximations made
-  std::vector<LinkLoad> busiest_links;  // of the simulated sub-cluster, busiest first (at most 10)
+  int simulated_ranks = 0;                     // GPUs whose work is simulated (one per stage)
+  double ranks_represented = 0;                // GPUs they stand for
+  std::vector<CommInstances> instances;        // per comm of the plan, in its order
+  int sub_cluster_gpus = 0;                    // GPUs of the topology the step runs on
+  double flows = 0;                            // member flows over all transfers (what a per-flow simulator would run)
+  int traffic_gpus = 0;                        // GPUs of the sub-cluster whose collectives' flows are on the links
+  long long events = 0;                        // engine events
+  long long tasks = 0;                         // task-graph size
+  std::vector<std::string> notes;              // approximations made
+  std::vector<LinkLoad> busiest_links;         // of the simulated sub-cluster, busiest first (at most 10)
   std::vector<std::string> asymmetry_applied;  // scenario "asymmetry": what was changed, one line each
-  std::string trace_json;              // Chrome trace-event JSON (filled when asked for)
+  std::string trace_json;                      // Chrome trace-event JSON (filled when asked for)
 };
 
 // backend: "des" or "simgrid". The simgrid backend refuses graphs above its flow limit (InputError).
