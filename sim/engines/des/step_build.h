@@ -17,7 +17,7 @@
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/workloads/training_plan.h"
 
-namespace gwsim::des_step {
+namespace gwsim {
 
 constexpr double kSimgridFlowLimit = 2e6;          // member flows SimGrid is asked to simulate at most
 constexpr std::int64_t kMaxSimulatedGpus = 65536;  // sub-cluster size cap (des)
@@ -198,4 +198,4 @@ struct StepSchedule {
 
 StepSchedule build_step_schedule(const StepInputs& in, std::vector<StageTemplates>& st, InstanceBuilder& inst);
 
-}  // namespace gwsim::des_step
+}  // namespace gwsim

@@ -6,7 +6,7 @@
 #include "gwsim/network/collective.h"
 #include "step_build.h"
 
-namespace gwsim::des_step {
+namespace gwsim {
 
 using namespace net;
 
@@ -305,4 +305,4 @@ Template& InstanceBuilder::pipeline_send(int src, int dst) {
   return it->second;
 }
 
-}  // namespace gwsim::des_step
+}  // namespace gwsim

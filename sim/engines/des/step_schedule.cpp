@@ -9,7 +9,7 @@
 #include "gwsim/sim/engines/analytical.h"
 #include "step_build.h"
 
-namespace gwsim::des_step {
+namespace gwsim {
 
 using namespace net;
 
@@ -298,4 +298,4 @@ StepSchedule build_step_schedule(const StepInputs& in, std::vector<StageTemplate
   return ScheduleBuilder(in, st, inst).build();
 }
 
-}  // namespace gwsim::des_step
+}  // namespace gwsim

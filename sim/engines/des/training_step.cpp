@@ -58,7 +58,6 @@ namespace gwsim {
 namespace {
 
 using namespace net;
-using namespace des_step;
 
 // The schedule: every rank's order of passes (pipeline_schedule.h). An interleaved rank's work is
 // split into v chunks; every other schedule runs one chunk's worth per pass (DualPipe: a stage of
