@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "gwsim/common/hash.h"
 #include "gwsim/network/collective.h"
 #include "step_build.h"
 
@@ -47,13 +48,6 @@ std::vector<char> free_positions(const StepLayout& lay) {
       for (int j = 0; j < lay.lane_span; ++j)
         if (regions[lay.gpu_at(s, d, j)] > 1) free_position[static_cast<std::size_t>(d) * lay.lane_span + j] = 0;
   return free_position;
-}
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -133,7 +127,7 @@ std::vector<double> EngineEntries::per_batch(const TaskGraph& g) {
         if (sig_[l] == 0) touched_.push_back(l);
         std::uint64_t kb = 0;
         std::memcpy(&kb, &k, sizeof kb);
-        sig_[l] = mix(sig_[l] ^ mix(group_id * 0x100000001b3ULL ^ kb)) | 1;  // never 0 once used
+        sig_[l] = splitmix64(sig_[l] ^ splitmix64(group_id * 0x100000001b3ULL ^ kb)) | 1;  // never 0 once used
       }
     }
   std::sort(touched_.begin(), touched_.end());  // the engine keeps the lowest id of a class

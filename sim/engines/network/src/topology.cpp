@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gwsim/common/hash.h"
 #include "gwsim/common/input_error.h"
 
 namespace gwsim::net {
@@ -36,14 +37,6 @@ struct EdgeProps {
   int link_id = 0;
 };
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, EdgeProps>;
-
-// splitmix64: a cheap, well-mixed hash; the seed makes ECMP choices reproducible per scenario.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -113,8 +106,8 @@ struct Topology::Impl {
   void build();
   void build_plane(int p, const std::vector<int>& plane_nics);
   std::uint64_t hash(int src, int dst, int salt) const {
-    return mix(seed ^ mix((static_cast<std::uint64_t>(src) << 32) ^ static_cast<std::uint64_t>(dst)) ^
-               (static_cast<std::uint64_t>(salt) * 0x632be59bd9b4e019ULL));
+    return splitmix64(seed ^ splitmix64((static_cast<std::uint64_t>(src) << 32) ^ static_cast<std::uint64_t>(dst)) ^
+                      (static_cast<std::uint64_t>(salt) * 0x632be59bd9b4e019ULL));
   }
 };
 
