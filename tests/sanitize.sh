@@ -19,4 +19,7 @@ cmake --build build-asan -j"$(nproc)"
 
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+# The mutation replay (2000 runs of the gwsim executable) is left to the release stage of .ci/run:
+# under ASan it takes more than its 600 s on CI's 2 cores. The input parsers stay covered here by
+# the fuzz replays and the bad-input tests.
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E '^cli_mutation_replay$'
