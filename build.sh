@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 packages=(build-essential cmake ninja-build pkg-config git
           nlohmann-json3-dev libfmt-dev libcli11-dev libeigen3-dev libboost-graph-dev libsimgrid-dev
           libgtest-dev libgmock-dev libbenchmark-dev qt6-base-dev qt6-charts-dev libqt6opengl6-dev
-          python3 clang-format)
+          libopenmpi-dev openmpi-bin python3 clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

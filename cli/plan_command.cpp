@@ -1,11 +1,13 @@
 // gwsim plan PLAN.json | --model M --tokens T --gpu G --gpus A:B [...] | --scenario S --search parallelism
 //   [--objective time,cost] [--deadline-days D] [--power-mw P] [--budget-usd B] [--export-rule R]
 //   [--json FILE] [--csv FILE] [--emit DIR] [--verify des] [--threads N] [--quiet]
+// Under `mpirun -n N` the search is split over the N processes; rank 0 prints and writes.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -14,6 +16,7 @@
 #include "gwsim/common/output_file.h"
 #include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/report/report.h"
+#include "mpi_world.h"
 
 namespace gwsim::cli {
 
@@ -153,6 +156,49 @@ class Progress {
   bool printed_final_ = false;
 };
 
+// Runs one plan query: the search (split over MPI ranks when `mpi` has several), then, on rank 0,
+// the files and the summary.
+void run_plan_command(const Options& o, const MpiWorld* mpi) {
+  PlanRequest req;
+  if (!o.plan_file.empty()) {
+    if (query_flags_given(o))
+      throw InputError("command line", "", "expected a plan file or query flags (--model, --scenario ...), not both");
+    req = load_plan_request(o.plan_file);
+  } else {
+    req = parse_plan_request(query_from_flags(o), "command line");
+  }
+  PlanOptions options;
+  options.threads = o.threads;
+  const bool speaks = mpi == nullptr || mpi->rank() == 0;
+  Progress progress(!o.quiet && speaks);
+  if (!o.quiet && speaks) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
+  if (mpi && mpi->size() > 1) {
+    options.rank = mpi->rank();
+    options.ranks = mpi->size();
+    options.gather = [mpi](const std::string& mine) { return mpi->gather(mine); };
+  }
+  auto outcome = run_plan(req, options);
+  if (!outcome.root) return;
+  if (o.verify == "des") verify_top_with_des(outcome);
+  // Everything is built before anything is written: all files or none.
+  std::vector<OutputFile> files;
+  if (!o.json_out.empty()) files.push_back({o.json_out, plan_report_json(outcome).dump(1) + "\n", "--json"});
+  if (!o.csv_out.empty()) files.push_back({o.csv_out, plan_report_csv(outcome), "--csv"});
+  if (!o.emit_dir.empty()) {
+    for (std::size_t i = 0; i < outcome.top.size(); ++i)
+      files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1),
+                       plan_result_scenario(outcome, outcome.top[i], static_cast<int>(i + 1)).dump(2) + "\n",
+                       "--emit"});
+    std::error_code ec;
+    std::filesystem::create_directories(o.emit_dir, ec);
+    if (ec)
+      throw InputError("command line", "--emit",
+                       fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
+  }
+  write_files_atomically(files);
+  if (!o.quiet) std::cout << format_plan(outcome);
+}
+
 }  // namespace
 
 void add_plan_command(CLI::App& app) {
@@ -187,38 +233,22 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 256));
   cmd->add_flag("--quiet", opt->quiet, "No progress and no summary");
   cmd->callback([opt] {
-    const auto& o = *opt;
-    PlanRequest req;
-    if (!o.plan_file.empty()) {
-      if (query_flags_given(o))
-        throw InputError("command line", "", "expected a plan file or query flags (--model, --scenario ...), not both");
-      req = load_plan_request(o.plan_file);
-    } else {
-      req = parse_plan_request(query_from_flags(o), "command line");
+    const auto mpi = MpiWorld::join_if_launched();
+    // Only rank 0 speaks: every rank reads the same input, so an input error is the same line on
+    // each, and the results all reach rank 0.
+    if (mpi && mpi->rank() != 0) std::cerr.setstate(std::ios::badbit);
+    try {
+      run_plan_command(*opt, mpi.get());
+    } catch (const InputError&) {
+      throw;  // raised alike on every rank, before any of them gathers
+    } catch (const std::exception& e) {
+      // An error one rank alone meets would leave the others waiting in the gather: end them all.
+      if (mpi && mpi->size() > 1) {
+        std::fprintf(stderr, "gwsim: internal error on MPI rank %d: %s\n", mpi->rank(), e.what());
+        mpi->abort(1);
+      }
+      throw;
     }
-    PlanOptions options;
-    options.threads = o.threads;
-    Progress progress(!o.quiet);
-    if (!o.quiet) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
-    auto outcome = run_plan(req, options);
-    if (o.verify == "des") verify_top_with_des(outcome);
-    // Everything is built before anything is written: all files or none.
-    std::vector<OutputFile> files;
-    if (!o.json_out.empty()) files.push_back({o.json_out, plan_report_json(outcome).dump(1) + "\n", "--json"});
-    if (!o.csv_out.empty()) files.push_back({o.csv_out, plan_report_csv(outcome), "--csv"});
-    if (!o.emit_dir.empty()) {
-      for (std::size_t i = 0; i < outcome.top.size(); ++i)
-        files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1),
-                         plan_result_scenario(outcome, outcome.top[i], static_cast<int>(i + 1)).dump(2) + "\n",
-                         "--emit"});
-      std::error_code ec;
-      std::filesystem::create_directories(o.emit_dir, ec);
-      if (ec)
-        throw InputError("command line", "--emit",
-                         fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
-    }
-    write_files_atomically(files);
-    if (!o.quiet) std::cout << format_plan(outcome);
   });
 }
 

@@ -20,6 +20,7 @@
 #include "gwsim/sim/validation/validation_record.h"
 #include "gwsim/sim/validation/validation_region.h"
 #include "gwsim/workloads/training_plan.h"
+#include "plan_partial.h"
 
 namespace gwsim {
 
@@ -677,9 +678,11 @@ struct Search {
     }
   }
 
+  // This process's groups: every `ranks`-th from `rank` (all of them in one process).
   void work(Worker& w) {
+    const auto ranks = static_cast<std::size_t>(options.ranks), rank = static_cast<std::size_t>(options.rank);
     for (;;) {
-      const std::size_t gi = next.fetch_add(1);
+      const std::size_t gi = next.fetch_add(1) * ranks + rank;
       if (gi >= e.groups.size()) return;
       evaluate_group(w, e.groups[gi]);
     }
@@ -734,6 +737,43 @@ void merge_workers(std::vector<Worker>& workers, std::size_t k, const std::optio
   if (probe) out.probe_rank = better + 1;
 }
 
+// Across MPI ranks: each rank's workers travel as one partial (their counts summed, their tops
+// and fronts side by side); rank 0 turns every rank's partial back into a worker, rank keys and
+// Pareto points recomputed from the same contexts, and merges them as it merges threads.
+PlanPartial partial_of(const std::vector<Worker>& workers) {
+  PlanPartial p;
+  for (const auto& w : workers) {
+    p.counts.evaluated += w.counts.evaluated;
+    p.counts.feasible += w.counts.feasible;
+    p.counts.unexpected_refusals += w.counts.unexpected_refusals;
+    for (const auto& [rule, n] : w.counts.infeasible) p.counts.infeasible[rule] += n;
+    for (const auto& [rule, n] : w.counts.pruned) p.counts.pruned[rule] += n;
+    for (const auto& t : w.top) p.top.push_back(t.second);
+    for (const auto& f : w.front) p.front.push_back(f.second);
+    p.better_than_probe += w.better_than_probe;
+  }
+  return p;
+}
+
+Worker worker_of(PlanPartial p, const PlanOutcome& out) {
+  Worker w;
+  w.counts = std::move(p.counts);
+  for (auto& r : p.top) w.top.emplace_back(rank_key(r, out), std::move(r));
+  for (auto& r : p.front) w.front.emplace_back(pareto_point(r, out), std::move(r));
+  w.better_than_probe = p.better_than_probe;
+  return w;
+}
+
+// Sends this rank's workers to rank 0; there, replaces them with every rank's. False elsewhere.
+bool gather_ranks(const PlanOptions& options, std::vector<Worker>& workers, const PlanOutcome& out) {
+  if (options.ranks <= 1) return true;
+  const auto partials = options.gather(serialize_partial(partial_of(workers)));
+  if (options.rank != 0) return false;
+  workers.clear();
+  for (const auto& text : partials) workers.push_back(worker_of(parse_partial(text), out));
+  return true;
+}
+
 // Why #1 beats #2: the breakdown term that differs most (per step, or per million tokens when the
 // two steps hold different token counts).
 std::string why_the_winner(const PlanRequest& req, const PlanOutcome& out) {
@@ -781,6 +821,10 @@ PlanOutcome run_plan(const PlanRequest& req, const PlanOptions& options) {
   std::vector<Worker> workers(threads);
   Search search{req, options, e, out, probe, k};
   search.run(workers);
+  if (!gather_ranks(options, workers, out)) {
+    out.root = false;
+    return out;
+  }
   merge_workers(workers, k, probe, out);
 
   out.reason = why_the_winner(req, out);

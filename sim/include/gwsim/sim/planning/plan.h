@@ -126,9 +126,15 @@ struct PlanOptions {
   bool prune = true;  // false: brute force (every layout through plan_training; tests)
   // Called from the search's threads now and then (done, total candidates); may be empty.
   std::function<void(std::int64_t, std::int64_t)> progress;
+  // Several processes (MPI ranks) splitting one search: this one takes every `ranks`-th group of
+  // layouts from `rank`. `gather` sends this rank's partial result (text) to rank 0 and returns,
+  // on rank 0, every rank's in rank order (empty elsewhere). ranks == 1: no gather is called.
+  int rank = 0, ranks = 1;
+  std::function<std::vector<std::string>(const std::string&)> gather;
 };
 
 struct PlanOutcome {
+  bool root = true;  // false on MPI ranks other than 0: their results went to rank 0, this holds none
   PlanRequest request;
   std::vector<PlanContext> contexts;
   PlanCounts counts;
