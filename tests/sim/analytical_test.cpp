@@ -2,6 +2,8 @@
 // SMs communication kernels take, a scenario setting per framework.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
@@ -91,4 +93,57 @@ TEST(Analytical, ProfilesRefuseSoftwareChoices) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("p.json: $.comm_sms: not a hardware fact"), std::string::npos) << e.what();
   }
+}
+
+// The planner's fast path (PlanStages::critical: backward and recomputation ops for the critical
+// stage only, top_ops off) must price exactly what `gwsim run` prices: the same critical stage, its
+// same ops, and the same step, to the last bit. Every shipped training scenario, each with every
+// recomputation setting (selective keeps some ops, full all, none none).
+TEST(Analytical, PlannerFastPathPricesExactlyLikeTheFullPlan) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir() + "/scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    for (const char* rc : {"none", "selective", "full"}) {
+      Scenario s;
+      try {
+        s = load_scenario(entry.path().string(), {std::string("training.recompute=") + rc});
+      } catch (const InputError&) {
+        continue;  // e.g. memory that does not fit without recomputation
+      }
+      SCOPED_TRACE(entry.path().filename().string() + " recompute=" + rc);
+      auto plan = [&](PlanStages stages) {
+        return plan_training(s.model, s.parallelism, s.training, s.cluster, s.gpu, s.file, stages);
+      };
+      TrainingPlan full;
+      try {
+        full = plan(PlanStages::all);
+      } catch (const InfeasibleError&) {
+        EXPECT_THROW(plan(PlanStages::critical), InfeasibleError);  // memory is sized alike
+        continue;
+      }
+      const auto fast = plan(PlanStages::critical);
+      ASSERT_EQ(full.critical_stage, fast.critical_stage);
+      const auto& a = full.stages[full.critical_stage];
+      const auto& b = fast.stages[fast.critical_stage];
+      using Pass = std::vector<Op> StageWork::*;
+      for (Pass pass :
+           {&StageWork::forward, &StageWork::backward_input, &StageWork::backward_weight, &StageWork::recompute}) {
+        ASSERT_EQ((a.*pass).size(), (b.*pass).size());
+        for (std::size_t i = 0; i < (a.*pass).size(); ++i) {
+          EXPECT_EQ((a.*pass)[i].name, (b.*pass)[i].name);
+          EXPECT_EQ((a.*pass)[i].flops, (b.*pass)[i].flops);
+          EXPECT_EQ((a.*pass)[i].count, (b.*pass)[i].count);
+        }
+      }
+      const auto e_full = estimate_training_step(full, s.cluster, s.gpu, s.profile);
+      const auto e_fast = estimate_training_step(fast, s.cluster, s.gpu, s.profile, /*top_ops=*/false);
+      EXPECT_EQ(e_full.step_time_s, e_fast.step_time_s);
+      EXPECT_EQ(e_full.breakdown_s, e_fast.breakdown_s);
+      EXPECT_EQ(e_full.bottleneck, e_fast.bottleneck);
+      EXPECT_FALSE(e_full.top_ops.empty());
+      EXPECT_TRUE(e_fast.top_ops.empty());
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 30);  // 17 scenarios x 3 settings, less those that do not fit
 }

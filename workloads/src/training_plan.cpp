@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -192,21 +193,43 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
 namespace {
 
 // Backward of a forward op, split into the activation-gradient part (B) and weight-gradient part (W).
-void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
+// The backward ops of one forward op, as parts: the pass (input or weight gradient), the name
+// suffix, the kind and the work. add_backward builds them; stage_flops sums them without building.
+struct BackwardPart {
+  bool weight_pass;
+  const char* suffix;
+  OpClass op_class;
+  double flops, bytes;
+};
+struct BackwardParts {
+  std::array<BackwardPart, 2> part;
+  int n = 0;
+};
+
+BackwardParts backward_parts(const Op& f) {
+  BackwardParts p;
   if (is_gemm(f.op_class)) {
-    const bool has_weights = f.role != OpRole::attention_scores;
-    b.push_back(Op{f.name + "_dgrad", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
-    if (has_weights)
-      w.push_back(Op{f.name + "_wgrad", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
+    p.part[p.n++] = {false, "_dgrad", f.op_class, f.flops, f.bytes};
+    if (f.role != OpRole::attention_scores)
+      p.part[p.n++] = {true, "_wgrad", f.op_class, f.flops, f.bytes};
     else  // score/value GEMMs of unfused attention: both gradients are activation gradients
-      b.push_back(Op{f.name + "_dgrad2", f.op_class, f.precision, f.flops, f.bytes, f.count, f.role});
+      p.part[p.n++] = {false, "_dgrad2", f.op_class, f.flops, f.bytes};
   } else if (f.op_class == OpClass::attention) {
     // FlashAttention backward runs 5 matmuls for the forward's 2 (recomputed scores, dV, dP, dQ, dK).
-    b.push_back(
-        Op{f.name + "_bwd", OpClass::attention_backward, f.precision, 2.5 * f.flops, 2 * f.bytes, f.count, f.role});
+    p.part[p.n++] = {false, "_bwd", OpClass::attention_backward, 2.5 * f.flops, 2 * f.bytes};
   } else {
     // Elementwise backward reads the saved input and the incoming gradient and writes one gradient.
-    b.push_back(Op{f.name + "_bwd", f.op_class, f.precision, 0, 1.5 * f.bytes, f.count, f.role});
+    p.part[p.n++] = {false, "_bwd", f.op_class, 0, 1.5 * f.bytes};
+  }
+  return p;
+}
+
+void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
+  const auto parts = backward_parts(f);
+  for (int i = 0; i < parts.n; ++i) {
+    const auto& bp = parts.part[i];
+    (bp.weight_pass ? w : b)
+        .push_back(Op{f.name + bp.suffix, bp.op_class, f.precision, bp.flops, bp.bytes, f.count, f.role});
   }
 }
 
@@ -216,6 +239,10 @@ void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
 bool recomputed_selectively(const Op& f) {
   return f.op_class == OpClass::memory_bound || f.role == OpRole::attention_scores ||
          f.role == OpRole::mla_up_projection;
+}
+
+bool recomputed(const Op& f, const TrainingSettings& train) {
+  return train.recompute == Recompute::full || (train.recompute == Recompute::selective && recomputed_selectively(f));
 }
 
 // Activation bytes a layer keeps per token until its backward (per GPU): the tensors its backward
@@ -457,22 +484,47 @@ void fold_dualpipe(PlanContext& c, TrainingPlan& plan) {
   }
 }
 
+// A stage's FLOPs over all its passes, summed pass by pass in op order: the same number whether its
+// backward and recomputation ops are built (stage_cost) or not (stage_flops_from_forward).
 double stage_cost(const StageWork& s) {
   return sum_flops(s.forward) + sum_flops(s.backward_input) + sum_flops(s.backward_weight) + sum_flops(s.recompute);
 }
 
-// Backward and recomputation from the forward ops; the critical stage is the one with most work.
-void add_backward_and_pick_critical_stage(const PlanContext& c, TrainingPlan& plan) {
-  const TrainingSettings& train = c.train;
-  for (auto& sw : plan.stages) {
-    for (const auto& f : sw.forward) {
-      add_backward(f, sw.backward_input, sw.backward_weight);
-      if (train.recompute == Recompute::full || (train.recompute == Recompute::selective && recomputed_selectively(f)))
-        sw.recompute.push_back(f);
-    }
+double stage_flops_from_forward(const StageWork& s, const TrainingSettings& train) {
+  double input = 0, weight = 0, recompute = 0;
+  for (const auto& f : s.forward) {
+    const auto parts = backward_parts(f);
+    for (int i = 0; i < parts.n; ++i) (parts.part[i].weight_pass ? weight : input) += parts.part[i].flops * f.count;
+    if (recomputed(f, train)) recompute += f.flops * f.count;
   }
+  return sum_flops(s.forward) + input + weight + recompute;
+}
+
+void add_backward_ops(StageWork& sw, const TrainingSettings& train) {
+  for (const auto& f : sw.forward) {
+    add_backward(f, sw.backward_input, sw.backward_weight);
+    if (recomputed(f, train)) sw.recompute.push_back(f);
+  }
+}
+
+// Backward and recomputation from the forward ops; the critical stage is the one with most work.
+// With `all_stages` false only the critical stage gets its backward and recomputation ops (the
+// step estimate reads no other; the des backend, which runs every stage, asks for all).
+void add_backward_and_pick_critical_stage(const PlanContext& c, TrainingPlan& plan, bool all_stages) {
+  const TrainingSettings& train = c.train;
+  if (all_stages) {
+    for (auto& sw : plan.stages) add_backward_ops(sw, train);
+    for (int s = 1; s < c.par.pp; ++s)
+      if (stage_cost(plan.stages[s]) > stage_cost(plan.stages[plan.critical_stage])) plan.critical_stage = s;
+    return;
+  }
+  double worst = stage_flops_from_forward(plan.stages[0], train);
   for (int s = 1; s < c.par.pp; ++s)
-    if (stage_cost(plan.stages[s]) > stage_cost(plan.stages[plan.critical_stage])) plan.critical_stage = s;
+    if (const double cost = stage_flops_from_forward(plan.stages[s], train); cost > worst) {
+      worst = cost;
+      plan.critical_stage = s;
+    }
+  add_backward_ops(plan.stages[plan.critical_stage], train);
 }
 
 // FLOPs per token (whole model, not per GPU).
@@ -710,7 +762,7 @@ void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& fi
 }  // namespace
 
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
-                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file) {
+                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file, PlanStages stages) {
   check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
   if (train.comm_sms > 0 && train.comm_sms >= gpu.sm_count.value)
     throw InfeasibleError(file, "$.training.comm_sms",
@@ -735,7 +787,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const
                 std::vector<double>(par.pp, 0)};
   assign_chunks(c, pipeline_items(c), plan);
   if (par.schedule == PipelineSchedule::dualpipe) fold_dualpipe(c, plan);
-  add_backward_and_pick_critical_stage(c, plan);
+  add_backward_and_pick_critical_stage(c, plan, stages == PlanStages::all);
   count_flops_per_token(c, plan);
 
   // Communication of the critical stage.

@@ -11,18 +11,23 @@ namespace {
 
 constexpr std::size_t kTopOps = 15;
 
-// The critical stage's compute per micro-batch: by pass, by profile op class, and its slowest ops.
-void price_compute(StepEstimate& est, const StageWork& stage, const GpuSpec& gpu, const Profile& profile) {
-  est.forward_s = ops_time_s(stage.forward, gpu, profile);
-  est.backward_input_s = ops_time_s(stage.backward_input, gpu, profile);
-  est.backward_weight_s = ops_time_s(stage.backward_weight, gpu, profile);
-  est.recompute_s = ops_time_s(stage.recompute, gpu, profile);
+// The critical stage's compute per micro-batch: by pass, by profile op class, its GEMMs (what
+// overlapped TP hides behind) and, with `top_ops`, its slowest ops. Each op is priced once; the
+// sums run in the ops' order, as ops_time_s adds them.
+double price_compute(StepEstimate& est, const StageWork& stage, const GpuSpec& gpu, const Profile& profile,
+                     bool top_ops) {
   std::map<std::string, StepEstimate::OpTime> by_name;
-  for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute}) {
-    const bool recomputed = ops == &stage.recompute;
-    for (const auto& o : *ops) {
+  double gemm_by_pass[3] = {0, 0, 0};  // forward, backward_input, backward_weight
+  double* pass_total[4] = {&est.forward_s, &est.backward_input_s, &est.backward_weight_s, &est.recompute_s};
+  const std::vector<Op>* passes[4] = {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute};
+  for (int pass = 0; pass < 4; ++pass) {
+    const bool recomputed = pass == 3;
+    for (const auto& o : *passes[pass]) {
       const double t = op_time_s(o, gpu, profile);
+      *pass_total[pass] += t;
+      if (!recomputed && is_gemm(o.op_class)) gemm_by_pass[pass] += t;
       est.compute_by_class_s[o.op_class] += t;
+      if (!top_ops) continue;
       auto& agg = by_name[recomputed ? o.name + "_recompute" : o.name];
       agg.name = recomputed ? o.name + "_recompute" : o.name;
       agg.op_class = o.op_class;
@@ -37,6 +42,7 @@ void price_compute(StepEstimate& est, const StageWork& stage, const GpuSpec& gpu
     return a.time_s != b.time_s ? a.time_s > b.time_s : a.name < b.name;  // deterministic order
   });
   if (est.top_ops.size() > kTopOps) est.top_ops.resize(kTopOps);
+  return gemm_by_pass[0] + gemm_by_pass[1] + gemm_by_pass[2];
 }
 
 // The attention a micro-batch runs forward and backward (2.5x the forward): what context
@@ -200,15 +206,13 @@ double sum_of(const std::map<std::string, double>& by_kind) {
 }  // namespace
 
 StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
-                                    const Profile& profile) {
+                                    const Profile& profile, bool top_ops) {
   StepEstimate est;
   const auto& par = plan.par;
   const auto& tr = plan.train;
   const auto& stage = plan.stages[plan.critical_stage];
-  price_compute(est, stage, gpu, profile);
+  const double gemm_mb = price_compute(est, stage, gpu, profile, top_ops);
   const double compute_mb = est.forward_s + est.backward_input_s + est.backward_weight_s + est.recompute_s;
-  const double gemm_mb = gemm_time_s(stage.forward, gpu, profile) + gemm_time_s(stage.backward_input, gpu, profile) +
-                         gemm_time_s(stage.backward_weight, gpu, profile);
   const double m = static_cast<double>(plan.micro_batches);
 
   CommExposure x = price_comms(est, plan, cluster, gpu, profile, gemm_mb);

@@ -533,7 +533,7 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
   try {
     // Pruned search: HBM unbounded, so plan_training never throws for memory (no exception in the
     // hot path) and the memory test below is the same comparison against the real capacity.
-    plan = plan_training(s.model, L.par, t, s.cluster, prune ? c.plan_gpu : s.gpu, s.file);
+    plan = plan_training(s.model, L.par, t, s.cluster, prune ? c.plan_gpu : s.gpu, s.file, PlanStages::critical);
   } catch (const InfeasibleError& e) {
     rule = refusal_rule(e.what());
     return false;
@@ -549,7 +549,7 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
     rule = "memory_headroom";
     return false;
   }
-  const auto step = estimate_training_step(plan, s.cluster, s.gpu, s.profile);
+  const auto step = estimate_training_step(plan, s.cluster, s.gpu, s.profile, /*top_ops=*/false);
   const double gpus = static_cast<double>(s.cluster.gpus);
   r.step_time_s = step.step_time_s;
   r.tokens_per_s = step.tokens_per_s;

@@ -32,13 +32,6 @@ double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile&
   return t;
 }
 
-double gemm_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile) {
-  double t = 0;
-  for (const auto& o : ops)
-    if (is_gemm(o.op_class)) t += op_time_s(o, gpu, profile);
-  return t;
-}
-
 Op optimizer_op(const StageWork& stage, const Parallelism& par, const TrainingSettings& train) {
   // ZeRO stage 1 and up shard the optimizer state: dense parameters over the DP x CP replicas,
   // expert parameters over the replicas of each expert (dp x tp x cp / ep GPUs hold one).

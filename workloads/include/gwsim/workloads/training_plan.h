@@ -103,10 +103,16 @@ struct TrainingPlan {
   std::vector<std::string> notes;  // assumptions worth telling the user
 };
 
+// Which stages get their backward and recomputation ops: all (the des backend runs every stage), or
+// only the critical one (the analytical estimate reads no other: the planner's fast path). Every
+// other field of the plan, the critical stage included, is the same either way.
+enum class PlanStages { all, critical };
+
 // Builds the plan; throws InfeasibleError (naming `file` and the JSON path) for impossible layouts
 // and for memory that does not fit the GPU.
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
-                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file);
+                           const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file,
+                           PlanStages stages = PlanStages::all);
 
 // Where a group of `size` ranks, `stride` apart, sits: inside one scale-up domain of `domain` GPUs
 // or across several, and how many of its ranks share each domain.

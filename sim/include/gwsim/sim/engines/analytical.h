@@ -51,7 +51,9 @@ struct StepEstimate {
 // them): each communication's exposed share of its kind, tokens/s, compute fraction, bottleneck.
 void summarise_step(StepEstimate& est, const TrainingPlan& plan);
 
+// `top_ops` false: est.top_ops stays empty (the planner, which ranks millions of layouts, needs
+// none); every other figure is the same.
 StepEstimate estimate_training_step(const TrainingPlan& plan, const ClusterSpec& cluster, const GpuSpec& gpu,
-                                    const Profile& profile);
+                                    const Profile& profile, bool top_ops = true);
 
 }  // namespace gwsim

@@ -21,8 +21,6 @@ namespace gwsim {
 double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile);
 // Sum of op_time_s over a list of ops.
 double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile);
-// The GEMMs (dense and grouped) of a list of ops: what overlapped TP communication can hide behind.
-double gemm_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile& profile);
 
 // The collective a plan's communication runs, carrying `bytes` (its own per execution, or several
 // executions' summed, as the des backend batches them).
