@@ -193,11 +193,37 @@ const OpEfficiency& find_op(const Profile& p, OpClass op_class, std::optional<Pr
 
 }  // namespace
 
-const OpEfficiency& Profile::op(OpClass op_class, Precision precision) const {
-  return find_op(*this, op_class, precision);
+std::atomic<const OpEfficiency*>& OpLookupCache::slot(OpClass c, std::optional<Precision> p,
+                                                      std::size_t entries) const {
+  if (entries_.load(std::memory_order_acquire) != entries) {
+    clear();
+    entries_.store(entries, std::memory_order_release);
+  }
+  const std::size_t column = p ? static_cast<std::size_t>(*p) : kPrecisionSlots - 1;
+  return slots_[static_cast<std::size_t>(c) * kPrecisionSlots + column];
 }
 
-const OpEfficiency& Profile::op(OpClass op_class) const { return find_op(*this, op_class, std::nullopt); }
+void OpLookupCache::clear() const {
+  for (auto& s : slots_) s.store(nullptr, std::memory_order_relaxed);
+}
+
+namespace {
+
+const OpEfficiency& cached_op(const Profile& p, OpClass op_class, std::optional<Precision> precision) {
+  auto& slot = p.op_cache.slot(op_class, precision, p.ops.size());
+  if (const OpEfficiency* hit = slot.load(std::memory_order_acquire)) return *hit;
+  const OpEfficiency& found = find_op(p, op_class, precision);  // throws for a missing entry: nothing cached
+  slot.store(&found, std::memory_order_release);
+  return found;
+}
+
+}  // namespace
+
+const OpEfficiency& Profile::op(OpClass op_class, Precision precision) const {
+  return cached_op(*this, op_class, precision);
+}
+
+const OpEfficiency& Profile::op(OpClass op_class) const { return cached_op(*this, op_class, std::nullopt); }
 
 const CollectiveEfficiency& Profile::collective(LinkClass link, const std::string& op_name) const {
   const std::string link_name = to_string(link);

@@ -436,6 +436,9 @@ void assign_chunks(PlanContext& c, const WorkItems& work, TrainingPlan& plan) {
     const int stage = ch % par.pp;  // interleaved: chunk c lives on GPU c mod pp
     const int begin = starts[ch], end = ch + 1 < chunks ? starts[ch + 1] : items;
     auto& sw = plan.stages[stage];
+    std::size_t ops = sw.forward.size() + 1;  // (room for the embedding lookup)
+    for (int i = begin; i < end; ++i) ops += work.ops[i].size();
+    sw.forward.reserve(ops);  // one allocation per chunk, not one per doubling
     if (ch == 0) {
       sw.has_embedding = true;
       sw.forward.push_back(memory_op("embedding_lookup", 2 * kActivationBytes * c.tokens * c.h));
@@ -501,6 +504,8 @@ double stage_flops_from_forward(const StageWork& s, const TrainingSettings& trai
 }
 
 void add_backward_ops(StageWork& sw, const TrainingSettings& train) {
+  sw.backward_input.reserve(sw.forward.size());
+  sw.backward_weight.reserve(sw.forward.size());
   for (const auto& f : sw.forward) {
     add_backward(f, sw.backward_input, sw.backward_weight);
     if (recomputed(f, train)) sw.recompute.push_back(f);

@@ -3,6 +3,8 @@
 // collectives run on one GPU type, relative to the catalogue's peaks. The only place where
 // "how fast is this op" lives. Written by hand (published), by `gwsim calibrate --fit` (measured)
 // or by derivation from another profile (derived).
+#include <array>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +69,28 @@ struct CollectiveEfficiency {
 // reference stays valid for the program's life.
 const std::string& op_key(OpClass op_class, std::optional<Precision> precision = std::nullopt);
 
+// Profile::op's resolved look-ups, one slot per (op class, precision or none). op_time_s asks for
+// every op it prices, and the planner prices millions: a slot is filled on first use (threads may
+// race to fill it with the same pointer) and points into the owning profile's `ops`. A copy starts
+// empty (its pointers would point into the other profile), and the cache clears itself when the
+// number of entries in `ops` changes (an entry added after a look-up).
+class OpLookupCache {
+ public:
+  static constexpr std::size_t kPrecisionSlots = static_cast<std::size_t>(Precision::fp4) + 2;  // + "none"
+  OpLookupCache() = default;
+  OpLookupCache(const OpLookupCache&) {}
+  OpLookupCache& operator=(const OpLookupCache&) {
+    clear();
+    return *this;
+  }
+  std::atomic<const OpEfficiency*>& slot(OpClass c, std::optional<Precision> p, std::size_t entries) const;
+
+ private:
+  void clear() const;
+  mutable std::array<std::atomic<const OpEfficiency*>, kOpClasses.size() * kPrecisionSlots> slots_{};
+  mutable std::atomic<std::size_t> entries_{static_cast<std::size_t>(-1)};
+};
+
 struct Profile {
   std::string name;
   std::string gpu_name;
@@ -83,6 +107,8 @@ struct Profile {
   // The precision-less entry ("memory_bound"), with the same fallbacks.
   const OpEfficiency& op(OpClass op_class) const;
   const CollectiveEfficiency& collective(LinkClass link, const std::string& op) const;
+
+  OpLookupCache op_cache;  // Profile::op's resolved entries (not part of the profile's content)
 };
 
 }  // namespace gwsim
