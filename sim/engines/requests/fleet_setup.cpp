@@ -44,17 +44,27 @@ double mean_rate(const ArrivalSpec& a, double t0, double t1) {
   return sum / kPoints;
 }
 
-// Autoscaling (docs/serving.md): per interval, the instances the interval's mean arrival rate
-// takes at each instance's capacity at the SLO (gwsim serve's steady state: decode at the batch
-// that meets the TPOT limit, prefill at the scenario's chunk), over a target utilisation.
+// Autoscaling (docs/serving.md, "Autoscaling"): per interval, the instances the interval's mean
+// arrival rate takes at one instance's capacity at the SLO, over a target utilisation. That
+// capacity is gwsim serve's steady state at the request mix's lengths: decode at the batch that
+// meets the TPOT limit and memory at the mix's mean KV length per output token, E[P] + E[O^2] /
+// (2 E[O]) for independent prompt P and output O; prefill of the scenario's chunk attending over
+// the token-weighted mean prompt, E[P^2] / E[P] (where the simulator's chunks attend).
 void plan_autoscale(const ServingScenario& s, FleetSetup& f) {
   const RequestSimConfig& c = *s.requests;
   const AutoscaleSpec& a = *c.autoscale;
-  const nlohmann::json steady = run_serving(s);
+  ServingScenario mix = s;
+  mix.requests.reset();
+  const double prompt = mean_length(c.prompt), output = mean_length(c.output);
+  mix.decode.kv_len = prompt + mean_length(c.output, 2) / (2 * output);
+  mix.prefill->prompt_len = mean_length(c.prompt, 2) / prompt;
+  const nlohmann::json steady = run_serving(mix);
   f.decode_capacity_tokens_per_s = steady["decode"]["output_tokens_per_s_per_instance"].get<double>();
   f.prefill_capacity_tokens_per_s = steady["prefill"]["input_tokens_per_s_per_instance"].get<double>();
-  const double out_tokens = mean_length(c.output);
-  const double computed_prompt = mean_length(c.prompt) * (1 - c.prefix_hit_ratio);
+  f.capacity_kv_len = mix.decode.kv_len;
+  f.capacity_prompt_len = mix.prefill->prompt_len;
+  const double out_tokens = output;
+  const double computed_prompt = prompt * (1 - c.prefix_hit_ratio);
   f.autoscale_interval_s = a.interval_s;
   const auto intervals = static_cast<std::size_t>(std::ceil(c.duration_s / a.interval_s));
   for (std::size_t k = 0; k < intervals; ++k) {

@@ -29,12 +29,12 @@ std::int64_t draw_length(const LengthSpec& spec, Rng& rng) {
   return static_cast<std::int64_t>(capped);
 }
 
-double mean_length(const LengthSpec& spec) {
+double mean_length(const LengthSpec& spec, int power) {
   // The same draw as draw_length with u on a fine grid of quantiles instead of random: a fixed
   // quadrature, so sizing from it is deterministic. 4096 midpoints put the error of a lognormal of
   // sigma 1.5 well under 1 %.
   constexpr int kPoints = 4096;
-  auto cap = [&](double x) { return std::clamp(std::round(x), 1.0, static_cast<double>(spec.max)); };
+  auto cap = [&](double x) { return std::pow(std::clamp(std::round(x), 1.0, static_cast<double>(spec.max)), power); };
   if (spec.kind == LengthKind::fixed) return cap(spec.value);
   double sum = 0;
   if (spec.kind == LengthKind::lognormal) {

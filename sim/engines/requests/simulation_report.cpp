@@ -81,6 +81,8 @@ nlohmann::json fleet_json(const ServingScenario& s, const FleetSetup& f, const R
   j["autoscaled"] = !f.decode_active.empty();
   if (!f.decode_active.empty()) {
     j["autoscale_interval_s"] = f.autoscale_interval_s;
+    j["capacity_kv_len"] = f.capacity_kv_len;
+    j["capacity_prompt_len"] = f.capacity_prompt_len;
     j["decode_capacity_output_tokens_per_s_per_instance"] = f.decode_capacity_tokens_per_s;
     j["prefill_capacity_input_tokens_per_s_per_instance"] = f.prefill_capacity_tokens_per_s;
     j["decode_active_instances"] = f.decode_active;

@@ -21,6 +21,7 @@ struct FleetSetup {
   double kv_bytes_per_token = 0;  // one full copy, what a transfer moves
   std::vector<int> decode_active, prefill_active;  // autoscaling: instances per interval (empty: all)
   double autoscale_interval_s = 0;
+  double capacity_kv_len = 0, capacity_prompt_len = 0;  // the mix's lengths the capacities are priced at
   double decode_capacity_tokens_per_s = 0, prefill_capacity_tokens_per_s = 0;  // per instance, at the SLO
 };
 

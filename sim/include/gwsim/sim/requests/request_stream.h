@@ -20,8 +20,9 @@ struct RequestSpec {
 
 // Draws one length from a LengthSpec; clamped to [1, max].
 std::int64_t draw_length(const LengthSpec& spec, Rng& rng);
-// The mean of the distribution as drawn (the cap included), by quadrature of its quantiles.
-double mean_length(const LengthSpec& spec);
+// The mean of the distribution as drawn (the cap included), or of its `power`-th power, by
+// quadrature of its quantiles.
+double mean_length(const LengthSpec& spec, int power = 1);
 
 // A CSV trace (docs/serving.md, "Traces"): header `timestamp_s,prompt_tokens,output_tokens` with an
 // optional fourth column `session_id`; rows in non-decreasing time. At most `max_rows` are read.
