@@ -109,7 +109,7 @@ requests::PoolSpec parse_pool(const JsonObject& o) {
 
 requests::Routing parse_routing(const JsonObject& o) {
   const std::string r = o.one_of_or("routing", {"round_robin", "least_loaded", "prefix_affinity"}, "least_loaded");
-  return r == "round_robin" ? requests::Routing::round_robin
+  return r == "round_robin"       ? requests::Routing::round_robin
          : r == "prefix_affinity" ? requests::Routing::prefix_affinity
                                   : requests::Routing::least_loaded;
 }
@@ -137,7 +137,8 @@ void parse_autoscale(const JsonObject& root, const ServingScenario& s, requests:
   const JsonObject o = root.object("autoscale");
   if (c.arrivals.kind == ArrivalKind::trace)
     root.fail("autoscale", "expected no autoscaling with a trace (it sizes from the arrival rate and length laws)");
-  if (!s.prefill) root.fail("autoscale", "expected the scenario's \"prefill\" block: prefill capacity is sized from it");
+  if (!s.prefill)
+    root.fail("autoscale", "expected the scenario's \"prefill\" block: prefill capacity is sized from it");
   requests::AutoscaleSpec a;
   a.interval_s = o.positive("interval_s");
   if (c.duration_s / a.interval_s > 100000) o.fail("interval_s", "expected at most 100000 intervals over duration_s");

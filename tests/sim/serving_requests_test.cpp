@@ -23,15 +23,14 @@ namespace {
 // Llama 3 70B on one 8-GPU H100 node (tensor parallel), a small fleet and a short run.
 nlohmann::json llama() {
   auto doc = parse_json_file(data_dir() + "/scenarios/serving/llama3-70b-serving-h100.json");
-  doc["requests"] = {
-      {"arrivals", {{"process", "poisson"}, {"rate_per_s", 4}}},
-      {"prompt_tokens", {{"distribution", "lognormal"}, {"mean", 2000}, {"sigma", 1.0}, {"max", 16384}}},
-      {"output_tokens", {{"distribution", "lognormal"}, {"mean", 300}, {"sigma", 1.0}, {"max", 4096}}},
-      {"decode_pool", {{"instances", 2}, {"max_batch", 128}, {"max_tokens_per_step", 4096}}},
-      {"slo", {{"ttft_ms", 2000}, {"tpot_ms", 50}}},
-      {"duration_s", 120},
-      {"max_requests", 100000},
-      {"seed", 7}};
+  doc["requests"] = {{"arrivals", {{"process", "poisson"}, {"rate_per_s", 4}}},
+                     {"prompt_tokens", {{"distribution", "lognormal"}, {"mean", 2000}, {"sigma", 1.0}, {"max", 16384}}},
+                     {"output_tokens", {{"distribution", "lognormal"}, {"mean", 300}, {"sigma", 1.0}, {"max", 4096}}},
+                     {"decode_pool", {{"instances", 2}, {"max_batch", 128}, {"max_tokens_per_step", 4096}}},
+                     {"slo", {{"ttft_ms", 2000}, {"tpot_ms", 50}}},
+                     {"duration_s", 120},
+                     {"max_requests", 100000},
+                     {"seed", 7}};
   return doc;
 }
 
@@ -117,7 +116,7 @@ TEST(ServingRequests, SaturatedDecodeReproducesTheSteadyState) {
     auto doc = parse_json_file(data_dir() + "/scenarios/serving/" + std::string(name) + ".json");
     const ServingScenario base = parse(doc);
     const int gpus = base.decode.layout.gpus;
-    const int batch = 2 * gpus;                        // 2 sequences per GPU
+    const int batch = 2 * gpus;                       // 2 sequences per GPU
     const std::int64_t prompt = 2000, output = 2001;  // mean KV over the decode: 2000 + 1 + 1000
     doc["requests"] = {{"arrivals", {{"process", "poisson"}, {"rate_per_s", 1e6}}},
                        {"prompt_tokens", {{"distribution", "fixed"}, {"value", prompt}, {"max", prompt}}},

@@ -29,9 +29,9 @@ double kv_capacity_tokens(const ServingScenario& s, const InstanceLayout& layout
   const double usable = s.gpu.hbm_capacity_gb.value * 1e9 * s.decode.memory_utilization;
   const double weights = weight_bytes_per_gpu(s, layout, mtp_modules);
   if (weights >= usable)
-    throw InfeasibleError(s.file, "$." + block + ".gpus",
-                          fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable",
-                                      weights / 1e9, usable / 1e9));
+    throw InfeasibleError(
+        s.file, "$." + block + ".gpus",
+        fmt::format("the weights take {:.1f} GB per GPU, more than the {:.1f} GB usable", weights / 1e9, usable / 1e9));
   return std::floor((usable - weights) / decode_kv_bytes_per_token(s)) * layout.gpus;
 }
 

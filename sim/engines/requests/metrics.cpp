@@ -32,7 +32,7 @@ Summary summarize(std::vector<double> values) {
 }
 
 nlohmann::json summary_json(const Summary& s, double scale) {
-  return {{"count", s.count},    {"mean", s.mean * scale}, {"p50", s.p50 * scale},
+  return {{"count", s.count},     {"mean", s.mean * scale}, {"p50", s.p50 * scale},
           {"p90", s.p90 * scale}, {"p99", s.p99 * scale},   {"max", s.max * scale}};
 }
 

@@ -70,9 +70,9 @@ std::int64_t token_count(const std::string& field, const std::string& path, std:
     used = 0;
   }
   if (used != field.size() || !(v >= 1 && v <= static_cast<double>(limits::kMaxSeqLen)) || v != std::floor(v))
-    throw InputError(path, fmt::format("line {}", line),
-                     fmt::format("expected {} as a whole number of tokens in [1, {}], got \"{}\"", what,
-                                 limits::kMaxSeqLen, field));
+    throw InputError(
+        path, fmt::format("line {}", line),
+        fmt::format("expected {} as a whole number of tokens in [1, {}], got \"{}\"", what, limits::kMaxSeqLen, field));
   return static_cast<std::int64_t>(v);
 }
 
@@ -108,7 +108,8 @@ std::vector<RequestSpec> read_trace_csv(const std::string& path, std::int64_t ma
     if (line.empty() || line == "\r") continue;
     const auto f = split_csv(line);
     if (f.size() != header.size())
-      throw InputError(path, fmt::format("line {}", n), fmt::format("expected {} fields, got {}", header.size(), f.size()));
+      throw InputError(path, fmt::format("line {}", n),
+                       fmt::format("expected {} fields, got {}", header.size(), f.size()));
     RequestSpec r;
     std::size_t used = 0;
     try {

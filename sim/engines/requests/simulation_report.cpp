@@ -92,7 +92,8 @@ nlohmann::json fleet_json(const ServingScenario& s, const FleetSetup& f, const R
   j["average_nodes"] = gpu_s / span / gpn;
   j["peak_nodes"] = static_cast<double>(run.peak_gpus) / gpn;
   j["usd"] = gpu_s / 3600 * s.usd_per_gpu_hour;
-  j["usd_per_million_output_tokens"] = l.output_tokens > 0 ? gpu_s / 3600 * s.usd_per_gpu_hour / l.output_tokens * 1e6 : 0;
+  j["usd_per_million_output_tokens"] =
+      l.output_tokens > 0 ? gpu_s / 3600 * s.usd_per_gpu_hour / l.output_tokens * 1e6 : 0;
   return j;
 }
 
@@ -177,35 +178,38 @@ std::string format_simulation_summary(const nlohmann::json& r) {
   const auto& f = r["fleet"];
   auto row = [&](const char* name) {
     const auto& m = lat[name];
-    return fmt::format("  {:<20} P50 {:9.2f}  P90 {:9.2f}  P99 {:9.2f}  mean {:9.2f} ms\n", name, m["p50"].get<double>(),
-                       m["p90"].get<double>(), m["p99"].get<double>(), m["mean"].get<double>());
+    return fmt::format("  {:<20} P50 {:9.2f}  P90 {:9.2f}  P99 {:9.2f}  mean {:9.2f} ms\n", name,
+                       m["p50"].get<double>(), m["p90"].get<double>(), m["p99"].get<double>(), m["mean"].get<double>());
   };
-  std::string s = fmt::format("{} — request-level simulation (profile {} [{}])\n",
-                              r["scenario"]["name"].get<std::string>(),
-                              r["provenance"]["profile"]["name"].get<std::string>(),
-                              r["provenance"]["profile"]["kind"].get<std::string>());
-  s += fmt::format("  requests             {} arrived, {} completed, {} preemptions; {:.3g} input tokens ({:.1f} % cached), "
-                   "{:.3g} output tokens\n",
-                   q["arrived"].get<std::int64_t>(), q["completed"].get<std::int64_t>(),
-                   q["preemptions"].get<std::int64_t>(), q["input_tokens"].get<double>(),
-                   100 * q["cached_input_tokens"].get<double>() / std::max(1.0, q["input_tokens"].get<double>()),
-                   q["output_tokens"].get<double>());
+  std::string s = fmt::format(
+      "{} — request-level simulation (profile {} [{}])\n", r["scenario"]["name"].get<std::string>(),
+      r["provenance"]["profile"]["name"].get<std::string>(), r["provenance"]["profile"]["kind"].get<std::string>());
+  s += fmt::format(
+      "  requests             {} arrived, {} completed, {} preemptions; {:.3g} input tokens ({:.1f} % cached), "
+      "{:.3g} output tokens\n",
+      q["arrived"].get<std::int64_t>(), q["completed"].get<std::int64_t>(), q["preemptions"].get<std::int64_t>(),
+      q["input_tokens"].get<double>(),
+      100 * q["cached_input_tokens"].get<double>() / std::max(1.0, q["input_tokens"].get<double>()),
+      q["output_tokens"].get<double>());
   s += row("ttft") + row("tpot") + row("itl") + row("e2e");
-  s += fmt::format("  throughput           {:.0f} input + {:.0f} output tokens/s over {:.1f} s; per node {:.0f} in, {:.0f} out\n",
-                   t["input_tokens_per_s"].get<double>(), t["output_tokens_per_s"].get<double>(),
-                   t["span_s"].get<double>(), t["input_tokens_per_s_per_node"].get<double>(),
-                   t["output_tokens_per_s_per_node"].get<double>());
+  s += fmt::format(
+      "  throughput           {:.0f} input + {:.0f} output tokens/s over {:.1f} s; per node {:.0f} in, {:.0f} out\n",
+      t["input_tokens_per_s"].get<double>(), t["output_tokens_per_s"].get<double>(), t["span_s"].get<double>(),
+      t["input_tokens_per_s_per_node"].get<double>(), t["output_tokens_per_s_per_node"].get<double>());
   if (t.contains("prefill_input_tokens_per_s_per_node"))
     s += fmt::format("  per pool node        prefill {:.0f} input tokens/s, decode {:.0f} output tokens/s\n",
                      t["prefill_input_tokens_per_s_per_node"].get<double>(),
                      t["decode_output_tokens_per_s_per_node"].get<double>());
   const auto& g = r["goodput"];
-  s += fmt::format("  goodput              {:.1f} % of requests meet TTFT <= {:g} ms and TPOT <= {:g} ms ({:.2f} req/s)\n",
-                   100 * g["share_meeting_slo"].get<double>(), g["ttft_slo_ms"].get<double>(),
-                   g["tpot_slo_ms"].get<double>(), g["requests_per_s"].get<double>());
-  s += fmt::format("  fleet                {:.2f} nodes on average, {:g} at peak; {:.1f} GPU-hours, ${:.3f} per million output tokens\n",
-                   f["average_nodes"].get<double>(), f["peak_nodes"].get<double>(), f["gpu_hours"].get<double>(),
-                   f["usd_per_million_output_tokens"].get<double>());
+  s += fmt::format(
+      "  goodput              {:.1f} % of requests meet TTFT <= {:g} ms and TPOT <= {:g} ms ({:.2f} req/s)\n",
+      100 * g["share_meeting_slo"].get<double>(), g["ttft_slo_ms"].get<double>(), g["tpot_slo_ms"].get<double>(),
+      g["requests_per_s"].get<double>());
+  s += fmt::format(
+      "  fleet                {:.2f} nodes on average, {:g} at peak; {:.1f} GPU-hours, ${:.3f} per million output "
+      "tokens\n",
+      f["average_nodes"].get<double>(), f["peak_nodes"].get<double>(), f["gpu_hours"].get<double>(),
+      f["usd_per_million_output_tokens"].get<double>());
   s += fmt::format("  KV cache             {:.1f} % used on average, {:.1f} % at peak; queue peak {:g}\n",
                    100 * r["kv_cache"]["mean_utilization"].get<double>(),
                    100 * r["kv_cache"]["peak_utilization"].get<double>(), r["queue"]["peak_queued"].get<double>());
@@ -219,9 +223,8 @@ std::string requests_csv(const RunObservations& run) {
       "kv_transfer_s,preemptions\n";
   for (const Request& r : run.requests) {
     const bool done = r.finish_s >= 0;
-    const double tpot = done && r.spec.output > 1
-                            ? (r.finish_s - r.first_token_s) / static_cast<double>(r.spec.output - 1)
-                            : 0;
+    const double tpot =
+        done && r.spec.output > 1 ? (r.finish_s - r.first_token_s) / static_cast<double>(r.spec.output - 1) : 0;
     out += fmt::format("{},{:.6f},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{}\n", r.id, r.spec.arrival_s,
                        r.spec.prompt, r.spec.output, r.cached, r.prefill_instance, r.decode_instance,
                        done ? r.first_token_s - r.spec.arrival_s : -1, tpot, done ? r.finish_s - r.spec.arrival_s : -1,

@@ -17,8 +17,8 @@ struct FleetSetup {
   int decode_gpus_per_instance = 0, prefill_gpus_per_instance = 0;
   double decode_kv_capacity_tokens = 0, prefill_kv_capacity_tokens = 0;
   double kept_per_step = 1;
-  double max_context = 0;  // the longest prompt + output a request can have
-  double kv_bytes_per_token = 0;  // one full copy, what a transfer moves
+  double max_context = 0;                          // the longest prompt + output a request can have
+  double kv_bytes_per_token = 0;                   // one full copy, what a transfer moves
   std::vector<int> decode_active, prefill_active;  // autoscaling: instances per interval (empty: all)
   double autoscale_interval_s = 0;
   double capacity_kv_len = 0, capacity_prompt_len = 0;  // the mix's lengths the capacities are priced at

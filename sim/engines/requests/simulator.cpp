@@ -89,9 +89,7 @@ Simulation::Simulation(const ServingScenario& s, const FleetSetup& fleet, std::v
                                               static_cast<double>(c_.decode.max_tokens_per_step),
                                               std::max(max_ctx, s.decode.kv_len));
   std::vector<int> nics;
-  auto nics_of = [&](int gpus) {
-    return std::max(1, gpus / s.cluster.gpus_per_node * s.cluster.nics_per_node);
-  };
+  auto nics_of = [&](int gpus) { return std::max(1, gpus / s.cluster.gpus_per_node * s.cluster.nics_per_node); };
   if (fleet.disaggregated) {
     prefill_table_ = std::make_unique<StepTable>(s, s.prefill->layout, 1.0,
                                                  static_cast<double>(c_.prefill.max_tokens_per_step), max_ctx);
@@ -103,10 +101,9 @@ Simulation::Simulation(const ServingScenario& s, const FleetSetup& fleet, std::v
     }
   }
   for (int i = 0; i < fleet.decode_instances; ++i) {
-    instances_.push_back(std::make_unique<Instance>(static_cast<int>(instances_.size()),
-                                                    fleet.disaggregated ? Role::decode : Role::mixed, c_.decode,
-                                                    fleet.decode_kv_capacity_tokens, fleet.kept_per_step,
-                                                    query_tokens));
+    instances_.push_back(std::make_unique<Instance>(
+        static_cast<int>(instances_.size()), fleet.disaggregated ? Role::decode : Role::mixed, c_.decode,
+        fleet.decode_kv_capacity_tokens, fleet.kept_per_step, query_tokens));
     decode_pool_.push_back(instances_.back().get());
     nics.push_back(nics_of(fleet.decode_gpus_per_instance));
   }
@@ -170,8 +167,8 @@ void Simulation::kick(int index) {
       std::string name = inst.step_decoding > 0 ? fmt::format("decode {}", inst.step_decoding) : "";
       if (inst.step_prefill_tokens > 0)
         name += fmt::format("{}prefill {}", name.empty() ? "" : " + ", inst.step_prefill_tokens);
-      obs_.step_spans.push_back({0, index, name, inst.step_prefill_tokens > 0 ? "prefill" : "decode", now_,
-                                 now_ + duration});
+      obs_.step_spans.push_back(
+          {0, index, name, inst.step_prefill_tokens > 0 ? "prefill" : "decode", now_, now_ + duration});
     } else {
       obs_.trace_truncated = true;
     }
@@ -227,8 +224,9 @@ void Simulation::take_sample() {
   for (const auto& i : instances_) {
     smp.queued += i->waiting();
     smp.running += i->running();
-    if (i->active) smp.active_gpus += i->role() == Role::prefill ? fleet_.prefill_gpus_per_instance
-                                                                 : fleet_.decode_gpus_per_instance;
+    if (i->active)
+      smp.active_gpus +=
+          i->role() == Role::prefill ? fleet_.prefill_gpus_per_instance : fleet_.decode_gpus_per_instance;
     if (i->role() != Role::prefill) {
       used += i->kv_used_tokens();
       capacity += i->kv_capacity_tokens();
@@ -324,8 +322,7 @@ SimulationResult simulate_requests(const ServingScenario& s, const SimulationOpt
                            s.requests->arrivals.trace_time_scale);
   FleetSetup fleet = plan_fleet(s);
   fleet.max_context = max_context_tokens(*s.requests, trace);
-  if (fleet.max_context + 2 * std::max(s.requests->decode.block_tokens, 1) >
-      fleet.decode_kv_capacity_tokens)
+  if (fleet.max_context + 2 * std::max(s.requests->decode.block_tokens, 1) > fleet.decode_kv_capacity_tokens)
     throw InfeasibleError(s.file, "$.requests",
                           fmt::format("the longest request ({:g} tokens) does not fit one decode instance's KV "
                                       "cache ({:.0f} tokens): expected shorter caps or more GPUs per instance",

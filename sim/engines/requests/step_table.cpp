@@ -25,9 +25,7 @@ double Grid2::at(double x, double y) const {
   const auto [i, fx] = locate(xs_, x);
   const auto [j, fy] = locate(ys_, y);
   const std::size_t ny = ys_.size();
-  auto v = [&](std::size_t a, std::size_t b) {
-    return v_[std::min(a, xs_.size() - 1) * ny + std::min(b, ny - 1)];
-  };
+  auto v = [&](std::size_t a, std::size_t b) { return v_[std::min(a, xs_.size() - 1) * ny + std::min(b, ny - 1)]; };
   const double low = v(i, j) + fy * (v(i, j + 1) - v(i, j));
   const double high = v(i + 1, j) + fy * (v(i + 1, j + 1) - v(i + 1, j));
   return low + fx * (high - low);

@@ -57,7 +57,7 @@ struct ServingScenario {
   double usd_per_gpu_hour = 0;
   std::string usd_source;
   std::optional<requests::RequestSimConfig> requests;  // the request-level simulation, if asked for
-  nlohmann::json resolved;  // the input with references resolved
+  nlohmann::json resolved;                             // the input with references resolved
 };
 
 class JsonObject;

@@ -73,8 +73,8 @@ class Instance {
   int query_tokens_;
   std::deque<std::int64_t> waiting_;
   std::vector<std::pair<std::int64_t, std::int64_t>> prefilling_;  // (request, tokens in this step's chunk)
-  std::int64_t reserved_ = 0;  // KV tokens held by requests being prefilled
-  std::int64_t steps_ = 0;     // decode steps run
+  std::int64_t reserved_ = 0;                                      // KV tokens held by requests being prefilled
+  std::int64_t steps_ = 0;                                         // decode steps run
   std::int64_t running_ = 0;
   double kv_base_ = 0;  // sum over running of (context at admission - admitted_step x kept)
   std::priority_queue<Finish, std::vector<Finish>, std::greater<>> finishes_;
