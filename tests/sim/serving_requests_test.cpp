@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/planning/serving.h"
+#include "gwsim/sim/requests/kv_transfer.h"
 #include "gwsim/sim/requests/request_stream.h"
 #include "gwsim/sim/requests/simulator.h"
 #include "gwsim/sim/requests/step_table.h"
@@ -247,4 +249,80 @@ TEST(ServingRequests, TraceRowsAreCheckedWithTheirLine) {
   EXPECT_EQ(rows[2].session, rows[0].session);
   EXPECT_DOUBLE_EQ(rows[1].arrival_s, 2.0);
   EXPECT_EQ(rows[1].output, 7);
+}
+
+// Two transfers asked for at once through the same NICs queue: the second ends one transfer time
+// after the first; a transfer on other NICs does not wait.
+TEST(ServingRequests, KvTransfersQueuePerNic) {
+  KvTransferNetwork net({1, 1, 2}, 50e9, 1e-5);
+  const double one = 1e-5 + 1e9 / 50e9;
+  EXPECT_DOUBLE_EQ(net.transfer(0, 2, 1e9, 0), one);
+  EXPECT_DOUBLE_EQ(net.transfer(0, 2, 1e9, 0), 2 * one);  // same sender NIC
+  EXPECT_DOUBLE_EQ(net.transfer(1, 2, 1e9, 0), 2 * one);  // receiver's 2nd NIC was taken by the 2nd transfer
+  EXPECT_DOUBLE_EQ(net.transfer(1, 2, 1e9, 5), 5 + one);  // later: both free
+}
+
+// Disaggregated: every request goes prefill -> transfer -> decode, its TTFT covers the prefill and
+// the transfer shows in the CSV; the trace's spans never overlap on one track.
+TEST(ServingRequests, DisaggregatedRunAndItsTrace) {
+  auto doc = llama();
+  doc["requests"]["disaggregated"] = true;
+  doc["requests"]["prefill_pool"] = {{"instances", 1}, {"max_batch", 64}, {"max_tokens_per_step", 16384}};
+  doc["requests"]["max_requests"] = 300;
+  SimulationOptions o;
+  o.request_rows = o.trace = true;
+  const auto result = simulate_requests(parse(doc), o);
+  EXPECT_EQ(result.report["requests"]["completed"], 300);
+  const auto transfer = column(result.requests_csv, "kv_transfer_s");
+  const auto decode_at = column(result.requests_csv, "decode_instance");
+  const auto output = column(result.requests_csv, "output_tokens");
+  for (std::size_t i = 0; i < transfer.size(); ++i) {
+    if (output[i] <= 1) continue;
+    EXPECT_GT(transfer[i], 0) << i;
+    EXPECT_GE(decode_at[i], 1) << i;  // instance 0 is the prefill instance
+  }
+  const auto trace = nlohmann::json::parse(result.trace_json);
+  std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> tracks;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X")
+      tracks[{e["pid"].get<int>(), e["tid"].get<int>()}].push_back(
+          {e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()});
+  ASSERT_GT(tracks.size(), 2u);
+  for (auto& [track, spans] : tracks) {
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first + 1e-3);
+  }
+}
+
+// A cache too small for the load: sequences are evicted and recomputed, and every request still
+// delivers all its tokens.
+TEST(ServingRequests, PreemptionByRecomputeWhenTheCacheFills) {
+  auto doc = llama();
+  doc["decode"]["memory_utilization"] = 0.3;  // ~6 GB of KV cache per GPU beside 17.6 GB of weights
+  doc["requests"]["arrivals"]["rate_per_s"] = 20;
+  doc["requests"]["max_requests"] = 2000;
+  doc["requests"]["decode_pool"]["instances"] = 1;
+  SimulationOptions o;
+  o.request_rows = true;
+  const auto result = simulate_requests(parse(doc), o);
+  EXPECT_GT(result.report["requests"]["preemptions"].get<int>(), 0);
+  EXPECT_EQ(result.report["requests"]["completed"], 2000);
+  EXPECT_LE(result.report["kv_cache"]["peak_utilization"].get<double>(), 1.0);
+}
+
+// Sessions: prefix-affinity sends a session's turns to the instance holding its context, so far
+// more prompt tokens hit the cache than with round-robin over 4 instances.
+TEST(ServingRequests, PrefixAffinityKeepsSessionsCached) {
+  auto doc = llama();
+  doc["requests"]["prefix_cache"] = {{"sessions", 50}};
+  doc["requests"]["decode_pool"]["instances"] = 4;
+  doc["requests"]["arrivals"]["rate_per_s"] = 2;
+  auto cached = [&](const char* routing) {
+    doc["requests"]["routing"] = routing;
+    const auto r = simulate_requests(parse(doc)).report["requests"];
+    return r["cached_input_tokens"].get<double>() / r["input_tokens"].get<double>();
+  };
+  const double affinity = cached("prefix_affinity"), round_robin = cached("round_robin");
+  EXPECT_GT(affinity, 0.3);
+  EXPECT_GT(affinity, 2 * round_robin);
 }

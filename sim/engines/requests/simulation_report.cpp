@@ -234,22 +234,31 @@ std::string requests_csv(const RunObservations& run) {
 }
 
 // Process 0: one track per instance, its steps back to back. Process 1: requests, from arrival to
-// the first token ("ttft") and from there to the last ("decode"); the writer spreads them over lanes.
+// the first token ("ttft") and from there to the last ("decode"), each request on a lane of its own
+// while it runs (the lowest lane free at its arrival), so no two spans of a lane overlap or nest.
 std::string simulation_trace(const FleetSetup& f, const RunObservations& run) {
   std::vector<std::string> tracks;
   const int prefill = f.disaggregated ? f.prefill_instances : 0;
   for (int i = 0; i < prefill; ++i) tracks.push_back(fmt::format("prefill {}", i));
   for (int i = 0; i < f.decode_instances; ++i)
     tracks.push_back(fmt::format("{} {}", f.disaggregated ? "decode" : "instance", i));
-  const int request_track = static_cast<int>(tracks.size());
-  tracks.push_back("request");
+  const int first_lane = static_cast<int>(tracks.size());
   std::vector<TraceSpan> spans = run.step_spans;
+  std::vector<double> lane_free;  // when each lane's request ends
   for (const Request& r : run.requests) {
     if (spans.size() + 2 > kMaxTraceSpans || r.id >= kMaxTraceRequests) break;
     if (r.finish_s < 0) continue;
-    spans.push_back({1, request_track, fmt::format("ttft #{}", r.id), "request", r.spec.arrival_s, r.first_token_s});
+    std::size_t lane = 0;
+    while (lane < lane_free.size() && lane_free[lane] > r.spec.arrival_s) ++lane;
+    if (lane == lane_free.size()) {
+      lane_free.push_back(0);
+      tracks.push_back(fmt::format("request lane {}", lane));
+    }
+    lane_free[lane] = r.finish_s;
+    const int track = first_lane + static_cast<int>(lane);
+    spans.push_back({1, track, fmt::format("ttft #{}", r.id), "request", r.spec.arrival_s, r.first_token_s});
     if (r.finish_s > r.first_token_s)
-      spans.push_back({1, request_track, fmt::format("decode #{}", r.id), "request", r.first_token_s, r.finish_s});
+      spans.push_back({1, track, fmt::format("decode #{}", r.id), "request", r.first_token_s, r.finish_s});
   }
   return chrome_trace_json({"instances", "requests"}, tracks, spans);
 }
