@@ -86,6 +86,8 @@ LengthSpec parse_lengths(const JsonObject& o) {
       total += l.bin_weights[i];
     }
     if (!(total > 0)) o.fail("bin_weights", "expected at least one positive weight");
+    double running = 0;
+    for (double w : l.bin_weights) l.bin_cumulative.push_back(running += w);
   }
   o.allow({"source", "notes"});
   o.reject_unknown_keys();
@@ -127,6 +129,10 @@ void parse_slo_and_bounds(const JsonObject& o, requests::RequestSimConfig& c) {
   if (!(c.duration_s > 0 && c.duration_s <= limits::kMaxSimSeconds))
     o.fail("duration_s", fmt::format("expected 0 to {:g} seconds", limits::kMaxSimSeconds));
   c.max_requests = o.integer_in("max_requests", 1, limits::kMaxSimRequests);
+  // The arrival process walks the profile slot by slot (each once): bound the walk.
+  const auto& a = c.arrivals;
+  if (!a.profile.empty() && c.duration_s / (a.period_s / static_cast<double>(a.profile.size())) > 1e8)
+    o.fail("duration_s", "expected at most 1e8 profile slots (duration_s / (profile_period_s / slots))");
   c.seed = static_cast<std::uint64_t>(o.integer_in_or("seed", 0, std::int64_t{1} << 53, 1));
   c.sample_interval_s = o.number_or("sample_interval_s", std::max(1.0, c.duration_s / 1000));
   if (!(c.sample_interval_s > 0 && c.duration_s / c.sample_interval_s <= 100000))

@@ -326,3 +326,47 @@ TEST(ServingRequests, PrefixAffinityKeepsSessionsCached) {
   EXPECT_GT(affinity, 0.3);
   EXPECT_GT(affinity, 2 * round_robin);
 }
+
+TEST(ServingRequests, HistogramLengthsFollowTheirWeights) {
+  auto doc = llama();
+  doc["requests"]["prompt_tokens"] = {
+      {"distribution", "histogram"}, {"bin_edges", {0, 100, 1000}}, {"bin_weights", {3, 1}}, {"max", 1000}};
+  const ServingScenario s = parse(doc);
+  Rng rng(5);
+  double low = 0, sum = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    const auto x = static_cast<double>(draw_length(s.requests->prompt, rng));
+    low += x <= 100 ? 1 : 0;
+    sum += x;
+  }
+  EXPECT_NEAR(low / n, 0.75, 0.01);  // binomial sd 0.0014
+  // Mean 0.75 x 50 + 0.25 x 550 = 175 (uniform inside a bin; 0 rounds up to 1 token).
+  EXPECT_NEAR(mean_length(s.requests->prompt), 175, 1);
+  EXPECT_NEAR(sum / n, 175, 3);
+}
+
+// A CSV trace drives the run: every row becomes a request with its lengths, at its time.
+TEST(ServingRequests, TraceDrivenRun) {
+  const std::string path = testing::TempDir() + "/gwsim_trace_run.csv";
+  {
+    std::ofstream out(path);
+    out << "timestamp_s,prompt_tokens,output_tokens\n";
+    for (int i = 0; i < 500; ++i) out << i * 0.1 << "," << 500 + i << "," << 20 + i % 7 << "\n";
+  }
+  auto doc = llama();
+  doc["requests"]["arrivals"] = {{"process", "trace"}, {"trace", path}};
+  doc["requests"].erase("prompt_tokens");
+  doc["requests"].erase("output_tokens");
+  doc["requests"].erase("duration_s");
+  SimulationOptions o;
+  o.request_rows = true;
+  const auto result = simulate_requests(parse(doc), o);
+  EXPECT_EQ(result.report["requests"]["completed"], 500);
+  const auto arrival = column(result.requests_csv, "arrival_s");
+  const auto prompt = column(result.requests_csv, "prompt_tokens");
+  EXPECT_NEAR(arrival[499], 49.9, 1e-9);
+  EXPECT_EQ(prompt[499], 999);
+  doc["requests"]["prompt_tokens"] = {{"distribution", "fixed"}, {"value", 5}, {"max", 5}};
+  EXPECT_NE(error_of(doc).find("$.requests.prompt_tokens: unknown key"), std::string::npos) << error_of(doc);
+}

@@ -18,11 +18,11 @@ std::int64_t draw_length(const LengthSpec& spec, Rng& rng) {
   if (spec.kind == LengthKind::lognormal) {
     x = std::exp(spec.mu + spec.sigma * rng.normal());
   } else if (spec.kind == LengthKind::histogram) {
-    double total = 0;
-    for (double w : spec.bin_weights) total += w;
-    double u = rng.uniform() * total;
-    std::size_t bin = 0;
-    while (bin + 1 < spec.bin_weights.size() && u >= spec.bin_weights[bin]) u -= spec.bin_weights[bin++];
+    const double u = rng.uniform() * spec.bin_cumulative.back();
+    const auto bin =
+        std::min(spec.bin_weights.size() - 1,
+                 static_cast<std::size_t>(std::upper_bound(spec.bin_cumulative.begin(), spec.bin_cumulative.end(), u) -
+                                          spec.bin_cumulative.begin()));
     x = spec.bin_edges[bin] + rng.uniform() * (spec.bin_edges[bin + 1] - spec.bin_edges[bin]);
   }
   const double capped = std::clamp(std::round(x), 1.0, static_cast<double>(spec.max));

@@ -68,7 +68,7 @@ class Simulation {
   void account_to(double t);
   RequestSpec pending_arrival_;
   double active_decode_gpus_ = 0, active_prefill_gpus_ = 0, accounted_t_ = 0, last_work_t_ = 0;
-  std::int64_t in_transfer_ = 0;
+  std::int64_t in_transfer_ = 0, steps_ = 0;
   bool arrivals_done_ = false, trace_steps_;
   double now_ = 0;
   RunObservations obs_;
@@ -158,6 +158,11 @@ void Simulation::kick(int index) {
   const double duration = inst.begin_step(obs_.requests, table, preempted);
   obs_.preemptions += static_cast<std::int64_t>(preempted.size());
   if (duration <= 0) return;  // waiting for memory that only a transfer or a finish frees
+  if (++steps_ > kMaxSimSteps)
+    throw InputError(s_.file, "$.requests",
+                     fmt::format("the run took more than {} instance steps: expected fewer requests (max_requests, "
+                                 "duration_s) or shorter outputs",
+                                 kMaxSimSteps));
   inst.busy = true;
   step_started_[static_cast<std::size_t>(index)] = now_;
   // Every sequence decoding in this step waits `duration` for its next tokens.

@@ -28,10 +28,11 @@ enum class LengthKind { fixed, lognormal, histogram };
 // Token counts of prompts or outputs, drawn per request and clamped to [1, max].
 struct LengthSpec {
   LengthKind kind = LengthKind::fixed;
-  double value = 0;                 // fixed
-  double mu = 0, sigma = 0;         // lognormal: of log(tokens)
-  std::vector<double> bin_edges;    // histogram: n+1 increasing edges, uniform inside a bin
-  std::vector<double> bin_weights;  // n weights
+  double value = 0;                    // fixed
+  double mu = 0, sigma = 0;            // lognormal: of log(tokens)
+  std::vector<double> bin_edges;       // histogram: n+1 increasing edges, uniform inside a bin
+  std::vector<double> bin_weights;     // n weights
+  std::vector<double> bin_cumulative;  // running sums of the weights (filled by the reader), for a binary search
   std::int64_t max = 0;
   double mean_hint = 0;  // the distribution's mean before the cap (for sizing)
 };
