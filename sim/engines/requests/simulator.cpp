@@ -51,6 +51,7 @@ class Simulation {
   void rescale(std::int64_t interval);
   std::int64_t prefix_hit(const Request& r, int instance) const;
   bool idle() const;
+  bool stuck() const;
 
   const ServingScenario& s_;
   const RequestSimConfig& c_;
@@ -115,6 +116,13 @@ Simulation::Simulation(const ServingScenario& s, const FleetSetup& fleet, std::v
 bool Simulation::idle() const {
   if (!arrivals_done_ || in_transfer_ > 0) return false;
   return std::none_of(instances_.begin(), instances_.end(), [](const auto& i) { return i->busy || i->has_work(); });
+}
+
+// Work waits, nothing runs or moves, and no request will arrive to change that.
+bool Simulation::stuck() const {
+  if (!arrivals_done_ || in_transfer_ > 0) return false;
+  return std::none_of(instances_.begin(), instances_.end(), [](const auto& i) { return i->busy; }) &&
+         std::any_of(instances_.begin(), instances_.end(), [](const auto& i) { return i->has_work(); });
 }
 
 // The prompt tokens a request finds cached where it is sent: its session's earlier context on
@@ -287,6 +295,8 @@ RunObservations Simulation::run() {
     events_.pop();
     const bool periodic = e.kind == EventKind::sample || e.kind == EventKind::rescale;
     if (periodic && idle()) break;
+    if (periodic && stuck())  // a safety net: the capacity checks below make this unreachable
+      throw InfeasibleError(s_.file, "$.requests", "requests wait for KV-cache memory that no instance can free");
     account_to(e.t);
     now_ = e.t;
     switch (e.kind) {
@@ -327,11 +337,17 @@ SimulationResult simulate_requests(const ServingScenario& s, const SimulationOpt
                            s.requests->arrivals.trace_time_scale);
   FleetSetup fleet = plan_fleet(s);
   fleet.max_context = max_context_tokens(*s.requests, trace);
-  if (fleet.max_context + 2 * std::max(s.requests->decode.block_tokens, 1) > fleet.decode_kv_capacity_tokens)
-    throw InfeasibleError(s.file, "$.requests",
-                          fmt::format("the longest request ({:g} tokens) does not fit one decode instance's KV "
-                                      "cache ({:.0f} tokens): expected shorter caps or more GPUs per instance",
-                                      fleet.max_context, fleet.decode_kv_capacity_tokens));
+  // Every request must fit an empty instance of each pool it passes through, or it would wait forever.
+  const double longest =
+      fleet.max_context + 2 * std::max(s.requests->decode.block_tokens, s.requests->prefill.block_tokens);
+  if (longest > fleet.decode_kv_capacity_tokens || (fleet.disaggregated && longest > fleet.prefill_kv_capacity_tokens))
+    throw InfeasibleError(
+        s.file, "$.requests",
+        fmt::format("the longest request ({:g} tokens) does not fit one {} instance's KV cache "
+                    "({:.0f} tokens): expected shorter caps or more GPUs per instance",
+                    fleet.max_context, longest > fleet.decode_kv_capacity_tokens ? "decode" : "prefill",
+                    longest > fleet.decode_kv_capacity_tokens ? fleet.decode_kv_capacity_tokens
+                                                              : fleet.prefill_kv_capacity_tokens));
   Simulation sim(s, fleet, std::move(trace), options.trace);
   const RunObservations run = sim.run();
   SimulationResult result;
