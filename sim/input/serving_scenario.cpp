@@ -145,6 +145,7 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
     c.allow({"notes"});
     c.reject_unknown_keys();
   }
+  if (o.has("requests")) s.requests = parse_request_section(o.object("requests"), s);
   o.reject_unknown_keys();
   s.resolved = without_nulls(doc);
   s.resolved["model"] = model_to_json(s.model);

@@ -151,7 +151,11 @@ double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& l, i
   return bytes;
 }
 
-double decode_kv_bytes_per_sequence(const ServingScenario& s) {
+double decode_kv_bytes_per_sequence(const ServingScenario& s) { return decode_kv_bytes_at(s, s.decode.kv_len); }
+
+double decode_kv_bytes_per_token(const ServingScenario& s) { return decode_kv_bytes_at(s, 1); }
+
+double decode_kv_bytes_at(const ServingScenario& s, double kv_len) {
   const auto& a = s.model.attention;
   const double tp = s.decode.layout.attention_tp;
   // A TP group serves tp sequences per unit of batch_per_gpu, and each of its GPUs keeps its share
@@ -161,7 +165,7 @@ double decode_kv_bytes_per_sequence(const ServingScenario& s) {
       a.kind == AttentionKind::mla ? 1.0 : 1.0 / std::min(tp, static_cast<double>(std::max(1, a.kv_heads)));
   // Each MTP module is one more attention layer with its own cache.
   const double layers = s.model.layers + s.decode.mtp_depth;
-  return tp * share * s.decode.kv_len * layers * static_cast<double>(a.kv_cache_elems_per_token()) *
+  return tp * share * kv_len * layers * static_cast<double>(a.kv_cache_elems_per_token()) *
          kv_cache_bytes_per_elem(s.decode.kv_cache);
 }
 
@@ -175,6 +179,10 @@ double decode_all_to_all_s(int ep, double bytes, const ClusterSpec& cluster, con
 }
 
 DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
+  return decode_step_at(s, batch_per_gpu, s.decode.kv_len);
+}
+
+DecodeStep decode_step_at(const ServingScenario& s, double batch_per_gpu, double kv_len) {
   const ModelSpec& m = s.model;
   const DecodeSettings& d = s.decode;
   const InstanceLayout& l = d.layout;
@@ -184,8 +192,8 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
   const double tokens = sequences * query_tokens_per_sequence(d);
   TrainingSettings train;
   train.precision = s.precision;
-  train.seq_len = static_cast<std::int64_t>(std::ceil(d.kv_len));
-  DecodeAttention attention{sequences, d.kv_len, d.kv_cache};
+  train.seq_len = static_cast<std::int64_t>(std::ceil(kv_len));
+  DecodeAttention attention{sequences, kv_len, d.kv_cache};
   LayerOpsOptions options;
   options.decode = &attention;
   options.experts_per_gpu = l.experts_per_gpu(m);
@@ -228,15 +236,18 @@ DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu) {
 }
 
 PrefillStep prefill_step(const ServingScenario& s) {
+  return prefill_step_at(s, s.prefill->layout, s.prefill->tokens_per_gpu, s.prefill->prompt_len);
+}
+
+PrefillStep prefill_step_at(const ServingScenario& s, const InstanceLayout& l, double tokens_per_gpu,
+                            double prompt_len) {
   const ModelSpec& m = s.model;
-  const PrefillSettings& p = *s.prefill;
-  const InstanceLayout& l = p.layout;
   const double tp = l.attention_tp, h = static_cast<double>(m.hidden);
-  const double tokens = p.tokens_per_gpu * tp;  // per TP group, as in decode
+  const double tokens = tokens_per_gpu * tp;  // per TP group, as in decode
   // Prompts attend over themselves, causally, with a flash kernel (the training forward).
   TrainingSettings train;
   train.precision = s.precision;
-  train.seq_len = static_cast<std::int64_t>(std::ceil(p.prompt_len));
+  train.seq_len = static_cast<std::int64_t>(std::ceil(prompt_len));
   LayerOpsOptions options;
   options.experts_per_gpu = l.experts_per_gpu(m);
   const Parallelism par = parallelism_of(l);
@@ -264,7 +275,7 @@ PrefillStep prefill_step(const ServingScenario& s) {
   }
   PrefillStep st;
   finish(st, compute.by_kind(), comm_ep, comm_tp, l.overlap);
-  st.input_tokens_per_s_per_gpu = p.tokens_per_gpu / st.step_s;
+  st.input_tokens_per_s_per_gpu = tokens_per_gpu / st.step_s;
   return st;
 }
 

@@ -47,5 +47,21 @@ check serve-does-not-fit 2 '$.decode.batch_per_gpu: 500 sequences per GPU do not
 [ -e "$tmp/s3.json" ] && { echo "FAIL serve wrote a partial report"; fails=$((fails+1)); }
 check serve-other-chip 0 'profile h20-published' -- serve "$serve" --set cluster.gpu=H20
 check serve-misspelt-set 2 '$.decode.kv_lenn: unknown key' -- serve "$serve" --set decode.kv_lenn=100
+# Request-level simulation (issue 15): report, per-request CSV and trace together, same bytes twice,
+# bad input refused with its path and nothing written.
+sim=$root/scenarios/serving/deepseek-r1-reasoning-requests-256xh200.json
+check simulate-ok 0 'request-level simulation' -- serve "$sim" --simulate --set requests.max_requests=3000 \
+  --out "$tmp/q1.json" --requests-csv "$tmp/q1.csv" --trace "$tmp/q1.trace.json"
+"$gwsim" serve "$sim" --simulate --set requests.max_requests=3000 --out "$tmp/q2.json" --quiet
+if cmp -s "$tmp/q1.json" "$tmp/q2.json" && [ "$(wc -l < "$tmp/q1.csv")" -eq 3001 ] && [ -s "$tmp/q1.trace.json" ]; then
+  passes=$((passes+1))
+else
+  echo "FAIL simulate: reports differ, or the CSV / trace is missing"; fails=$((fails+1))
+fi
+check simulate-bad-key 2 '$.requests.arrivals.rate: unknown key' -- serve "$sim" --simulate \
+  --set requests.arrivals.rate=3 --out "$tmp/q3.json" --requests-csv "$tmp/q3.csv"
+[ -e "$tmp/q3.json" ] || [ -e "$tmp/q3.csv" ] && { echo "FAIL simulate wrote partial output"; fails=$((fails+1)); }
+check simulate-no-section 2 '$.requests: expected a "requests" section' -- serve "$serve" --simulate
+check simulate-csv-needs-flag 2 'expected --simulate' -- serve "$sim" --requests-csv "$tmp/q4.csv"
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

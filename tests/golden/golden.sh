@@ -3,6 +3,10 @@
 # compared byte for byte, so that any unintended change to a number fails the test suite.
 #   scenarios/*.json          -> gwsim run SCENARIO   (analytical backend, the default) -> run/NAME.txt
 #   scenarios/serving/*.json  -> gwsim serve SCENARIO                                   -> serve/NAME.txt
+#   those with a "requests" section, also
+#                             -> gwsim serve SCENARIO --simulate --set requests.max_requests=100000
+#                                                                                       -> simulate/NAME.txt
+#      (the first 100,000 requests: the Day-6 day is 8.4M requests and 25 s; docs/serving.md has its numbers)
 #
 #   golden.sh check      GWSIM ROOT   diff each summary against its stored file (ctest golden_outputs)
 #   golden.sh regenerate GWSIM ROOT   rewrite the stored files (after an intended change: regenerate.sh)
@@ -12,18 +16,19 @@ golden=$root/tests/golden
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0; checked=0
 
-# compare KIND COMMAND SCENARIO: KIND is the folder under tests/golden (run or serve).
+# compare KIND COMMAND SCENARIO [ARGS...]: KIND is the folder under tests/golden (run, serve or simulate).
 compare() {
   local kind=$1 command=$2 scenario=$3
+  shift 3
   local name expected rc
   name=$(basename "$scenario" .json)
   expected=$golden/$kind/$name.txt
-  "$gwsim" "$command" "$scenario" > "$tmp/out.txt" 2> "$tmp/err.txt"; rc=$?
+  "$gwsim" "$command" "$scenario" "$@" > "$tmp/out.txt" 2> "$tmp/err.txt"; rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "FAIL gwsim $command $scenario: exit $rc: $(cat "$tmp/err.txt")"; fails=$((fails+1)); return
   fi
   # The summary must not depend on the run: a second run gives the same bytes.
-  "$gwsim" "$command" "$scenario" > "$tmp/again.txt" 2>/dev/null
+  "$gwsim" "$command" "$scenario" "$@" > "$tmp/again.txt" 2>/dev/null
   if ! cmp -s "$tmp/out.txt" "$tmp/again.txt"; then
     echo "FAIL gwsim $command $scenario: two runs print different summaries"; fails=$((fails+1)); return
   fi
@@ -40,14 +45,17 @@ compare() {
 }
 
 case "$mode" in check | regenerate) ;; *) echo "usage: golden.sh check|regenerate GWSIM ROOT" >&2; exit 2 ;; esac
-[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt
+[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt
 for s in "$root"/scenarios/*.json; do compare run run "$s"; done
 for s in "$root"/scenarios/serving/*.json; do compare serve serve "$s"; done
+for s in "$root"/scenarios/serving/*.json; do
+  grep -q '"requests"' "$s" && compare simulate serve "$s" --simulate --set requests.max_requests=100000
+done
 # A stored summary whose scenario is gone is stale.
-for f in "$golden"/run/*.txt "$golden"/serve/*.txt; do
+for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt; do
   [ -e "$f" ] || continue
   kind=$(basename "$(dirname "$f")"); name=$(basename "$f" .txt)
-  scenario=$root/scenarios/$name.json; [ "$kind" = serve ] && scenario=$root/scenarios/serving/$name.json
+  scenario=$root/scenarios/$name.json; [ "$kind" != run ] && scenario=$root/scenarios/serving/$name.json
   [ -f "$scenario" ] || { echo "FAIL $kind/$name.txt: its scenario is gone (run tests/golden/regenerate.sh)"; fails=$((fails+1)); }
 done
 

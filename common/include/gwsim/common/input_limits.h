@@ -62,4 +62,12 @@ inline constexpr double kMaxPartitionSteps = 5e9;
 // Monte-Carlo failure-injection trials (each replays the whole run).
 inline constexpr std::int64_t kMaxInjectionTrials = 10000;
 
+// Request-level serving simulation (gwsim serve --simulate): requests per run (each holds ~150
+// bytes of state: 2^24 is ~2.5 GB), instances per pool, and a request's prompt or output length.
+inline constexpr std::int64_t kMaxSimRequests = 1LL << 24;
+inline constexpr std::int64_t kMaxPoolInstances = 4096;
+inline constexpr std::int64_t kMaxRequestTokens = 1LL << 24;
+// Simulated time: 10^7 s is ~4 months of traffic.
+inline constexpr double kMaxSimSeconds = 1e7;
+
 }  // namespace gwsim::limits

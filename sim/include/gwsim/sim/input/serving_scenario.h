@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/sim/requests/request_config.h"
 #include "gwsim/workloads/model.h"
 
 namespace gwsim {
@@ -55,8 +56,13 @@ struct ServingScenario {
   double cache_hit_rate = 0;              // share of input tokens served from a prefix cache
   double usd_per_gpu_hour = 0;
   std::string usd_source;
-  nlohmann::json resolved;  // the input with references resolved
+  std::optional<requests::RequestSimConfig> requests;  // the request-level simulation, if asked for
+  nlohmann::json resolved;                             // the input with references resolved
 };
+
+class JsonObject;
+// The "requests" section (sim/input/request_section.cpp), read once the rest of `s` is.
+requests::RequestSimConfig parse_request_section(const JsonObject& o, const ServingScenario& s);
 
 // `overrides` are "path.to.key=value" strings applied before reading, as `gwsim run --set` does
 // (e.g. "decode.kv_len=32768", "cluster.gpu=H20").

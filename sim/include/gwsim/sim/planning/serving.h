@@ -40,11 +40,20 @@ struct PrefillStep : ServingStep {
 // Prices one decode step at `batch_per_gpu` sequences per GPU (no memory check).
 DecodeStep decode_step(const ServingScenario& s, double batch_per_gpu);
 PrefillStep prefill_step(const ServingScenario& s);
+// The same steps at a stated context, leaving the scenario as it is (the request-level simulator
+// prices its step table with these): decode at `kv_len` cached tokens per sequence, prefill of
+// `tokens_per_gpu` prompt tokens per GPU attending over `prompt_len` on instances of `layout`.
+DecodeStep decode_step_at(const ServingScenario& s, double batch_per_gpu, double kv_len);
+PrefillStep prefill_step_at(const ServingScenario& s, const InstanceLayout& layout, double tokens_per_gpu,
+                            double prompt_len);
 // Weights one GPU of a layout holds, with `mtp_modules` MTP modules (decode drafts) beside the model.
 double weight_bytes_per_gpu(const ServingScenario& s, const InstanceLayout& layout, int mtp_modules = 0);
 // The KV cache a decode GPU keeps for each sequence of its batch_per_gpu (with attention TP, its
 // share of the group's tp sequences).
 double decode_kv_bytes_per_sequence(const ServingScenario& s);
+// The same at `kv_len` cached tokens, and per cached token.
+double decode_kv_bytes_at(const ServingScenario& s, double kv_len);
+double decode_kv_bytes_per_token(const ServingScenario& s);
 
 // One decode all-to-all (dispatch or combine) moving `bytes` from each of `ep` GPUs, as DeepEP's
 // low-latency kernels do it (DeepSeek's decode): every token copy goes straight to its expert's
