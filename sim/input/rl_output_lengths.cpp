@@ -22,7 +22,8 @@ double standard_normal(std::mt19937_64& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
-// A length from the histogram: a bin by weight, then uniform within it.
+// A length from the histogram: a bin by weight, then uniform within it, rounded up so that a whole
+// length stays in (previous upto, upto].
 double histogram_draw(const OutputLengthDistribution& d, std::mt19937_64& rng) {
   double total = 0;
   for (const auto& b : d.bins) total += b.weight;
@@ -30,7 +31,7 @@ double histogram_draw(const OutputLengthDistribution& d, std::mt19937_64& rng) {
   const double within = uniform_open(rng);
   double lower = 0;
   for (const auto& b : d.bins) {
-    if (pick < b.weight || &b == &d.bins.back()) return lower + within * (b.upto_tokens - lower);
+    if (pick < b.weight || &b == &d.bins.back()) return std::ceil(lower + within * (b.upto_tokens - lower));
     pick -= b.weight;
     lower = b.upto_tokens;
   }

@@ -3,6 +3,7 @@
 # compared byte for byte, so that any unintended change to a number fails the test suite.
 #   scenarios/*.json          -> gwsim run SCENARIO   (analytical backend, the default) -> run/NAME.txt
 #   scenarios/serving/*.json  -> gwsim serve SCENARIO                                   -> serve/NAME.txt
+#   scenarios/rl/*.json       -> gwsim rl SCENARIO (analytical update backend)          -> rl/NAME.txt
 #
 #   golden.sh check      GWSIM ROOT   diff each summary against its stored file (ctest golden_outputs)
 #   golden.sh regenerate GWSIM ROOT   rewrite the stored files (after an intended change: regenerate.sh)
@@ -12,7 +13,7 @@ golden=$root/tests/golden
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0; checked=0
 
-# compare KIND COMMAND SCENARIO: KIND is the folder under tests/golden (run or serve).
+# compare KIND COMMAND SCENARIO: KIND is the folder under tests/golden (run, serve or rl).
 compare() {
   local kind=$1 command=$2 scenario=$3
   local name expected rc
@@ -40,14 +41,16 @@ compare() {
 }
 
 case "$mode" in check | regenerate) ;; *) echo "usage: golden.sh check|regenerate GWSIM ROOT" >&2; exit 2 ;; esac
-[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt
+[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/rl/*.txt
 for s in "$root"/scenarios/*.json; do compare run run "$s"; done
 for s in "$root"/scenarios/serving/*.json; do compare serve serve "$s"; done
+for s in "$root"/scenarios/rl/*.json; do compare rl rl "$s"; done
 # A stored summary whose scenario is gone is stale.
-for f in "$golden"/run/*.txt "$golden"/serve/*.txt; do
+for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/rl/*.txt; do
   [ -e "$f" ] || continue
   kind=$(basename "$(dirname "$f")"); name=$(basename "$f" .txt)
   scenario=$root/scenarios/$name.json; [ "$kind" = serve ] && scenario=$root/scenarios/serving/$name.json
+  [ "$kind" = rl ] && scenario=$root/scenarios/rl/$name.json
   [ -f "$scenario" ] || { echo "FAIL $kind/$name.txt: its scenario is gone (run tests/golden/regenerate.sh)"; fails=$((fails+1)); }
 done
 

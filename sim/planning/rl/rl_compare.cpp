@@ -31,9 +31,10 @@ std::vector<Candidate> candidates(const RlScenario& base) {
   const std::int64_t total = base.total_gpus();
   const auto& p = base.training.parallelism;
   // The update's pool grows in whole layouts: tp x pp x cp GPUs, times what dp needs so that ep
-  // divides dp x tp x cp (experts spread over the data-parallel ranks).
+  // divides dp x tp x cp (experts spread over the data-parallel ranks), in whole nodes.
   const std::int64_t inner = static_cast<std::int64_t>(p.tp) * p.cp;
-  const std::int64_t layout = inner * p.pp * (p.ep / std::gcd(static_cast<std::int64_t>(p.ep), inner));
+  const std::int64_t layout = std::lcm(inner * p.pp * (p.ep / std::gcd(static_cast<std::int64_t>(p.ep), inner)),
+                                       static_cast<std::int64_t>(base.training.cluster.gpus_per_node));
   const std::int64_t instance = base.rollout.decode.layout.gpus;
   std::vector<Candidate> out;
   if (total % layout == 0 && total % instance == 0) out.push_back({true, total, total, false});
