@@ -178,7 +178,7 @@ nlohmann::json run_rl(const RlScenario& s, const std::string& backend) {
   if (s.rollout.decode.tpot_slo_s > 0)
     warnings.push_back("the rollout scenario's tpot_slo_ms is ignored: rollouts run at the largest batch that fits");
   for (const auto* p : {&s.training.profile, &s.rollout.profile})
-    if (p->kind == ProfileKind::published)
+    if (p->kind == ProfileKind::published && (p == &s.training.profile || p->name != s.training.profile.name))
       warnings.push_back("profile \"" + p->name + "\" is published (datasheet and public benchmarks), not measured");
   r["warnings"] = warnings;
   return r;
