@@ -51,15 +51,18 @@ std::string part_path(const JsonObject& o, const std::string& key, const std::st
 // gives the model, the chip, the model-parallel layout, precision and framework settings.
 Scenario load_sized_training(const std::string& path, const std::vector<std::string>& overrides, std::int64_t gpus,
                              double sequences, std::int64_t seq_len, double run_tokens, const JsonObject& rl,
-                             const std::string& pool_key) {
-  auto doc = parse_json_file(path);
-  if (!doc.is_object()) throw InputError(path, "$", "expected a training scenario object");
-  for (const auto& ov : overrides) apply_override(doc, ov, path);
+                             const std::string& pool_key, const std::string& part_key) {
+  auto doc = within_part(rl.file(), rl.path_of(part_key), [&] { return parse_json_file(path); });
+  if (!doc.is_object()) rl.fail(part_key, path + ": $: expected a training scenario object");
+  within_part(rl.file(), rl.path_of(part_key), [&] {
+    for (const auto& ov : overrides) apply_override(doc, ov, path);
+    return 0;
+  });
   auto& cluster = doc["cluster"];
   if (cluster.is_string()) cluster = nlohmann::json{{"file", cluster.get<std::string>()}};
   if (cluster.is_object()) cluster["gpus"] = gpus;
   auto& par = doc["parallelism"];
-  if (!par.is_object()) throw InputError(path, "$.parallelism", "expected the layout of the update");
+  if (!par.is_object()) rl.fail(part_key, path + ": $.parallelism: expected the layout of the update");
   auto degree = [&](const char* key) {
     return par.contains(key) && par[key].is_number_integer() ? par[key].get<std::int64_t>() : std::int64_t{1};
   };
@@ -71,13 +74,13 @@ Scenario load_sized_training(const std::string& path, const std::vector<std::str
   par["dp"] = dp;
   const std::int64_t per_round = dp * degree("micro_batch_seqs");
   auto& train = doc["training"];
-  if (!train.is_object()) throw InputError(path, "$.training", "expected the update's training settings");
+  if (!train.is_object()) rl.fail(part_key, path + ": $.training: expected the update's training settings");
   // Whole micro-batches on every replica: the mini-batch rounded up (padding, as a trainer does).
   const double rounds = std::ceil(sequences / static_cast<double>(std::max<std::int64_t>(1, per_round)));
   train["global_batch_seqs"] = static_cast<std::int64_t>(rounds) * per_round;
   train["seq_len"] = seq_len;
   train["tokens"] = run_tokens;
-  return parse_scenario(doc, path);
+  return within_part(rl.file(), rl.path_of(part_key), [&] { return parse_scenario(doc, path); });
 }
 
 OutputLengthDistribution parse_output_len(const JsonObject& o) {
@@ -175,7 +178,8 @@ void parse_reward(const JsonObject& r, RlScenario& s) {
 // on the decode layout when it has none.
 ServingScenario load_rollout(const std::string& path, const std::vector<std::string>& overrides, const RlScenario& s,
                              const JsonObject& o) {
-  ServingScenario r = load_serving_scenario(path, overrides);
+  ServingScenario r =
+      within_part(o.file(), o.path_of("policy.rollout"), [&] { return load_serving_scenario(path, overrides); });
   if (s.rollout_gpus % r.decode.layout.gpus != 0)
     o.fail("placement", fmt::format("expected rollout GPUs ({}) to be a multiple of the decode instance's {} GPUs ({})",
                                     s.rollout_gpus, r.decode.layout.gpus, path));
@@ -242,7 +246,7 @@ RlScenario parse_rl_document(const nlohmann::json& doc, const std::string& file,
   const JsonObject policy = o.object("policy");
   const std::string pool_key = s.placement == RlPlacement::colocated ? "placement.gpus" : "placement.training_gpus";
   s.training = load_sized_training(part_path(policy, "training", base), ov.training, s.training_gpus, mini_batch_seqs,
-                                   seq_len, run_tokens, o, pool_key);
+                                   seq_len, run_tokens, o, pool_key, "policy.training");
   s.rollout = load_rollout(part_path(policy, "rollout", base), ov.rollout, s, o);
   policy.allow({"source", "notes"});
   policy.reject_unknown_keys();
@@ -255,11 +259,11 @@ RlScenario parse_rl_document(const nlohmann::json& doc, const std::string& file,
   const JsonObject algorithm = o.object("algorithm");
   if (algorithm.has("critic"))
     s.critic = load_sized_training(part_path(algorithm, "critic", base), {}, s.training_gpus, mini_batch_seqs, seq_len,
-                                   run_tokens, o, pool_key);
+                                   run_tokens, o, pool_key, "algorithm.critic");
   const JsonObject reward = o.object("reward");
   if (reward.has("training"))
     s.reward_model = load_sized_training(part_path(reward, "training", base), {}, s.training_gpus, mini_batch_seqs,
-                                         seq_len, run_tokens, o, pool_key);
+                                         seq_len, run_tokens, o, pool_key, "reward.training");
   o.reject_unknown_keys();
   s.resolved = without_nulls(doc);
   return s;

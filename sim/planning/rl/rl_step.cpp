@@ -140,8 +140,10 @@ void compose_step(const RlScenario& s, RlStep& st) {
 RlStep price_rl_step(const RlScenario& s, const std::string& backend) {
   RlStep st;
   st.request = rollout_request(s);
-  st.rollout = simulate_rollout(s.rollout, st.request);
-  st.policy = model_passes(s.training, s.mini_batches, backend);
+  // A part that cannot run (does not fit, an impossible layout) is refused at the RL key naming it.
+  st.rollout = within_part(s.file, "$.policy.rollout", [&] { return simulate_rollout(s.rollout, st.request); });
+  st.policy =
+      within_part(s.file, "$.policy.training", [&] { return model_passes(s.training, s.mini_batches, backend); });
   // The reference is the policy's architecture on the same layout: one more forward pass.
   if (s.reference) {
     st.reference_forward_s = st.policy.forward_s;
@@ -152,11 +154,15 @@ RlStep price_rl_step(const RlScenario& s, const std::string& backend) {
                                static_cast<double>(s.reference_refresh_steps);
   }
   if (s.critic) {
-    const ModelPasses c = model_passes(*s.critic, s.mini_batches, backend);
+    const ModelPasses c =
+        within_part(s.file, "$.algorithm.critic", [&] { return model_passes(*s.critic, s.mini_batches, backend); });
     st.critic_forward_s = c.forward_s;
     st.critic_update_s = c.update_s;
   }
-  if (s.reward_model) st.reward_model_s = model_passes(*s.reward_model, s.mini_batches, backend).forward_s;
+  if (s.reward_model)
+    st.reward_model_s = within_part(s.file, "$.reward.training", [&] {
+                          return model_passes(*s.reward_model, s.mini_batches, backend);
+                        }).forward_s;
   st.samples = static_cast<double>(s.samples_per_step());
   // A rule-based reward scores each sample on CPU workers in rounds, after generation.
   st.reward_cpu_s = std::ceil(st.samples / static_cast<double>(s.reward_cpu_workers)) * s.reward_cpu_s_per_sample;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "gwsim/common/input_error.h"
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/sim/input/serving_scenario.h"
 
@@ -76,6 +77,20 @@ struct RlScenario {
     return placement == RlPlacement::colocated ? training_gpus : training_gpus + rollout_gpus;
   }
 };
+
+// Runs `work` on a part file named by the RL file at `json_path` (e.g. "$.policy.training"): an
+// input error in the part is refused with the RL file and that path in front, so that the one line
+// says both which RL key led there and what the part file holds.
+template <class Work>
+auto within_part(const std::string& rl_file, const std::string& json_path, Work&& work) {
+  try {
+    return work();
+  } catch (const InfeasibleError& e) {
+    throw InfeasibleError(rl_file, json_path, e.what());
+  } catch (const InputError& e) {
+    throw InputError(rl_file, json_path, e.what());
+  }
+}
 
 // `overrides` are "path.to.key=value" strings as for `gwsim run --set`: "training.<key>=v" goes
 // to the policy's training scenario, "rollout.<key>=v" to its serving scenario, others to the RL
