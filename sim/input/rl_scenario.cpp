@@ -235,6 +235,16 @@ RlScenario parse_rl_document(const nlohmann::json& doc, const std::string& file,
     p.reject_unknown_keys();
   }
   s.output_lengths = sample_output_lengths(s.output_len, s.samples_per_step(), s.seed);
+  if (s.partial_rollout_cutoff_tokens > 0) {
+    // Each sample is generated in ceil(length / cutoff) segments: bounded, or a 1-token cutoff on
+    // long outputs would ask for billions of them.
+    double segments = 0;
+    for (const double l : s.output_lengths) segments += std::ceil(l / s.partial_rollout_cutoff_tokens);
+    if (segments > static_cast<double>(rl_limits::kMaxSegmentsPerStep))
+      o.fail("partial_rollout.cutoff_tokens",
+             fmt::format("{:.0f} segments per step: expected a cutoff that gives at most {}", segments,
+                         rl_limits::kMaxSegmentsPerStep));
+  }
 
   // One mini-batch of the update: its samples, one per sequence, at the step's mean sample length.
   double generated = 0;

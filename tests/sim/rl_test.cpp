@@ -226,6 +226,10 @@ TEST(RlInput, BadInputIsRefusedWithItsPath) {
             std::string::npos);
   EXPECT_NE(error_of({"mini_batches=1000"}).find("$.mini_batches"), std::string::npos);
   EXPECT_NE(error_of({"steps=0"}).find("$.steps"), std::string::npos);
+  // Bounded work: a 1-token partial-rollout cutoff on 2^20 samples of 4096 tokens is refused.
+  EXPECT_NE(
+      error_of({"prompts_per_step=262144", "partial_rollout.cutoff_tokens=1"}).find("$.partial_rollout.cutoff_tokens"),
+      std::string::npos);
   // A part's own errors name the part's file.
   EXPECT_NE(error_of({"training.parallelism.tp=3"}).find("update.json"), std::string::npos);
   EXPECT_NE(error_of({"rollout.decode.gpuz=1"}).find("rollout.json: $.decode.gpuz"), std::string::npos);

@@ -26,7 +26,8 @@ inline constexpr std::int64_t kMaxOutputTokens = 1 << 20;    // one sample's out
 inline constexpr std::int64_t kMaxSteps = 10'000'000;        // RL steps of a run
 inline constexpr int kMaxMiniBatches = 4096;
 inline constexpr int kMaxHistogramBins = 1024;
-inline constexpr std::int64_t kMaxRolloutInstances = 4096;  // engines simulated one by one
+inline constexpr std::int64_t kMaxRolloutInstances = 4096;    // engines simulated one by one
+inline constexpr std::int64_t kMaxSegmentsPerStep = 1 << 22;  // partial-rollout segments of one step
 }  // namespace rl_limits
 
 struct OutputLengthDistribution {
