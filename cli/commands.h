@@ -15,5 +15,6 @@ void add_compare_command(CLI::App& app);     // compare_command.cpp
 void add_campus_command(CLI::App& app);      // campus_command.cpp
 void add_serve_command(CLI::App& app);       // serve_command.cpp
 void add_plan_command(CLI::App& app);        // plan_command.cpp
+void add_rl_command(CLI::App& app);          // rl_command.cpp
 
 }  // namespace gwsim::cli

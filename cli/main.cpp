@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   gwsim::cli::add_compare_command(app);
   gwsim::cli::add_campus_command(app);
   gwsim::cli::add_serve_command(app);
+  gwsim::cli::add_rl_command(app);
   gwsim::cli::add_plan_command(app);
   try {
     app.parse(argc, argv);

@@ -5,14 +5,32 @@
 #include <QPixmap>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
 #include "gwsim/common/output_file.h"
 
 #include "dashboard.h"
+#include "rl_dashboard.h"
 #include "run_worker.h"
 
 namespace gwsim::gui {
 
+namespace {
+
+// Whether FILE is an RL scenario or report (gwsim rl's), which has a dashboard of its own.
+bool is_rl_file(const QString& file) {
+  try {
+    const std::string schema =
+        parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()).value("schema", std::string());
+    return schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1";
+  } catch (const std::exception&) {
+    return false;  // the training path reports the error as the CLI would
+  }
+}
+
+}  // namespace
+
 bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
+  if (is_rl_file(file)) return render_rl_dashboard(file, png, error, size);
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
   const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});

@@ -20,10 +20,12 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/rl/rl_report.h"
 #include "gwsim/sim/report/report.h"
 #include "main_window.h"
 #include "pinned_runs.h"
 #include "render.h"
+#include "rl_dashboard.h"
 #include "run_worker.h"
 #include "what_if_panel.h"
 
@@ -89,6 +91,8 @@ class GuiTest : public QObject {
   void opens_a_report_and_reruns_its_scenario();
   void newest_request_wins();
   void render_png_is_not_blank();
+  void rl_report_charts_hold_its_numbers();
+  void rl_render_png_is_not_blank();
 };
 
 void GuiTest::opens_every_shipped_scenario_data() {
@@ -301,6 +305,44 @@ void GuiTest::render_png_is_not_blank() {
   QVERIFY(!gwsim::gui::render_dashboard(tmp.filePath("missing.json"), none, &error));
   QVERIFY(error.startsWith("gwsim: "));
   QVERIFY(!QFile::exists(none));
+}
+
+// An RL report (gwsim rl): the stacked breakdown holds the step's phases and sums to the step; the
+// utilisation chart holds each pool's share.
+void GuiTest::rl_report_charts_hold_its_numbers() {
+  const std::string rl = gwsim::data_dir() + "/scenarios/rl/openrlhf-llama2-7b-ppo-16xa800.json";
+  const nlohmann::json report = gwsim::run_rl(gwsim::load_rl_scenario(rl));
+  gwsim::gui::RlDashboard dashboard;
+  dashboard.setReport(report);
+  QVERIFY(dashboard.breakdownSeries() != nullptr);
+  QCOMPARE(dashboard.breakdownSeries()->barSets().size(), 6);
+  double sum = 0;
+  for (QBarSet* set : dashboard.breakdownSeries()->barSets()) sum += set->at(0);
+  // The report rounds each figure to 6 significant digits: six parts differ from the step by < 1e-5.
+  QVERIFY(std::fabs(sum - report["step"]["step_s"].get<double>()) < 1e-5 * sum);
+  QBarSet* tail = set_named(dashboard.breakdownSeries(), "tail idle");
+  QVERIFY(tail != nullptr);
+  QCOMPARE(tail->at(0), report["step"]["breakdown_s"]["tail_idle"].get<double>());
+  QBarSet* busy = dashboard.utilisationSeries()->barSets().at(0);
+  QCOMPARE(busy->count(), 2);  // the rollout and the training pool
+  QCOMPARE(busy->at(0), 100 * report["pools"][0]["utilisation"].get<double>());
+  QVERIFY(dashboard.cardText("step").startsWith(QString::number(report["step"]["step_s"].get<double>(), 'f', 1)));
+  QVERIFY_THROWS_EXCEPTION(std::runtime_error, dashboard.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
+}
+
+void GuiTest::rl_render_png_is_not_blank() {
+  QTemporaryDir dir;
+  const QString png = dir.filePath("rl.png");
+  QString error;
+  const QString rl = QString::fromStdString(gwsim::data_dir()) + "/scenarios/rl/openrlhf-llama2-7b-ppo-16xa800.json";
+  QVERIFY2(gwsim::gui::render_dashboard(rl, png, &error, QSize(1200, 700)), qPrintable(error));
+  const QImage image(png);
+  QCOMPARE(image.size(), QSize(1200, 700));
+  // More than the background: the bars and text drew something.
+  QSet<QRgb> colours;
+  for (int y = 0; y < image.height(); y += 7)
+    for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
+  QVERIFY(colours.size() > 8);
 }
 
 QTEST_MAIN(GuiTest)

@@ -176,6 +176,16 @@ def targets(root):
         for f in sorted(os.listdir(j(d))):
             if f.endswith(".json"):
                 out.append(Target(j(d, f), cmd, cmd[0]))
+    # An RL file names its part files relative to itself: the mutant (elsewhere) gets them back
+    # as absolute paths through --set, so that its own mutation is what gets refused.
+    for f in sorted(os.listdir(j("scenarios", "rl"))):
+        if f.endswith(".json"):
+            doc = json.load(open(j("scenarios", "rl", f)))
+            parts = []
+            for block, key in (("policy", "training"), ("policy", "rollout"), ("algorithm", "critic"), ("reward", "training")):
+                if isinstance(doc.get(block), dict) and key in doc[block]:
+                    parts += ["--set", "%s.%s=%s" % (block, key, j("scenarios", "rl", doc[block][key]))]
+            out.append(Target(j("scenarios", "rl", f), ["rl", "{input}"] + parts + ["--quiet", "--out", "{out}"], "rl"))
     for f in sorted(os.listdir(j("workloads", "models"))):
         if f.endswith(".json"):
             out.append(Target(j("workloads", "models", f), ["model", "show", "{input}"], "model-show"))

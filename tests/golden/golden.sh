@@ -7,6 +7,7 @@
 #                             -> gwsim serve SCENARIO --simulate --set requests.max_requests=100000
 #                                                                                       -> simulate/NAME.txt
 #      (the first 100,000 requests: the Day-6 day is 8.4M requests and 25 s; docs/serving.md has its numbers)
+#   scenarios/rl/*.json       -> gwsim rl SCENARIO (analytical update backend)          -> rl/NAME.txt
 #
 #   golden.sh check      GWSIM ROOT   diff each summary against its stored file (ctest golden_outputs)
 #   golden.sh regenerate GWSIM ROOT   rewrite the stored files (after an intended change: regenerate.sh)
@@ -16,7 +17,7 @@ golden=$root/tests/golden
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0; checked=0
 
-# compare KIND COMMAND SCENARIO [ARGS...]: KIND is the folder under tests/golden (run, serve or simulate).
+# compare KIND COMMAND SCENARIO [ARGS...]: KIND is the folder under tests/golden (run, serve, simulate or rl).
 compare() {
   local kind=$1 command=$2 scenario=$3
   shift 3
@@ -45,17 +46,19 @@ compare() {
 }
 
 case "$mode" in check | regenerate) ;; *) echo "usage: golden.sh check|regenerate GWSIM ROOT" >&2; exit 2 ;; esac
-[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt
+[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt
 for s in "$root"/scenarios/*.json; do compare run run "$s"; done
 for s in "$root"/scenarios/serving/*.json; do compare serve serve "$s"; done
 for s in "$root"/scenarios/serving/*.json; do
   grep -q '"requests"' "$s" && compare simulate serve "$s" --simulate --set requests.max_requests=100000
 done
+for s in "$root"/scenarios/rl/*.json; do compare rl rl "$s"; done
 # A stored summary whose scenario is gone is stale.
-for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt; do
+for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt; do
   [ -e "$f" ] || continue
   kind=$(basename "$(dirname "$f")"); name=$(basename "$f" .txt)
-  scenario=$root/scenarios/$name.json; [ "$kind" != run ] && scenario=$root/scenarios/serving/$name.json
+  scenario=$root/scenarios/$name.json
+  case "$kind" in serve|simulate) scenario=$root/scenarios/serving/$name.json ;; rl) scenario=$root/scenarios/rl/$name.json ;; esac
   [ -f "$scenario" ] || { echo "FAIL $kind/$name.txt: its scenario is gone (run tests/golden/regenerate.sh)"; fails=$((fails+1)); }
 done
 
