@@ -40,13 +40,17 @@ bool render_dashboard(const QString& file, const QString& png, QString* error, Q
   }
   Dashboard dashboard;
   dashboard.setReport(outcome.report);
-  dashboard.resize(size);
+  return render_widget_to_png(dashboard, size, png, error);
+}
+
+bool render_widget_to_png(QWidget& widget, QSize size, const QString& png, QString* error) {
+  widget.resize(size);
   // Never shown, so polish and lay out by hand before grabbing, or the charts
   // come out 0x0.
-  dashboard.setAttribute(Qt::WA_DontShowOnScreen);
-  dashboard.show();
-  dashboard.grab();  // first paint settles the chart geometry
-  const QPixmap pixmap = dashboard.grab();
+  widget.setAttribute(Qt::WA_DontShowOnScreen);
+  widget.show();
+  widget.grab();  // first paint settles the chart geometry
+  const QPixmap pixmap = widget.grab();
   // Encoded in memory, then written all or nothing: a failure leaves no half
   // PNG behind.
   QByteArray bytes;

@@ -1,16 +1,16 @@
 #include "rl_dashboard.h"
 
+#include "render.h"
+
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
-#include <QBuffer>
 #include <QChart>
 #include <QChartView>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHorizontalStackedBarSeries>
 #include <QLabel>
-#include <QPixmap>
 #include <QVBoxLayout>
 #include <QValueAxis>
 
@@ -176,20 +176,7 @@ bool render_rl_dashboard(const QString& file, const QString& png, QString* error
     report = doc.value("schema", std::string()) == "gwsim.rl/1" ? run_rl(load_rl_scenario(path)) : doc;
     RlDashboard dashboard;
     dashboard.setReport(report);
-    dashboard.resize(size);
-    dashboard.setAttribute(Qt::WA_DontShowOnScreen);
-    dashboard.show();
-    dashboard.grab();  // first paint settles the chart geometry
-    const QPixmap pixmap = dashboard.grab();
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    if (!pixmap.save(&buffer, "PNG")) {
-      if (error) *error = QString("gwsim: --out %1: cannot encode the PNG").arg(png);
-      return false;
-    }
-    write_file_atomically(png.toStdString(), std::string(bytes.constData(), static_cast<std::size_t>(bytes.size())),
-                          "--out");
+    return render_widget_to_png(dashboard, size, png, error);
   } catch (const InputError& e) {
     if (error) *error = QString("gwsim: %1").arg(QString::fromStdString(e.what()));
     return false;
@@ -197,7 +184,6 @@ bool render_rl_dashboard(const QString& file, const QString& png, QString* error
     if (error) *error = QString("gwsim: %1: %2").arg(file, QString::fromStdString(e.what()));
     return false;
   }
-  return true;
 }
 
 }  // namespace gwsim::gui
