@@ -11,26 +11,39 @@
 #include "dashboard.h"
 #include "rl_dashboard.h"
 #include "run_worker.h"
+#include "serving_dashboard.h"
 
 namespace gwsim::gui {
 
 namespace {
 
-// Whether FILE is an RL scenario or report (gwsim rl's), which has a dashboard of its own.
-bool is_rl_file(const QString& file) {
+// FILE's schema ("" when it cannot be read: the training path then reports the error as the CLI
+// would). RL files and serving simulation reports have dashboards of their own.
+std::string schema_of(const QString& file) {
   try {
-    const std::string schema =
-        parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()).value("schema", std::string());
-    return schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1";
+    return parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()).value("schema", std::string());
   } catch (const std::exception&) {
-    return false;  // the training path reports the error as the CLI would
+    return "";
+  }
+}
+
+bool render_serving_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
+  try {
+    ServingDashboard dashboard;
+    dashboard.setReport(parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()));
+    return render_widget_to_png(dashboard, size, png, error);
+  } catch (const std::exception& e) {
+    if (error) *error = QString("gwsim: %1: %2").arg(file, QString::fromStdString(e.what()));
+    return false;
   }
 }
 
 }  // namespace
 
 bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
-  if (is_rl_file(file)) return render_rl_dashboard(file, png, error, size);
+  const std::string schema = schema_of(file);
+  if (schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1") return render_rl_dashboard(file, png, error, size);
+  if (is_serving_sim_report(schema)) return render_serving_dashboard(file, png, error, size);
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
   const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});

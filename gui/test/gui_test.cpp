@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QImage>
+#include <QLineSeries>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -22,11 +23,13 @@
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/sim/planning/rl/rl_report.h"
 #include "gwsim/sim/report/report.h"
+#include "gwsim/sim/requests/simulator.h"
 #include "main_window.h"
 #include "pinned_runs.h"
 #include "render.h"
 #include "rl_dashboard.h"
 #include "run_worker.h"
+#include "serving_dashboard.h"
 #include "what_if_panel.h"
 
 using gwsim::gui::MainWindow;
@@ -93,6 +96,7 @@ class GuiTest : public QObject {
   void render_png_is_not_blank();
   void rl_report_charts_hold_its_numbers();
   void rl_render_png_is_not_blank();
+  void serving_report_charts_hold_its_numbers();
 };
 
 void GuiTest::opens_every_shipped_scenario_data() {
@@ -343,6 +347,36 @@ void GuiTest::rl_render_png_is_not_blank() {
   for (int y = 0; y < image.height(); y += 7)
     for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
   QVERIFY(colours.size() > 8);
+}
+
+// A serving simulation report (gwsim serve --simulate): the latency lines carry the report's
+// percentiles, the time series its samples, and --render draws it.
+void GuiTest::serving_report_charts_hold_its_numbers() {
+  const std::string file = gwsim::data_dir() + "/scenarios/serving/deepseek-r1-reasoning-requests-256xh200.json";
+  const auto scenario = gwsim::load_serving_scenario(file, {"requests.max_requests=2000"});
+  const nlohmann::json report = gwsim::requests::simulate_requests(scenario).report;
+  gwsim::gui::ServingDashboard dashboard;
+  dashboard.setReport(report);
+  QLineSeries* ttft = dashboard.latencySeries("ttft");
+  QVERIFY(ttft != nullptr);
+  QCOMPARE(ttft->count(), 4);
+  QCOMPARE(ttft->at(2).x(), report["latency_ms"]["ttft"]["p99"].get<double>());
+  QCOMPARE(ttft->at(2).y(), 99.0);
+  const auto& t = report["series"]["t_s"];
+  QCOMPARE(dashboard.queuedSeries()->count(), static_cast<int>(t.size()));
+  QCOMPARE(dashboard.kvSeries()->at(1).y(), 100 * report["series"]["kv_utilization"][1].get<double>());
+  QCOMPARE(dashboard.cardText("requests"), QString::number(report["requests"]["completed"].get<double>(), 'g', 6));
+  QVERIFY_THROWS_EXCEPTION(std::runtime_error, dashboard.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
+
+  QTemporaryDir dir;
+  const QString json = dir.filePath("sim.json"), png = dir.filePath("sim.png");
+  QFile out(json);
+  QVERIFY(out.open(QIODevice::WriteOnly));
+  out.write(QByteArray::fromStdString(report.dump()));
+  out.close();
+  QString error;
+  QVERIFY2(gwsim::gui::render_dashboard(json, png, &error, QSize(1200, 700)), qPrintable(error));
+  QCOMPARE(QImage(png).size(), QSize(1200, 700));
 }
 
 QTEST_MAIN(GuiTest)
