@@ -7,6 +7,7 @@
 #include <map>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/input_limits.h"
 #include "gwsim/cost/cost.h"
 #include "gwsim/sim/planning/campus.h"
 #include "gwsim/workloads/training_plan.h"
@@ -399,6 +400,12 @@ nlohmann::json target_json(const ServingScenario& s, const DecodeStep& st, const
     t["prefill_gpus"] = instances * s.prefill->layout.gpus;
     gpus += instances * s.prefill->layout.gpus;
   }
+  // A fleet beyond gwsim's cluster limit (a target of 1e19 tokens/s) is refused at the targets, not
+  // deep in the fabric sizing.
+  if (gpus > static_cast<double>(limits::kMaxGpus))
+    throw InputError(s.file, "$.target",
+                     fmt::format("the target rates take {:.3g} GPUs: expected targets a fleet of at most {} GPUs meets",
+                                 gpus, limits::kMaxGpus));
   t["gpus"] = gpus;
   t["usd_per_hour"] = gpus * s.usd_per_gpu_hour;
   // Power and capital of that fleet on the scenario's cluster design, with the training

@@ -253,3 +253,16 @@ TEST(Serving, CountsThatWouldWrapAndDenormalContextAreRefused) {
   EXPECT_NE(error_of(doc).find("$.decode.mtp.depth: expected an integer from 1 to 16"), std::string::npos)
       << error_of(doc);
 }
+
+// A target rate no cluster gwsim models can meet is refused at $.target with the scenario's file
+// (the mutation replay's 2^64 - 1 tokens/s once surfaced as a fabric error without a file).
+TEST(Serving, TargetBeyondTheClusterLimitIsRefusedAtTheTarget) {
+  const std::string path = data_dir() + "/scenarios/serving/llama3-70b-serving-h100.json";
+  const ServingScenario s = load_serving_scenario(path, {"target.output_tokens_per_s=18446744073709551615"});
+  try {
+    run_serving(s);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("llama3-70b-serving-h100.json: $.target: "), std::string::npos) << e.what();
+  }
+}
