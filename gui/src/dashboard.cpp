@@ -1,5 +1,7 @@
 #include "dashboard.h"
 
+#include "dashboard_parts.h"
+
 #include <QBarCategoryAxis>
 #include <QBarSet>
 #include <QChart>
@@ -71,14 +73,10 @@ void drop_axes(QChart* chart) {
 }
 
 QChart* make_chart(const QString& title) {
-  auto* chart = new QChart;
-  chart->setTitle(title);
-  chart->setAnimationOptions(QChart::NoAnimation);  // a headless grab must see the final bars
-  chart->legend()->setAlignment(Qt::AlignBottom);
+  auto* chart = make_dashboard_chart(title);
   QFont legend_font = chart->legend()->font();
   legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);  // eight categories must fit one row
   chart->legend()->setFont(legend_font);
-  chart->setMargins(QMargins(4, 4, 4, 4));
   return chart;
 }
 
@@ -95,21 +93,13 @@ QString human_number(double value) {
 }
 
 Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
-  setAutoFillBackground(true);  // grab() of an unshown widget must not come out transparent
-  QPalette pal = palette();
-  pal.setColor(QPalette::Window, QColor("#f5f6f8"));
-  setPalette(pal);
+  set_dashboard_background(this);
 
   auto* root = new QVBoxLayout(this);
-  title_ =
-      new QLabel(tr("No report loaded — open a scenario or a report (File "
-                    "▸ Open, or drop a file)"));
-  title_->setStyleSheet("font-size: 18px; font-weight: bold;");
-  subtitle_ = new QLabel;
-  subtitle_->setStyleSheet("color: #555;");
-  subtitle_->setWordWrap(true);
-  root->addWidget(title_);
-  root->addWidget(subtitle_);
+  const auto header = add_dashboard_header(root, tr("No report loaded — open a scenario or a report (File "
+                                                    "▸ Open, or drop a file)"));
+  title_ = header.title;
+  subtitle_ = header.subtitle;
 
   auto* cards = new QGridLayout;
   const std::vector<std::pair<QString, QString>> card_titles = {

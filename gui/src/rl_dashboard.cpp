@@ -1,5 +1,6 @@
 #include "rl_dashboard.h"
 
+#include "dashboard_parts.h"
 #include "render.h"
 
 #include <QBarCategoryAxis>
@@ -33,45 +34,18 @@ QColor phase_colour(const std::string& key) {
   return it != known.end() ? it->second : QColor("#9e9e9e");
 }
 
-QChart* make_chart(const QString& title) {
-  auto* chart = new QChart;
-  chart->setTitle(title);
-  chart->setAnimationOptions(QChart::NoAnimation);  // a headless grab must see the final bars
-  chart->legend()->setAlignment(Qt::AlignBottom);
-  chart->setMargins(QMargins(4, 4, 4, 4));
-  return chart;
-}
-
 }  // namespace
 
 RlDashboard::RlDashboard(QWidget* parent) : QWidget(parent) {
-  setAutoFillBackground(true);  // grab() of an unshown widget must not come out transparent
-  QPalette pal = palette();
-  pal.setColor(QPalette::Window, QColor("#f5f6f8"));
-  setPalette(pal);
+  set_dashboard_background(this);
   auto* root = new QVBoxLayout(this);
-  title_ = new QLabel;
-  title_->setStyleSheet("font-size: 18px; font-weight: bold;");
-  subtitle_ = new QLabel;
-  subtitle_->setStyleSheet("color: #555;");
-  subtitle_->setWordWrap(true);
-  root->addWidget(title_);
-  root->addWidget(subtitle_);
-  auto* cards = new QHBoxLayout;
-  for (const char* key : {"step", "tokens_per_s", "tail_idle", "days", "gpu_hours", "cost", "facility_mw"}) {
-    auto* value = new QLabel("–");
-    value->setStyleSheet("font-size: 17px; font-weight: bold;");
-    auto* caption = new QLabel(QString(key).replace('_', ' '));
-    caption->setStyleSheet("color: #555;");
-    auto* box = new QVBoxLayout;
-    box->addWidget(caption);
-    box->addWidget(value);
-    cards->addLayout(box);
-    card_values_[key] = value;
-  }
-  root->addLayout(cards);
-  breakdown_chart_ = make_chart(tr("RL step: critical path (s)"));
-  utilisation_chart_ = make_chart(tr("Pool utilisation (%)"));
+  const auto header = add_dashboard_header(root);
+  title_ = header.title;
+  subtitle_ = header.subtitle;
+  card_values_ =
+      add_summary_cards(root, {"step", "tokens_per_s", "tail_idle", "days", "gpu_hours", "cost", "facility_mw"});
+  breakdown_chart_ = make_dashboard_chart(tr("RL step: critical path (s)"));
+  utilisation_chart_ = make_dashboard_chart(tr("Pool utilisation (%)"));
   auto* charts = new QHBoxLayout;
   auto* breakdown_view = new QChartView(breakdown_chart_);
   auto* utilisation_view = new QChartView(utilisation_chart_);

@@ -1,5 +1,7 @@
 #include "serving_dashboard.h"
 
+#include "dashboard_parts.h"
+
 #include <QAbstractAxis>
 #include <QChart>
 #include <QChartView>
@@ -17,15 +19,6 @@ namespace gwsim::gui {
 namespace {
 
 constexpr const char* kSchema = "gwsim.serving-sim-report/1";
-
-QChart* make_chart(const QString& title) {
-  auto* chart = new QChart;
-  chart->setTitle(title);
-  chart->setAnimationOptions(QChart::NoAnimation);  // a headless grab must see the final lines
-  chart->legend()->setAlignment(Qt::AlignBottom);
-  chart->setMargins(QMargins(4, 4, 4, 4));
-  return chart;
-}
 
 QChartView* view_of(QChart* chart) {
   auto* view = new QChartView(chart);
@@ -80,35 +73,16 @@ void set_lines(QChart* chart, const std::vector<QLineSeries*>& series, const QSt
 bool is_serving_sim_report(const std::string& schema) { return schema == kSchema; }
 
 ServingDashboard::ServingDashboard(QWidget* parent) : QWidget(parent) {
-  setAutoFillBackground(true);  // grab() of an unshown widget must not come out transparent
-  QPalette pal = palette();
-  pal.setColor(QPalette::Window, QColor("#f5f6f8"));
-  setPalette(pal);
+  set_dashboard_background(this);
   auto* root = new QVBoxLayout(this);
-  title_ = new QLabel;
-  title_->setStyleSheet("font-size: 18px; font-weight: bold;");
-  subtitle_ = new QLabel;
-  subtitle_->setStyleSheet("color: #555;");
-  subtitle_->setWordWrap(true);
-  root->addWidget(title_);
-  root->addWidget(subtitle_);
-  auto* cards = new QHBoxLayout;
-  for (const char* key : {"requests", "ttft_p99", "tpot_p99", "goodput", "output_tokens_per_s", "average_nodes",
-                          "usd_per_million_output_tokens"}) {
-    auto* box = new QVBoxLayout;
-    auto* name = new QLabel(QString(key).replace('_', ' '));
-    name->setStyleSheet("color: #555;");
-    auto* value = new QLabel("-");
-    value->setStyleSheet("font-size: 16px; font-weight: bold;");
-    box->addWidget(name);
-    box->addWidget(value);
-    cards->addLayout(box);
-    card_values_[key] = value;
-  }
-  root->addLayout(cards);
-  latency_chart_ = make_chart(tr("Latency at P50 / P90 / P99 / max (ms)"));
-  queue_chart_ = make_chart(tr("Requests queued and running"));
-  kv_chart_ = make_chart(tr("KV-cache use (% of capacity)"));
+  const auto header = add_dashboard_header(root);
+  title_ = header.title;
+  subtitle_ = header.subtitle;
+  card_values_ = add_summary_cards(root, {"requests", "ttft_p99", "tpot_p99", "goodput", "output_tokens_per_s",
+                                          "average_nodes", "usd_per_million_output_tokens"});
+  latency_chart_ = make_dashboard_chart(tr("Latency at P50 / P90 / P99 / max (ms)"));
+  queue_chart_ = make_dashboard_chart(tr("Requests queued and running"));
+  kv_chart_ = make_dashboard_chart(tr("KV-cache use (% of capacity)"));
   auto* charts = new QHBoxLayout;
   charts->addWidget(view_of(latency_chart_), 1);
   auto* right = new QVBoxLayout;

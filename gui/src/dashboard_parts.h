@@ -1,0 +1,33 @@
+#pragma once
+// What every dashboard (training, RL, serving simulation) is built from, so they look alike: the
+// background, the title and subtitle, a row of summary cards, and a chart set up for headless
+// rendering.
+#include <QString>
+
+#include <initializer_list>
+#include <map>
+
+class QChart;
+class QLabel;
+class QVBoxLayout;
+class QWidget;
+
+namespace gwsim::gui {
+
+// An opaque light background (grab() of an unshown widget must not come out transparent).
+void set_dashboard_background(QWidget* widget);
+
+struct DashboardHeader {
+  QLabel* title = nullptr;
+  QLabel* subtitle = nullptr;
+};
+// The bold title and the grey, wrapping subtitle, added to `root`.
+DashboardHeader add_dashboard_header(QVBoxLayout* root, const QString& title = QString());
+
+// A row of cards, one per key, captioned by the key with '_' as spaces; returns the value labels.
+std::map<QString, QLabel*> add_summary_cards(QVBoxLayout* root, std::initializer_list<const char*> keys);
+
+// A chart with no animation (a headless grab must see the final state), legend below, small margins.
+QChart* make_dashboard_chart(const QString& title);
+
+}  // namespace gwsim::gui
