@@ -3,18 +3,7 @@
 # no report written; good input -> exit 0 and a report; same input -> same bytes.
 set -u
 gwsim=$1; root=$2
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-check() {  # check NAME EXPECTED_RC EXPECTED_TEXT -- args...
-  local name=$1 want_rc=$2 want_text=$3; shift 4
-  local out rc
-  out=$("$gwsim" "$@" 2>&1); rc=$?
-  if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: rc=$rc (want $want_rc), output: $out"; fails=$((fails+1))
-  else
-    passes=$((passes+1))
-  fi
-}
+source "$(dirname "$0")/test_lib.sh"
 sc=$root/scenarios/deepseek-v3-pretrain-2048xh800.json
 
 check misspelt-key 2 '$.parallelism.tpp: unknown key' -- run "$sc" --set parallelism.tpp=2 --out "$tmp/r1.json"

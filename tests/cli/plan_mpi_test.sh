@@ -4,9 +4,7 @@
 # prints, and bad input is still the one-line error with exit 2, printed once.
 set -u
 gwsim=$1; root=$2
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { if "$@"; then passes=$((passes+1)); else echo "FAIL: $*"; fails=$((fails+1)); fi; }
+source "$(dirname "$0")/test_lib.sh"
 # Root may launch (CI runs as root); more ranks than cores; no ptrace-based single copy (containers).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none

@@ -4,19 +4,7 @@
 # the report is the same bytes for 1 and 2 threads.
 set -u
 gwsim=$1; root=$2
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-check() {  # check NAME EXPECTED_RC EXPECTED_TEXT -- args...
-  local name=$1 want_rc=$2 want_text=$3; shift 4
-  local out rc
-  out=$("$gwsim" "$@" 2>&1); rc=$?
-  if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: rc=$rc (want $want_rc), output: $out"; fails=$((fails+1))
-  else
-    passes=$((passes+1))
-  fi
-}
-ok() { if "$@"; then passes=$((passes+1)); else echo "FAIL: $*"; fails=$((fails+1)); fi; }
+source "$(dirname "$0")/test_lib.sh"
 cat > "$tmp/plan.json" <<JSON
 {"schema": "gwsim.plan/1", "scenario": "$root/scenarios/megatron-sc21-1p7b-32xa100.json",
  "search": {"gpus": [16, 32], "pp": [1, 2], "cp": [1, 2], "micro_batch_seqs": [1, 2]},
