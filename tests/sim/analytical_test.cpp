@@ -123,6 +123,7 @@ TEST(Analytical, PlannerFastPathPricesExactlyLikeTheFullPlan) {
       }
       const auto fast = plan(PlanStages::critical);
       ASSERT_EQ(full.critical_stage, fast.critical_stage);
+      EXPECT_EQ(full.flops_per_token.hardware, fast.flops_per_token.hardware);  // every stage counted alike
       const auto& a = full.stages[full.critical_stage];
       const auto& b = fast.stages[fast.critical_stage];
       using Pass = std::vector<Op> StageWork::*;

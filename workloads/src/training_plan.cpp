@@ -487,13 +487,11 @@ void fold_dualpipe(PlanContext& c, TrainingPlan& plan) {
   }
 }
 
-// A stage's FLOPs over all its passes, summed pass by pass in op order: the same number whether its
-// backward and recomputation ops are built (stage_cost) or not (stage_flops_from_forward).
-double stage_cost(const StageWork& s) {
-  return sum_flops(s.forward) + sum_flops(s.backward_input) + sum_flops(s.backward_weight) + sum_flops(s.recompute);
-}
-
-double stage_flops_from_forward(const StageWork& s, const TrainingSettings& train) {
+// A stage's FLOPs over all its passes (forward, input and weight gradients, recomputation), from
+// its forward ops and the backward_parts rule, whether or not its backward ops are built: the
+// critical-stage choice and the hardware FLOPs are the same for PlanStages::all and ::critical.
+// (Summed pass by pass in op order, the same number as summing the built lists.)
+double stage_flops(const StageWork& s, const TrainingSettings& train) {
   double input = 0, weight = 0, recompute = 0;
   for (const auto& f : s.forward) {
     const auto parts = backward_parts(f);
@@ -517,19 +515,16 @@ void add_backward_ops(StageWork& sw, const TrainingSettings& train) {
 // step estimate reads no other; the des backend, which runs every stage, asks for all).
 void add_backward_and_pick_critical_stage(const PlanContext& c, TrainingPlan& plan, bool all_stages) {
   const TrainingSettings& train = c.train;
-  if (all_stages) {
-    for (auto& sw : plan.stages) add_backward_ops(sw, train);
-    for (int s = 1; s < c.par.pp; ++s)
-      if (stage_cost(plan.stages[s]) > stage_cost(plan.stages[plan.critical_stage])) plan.critical_stage = s;
-    return;
-  }
-  double worst = stage_flops_from_forward(plan.stages[0], train);
+  double worst = stage_flops(plan.stages[0], train);
   for (int s = 1; s < c.par.pp; ++s)
-    if (const double cost = stage_flops_from_forward(plan.stages[s], train); cost > worst) {
+    if (const double cost = stage_flops(plan.stages[s], train); cost > worst) {
       worst = cost;
       plan.critical_stage = s;
     }
-  add_backward_ops(plan.stages[plan.critical_stage], train);
+  if (all_stages)
+    for (auto& sw : plan.stages) add_backward_ops(sw, train);
+  else
+    add_backward_ops(plan.stages[plan.critical_stage], train);
 }
 
 // FLOPs per token (whole model, not per GPU).
@@ -562,7 +557,7 @@ void count_flops_per_token(const PlanContext& c, TrainingPlan& plan) {
   plan.flops_per_token.model_causal = 3 * forward_flops(causal);
   // Hardware FLOPs: sum over stages of what each GPU executes, per token it processes.
   double hw = 0;
-  for (const auto& s : plan.stages) hw += stage_cost(s);
+  for (const auto& s : plan.stages) hw += stage_flops(s, c.train);
   plan.flops_per_token.hardware = hw * c.tp * par.cp / (static_cast<double>(par.micro_batch_seqs) * c.train.seq_len);
 }
 
