@@ -134,13 +134,14 @@ void write_profile(const Profile& profile, const std::string& path) {
 std::string percent(double fraction) { return fmt::format("{:.2f} %", 100 * fraction); }
 
 void print_fit_table(const FitResult& result) {
-  std::cout << fmt::format("{:<26} {:>6} {:>10} {:>12} {:>14} {:>14}\n", "op class", "points", "efficiency",
-                           "overhead_us", "rms err (α-β)", "rms err (curve)");
+  std::cout << fmt::format("{:<26} {:>6} {:>10} {:>12} {:>14} {:>14} {:>14}\n", "op class", "points", "efficiency",
+                           "overhead_us", "rms err (α-β)", "rms err (curve)", "rms err (tiles)");
   for (const auto& r : result.ops) {
     const bool collective = r.key.find(' ') != std::string::npos;
-    std::cout << fmt::format("{:<26} {:>6} {:>10.4f} {:>12.3f} {:>14} {:>14}\n", r.key, r.points, r.efficiency,
+    std::cout << fmt::format("{:<26} {:>6} {:>10.4f} {:>12.3f} {:>14} {:>14} {:>14}\n", r.key, r.points, r.efficiency,
                              r.overhead_s * 1e6, percent(r.alpha_beta_rms_rel_error),
-                             collective ? std::string("-") : percent(r.curve_rms_rel_error));
+                             collective ? std::string("-") : percent(r.curve_rms_rel_error),
+                             r.tile_rms_rel_error > 0 ? percent(r.tile_rms_rel_error) : std::string("-"));
   }
   for (const auto& note : result.notes) std::cout << "note: " << note << "\n";
 }

@@ -63,9 +63,11 @@ OpClassOf class_of(const std::string& op) {
 struct Group {
   std::vector<FitPoint> points;  // work: the curve's x (size, or FLOPs per byte)
   CurveAxis axis = CurveAxis::size;
-  std::optional<OpClass> op_class;  // op groups: their class (none for collectives)
-  std::set<std::string> files;      // basenames, sorted for a deterministic source text
-  std::map<std::string, int> ops;   // "op/variant" -> points
+  std::optional<OpClass> op_class;    // op groups: their class (none for collectives)
+  std::set<std::string> files;        // basenames, sorted for a deterministic source text
+  std::map<std::string, int> ops;     // "op/variant" -> points
+  std::vector<TiledGemmPoint> tiled;  // dense GEMM records with their M, N, K (the tile model's points)
+  std::optional<Precision> precision;
 };
 
 std::string fit_source(const Group& g) {
@@ -348,6 +350,10 @@ void add_op_record(const MeasurementSet& set, const std::string& file, const Mea
   g.axis = by_intensity ? CurveAxis::flops_per_byte : CurveAxis::size;
   g.op_class = op_class;
   g.points.push_back({by_intensity ? m.flops / m.bytes : work, work / peak, m.median_s});
+  g.precision = precision;
+  const auto dim = [&](const char* d) { return m.shape.count(d) ? m.shape.at(d) : 0.0; };
+  if (const GemmShape shape{dim("M"), dim("N"), dim("K")}; op_class == OpClass::gemm && shape.known())
+    g.tiled.push_back({shape, m.bytes, m.median_s});
   g.files.insert(file);
   ++g.ops[op_variant(m)];
 }
@@ -425,6 +431,29 @@ void fit_op_groups(const std::map<std::string, Group>& op_groups, const FitOptio
   }
 }
 
+// Dense GEMM entries whose records carry their shapes also get a tile model (gemm_tiles.h), fitted
+// with the memory_bound entry of the same fit (a GEMM that streams more bytes than it can compute
+// on is priced at that bandwidth). Without a fitted memory_bound entry there is none to use: noted.
+void fit_tile_models(const std::map<std::string, Group>& op_groups, const GpuSpec& gpu, const FitOptions& options,
+                     FitResult& result) {
+  const auto memory = result.profile.ops.find(op_key(OpClass::memory_bound));
+  for (const auto& [key, g] : op_groups) {
+    if (g.tiled.empty() || !g.precision) continue;
+    if (memory == result.profile.ops.end()) {
+      result.notes.push_back(
+          fmt::format("{}: no tile model (no memory_bound records in the fit to price its bytes)", key));
+      continue;
+    }
+    const TiledGemmTarget target{gpu.peak_flops(*g.precision), gpu.sm_count.value, gpu.hbm_bandwidth_bps(),
+                                 memory->second};
+    GemmTileModel model = fit_gemm_tile_model(g.tiled, target, options.max_overhead_s);
+    model.source = fmt::format("tile-model fit of {} shaped points from {}", g.tiled.size(), fmt::join(g.files, ", "));
+    for (auto& report : result.ops)
+      if (report.key == key) report.tile_rms_rel_error = model.fit_rms_rel_error;
+    result.profile.ops[key].tile_model = std::move(model);
+  }
+}
+
 void fit_collective_groups(const std::map<std::pair<std::string, std::string>, Group>& collective_groups,
                            FitResult& result) {
   for (const auto& [link_op, g] : collective_groups) {
@@ -467,6 +496,7 @@ FitResult fit_profile(const std::vector<MeasurementSet>& sets, const GpuSpec& gp
   FitResult result;
   describe_profile(result.profile, gpu, sets, reference_notes);
   fit_op_groups(grouped.op_groups, options, result);
+  fit_tile_models(grouped.op_groups, gpu, options, result);
   fit_collective_groups(grouped.collective_groups, result);
   add_fit_notes(grouped, reference_notes, result);
   return result;

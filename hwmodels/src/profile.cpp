@@ -72,7 +72,25 @@ void check_op_key(const JsonObject& ops, const std::string& key) {
                               key.substr(dot + 1)));
 }
 
-OpEfficiency parse_op(const JsonObject& obj) {
+GemmTileModel parse_tile_model(const JsonObject& obj) {
+  GemmTileModel m;
+  m.tile_efficiency = obj.fraction("tile_efficiency");
+  m.tile_overhead_s = us_to_s(non_negative(obj, "tile_overhead_us"));
+  m.launch_overhead_s = us_to_s(non_negative(obj, "launch_overhead_us"));
+  const std::int64_t split = obj.positive_integer("max_split_k");
+  if (split > 64) obj.fail("max_split_k", fmt::format("expected a whole number from 1 to 64, got {}", split));
+  m.max_split_k = static_cast<int>(split);
+  if (obj.has("fit_rms_rel_error"))
+    m.fit_rms_rel_error = non_negative(obj, "fit_rms_rel_error");
+  else
+    obj.allow({"fit_rms_rel_error"});
+  m.source = obj.string("source");
+  obj.allow({"notes"});
+  obj.reject_unknown_keys();
+  return m;
+}
+
+OpEfficiency parse_op(const JsonObject& obj, OpClass op_class) {
   OpEfficiency op;
   op.efficiency = obj.fraction("efficiency");
   op.overhead_s = us_to_s(non_negative(obj, "overhead_us"));
@@ -106,6 +124,12 @@ OpEfficiency parse_op(const JsonObject& obj) {
   } else {
     if (obj.has("curve_axis")) obj.fail("curve_axis", "expected only beside a curve (it names the curve's x axis)");
     obj.allow({"curve"});
+  }
+  if (obj.has("tile_model")) {
+    if (op_class != OpClass::gemm) obj.fail("tile_model", "expected only in a dense gemm entry");
+    op.tile_model = parse_tile_model(obj.object("tile_model"));
+  } else {
+    obj.allow({"tile_model"});
   }
   obj.allow({"notes", "description"});
   obj.reject_unknown_keys();
@@ -264,7 +288,7 @@ Profile parse_profile(const JsonObject& obj) {
   const JsonObject ops = obj.object("ops");
   for (auto it = ops.json().begin(); it != ops.json().end(); ++it) {
     check_op_key(ops, it.key());
-    p.ops[it.key()] = parse_op(ops.object(it.key()));
+    p.ops[it.key()] = parse_op(ops.object(it.key()), *parse_op_class(it.key().substr(0, it.key().find('.'))));
   }
 
   if (obj.has("collectives")) {
@@ -315,6 +339,16 @@ nlohmann::json profile_to_json(const Profile& p) {
       for (const auto& point : op.curve) curve.push_back({{"work", point.work}, {"efficiency", point.efficiency}});
       o["curve"] = std::move(curve);
       if (op.curve_axis != CurveAxis::size) o["curve_axis"] = to_string(op.curve_axis);
+    }
+    if (op.tile_model) {
+      const GemmTileModel& m = *op.tile_model;
+      nlohmann::json t = {{"tile_efficiency", m.tile_efficiency},
+                          {"tile_overhead_us", s_to_us_exact(m.tile_overhead_s)},
+                          {"launch_overhead_us", s_to_us_exact(m.launch_overhead_s)},
+                          {"max_split_k", m.max_split_k},
+                          {"source", m.source}};
+      if (m.fit_rms_rel_error != 0) t["fit_rms_rel_error"] = m.fit_rms_rel_error;
+      o["tile_model"] = std::move(t);
     }
     j["ops"][key] = std::move(o);
   }

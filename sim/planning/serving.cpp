@@ -209,7 +209,8 @@ DecodeStep decode_step_at(const ServingScenario& s, double batch_per_gpu, double
   // Output head over the vocabulary (split over the TP group) for the main model and each draft.
   const double vocab = static_cast<double>(m.vocab);
   compute.add({Op{"lm_head", OpClass::gemm, Precision::bf16, 2 * tokens * vocab / tp * h,
-                  kActivationBytes * (vocab / tp * h + tokens * (h + vocab / tp)), 1}},
+                  kActivationBytes * (vocab / tp * h + tokens * (h + vocab / tp)), 1, OpRole::other,
+                  GemmShape{tokens, vocab / tp, h}}},
               1 + d.mtp_depth);
   compute.add(Op{"embedding", OpClass::memory_bound, Precision::bf16, 0, 2 * kActivationBytes * tokens * h, 1});
 

@@ -323,7 +323,8 @@ void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   const std::string file = "hwmodels/profiles/h800-sxm-derived.json";
   for (const auto& row : number_rows(meas, "dense_MxNxK_TFLOPS_GBps", 4)) {
     const double m = row[0], n = row[1], k = row[2];
-    Op op{"gemm", OpClass::gemm, Precision::fp8, 2 * m * n * k, m * k + k * n + 2 * m * n, 1};
+    Op op{"gemm", OpClass::gemm, Precision::fp8,    2 * m * n * k, m * k + k * n + 2 * m * n,
+          1,      OpRole::other, GemmShape{m, n, k}};
     rows.add_row(
         id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
         op.flops / op_time_s(op, gpu, profile) / 1e12, file,

@@ -93,6 +93,31 @@ TEST(Fit, RecoversOverheadAndEfficiencyUnderNoise) {
   EXPECT_DOUBLE_EQ(op.fit_rms_rel_error, r.ops[0].curve_rms_rel_error);
 }
 
+TEST(Fit, TileModelRecoversItsConstantsFromShapedGemms) {
+  // GEMMs of the shapes a layer sweep times (skinny to large, short and long K), timed by a known
+  // tile model: the fit must find that model again.
+  GemmTileModel truth;
+  truth.tile_efficiency = 0.76;
+  truth.tile_overhead_s = 0.8e-6;
+  truth.launch_overhead_s = 5e-6;
+  truth.max_split_k = 8;
+  TiledGemmTarget target{989.4e12, 132, 4.8e12, {}};
+  target.memory.efficiency = 0.85;
+  std::vector<TiledGemmPoint> points;
+  for (const double m : {128.0, 512.0, 2048.0, 8192.0})
+    for (const auto& [n, k] : {std::pair{256.0, 7168.0}, {1536.0, 7168.0}, {32768.0, 512.0}, {7168.0, 18432.0}}) {
+      const GemmShape shape{m, n, k};
+      const double bytes = 2 * (m * k + k * n + m * n);
+      points.push_back(
+          {shape, bytes, gemm_tiled_time_s(shape, truth, target.peak_flops, target.sms, bytes, 4.8e12 * 0.85)});
+    }
+  const GemmTileModel fit = fit_gemm_tile_model(points, target, 50e-6);
+  EXPECT_NEAR(fit.tile_efficiency, 0.76, 0.005);
+  EXPECT_NEAR(fit.tile_overhead_s, 0.8e-6, 0.05e-6);
+  EXPECT_NEAR(fit.launch_overhead_s, 5e-6, 0.2e-6);
+  EXPECT_LT(fit.fit_rms_rel_error, 0.005);
+}
+
 TEST(Fit, MapsOpsToClassesAndSkipsWhatItCannotUse) {
   const GpuSpec gpu = test::h200();
   std::vector<MeasurementSet> sets = {

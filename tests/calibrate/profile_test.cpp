@@ -106,6 +106,36 @@ TEST(Profile, RejectsBadValues) {
   expect_error(std::string(s).replace(s.find("published"), 9, "derived"), "$.derivation", "missing");
 }
 
+TEST(Profile, TileModelRoundTripsAndIsCheckedLikeEverythingElse) {
+  const std::string tiles =
+      R"(, "tile_model": {"tile_efficiency": 0.78, "tile_overhead_us": 0.9, "launch_overhead_us": 4.5,
+      "max_split_k": 8, "source": "fit", "fit_rms_rel_error": 0.12})";
+  const Profile p = parse_text(minimal("0.7", tiles));
+  ASSERT_TRUE(p.ops.at("gemm.bf16").tile_model);
+  const GemmTileModel& m = *p.ops.at("gemm.bf16").tile_model;
+  EXPECT_DOUBLE_EQ(m.tile_efficiency, 0.78);
+  EXPECT_EQ(m.tile_overhead_s, 0.9 / 1e6);
+  EXPECT_EQ(m.launch_overhead_s, 4.5 / 1e6);
+  EXPECT_EQ(m.max_split_k, 8);
+  EXPECT_DOUBLE_EQ(m.fit_rms_rel_error, 0.12);
+  const nlohmann::json j = profile_to_json(p);
+  EXPECT_EQ(profile_to_json(parse_profile(JsonObject(j, "roundtrip", "$"))), j);
+
+  expect_error(minimal("0.7", R"(, "tile_model": {"tile_efficiency": 1.2, "tile_overhead_us": 1,
+      "launch_overhead_us": 1, "max_split_k": 8, "source": "s"})"),
+               "$.ops.gemm.bf16.tile_model.tile_efficiency", "(0, 1]");
+  expect_error(minimal("0.7", R"(, "tile_model": {"tile_efficiency": 0.8, "tile_overhead_us": 1,
+      "launch_overhead_us": 1, "max_split_k": 2.5, "source": "s"})"),
+               "$.ops.gemm.bf16.tile_model.max_split_k", "");
+  expect_error(minimal("0.7", R"(, "tile_model": {"tile_efficiency": 0.8, "tile_ovrhead_us": 1,
+      "launch_overhead_us": 1, "max_split_k": 8, "source": "s"})"),
+               "$.ops.gemm.bf16.tile_model", "tile_overhead_us");
+  // Only dense GEMMs have tiles a shape can be cut into.
+  std::string grouped = minimal("0.7", tiles);
+  grouped.replace(grouped.find("gemm.bf16"), 9, "grouped_gemm.bf16");
+  expect_error(grouped, "$.ops.grouped_gemm.bf16.tile_model", "dense gemm");
+}
+
 TEST(Profile, EfficiencyInterpolatesLogLinearlyAndClamps) {
   OpEfficiency op;
   op.efficiency = 0.65;

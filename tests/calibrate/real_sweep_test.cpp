@@ -79,6 +79,13 @@ TEST(RealSweep, Fits) {
   EXPECT_LT(gemm.efficiency_at(5e8), 0.2);
   EXPECT_GT(gemm.efficiency_at(1e12), 0.65);
   EXPECT_LT(gemm.fit_rms_rel_error, 0.15);
+  // The same records priced by shape (tiles, waves, split-K): about as close overall, and the
+  // fitted main-loop efficiency is a plausible share of an SM.
+  ASSERT_TRUE(gemm.tile_model);
+  EXPECT_LT(gemm.tile_model->fit_rms_rel_error, 0.15);
+  EXPECT_GT(gemm.tile_model->tile_efficiency, 0.65);
+  EXPECT_LT(gemm.tile_model->tile_efficiency, 0.90);
+  EXPECT_FALSE(r.profile.ops.at("grouped_gemm.bf16").tile_model);
   // Grouped GEMM: the faster of cublas_grouped / cublas_loop per shape (6 of 12 records), and an
   // overhead pinned at the per-launch cap rather than the 2 ms an unconstrained α-β fit gives.
   const OpEfficiency& grouped = r.profile.ops.at("grouped_gemm.bf16");

@@ -74,10 +74,11 @@ TEST(RlTail, IdleGrowsWithTheLengthVarianceTowardTheMaxMinusMeanShare) {
     const double share = tail_share(st), bound = closed_form_share(s);
     EXPECT_GT(share, previous) << "sigma " << sigma;
     // At or below the closed form: a smaller batch's step is no slower than the full batch's,
-    // and the packed reference runs at the full batch. Within 5 % of it here, where a decode
-    // step of Llama 3 8B at up to 16 sequences is dominated by reading the weights.
+    // and the packed reference runs at the full batch. Close to it here, where a decode step of
+    // Llama 3 8B at up to 16 sequences is dominated by reading the weights: measured 0.943 of it
+    // at sigma 0.1 (GEMMs priced by tiles since the shape-aware model), 0.97-0.99 above.
     EXPECT_LE(share, bound + 1e-9) << "sigma " << sigma;
-    EXPECT_GT(share, 0.95 * bound) << "sigma " << sigma;
+    EXPECT_GT(share, 0.94 * bound) << "sigma " << sigma;
     previous = share;
   }
   // The limit: with most samples cut at the maximum the share is (max - mean) / max.

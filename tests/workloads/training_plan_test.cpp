@@ -312,3 +312,44 @@ TEST(TrainingPlan, CommSmsMustLeaveSmsForCompute) {
   s.train.comm_sms = 20;
   EXPECT_EQ(infeasible(s), "");
 }
+
+TEST(LayerOps, DenseGemmsCarryTheShapeTheirFlopsCountAndTheirGradientsTransposeIt) {
+  // Every dense GEMM a plan prices by tiles must solve the problem its FLOPs count, forward and
+  // backward, or the tile model would price a different GEMM than the FLOP accounting.
+  Layout s = deepseek_v3();
+  for (const AttentionKernel kernel : {AttentionKernel::flash, AttentionKernel::unfused}) {
+    s.train.attention_kernel = kernel;
+    const auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+    int shaped = 0;
+    for (const auto& stage : plan.stages)
+      for (const auto* ops : {&stage.forward, &stage.backward_input, &stage.backward_weight, &stage.recompute})
+        for (const Op& o : *ops) {
+          if (o.op_class != OpClass::gemm) {
+            EXPECT_FALSE(o.shape.known()) << o.name;
+            continue;
+          }
+          ASSERT_TRUE(o.shape.known()) << o.name;
+          EXPECT_DOUBLE_EQ(o.shape.flops(), o.flops) << o.name;
+          ++shaped;
+        }
+    EXPECT_GT(shaped, 100);
+  }
+  // C (m x n) = A (m x k) B (k x n): dA is m x k over n, dB is k x n over m.
+  Parallelism one;
+  TrainingSettings t;
+  const auto forward = layer_forward_ops(s.model, 5, one, t, 4096);
+  const auto o_proj = std::find_if(forward.begin(), forward.end(), [](const Op& o) { return o.name == "o_proj"; });
+  ASSERT_NE(o_proj, forward.end());
+  EXPECT_EQ(o_proj->shape.m, 4096);
+  EXPECT_EQ(o_proj->shape.n, 7168);
+  EXPECT_EQ(o_proj->shape.k, 128 * 128);
+  const auto plan = plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+  for (const Op& o : plan.stages[1].backward_input)
+    if (o.name == "o_proj_dgrad") {
+      EXPECT_EQ(o.shape.n, 128 * 128) << "dA = dC B^T: n is the forward's k";
+    }
+  for (const Op& o : plan.stages[1].backward_weight)
+    if (o.name == "o_proj_wgrad") {
+      EXPECT_EQ(o.shape.k, 4096) << "dB = A^T dC: k is the forward's m (tokens)";
+    }
+}

@@ -42,8 +42,9 @@ double gemm_bytes(double m, double n, double k, Precision prec) {
   return in * (m * k + k * n) + 2 * m * n;
 }
 
-Op gemm(const std::string& name, double m, double n, double k, Precision prec, double count = 1) {
-  return Op{name, OpClass::gemm, prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count};
+Op gemm(const std::string& name, double m, double n, double k, Precision prec, double count = 1,
+        OpRole role = OpRole::other) {
+  return Op{name, OpClass::gemm, prec, 2 * m * n * k, gemm_bytes(m, n, k, prec), count, role, GemmShape{m, n, k}};
 }
 
 // FP8 GEMMs need their BF16 activation quantised first (read 2 bytes, write 1, plus per-tile scales:
@@ -53,8 +54,7 @@ void add_gemm(std::vector<Op>& ops, const std::string& name, double m, double n,
               OpRole role = OpRole::other) {
   if (prec == Precision::fp8)
     ops.push_back(Op{name + "_quantize", OpClass::memory_bound, Precision::bf16, 0, 3 * m * k, 1});
-  ops.push_back(gemm(name, m, n, k, prec));
-  ops.back().role = role;
+  ops.push_back(gemm(name, m, n, k, prec, 1, role));
 }
 
 Op memory_op(const std::string& name, double bytes, OpRole role = OpRole::other) {
@@ -113,13 +113,16 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
       // Absorbed MLA (FlashMLA's form): every head attends over the shared latent + rope key, so the
       // cache is read once for all heads of a GPU: 576 elements per token and layer.
       const double dc = a.kv_lora_rank, dr = a.qk_rope_head_dim, dn = a.qk_nope_head_dim;
+      // Per head: the T queries' no-rope part (dn) times that head's absorbed W_UK (dn x dc).
       ops.push_back(Op{"q_absorb", OpClass::gemm, Precision::bf16, 2 * T * heads * dn * dc,
-                       kActivationBytes * (heads * dn * dc + T * heads * (dn + dc)), 1, OpRole::decode_attention});
+                       kActivationBytes * (heads * dn * dc + T * heads * (dn + dc)), 1, OpRole::decode_attention,
+                       GemmShape{T, dc, dn, heads}});
       ops.push_back(Op{"mla_decode", OpClass::mla_decode, Precision::bf16, 2 * T * heads * L * (dc + dr + dc),
                        seqs * L * (dc + dr) * kv_elem + kActivationBytes * T * heads * (dc + dr + dc), 1,
                        OpRole::decode_attention});
       ops.push_back(Op{"v_absorb", OpClass::gemm, Precision::bf16, 2 * T * heads * dc * dv,
-                       kActivationBytes * (heads * dc * dv + T * heads * (dc + dv)), 1, OpRole::decode_attention});
+                       kActivationBytes * (heads * dc * dv + T * heads * (dc + dv)), 1, OpRole::decode_attention,
+                       GemmShape{T, dv, dc, heads}});
     } else {
       // Paged attention over K and V of the kv heads: a few FLOPs per byte, bandwidth-bound.
       ops.push_back(Op{"decode_attention", OpClass::memory_bound, Precision::bf16, 2 * T * heads * L * (dqk + dv),
@@ -137,12 +140,13 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
     // reads it and writes probabilities (2+2 bytes), dropout reads them and writes output and a
     // 1-byte mask (2+2+1): 9 bytes of HBM traffic per score element.
-    const double scores = T * seq * heads;
+    // One seq x seq product per sequence and head.
+    const double scores = T * seq * heads, products = T / seq * heads;
     ops.push_back(Op{"attention_scores", OpClass::gemm, Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1,
-                     OpRole::attention_scores});
+                     OpRole::attention_scores, GemmShape{seq, seq, dqk, products}});
     ops.push_back(memory_op("softmax_dropout", 9 * scores));
     ops.push_back(Op{"attention_values", OpClass::gemm, Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1,
-                     OpRole::attention_scores});
+                     OpRole::attention_scores, GemmShape{seq, dv, seq, products}});
   }
   add_gemm(ops, "o_proj", T, h, heads * dv, prec);
   ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
@@ -155,8 +159,7 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     const double T_moe = p.sp ? T / tp : T;  // tokens this rank routes
     const double fe = e.expert_intermediate;
     const double routed_tokens = T_moe * e.top_k;  // balanced routing: every rank receives its share
-    ops.push_back(Op{"router", OpClass::gemm, Precision::bf16, 2 * T_moe * e.routed_experts * h,
-                     gemm_bytes(T_moe, e.routed_experts, h, Precision::bf16), 1});
+    ops.push_back(gemm("router", T_moe, e.routed_experts, h, Precision::bf16));
     ops.push_back(memory_op("gating_topk", 3 * 4 * T_moe * e.routed_experts));
     if (prec == Precision::fp8)  // tokens are quantised once, before the FP8 dispatch
       ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
@@ -200,6 +203,7 @@ struct BackwardPart {
   const char* suffix;
   OpClass op_class;
   double flops, bytes;
+  GemmShape shape{};
 };
 struct BackwardParts {
   std::array<BackwardPart, 2> part;
@@ -209,11 +213,15 @@ struct BackwardParts {
 BackwardParts backward_parts(const Op& f) {
   BackwardParts p;
   if (is_gemm(f.op_class)) {
-    p.part[p.n++] = {false, "_dgrad", f.op_class, f.flops, f.bytes};
+    // C (m x n) = A (m x k) B (k x n): dA = dC B^T is m x k over n, dB = A^T dC is k x n over m.
+    const GemmShape& s = f.shape;
+    const GemmShape d_a = s.known() ? GemmShape{s.m, s.k, s.n, s.batch} : GemmShape{};
+    const GemmShape d_b = s.known() ? GemmShape{s.k, s.n, s.m, s.batch} : GemmShape{};
+    p.part[p.n++] = {false, "_dgrad", f.op_class, f.flops, f.bytes, d_a};
     if (f.role != OpRole::attention_scores)
-      p.part[p.n++] = {true, "_wgrad", f.op_class, f.flops, f.bytes};
+      p.part[p.n++] = {true, "_wgrad", f.op_class, f.flops, f.bytes, d_b};
     else  // score/value GEMMs of unfused attention: both gradients are activation gradients
-      p.part[p.n++] = {false, "_dgrad2", f.op_class, f.flops, f.bytes};
+      p.part[p.n++] = {false, "_dgrad2", f.op_class, f.flops, f.bytes, d_b};
   } else if (f.op_class == OpClass::attention) {
     // FlashAttention backward runs 5 matmuls for the forward's 2 (recomputed scores, dV, dP, dQ, dK).
     p.part[p.n++] = {false, "_bwd", OpClass::attention_backward, 2.5 * f.flops, 2 * f.bytes};
@@ -229,7 +237,7 @@ void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
   for (int i = 0; i < parts.n; ++i) {
     const auto& bp = parts.part[i];
     (bp.weight_pass ? w : b)
-        .push_back(Op{f.name + bp.suffix, bp.op_class, f.precision, bp.flops, bp.bytes, f.count, f.role});
+        .push_back(Op{f.name + bp.suffix, bp.op_class, f.precision, bp.flops, bp.bytes, f.count, f.role, bp.shape});
   }
 }
 

@@ -44,6 +44,24 @@ std::vector<EfficiencyPoint> efficiency_curve(const std::vector<FitPoint>& point
 // RMS relative error of overhead + ideal / efficiency_at(work) against the measured times.
 double rms_rel_error(const std::vector<FitPoint>& points, const OpEfficiency& op);
 
+// One measured dense GEMM of known shape, for the tile model (hwmodels/gemm_tiles.h).
+struct TiledGemmPoint {
+  GemmShape shape;
+  double bytes = 0;  // minimum HBM traffic
+  double measured_s = 0;
+};
+// The GPU the GEMMs ran on, as gemm_tiled_time_s needs it.
+struct TiledGemmTarget {
+  double peak_flops = 0;  // dense, at the GEMMs' precision
+  double sms = 0;
+  double hbm_bps = 0;
+  OpEfficiency memory;  // the profile's memory_bound entry (share of HBM bandwidth by bytes)
+};
+// Tile efficiency, per-tile overhead and launch overhead (at most max_overhead_s) minimising the
+// RMS relative error of gemm_tiled_time_s over the points; fit_rms_rel_error is that error.
+GemmTileModel fit_gemm_tile_model(const std::vector<TiledGemmPoint>& points, const TiledGemmTarget& target,
+                                  double max_overhead_s);
+
 struct FitOptions {
   double curve_bin_decades = 0.25;  // sweeps step by 2x (0.3 decades): about one size per bin
   // Link of collective records in gwsim.measurements/1 files (nccl-tests sets carry their own).
@@ -68,6 +86,7 @@ struct OpFitReport {
   double overhead_s = 0;  // fitted α
   double alpha_beta_rms_rel_error = 0;
   double curve_rms_rel_error = 0;  // 0 for collectives (no curve)
+  double tile_rms_rel_error = 0;   // dense GEMMs with shapes: the tile model's (0: none fitted)
 };
 
 struct FitResult {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/cluster.h"
+#include "gwsim/hwmodels/gemm_tiles.h"
 #include "gwsim/hwmodels/gpu.h"
 #include "gwsim/hwmodels/op_class.h"
 
@@ -50,6 +51,9 @@ struct OpEfficiency {
   double fit_rms_rel_error = 0;        // from the fit, 0 for published constants
   std::string source;
   CurveAxis curve_axis = CurveAxis::size;  // what the curve's x measures
+  // Dense GEMM entries only: time by shape (gemm_tiles.h) for ops that carry their shape. Ops
+  // without a shape, and profiles without a tile model, use efficiency/curve/overhead_s above.
+  std::optional<GemmTileModel> tile_model{};
 
   // Fraction of peak at this curve x (curve if present, else the constant).
   double efficiency_at(double x) const;

@@ -18,10 +18,17 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
       t = std::max(t, op.flops / (gpu.peak_flops(op.precision) * attn.efficiency_for(op.flops, op.flops, op.bytes)));
     }
   } else {
-    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
     const auto& mem = profile.op(OpClass::memory_bound);
-    const double memory = op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes));
-    t = std::max(compute, memory);
+    // A dense GEMM that knows its shape is priced by tiles and waves (gemm_tiles.h), where the
+    // profile has a tile model: it carries its own launch overhead, and streams its operands at the
+    // asymptotic memory-bound rate (the curve's small-size points are short kernels' latency, which
+    // the launch overhead already holds).
+    if (eff.tile_model && op.op_class == OpClass::gemm && op.shape.known() && gpu.sm_count.value > 0)
+      return gemm_tiled_time_s(op.shape, *eff.tile_model, gpu.peak_flops(op.precision), gpu.sm_count.value, op.bytes,
+                               gpu.hbm_bandwidth_bps() * mem.efficiency) *
+             op.count;
+    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
+    t = std::max(compute, op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes)));
   }
   return (t + eff.overhead_s) * op.count;
 }

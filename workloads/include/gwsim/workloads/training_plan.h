@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/cluster.h"
+#include "gwsim/hwmodels/gemm_tiles.h"
 #include "gwsim/hwmodels/op_class.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/parallelism.h"
@@ -33,6 +34,7 @@ struct Op {
   double bytes = 0;  // minimum HBM traffic per execution
   double count = 1;  // executions per micro-batch in this stage
   OpRole role = OpRole::other;
+  GemmShape shape{};  // dense GEMMs: the M x N x K (x batch) they solve, flops = shape.flops(); else unknown
 };
 
 // Work of one pipeline rank (all chunks a GPU holds), per micro-batch. With DualPipe a rank holds

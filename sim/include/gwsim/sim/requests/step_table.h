@@ -38,7 +38,7 @@ class StepTable {
   // Seconds one prefill chunk of `tokens` prompt tokens (on the instance) takes, attending over `context`.
   double prefill_s(double tokens, double context) const;
   // Points per doubling of each grid axis; also what the tests hold the interpolation to.
-  static constexpr int kPointsPerOctave = 4;
+  static constexpr int kPointsPerOctave = 8;
   const Grid2& decode_grid() const { return decode_; }
   const Grid2& prefill_grid() const { return prefill_; }
 
