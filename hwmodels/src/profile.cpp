@@ -72,6 +72,39 @@ void check_op_key(const JsonObject& ops, const std::string& key) {
                               key.substr(dot + 1)));
 }
 
+AttentionTable parse_attention_table(const JsonObject& obj) {
+  AttentionTable table;
+  table.source = obj.string("source");
+  for (const auto& s : obj.array_of_objects("series")) {
+    AttentionSeries series;
+    series.head_dim = s.positive("head_dim");
+    series.causal = s.boolean("causal");
+    for (const auto& p : s.array_of_objects("points")) {
+      EfficiencyPoint point{p.positive("seq_len"), p.fraction("efficiency")};
+      if (!series.by_seq_len.empty() && !(point.work > series.by_seq_len.back().work))
+        p.fail("seq_len", fmt::format("expected points sorted by strictly increasing seq_len, got {} after {}",
+                                      point.work, series.by_seq_len.back().work));
+      p.reject_unknown_keys();
+      series.by_seq_len.push_back(point);
+    }
+    if (series.by_seq_len.empty()) s.fail("points", "expected at least one point");
+    for (const auto& other : table.series)
+      if (other.head_dim == series.head_dim && other.causal == series.causal)
+        s.fail("head_dim", fmt::format("a second series for head_dim {} and causal {}", series.head_dim,
+                                       series.causal ? "true" : "false"));
+    s.allow({"notes"});
+    s.reject_unknown_keys();
+    table.series.push_back(std::move(series));
+  }
+  if (table.series.empty()) obj.fail("series", "expected at least one series");
+  std::sort(table.series.begin(), table.series.end(), [](const AttentionSeries& a, const AttentionSeries& b) {
+    return a.causal != b.causal ? b.causal : a.head_dim < b.head_dim;
+  });
+  obj.allow({"notes"});
+  obj.reject_unknown_keys();
+  return table;
+}
+
 GemmTileModel parse_tile_model(const JsonObject& obj) {
   GemmTileModel m;
   m.tile_efficiency = obj.fraction("tile_efficiency");
@@ -125,6 +158,13 @@ OpEfficiency parse_op(const JsonObject& obj, OpClass op_class) {
     if (obj.has("curve_axis")) obj.fail("curve_axis", "expected only beside a curve (it names the curve's x axis)");
     obj.allow({"curve"});
   }
+  if (obj.has("by_shape")) {
+    if (op_class != OpClass::attention && op_class != OpClass::attention_backward)
+      obj.fail("by_shape", "expected only in an attention or attention_backward entry");
+    op.by_shape = parse_attention_table(obj.object("by_shape"));
+  } else {
+    obj.allow({"by_shape"});
+  }
   if (obj.has("tile_model")) {
     if (op_class != OpClass::gemm) obj.fail("tile_model", "expected only in a dense gemm entry");
     op.tile_model = parse_tile_model(obj.object("tile_model"));
@@ -168,18 +208,43 @@ double OpEfficiency::efficiency_for(double work, double flops, double bytes) con
   return efficiency_at(bytes > 0 ? flops / bytes : INFINITY);
 }
 
-double OpEfficiency::efficiency_at(double work) const {
-  if (curve.empty()) return efficiency;
+double interpolate_log_x(const std::vector<EfficiencyPoint>& points, double x) {
+  if (points.empty()) return 0;
   // Clamped at both ends: outside the measured range we do not extrapolate a trend.
-  if (!(work > curve.front().work)) return curve.front().efficiency;
-  if (!(work < curve.back().work)) return curve.back().efficiency;
-  // First point with work above the query; the previous one is at or below it.
+  if (!(x > points.front().work)) return points.front().efficiency;
+  if (!(x < points.back().work)) return points.back().efficiency;
+  // First point with x above the query; the previous one is at or below it.
   const auto hi =
-      std::upper_bound(curve.begin(), curve.end(), work, [](double w, const EfficiencyPoint& p) { return w < p.work; });
+      std::upper_bound(points.begin(), points.end(), x, [](double w, const EfficiencyPoint& p) { return w < p.work; });
   const auto lo = hi - 1;
-  // Linear in log(work): efficiency ramps with the order of magnitude of the op, not its size.
-  const double t = (std::log(work) - std::log(lo->work)) / (std::log(hi->work) - std::log(lo->work));
+  // Linear in log(x): efficiency ramps with the order of magnitude of the op, not its size.
+  const double t = (std::log(x) - std::log(lo->work)) / (std::log(hi->work) - std::log(lo->work));
   return lo->efficiency + t * (hi->efficiency - lo->efficiency);
+}
+
+double OpEfficiency::efficiency_at(double work) const {
+  return curve.empty() ? efficiency : interpolate_log_x(curve, work);
+}
+
+double AttentionTable::efficiency(const AttentionShape& shape) const {
+  const bool has_mask =
+      std::any_of(series.begin(), series.end(), [&](const AttentionSeries& s) { return s.causal == shape.causal; });
+  // The series of this mask, by head dim (the parser sorts them), each read at this length.
+  std::vector<EfficiencyPoint> by_head_dim;
+  for (const auto& s : series)
+    if (!has_mask || s.causal == shape.causal)
+      by_head_dim.push_back({s.head_dim, interpolate_log_x(s.by_seq_len, shape.seq_len)});
+  if (by_head_dim.empty()) return 0;
+  if (!(shape.head_dim > by_head_dim.front().work)) return by_head_dim.front().efficiency;
+  if (!(shape.head_dim < by_head_dim.back().work)) return by_head_dim.back().efficiency;
+  std::size_t i = 1;
+  while (by_head_dim[i].work < shape.head_dim) ++i;
+  const auto& lo = by_head_dim[i - 1];
+  const auto& hi = by_head_dim[i];
+  // Both masks present with the same head dim cannot happen here (one mask is chosen), so the
+  // head dims are strictly increasing.
+  const double t = (shape.head_dim - lo.work) / (hi.work - lo.work);
+  return lo.efficiency + t * (hi.efficiency - lo.efficiency);
 }
 
 const std::string& op_key(OpClass op_class, std::optional<Precision> precision) {
@@ -349,6 +414,15 @@ nlohmann::json profile_to_json(const Profile& p) {
                           {"source", m.source}};
       if (m.fit_rms_rel_error != 0) t["fit_rms_rel_error"] = m.fit_rms_rel_error;
       o["tile_model"] = std::move(t);
+    }
+    if (op.by_shape) {
+      nlohmann::json series = nlohmann::json::array();
+      for (const auto& s : op.by_shape->series) {
+        nlohmann::json points = nlohmann::json::array();
+        for (const auto& p : s.by_seq_len) points.push_back({{"seq_len", p.work}, {"efficiency", p.efficiency}});
+        series.push_back({{"head_dim", s.head_dim}, {"causal", s.causal}, {"points", std::move(points)}});
+      }
+      o["by_shape"] = {{"source", op.by_shape->source}, {"series", std::move(series)}};
     }
     j["ops"][key] = std::move(o);
   }

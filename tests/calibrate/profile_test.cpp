@@ -136,6 +136,33 @@ TEST(Profile, TileModelRoundTripsAndIsCheckedLikeEverythingElse) {
   expect_error(grouped, "$.ops.grouped_gemm.bf16.tile_model", "dense gemm");
 }
 
+TEST(Profile, AttentionByShapeInterpolatesSequenceThenHeadDimAndPicksTheMask) {
+  const std::string text = R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H100", "kind": "published",
+    "source": "t", "ops": {"attention.bf16": {"efficiency": 0.7, "overhead_us": 2, "source": "s",
+    "by_shape": {"source": "fa3", "series": [
+      {"head_dim": 256, "causal": false, "points": [{"seq_len": 1024, "efficiency": 0.6}, {"seq_len": 4096, "efficiency": 0.8}]},
+      {"head_dim": 128, "causal": false, "points": [{"seq_len": 1024, "efficiency": 0.5}, {"seq_len": 4096, "efficiency": 0.7}]},
+      {"head_dim": 128, "causal": true, "points": [{"seq_len": 1024, "efficiency": 0.3}, {"seq_len": 4096, "efficiency": 0.5}]}]}}}})";
+  const Profile p = parse_text(text);
+  const AttentionTable& t = *p.ops.at("attention.bf16").by_shape;
+  EXPECT_DOUBLE_EQ(t.efficiency({2048, 128, false}), 0.6);    // half way in log(seq)
+  EXPECT_DOUBLE_EQ(t.efficiency({2048, 192, false}), 0.65);   // then half way in head dim
+  EXPECT_DOUBLE_EQ(t.efficiency({100000, 512, false}), 0.8);  // clamped on both axes
+  EXPECT_DOUBLE_EQ(t.efficiency({2048, 192, true}), 0.4);     // the causal series alone (one head dim: clamped)
+  const nlohmann::json j = profile_to_json(p);
+  EXPECT_EQ(profile_to_json(parse_profile(JsonObject(j, "roundtrip", "$"))), j);
+
+  std::string gemm = text;
+  gemm.replace(gemm.find("attention.bf16"), 14, "gemm.bf16");
+  expect_error(gemm, "$.ops.gemm.bf16.by_shape", "attention");
+  std::string unsorted = text;
+  unsorted.replace(unsorted.find("\"seq_len\": 4096, \"efficiency\": 0.8"), 15, "\"seq_len\":  512");
+  expect_error(unsorted, "$.ops.attention.bf16.by_shape.series[0].points[1].seq_len", "increasing");
+  std::string twice = text;
+  twice.replace(twice.find("\"head_dim\": 256"), 15, "\"head_dim\": 128");
+  expect_error(twice, "$.ops.attention.bf16.by_shape.series[1].head_dim", "second series");
+}
+
 TEST(Profile, EfficiencyInterpolatesLogLinearlyAndClamps) {
   OpEfficiency op;
   op.efficiency = 0.65;

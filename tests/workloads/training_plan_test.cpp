@@ -334,6 +334,19 @@ TEST(LayerOps, DenseGemmsCarryTheShapeTheirFlopsCountAndTheirGradientsTransposeI
         }
     EXPECT_GT(shaped, 100);
   }
+  // Flash attention states its shape, and its backward keeps it: MLA's 192 / 128 head dims as 160.
+  s.train.attention_kernel = AttentionKernel::flash;
+  const auto flash = plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+  int attention_ops = 0;
+  for (const auto* ops : {&flash.stages[1].forward, &flash.stages[1].backward_input})
+    for (const Op& o : *ops)
+      if (o.op_class == OpClass::attention || o.op_class == OpClass::attention_backward) {
+        EXPECT_EQ(o.attention.seq_len, 4096) << o.name;
+        EXPECT_EQ(o.attention.head_dim, 160) << o.name;
+        EXPECT_TRUE(o.attention.causal) << o.name;
+        ++attention_ops;
+      }
+  EXPECT_GT(attention_ops, 1);
   // C (m x n) = A (m x k) B (k x n): dA is m x k over n, dB is k x n over m.
   Parallelism one;
   TrainingSettings t;

@@ -61,6 +61,34 @@ Op memory_op(const std::string& name, double bytes, OpRole role = OpRole::other)
   return Op{name, OpClass::memory_bound, Precision::bf16, 0, bytes, 1, role};
 }
 
+// Attention over a whole sequence (training, prefill): T tokens of sequences of t.seq_len, with
+// `heads` query and `kv_heads` key/value heads on this GPU.
+void add_prompt_attention(std::vector<Op>& ops, const TrainingSettings& t, double T, double heads, double kv_heads,
+                          double dqk, double dv) {
+  const double seq = static_cast<double>(t.seq_len);
+  if (t.attention_kernel == AttentionKernel::flash) {
+    // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
+    const double keys = t.causal_mask ? seq / 2 : seq;
+    const double flops = 2 * T * keys * heads * (dqk + dv);
+    // Reads q, k, v and writes the output once (the s x s scores never reach HBM).
+    const double bytes = kActivationBytes * T * (heads + kv_heads) * (dqk + dv);
+    Op core{"attention_core", OpClass::attention, Precision::bf16, flops, bytes, 1};
+    core.attention = AttentionShape{seq, (dqk + dv) / 2, t.causal_mask};
+    ops.push_back(core);
+    return;
+  }
+  // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
+  // reads it and writes probabilities (2+2 bytes), dropout reads them and writes output and a
+  // 1-byte mask (2+2+1): 9 bytes of HBM traffic per score element. One seq x seq product per
+  // sequence and head.
+  const double scores = T * seq * heads, products = T / seq * heads;
+  ops.push_back(Op{"attention_scores", OpClass::gemm, Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1,
+                   OpRole::attention_scores, GemmShape{seq, seq, dqk, products}});
+  ops.push_back(memory_op("softmax_dropout", 9 * scores));
+  ops.push_back(Op{"attention_values", OpClass::gemm, Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1,
+                   OpRole::attention_scores, GemmShape{seq, dv, seq, products}});
+}
+
 }  // namespace
 
 double dispatch_scaleout_fraction(int ep, int ranks_per_domain, int top_k, int max_domains_per_token) {
@@ -85,7 +113,6 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
   const double heads = a.heads / tp;
   const double kv_heads = std::max(1.0, a.kv_heads / tp);
   const Precision prec = t.precision;
-  const double seq = static_cast<double>(t.seq_len);
 
   ops.push_back(memory_op("attn_norm", 2 * kActivationBytes * T * h_local));
   if (a.kind == AttentionKind::mla) {
@@ -129,24 +156,8 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
                        seqs * L * kv_heads * (dqk + dv) * kv_elem + kActivationBytes * T * heads * (dqk + dv), 1,
                        OpRole::decode_attention});
     }
-  } else if (t.attention_kernel == AttentionKernel::flash) {
-    // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
-    const double keys = t.causal_mask ? seq / 2 : seq;
-    const double flops = 2 * T * keys * heads * (dqk + dv);
-    // Reads q, k, v and writes the output once (the s x s scores never reach HBM).
-    const double bytes = kActivationBytes * T * (heads + kv_heads) * (dqk + dv);
-    ops.push_back(Op{"attention_core", OpClass::attention, Precision::bf16, flops, bytes, 1});
   } else {
-    // Unfused (Megatron-LM 2021): batched GEMMs write the full s x s score matrix; scale-mask-softmax
-    // reads it and writes probabilities (2+2 bytes), dropout reads them and writes output and a
-    // 1-byte mask (2+2+1): 9 bytes of HBM traffic per score element.
-    // One seq x seq product per sequence and head.
-    const double scores = T * seq * heads, products = T / seq * heads;
-    ops.push_back(Op{"attention_scores", OpClass::gemm, Precision::bf16, 2 * scores * dqk, kActivationBytes * scores, 1,
-                     OpRole::attention_scores, GemmShape{seq, seq, dqk, products}});
-    ops.push_back(memory_op("softmax_dropout", 9 * scores));
-    ops.push_back(Op{"attention_values", OpClass::gemm, Precision::bf16, 2 * scores * dv, kActivationBytes * scores, 1,
-                     OpRole::attention_scores, GemmShape{seq, dv, seq, products}});
+    add_prompt_attention(ops, t, T, heads, kv_heads, dqk, dv);
   }
   add_gemm(ops, "o_proj", T, h, heads * dv, prec);
   ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
@@ -237,7 +248,8 @@ void add_backward(const Op& f, std::vector<Op>& b, std::vector<Op>& w) {
   for (int i = 0; i < parts.n; ++i) {
     const auto& bp = parts.part[i];
     (bp.weight_pass ? w : b)
-        .push_back(Op{f.name + bp.suffix, bp.op_class, f.precision, bp.flops, bp.bytes, f.count, f.role, bp.shape});
+        .push_back(Op{f.name + bp.suffix, bp.op_class, f.precision, bp.flops, bp.bytes, f.count, f.role, bp.shape,
+                      f.attention});
   }
 }
 

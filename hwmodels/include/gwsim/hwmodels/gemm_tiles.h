@@ -14,14 +14,9 @@
 // fixed costs of a measured sibling.
 #include <string>
 
-namespace gwsim {
+#include "gwsim/hwmodels/op_shape.h"
 
-// The problem one GEMM op solves: `batch` independent M x N x K products (attention heads, or 1).
-struct GemmShape {
-  double m = 0, n = 0, k = 0, batch = 1;
-  bool known() const { return m > 0 && n > 0 && k > 0 && batch > 0; }
-  double flops() const { return 2 * m * n * k * batch; }
-};
+namespace gwsim {
 
 struct GemmTileModel {
   // Fraction of one SM's share of peak FLOP/s that a block's main loop reaches.

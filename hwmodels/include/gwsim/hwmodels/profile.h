@@ -14,6 +14,7 @@
 #include "gwsim/hwmodels/gemm_tiles.h"
 #include "gwsim/hwmodels/gpu.h"
 #include "gwsim/hwmodels/op_class.h"
+#include "gwsim/hwmodels/op_shape.h"
 
 namespace gwsim {
 
@@ -44,6 +45,25 @@ struct EfficiencyPoint {
   double efficiency = 0;  // achieved / peak, in (0, 1]
 };
 
+// Efficiency at x on points sorted by strictly increasing x: linear in log(x) between points,
+// clamped at both ends (outside the measured range no trend is extrapolated). Empty: 0.
+double interpolate_log_x(const std::vector<EfficiencyPoint>& points, double x);
+
+// Attention efficiency by shape (AttentionShape, op_shape.h): one series per (head dim, mask), each
+// efficiency by sequence length.
+struct AttentionSeries {
+  double head_dim = 0;
+  bool causal = false;
+  std::vector<EfficiencyPoint> by_seq_len;  // work = sequence length
+};
+struct AttentionTable {
+  std::vector<AttentionSeries> series;  // sorted by (causal, head_dim)
+  std::string source;
+  // The series of the shape's mask (of both masks when it has none): log-linear in the sequence
+  // length within each, then linear in the head dimension between the two nearest; clamped.
+  double efficiency(const AttentionShape& shape) const;
+};
+
 struct OpEfficiency {
   double efficiency = 0;               // asymptotic fraction of peak (large ops)
   double overhead_s = 0;               // fixed cost per launch (α)
@@ -54,6 +74,9 @@ struct OpEfficiency {
   // Dense GEMM entries only: time by shape (gemm_tiles.h) for ops that carry their shape. Ops
   // without a shape, and profiles without a tile model, use efficiency/curve/overhead_s above.
   std::optional<GemmTileModel> tile_model{};
+  // Attention entries only: efficiency by shape for ops that carry one (AttentionShape); others use
+  // efficiency/curve above.
+  std::optional<AttentionTable> by_shape{};
 
   // Fraction of peak at this curve x (curve if present, else the constant).
   double efficiency_at(double x) const;

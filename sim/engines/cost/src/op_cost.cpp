@@ -27,7 +27,11 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
       return gemm_tiled_time_s(op.shape, *eff.tile_model, gpu.peak_flops(op.precision), gpu.sm_count.value, op.bytes,
                                gpu.hbm_bandwidth_bps() * mem.efficiency) *
              op.count;
-    const double compute = op.flops / (gpu.peak_flops(op.precision) * eff.efficiency_for(op.flops, op.flops, op.bytes));
+    // Attention with a known shape reads its efficiency by sequence, head dim and mask where the
+    // profile has those kernels' table.
+    const double efficiency = eff.by_shape && op.attention.known() ? eff.by_shape->efficiency(op.attention)
+                                                                   : eff.efficiency_for(op.flops, op.flops, op.bytes);
+    const double compute = op.flops / (gpu.peak_flops(op.precision) * efficiency);
     t = std::max(compute, op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes)));
   }
   return (t + eff.overhead_s) * op.count;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "gwsim/hwmodels/cluster.h"
-#include "gwsim/hwmodels/gemm_tiles.h"
 #include "gwsim/hwmodels/op_class.h"
+#include "gwsim/hwmodels/op_shape.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/parallelism.h"
 
@@ -34,7 +34,8 @@ struct Op {
   double bytes = 0;  // minimum HBM traffic per execution
   double count = 1;  // executions per micro-batch in this stage
   OpRole role = OpRole::other;
-  GemmShape shape{};  // dense GEMMs: the M x N x K (x batch) they solve, flops = shape.flops(); else unknown
+  GemmShape shape{};           // dense GEMMs: the M x N x K (x batch) they solve, flops = shape.flops(); else unknown
+  AttentionShape attention{};  // flash attention (forward and backward): sequence, head dim, mask; else unknown
 };
 
 // Work of one pipeline rank (all chunks a GPU holds), per micro-batch. With DualPipe a rank holds
