@@ -347,6 +347,15 @@ TEST(LayerOps, DenseGemmsCarryTheShapeTheirFlopsCountAndTheirGradientsTransposeI
         ++attention_ops;
       }
   EXPECT_GT(attention_ops, 1);
+  // Under context parallelism a kernel call is one ring step: seq / cp over seq / cp, mostly
+  // unmasked blocks.
+  Parallelism cp2;
+  cp2.cp = 2;
+  for (const Op& o : layer_forward_ops(s.model, 5, cp2, s.train, 2048))
+    if (o.op_class == OpClass::attention) {
+      EXPECT_EQ(o.attention.seq_len, 2048);
+      EXPECT_FALSE(o.attention.causal);
+    }
   // C (m x n) = A (m x k) B (k x n): dA is m x k over n, dB is k x n over m.
   Parallelism one;
   TrainingSettings t;

@@ -63,8 +63,8 @@ Op memory_op(const std::string& name, double bytes, OpRole role = OpRole::other)
 
 // Attention over a whole sequence (training, prefill): T tokens of sequences of t.seq_len, with
 // `heads` query and `kv_heads` key/value heads on this GPU.
-void add_prompt_attention(std::vector<Op>& ops, const TrainingSettings& t, double T, double heads, double kv_heads,
-                          double dqk, double dv) {
+void add_prompt_attention(std::vector<Op>& ops, const TrainingSettings& t, double cp, double T, double heads,
+                          double kv_heads, double dqk, double dv) {
   const double seq = static_cast<double>(t.seq_len);
   if (t.attention_kernel == AttentionKernel::flash) {
     // FlashAttention skips fully masked tiles, so a causal mask halves the work actually done.
@@ -73,7 +73,10 @@ void add_prompt_attention(std::vector<Op>& ops, const TrainingSettings& t, doubl
     // Reads q, k, v and writes the output once (the s x s scores never reach HBM).
     const double bytes = kActivationBytes * T * (heads + kv_heads) * (dqk + dv);
     Op core{"attention_core", OpClass::attention, Precision::bf16, flops, bytes, 1};
-    core.attention = AttentionShape{seq, (dqk + dv) / 2, t.causal_mask};
+    // Under context parallelism (ring attention) each kernel call is one ring step: seq / cp queries
+    // over seq / cp keys. Of a causal sequence's work, 1 / cp lies in the masked diagonal blocks and
+    // the rest in full blocks, so with cp > 1 the call is priced as unmasked.
+    core.attention = AttentionShape{seq / cp, (dqk + dv) / 2, t.causal_mask && cp == 1};
     ops.push_back(core);
     return;
   }
@@ -157,7 +160,7 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
                        OpRole::decode_attention});
     }
   } else {
-    add_prompt_attention(ops, t, T, heads, kv_heads, dqk, dv);
+    add_prompt_attention(ops, t, p.cp, T, heads, kv_heads, dqk, dv);
   }
   add_gemm(ops, "o_proj", T, h, heads * dv, prec);
   ops.push_back(memory_op("attn_residual", 3 * kActivationBytes * T * h_local));
