@@ -383,8 +383,11 @@ struct PlanContext {
 };
 
 // The work items in pipeline order: each item's forward ops and FLOPs.
+// Items in pipeline order, each one of a few kinds of op list (dense layer, MoE layer, head): the
+// lists are built once per kind and shared, not copied per layer.
 struct WorkItems {
-  std::vector<std::vector<Op>> ops;
+  std::vector<std::vector<Op>> kind_ops;
+  std::vector<int> kind;  // per item: its index in kind_ops
   std::vector<double> cost;
 };
 
@@ -411,21 +414,21 @@ std::vector<Op> head_forward_ops(const PlanContext& c) {
 // Work items in pipeline order: embedding (0 cost), layers, head (+ MTP), so stages can balance them.
 WorkItems pipeline_items(const PlanContext& c) {
   WorkItems items;
-  // Layers differ only in being dense or MoE: build each kind's ops once.
-  std::vector<Op> kind_ops[2];
+  // Layers differ only in being dense or MoE: build each kind's ops once (kinds 0 and 1; 2: head).
+  items.kind_ops.resize(3);
   double kind_cost[2] = {0, 0};
   for (int l = 0; l < c.model.layers; ++l) {
     const int kind = c.model.is_moe_layer(l) ? 1 : 0;
-    if (kind_ops[kind].empty()) {
-      kind_ops[kind] = layer_forward_ops(c.model, l, c.par, c.train, c.tokens);
-      kind_cost[kind] = sum_flops(kind_ops[kind]);
+    if (items.kind_ops[kind].empty()) {
+      items.kind_ops[kind] = layer_forward_ops(c.model, l, c.par, c.train, c.tokens);
+      kind_cost[kind] = sum_flops(items.kind_ops[kind]);
     }
-    items.ops.push_back(kind_ops[kind]);
+    items.kind.push_back(kind);
     items.cost.push_back(kind_cost[kind]);
   }
-  std::vector<Op> head_ops = head_forward_ops(c);
-  items.ops.push_back(head_ops);
-  items.cost.push_back(sum_flops(head_ops));
+  items.kind_ops[2] = head_forward_ops(c);
+  items.kind.push_back(2);
+  items.cost.push_back(sum_flops(items.kind_ops[2]));
   return items;
 }
 
@@ -460,8 +463,13 @@ void assign_chunks(PlanContext& c, const WorkItems& work, TrainingPlan& plan) {
     const int begin = starts[ch], end = ch + 1 < chunks ? starts[ch + 1] : items;
     auto& sw = plan.stages[stage];
     std::size_t ops = sw.forward.size() + 1;  // (room for the embedding lookup)
-    for (int i = begin; i < end; ++i) ops += work.ops[i].size();
+    for (int i = begin; i < end; ++i) ops += work.kind_ops[work.kind[i]].size();
     sw.forward.reserve(ops);  // one allocation per chunk, not one per doubling
+    // Consecutive items of one kind share one block of ops whose counts add up (every consumer of
+    // an op list is linear in count: times, FLOPs, bytes), so a stage of 30 MoE layers holds one
+    // MoE layer's ops at count 30, not 30 copies.
+    int block_kind = -1;
+    std::size_t block_start = 0;
     if (ch == 0) {
       sw.has_embedding = true;
       sw.forward.push_back(memory_op("embedding_lookup", 2 * kActivationBytes * c.tokens * c.h));
@@ -479,7 +487,14 @@ void assign_chunks(PlanContext& c, const WorkItems& work, TrainingPlan& plan) {
         layer_params(c.model, plan.params, i, par, c.stage_dense[stage], c.stage_experts[stage]);
         c.stage_act[stage] += activation_bytes_per_token(c.model, i, par, c.train) * c.tokens;
       }
-      sw.forward.insert(sw.forward.end(), work.ops[i].begin(), work.ops[i].end());
+      const auto& item_ops = work.kind_ops[work.kind[i]];
+      if (work.kind[i] == block_kind) {
+        for (std::size_t k = 0; k < item_ops.size(); ++k) sw.forward[block_start + k].count += item_ops[k].count;
+      } else {
+        block_kind = work.kind[i];
+        block_start = sw.forward.size();
+        sw.forward.insert(sw.forward.end(), item_ops.begin(), item_ops.end());
+      }
     }
   }
 }
@@ -487,7 +502,17 @@ void assign_chunks(PlanContext& c, const WorkItems& work, TrainingPlan& plan) {
 // Fold each rank's two stages together: weights of both, ops and activations at half weight.
 void fold_dualpipe(PlanContext& c, TrainingPlan& plan) {
   const int pp = c.par.pp;
-  auto by_position = plan.stages;
+  // The stages as placed (their op lists moved out, not copied: the planner folds millions).
+  struct Placed {
+    bool has_embedding, has_head;
+    double layers, moe_layers;
+    std::vector<Op> forward;
+  };
+  std::vector<Placed> by_position;
+  by_position.reserve(pp);
+  for (auto& st : plan.stages)
+    by_position.push_back({st.has_embedding, st.has_head, st.layers_per_micro_batch, st.moe_layers_per_micro_batch,
+                           std::move(st.forward)});
   auto dense = c.stage_dense, experts = c.stage_experts, act = c.stage_act;
   for (int i = 0; i < pp; ++i) {
     const int j = pp - 1 - i;
@@ -496,13 +521,14 @@ void fold_dualpipe(PlanContext& c, TrainingPlan& plan) {
     rank.mirror_stage = j;
     rank.has_embedding = own.has_embedding || mirror.has_embedding;
     rank.has_head = own.has_head || mirror.has_head;
-    rank.layers_per_micro_batch = 0.5 * (own.layers_per_micro_batch + mirror.layers_per_micro_batch);
-    rank.moe_layers_per_micro_batch = 0.5 * (own.moe_layers_per_micro_batch + mirror.moe_layers_per_micro_batch);
+    rank.layers_per_micro_batch = 0.5 * (own.layers + mirror.layers);
+    rank.moe_layers_per_micro_batch = 0.5 * (own.moe_layers + mirror.moe_layers);
     rank.forward.clear();
+    rank.forward.reserve(own.forward.size() + mirror.forward.size());
     for (const auto* src : {&own.forward, &mirror.forward})
-      for (auto op : *src) {
-        op.count *= 0.5;
+      for (const auto& op : *src) {
         rank.forward.push_back(op);
+        rank.forward.back().count *= 0.5;
       }
     c.stage_dense[i] = dense[i] + dense[j];
     c.stage_experts[i] = experts[i] + experts[j];
