@@ -215,7 +215,9 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--global-batch", opt->global_batch, "Global batch in sequences");
   cmd->add_option("--precision", opt->precision, "bf16, fp16 or fp8");
   cmd->add_option("--framework", opt->framework, "megatron, deepspeed, fsdp or deepseek (with --model)");
-  cmd->add_option("--objective", opt->objectives, "time, cost, energy, gpus, power (several: Pareto front)")
+  cmd->add_option("--objective", opt->objectives,
+                  "time, cost, energy, gpus, power, tokens (the largest token budget within --deadline-days); several: "
+                  "Pareto front")
       ->delimiter(',');
   cmd->add_option("--deadline-days", opt->deadline_days, "Wall-clock days the run must finish in");
   cmd->add_option("--power-mw", opt->power_mw, "Facility power cap in MW");

@@ -175,6 +175,36 @@ TEST(Plan, FewestGpusMeetingADeadlineAndExportRule) {
     EXPECT_LE(o.contexts[o.top[i - 1].context].gpus, o.contexts[o.top[i].context].gpus);
 }
 
+TEST(Plan, LargestTokenBudgetInADeadlineAndPowerCap) {
+  // The inverse question: how many tokens fit in D days within P MW. The deadline is the window
+  // (a layout slower than it still trains a share of the tokens), the power cap a constraint.
+  auto doc = moe_request();
+  doc["constraints"] = {{"deadline_days", 20}, {"power_mw", 3.0}};
+  doc["objectives"] = {"tokens"};
+  const auto o = run_plan(request(doc));
+  ASSERT_FALSE(o.top.empty());
+  EXPECT_EQ(o.counts.infeasible.count("deadline"), 0u);
+  const double run_tokens = o.contexts[o.top[0].context].scenario.training.tokens;
+  double previous = INFINITY;
+  for (const auto& r : o.top) {
+    EXPECT_LE(r.facility_mw, 3.0) << r.key;
+    const double tokens = tokens_within_deadline(run_tokens, r.wall_clock_days, 20);
+    EXPECT_DOUBLE_EQ(tokens, run_tokens * 20 / r.wall_clock_days);
+    EXPECT_LE(tokens, previous) << r.key;  // most tokens first
+    previous = tokens;
+  }
+  // The same ranking as the fastest run, and the report states the budget.
+  auto by_time = doc;
+  by_time["objectives"] = {"time"};
+  by_time["constraints"] = {{"power_mw", 3.0}};
+  EXPECT_EQ(run_plan(request(by_time)).top[0].key, o.top[0].key);
+  EXPECT_NE(format_plan(o).find("largest token budget in 20 days: "), std::string::npos);
+  // Without a window there is no budget to speak of.
+  auto no_window = doc;
+  no_window["constraints"] = {{"power_mw", 3.0}};
+  EXPECT_THROW(request(no_window), InputError);
+}
+
 TEST(Plan, BadRequestsNameTheJsonPath) {
   auto expect_error = [](nlohmann::json doc, const std::string& want) {
     try {

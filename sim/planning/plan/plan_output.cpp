@@ -59,6 +59,10 @@ nlohmann::json result_json(const PlanOutcome& o, const PlanResult& r) {
                       {"memory_fraction_of_hbm", round_significant(r.memory_fraction)},
                       {"bottleneck", r.bottleneck},
                       {"breakdown_s", bd}};
+  if (const auto& req = o.request;
+      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end())
+    j["tokens_within_deadline"] = round_significant(
+        tokens_within_deadline(c.scenario.training.tokens, r.wall_clock_days, req.constraints.deadline_days));
   if (r.verified) {
     if (r.verify_error.empty())
       j["des"] = {{"step_time_s", round_significant(r.des_step_time_s)},
@@ -226,6 +230,17 @@ std::string format_plan(const PlanOutcome& o) {
                        money(r.cost_rental_usd), r.facility_mw, r.energy_mwh);
   }
   s += "why: " + o.reason + "\n";
+  const bool tokens_asked =
+      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end();
+  if (tokens_asked && !o.top.empty()) {
+    const auto& best = o.top[0];
+    s += fmt::format("largest token budget in {:g} days: {:.4g} tokens (#1 at {:.4g} tokens/day{})\n",
+                     req.constraints.deadline_days,
+                     tokens_within_deadline(o.contexts[best.context].scenario.training.tokens, best.wall_clock_days,
+                                            req.constraints.deadline_days),
+                     o.contexts[best.context].scenario.training.tokens / best.wall_clock_days,
+                     req.constraints.power_mw > 0 ? fmt::format(", within {:g} MW", req.constraints.power_mw) : "");
+  }
   const auto& n = o.counts;
   std::string pruned, infeasible;
   for (const auto& [rule, v] : n.pruned) pruned += fmt::format("{}{} {}", pruned.empty() ? "" : ", ", rule, v);

@@ -260,16 +260,21 @@ PlanRequest parse_plan_request(const nlohmann::json& doc, const std::string& fil
   if (o.has("objectives")) {
     req.objectives.clear();
     const auto& v = o.raw("objectives");
-    if (!v.is_array() || v.empty() || v.size() > 5)
-      o.fail("objectives", "expected 1 to 5 of time, cost, energy, gpus, power");
+    if (!v.is_array() || v.empty() || v.size() > 6)
+      o.fail("objectives", "expected 1 to 6 of time, cost, energy, gpus, power, tokens");
     for (std::size_t i = 0; i < v.size(); ++i) {
       const auto p = fmt::format("$.objectives[{}]", i);
-      const auto s = string_value(v[i], file, p, {"time", "cost", "energy", "gpus", "power"});
+      const auto s = string_value(v[i], file, p, {"time", "cost", "energy", "gpus", "power", "tokens"});
       const PlanObjective obj = s == "cost"     ? PlanObjective::cost
                                 : s == "energy" ? PlanObjective::energy
                                 : s == "gpus"   ? PlanObjective::gpus
                                 : s == "power"  ? PlanObjective::power
+                                : s == "tokens" ? PlanObjective::tokens
                                                 : PlanObjective::time;
+      if (obj == PlanObjective::tokens && !(req.constraints.deadline_days > 0))
+        throw InputError(file, p,
+                         "tokens (the largest token budget) needs constraints.deadline_days (--deadline-days): the "
+                         "window the tokens must fit in");
       if (std::find(req.objectives.begin(), req.objectives.end(), obj) != req.objectives.end())
         throw InputError(file, p, "an objective listed twice");
       req.objectives.push_back(obj);

@@ -36,8 +36,14 @@ std::string to_string(PlanObjective o) {
       return "gpus";
     case PlanObjective::power:
       return "power";
+    case PlanObjective::tokens:
+      return "tokens";
   }
   return "?";
+}
+
+double tokens_within_deadline(double run_tokens, double wall_clock_days, double deadline_days) {
+  return wall_clock_days > 0 ? run_tokens * deadline_days / wall_clock_days : 0;
 }
 
 std::string to_string(BudgetKind k) {
@@ -124,6 +130,9 @@ double objective_value(const PlanResult& r, PlanObjective o, BudgetKind budget, 
       return static_cast<double>(out.contexts[r.context].gpus);
     case PlanObjective::power:
       return r.facility_mw;
+    case PlanObjective::tokens:  // most tokens first: every objective is minimised
+      return -tokens_within_deadline(out.contexts[r.context].scenario.training.tokens, r.wall_clock_days,
+                                     out.request.constraints.deadline_days);
   }
   return 0;
 }
@@ -578,7 +587,9 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
     r.breakdown_s[i] = it == step.breakdown_s.end() ? 0 : it->second;
   }
   const auto& k = req.constraints;
-  if (k.deadline_days > 0 && r.wall_clock_days > k.deadline_days)
+  const bool deadline_is_window =
+      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end();
+  if (k.deadline_days > 0 && !deadline_is_window && r.wall_clock_days > k.deadline_days)
     rule = "deadline";
   else if (k.power_mw > 0 && r.facility_mw > k.power_mw)
     rule = "power_cap";
@@ -797,7 +808,7 @@ std::string why_the_winner(const PlanRequest& req, const PlanOutcome& out) {
         "#1 and #2 tie on {} (no breakdown term differs; ranked by the layout's canonical order); #2: {}",
         to_string(obj), layout_string(b.layout));
   return fmt::format("#1 beats #2 by {:.2f}% on {}: the largest difference is {} ({:.4g} s vs {:.4g} s {}; #2: {})",
-                     vb != 0 ? 100 * (vb - va) / vb : 0.0, to_string(obj), kPlanBreakdownKeys[worst],
+                     vb != 0 ? 100 * (vb - va) / std::fabs(vb) : 0.0, to_string(obj), kPlanBreakdownKeys[worst],
                      norm(a, a.breakdown_s[worst]), norm(b, b.breakdown_s[worst]),
                      same_tokens ? "per step" : "per million tokens", layout_string(b.layout));
 }

@@ -51,9 +51,14 @@ struct PlanConstraints {
   double min_goodput = 0;   // goodput fraction; 0: none
 };
 
-enum class PlanObjective { time, cost, energy, gpus, power };
+// tokens: the largest token budget the run's layout fits in constraints.deadline_days (the deadline
+// is then the window, not a constraint); ranked like time, reported as tokens.
+enum class PlanObjective { time, cost, energy, gpus, power, tokens };
 std::string to_string(PlanObjective o);
 std::string to_string(BudgetKind k);
+// Tokens a layout trains within `deadline_days` at its measured pace (goodput included): the run's
+// tokens scaled by deadline / wall-clock days.
+double tokens_within_deadline(double run_tokens, double wall_clock_days, double deadline_days);
 
 struct PlanRequest {
   std::string file;          // the plan file or "command line" (for errors)
