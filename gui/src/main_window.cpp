@@ -17,7 +17,11 @@
 #include <QVBoxLayout>
 
 #include "dashboard.h"
+#include "gwsim/common/json_input.h"
 #include "pinned_runs.h"
+#include "plan_view.h"
+#include "render.h"
+#include "serving_dashboard.h"
 #include "what_if_panel.h"
 
 namespace gwsim::gui {
@@ -111,6 +115,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 void MainWindow::openFile(const QString& path) {
+  if (open_report_view(path)) return;
   opening_ = true;
   what_if_->setEnabled(false);  // a what-if now would apply to the file being replaced
   worker_->submit(RunRequest{QFileInfo(path).absoluteFilePath().toStdString(), {}});
@@ -149,6 +154,55 @@ void MainWindow::on_outcome(const RunOutcome& outcome) {
   QString what = outcome.request.overrides.empty() ? tr("as in the file") : tr("with");
   for (const auto& ov : outcome.request.overrides) what += " " + short_override(ov);
   status_->setText(QString("%1 (%2)").arg(QFileInfo(source_).fileName(), what));
+}
+
+bool MainWindow::open_report_view(const QString& path) {
+  const std::string schema = schema_of(path);
+  if (!is_plan_report(schema) && !is_serving_sim_report(schema)) return false;
+  try {
+    const nlohmann::json report = parse_json_file(QFileInfo(path).absoluteFilePath().toStdString());
+    QWidget* view = nullptr;
+    if (is_plan_report(schema)) {
+      if (!plan_view_) {
+        plan_view_ = new PlanView(this);
+        plan_view_->setWindowFlag(Qt::Window);
+        plan_view_->resize(1300, 900);
+        connect(plan_view_, &PlanView::layoutChosen, this, &MainWindow::open_planned_layout);
+      }
+      plan_view_->setReport(report);
+      view = plan_view_;
+    } else {
+      if (!serving_view_) {
+        serving_view_ = new ServingDashboard(this);
+        serving_view_->setWindowFlag(Qt::Window);
+        serving_view_->resize(1400, 900);
+      }
+      serving_view_->setReport(report);
+      view = serving_view_;
+    }
+    view->setWindowTitle(QString("gwsim-gui — %1").arg(QFileInfo(path).fileName()));
+    view->show();
+    view->raise();
+    status_->setText(tr("%1 opened in its own window").arg(QFileInfo(path).fileName()));
+  } catch (const std::exception& e) {
+    show_error(QString("gwsim: %1: %2").arg(path, QString::fromStdString(e.what())));
+  }
+  return true;
+}
+
+// A layout chosen in the plan view: its scenario is written to a temporary folder and opened like
+// any scenario, so its dashboard, what-ifs and pins work as for a file.
+void MainWindow::open_planned_layout(int rank, const QString& scenario_json) {
+  if (!planned_dir_) planned_dir_ = std::make_unique<QTemporaryDir>();
+  const QString path = planned_dir_->filePath(QString("plan-rank-%1.json").arg(rank));
+  QFile file(path);
+  if (!planned_dir_->isValid() || !file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+    show_error(tr("gwsim: %1: cannot write the chosen layout's scenario").arg(path));
+    return;
+  }
+  file.write(scenario_json.toUtf8());
+  file.close();
+  openFile(path);
 }
 
 void MainWindow::show_error(const QString& message) {

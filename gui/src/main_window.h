@@ -5,7 +5,9 @@
 // crash or a modal that blocks the what-ifs.
 #include <QMainWindow>
 #include <QString>
+#include <QTemporaryDir>
 
+#include <memory>
 #include <optional>
 
 #include "run_worker.h"
@@ -18,6 +20,8 @@ namespace gwsim::gui {
 
 class Dashboard;
 class PinnedRuns;
+class PlanView;
+class ServingDashboard;
 class WhatIfPanel;
 
 class MainWindow : public QMainWindow {
@@ -26,7 +30,8 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
 
   // Loads a file (asynchronously); the current source stays until the new one
-  // has loaded.
+  // has loaded. A plan report (gwsim plan --json) opens in the plan window, a serving simulation
+  // report (gwsim serve --simulate --out) in the serving window; both are shown as written.
   void openFile(const QString& path);
   // Pins the run on screen; false when there is none.
   bool pinCurrent();
@@ -40,6 +45,8 @@ class MainWindow : public QMainWindow {
   QString errorText() const;
   QString source() const { return source_; }
   const std::optional<RunOutcome>& current() const { return current_; }
+  PlanView* planView() const { return plan_view_; }                // null until a plan report opens
+  ServingDashboard* servingView() const { return serving_view_; }  // null until a serving report opens
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -51,6 +58,8 @@ class MainWindow : public QMainWindow {
   void show_error(const QString& message);
   void choose_file();
   void save_report();
+  bool open_report_view(const QString& path);  // plan and serving reports: true when it was one
+  void open_planned_layout(int rank, const QString& scenario_json);
 
   RunWorker* worker_ = nullptr;
   Dashboard* dashboard_ = nullptr;
@@ -67,6 +76,9 @@ class MainWindow : public QMainWindow {
   std::optional<RunOutcome> current_;
   int outcomes_shown_ = 0;
   int pins_made_ = 0;
+  PlanView* plan_view_ = nullptr;  // top-level windows, owned by this one
+  ServingDashboard* serving_view_ = nullptr;
+  std::unique_ptr<QTemporaryDir> planned_dir_;  // scenarios of chosen plan layouts
 };
 
 }  // namespace gwsim::gui

@@ -9,16 +9,14 @@
 #include "gwsim/common/output_file.h"
 
 #include "dashboard.h"
+#include "plan_view.h"
 #include "rl_dashboard.h"
 #include "run_worker.h"
 #include "serving_dashboard.h"
 
 namespace gwsim::gui {
 
-namespace {
-
-// FILE's schema ("" when it cannot be read: the training path then reports the error as the CLI
-// would). RL files and serving simulation reports have dashboards of their own.
+// "" when FILE cannot be read: the training path then reports the error as the CLI would.
 std::string schema_of(const QString& file) {
   try {
     return parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()).value("schema", std::string());
@@ -26,6 +24,8 @@ std::string schema_of(const QString& file) {
     return "";
   }
 }
+
+namespace {
 
 bool render_serving_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
   try {
@@ -38,12 +38,24 @@ bool render_serving_dashboard(const QString& file, const QString& png, QString* 
   }
 }
 
+bool render_plan_view(const QString& file, const QString& png, QString* error, QSize size) {
+  try {
+    PlanView view;
+    view.setReport(parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()));
+    return render_widget_to_png(view, size, png, error);
+  } catch (const std::exception& e) {
+    if (error) *error = QString("gwsim: %1: %2").arg(file, QString::fromStdString(e.what()));
+    return false;
+  }
+}
+
 }  // namespace
 
 bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
   const std::string schema = schema_of(file);
   if (schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1") return render_rl_dashboard(file, png, error, size);
   if (is_serving_sim_report(schema)) return render_serving_dashboard(file, png, error, size);
+  if (is_plan_report(schema)) return render_plan_view(file, png, error, size);
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
   const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});

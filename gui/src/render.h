@@ -6,6 +6,8 @@
 #include <QString>
 #include <QWidget>
 
+#include <string>
+
 namespace gwsim::gui {
 
 // Runs FILE (a scenario, or a report shown as written) and saves the dashboard.
@@ -13,6 +15,10 @@ namespace gwsim::gui {
 // Draws a widget that is never shown at `size` and writes it to `png` as one atomic write (no half
 // PNG on failure); false with `error` set otherwise. Both dashboards render through it.
 bool render_widget_to_png(QWidget& widget, QSize size, const QString& png, QString* error);
+
+// FILE's "schema" ("" when it cannot be read). Training files run; RL, serving simulation and plan
+// reports have views of their own.
+std::string schema_of(const QString& file);
 
 bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size = QSize(1600, 1000));
 

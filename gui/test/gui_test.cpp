@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QImage>
 #include <QLineSeries>
+#include <QScatterSeries>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -21,11 +22,13 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/sim/input/scenario.h"
+#include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/planning/rl/rl_report.h"
 #include "gwsim/sim/report/report.h"
 #include "gwsim/sim/requests/simulator.h"
 #include "main_window.h"
 #include "pinned_runs.h"
+#include "plan_view.h"
 #include "render.h"
 #include "rl_dashboard.h"
 #include "run_worker.h"
@@ -97,6 +100,7 @@ class GuiTest : public QObject {
   void rl_report_charts_hold_its_numbers();
   void rl_render_png_is_not_blank();
   void serving_report_charts_hold_its_numbers();
+  void plan_view_holds_the_report_and_opens_a_layout();
 };
 
 void GuiTest::opens_every_shipped_scenario_data() {
@@ -377,6 +381,75 @@ void GuiTest::serving_report_charts_hold_its_numbers() {
   QString error;
   QVERIFY2(gwsim::gui::render_dashboard(json, png, &error, QSize(1200, 700)), qPrintable(error));
   QCOMPARE(QImage(png).size(), QSize(1200, 700));
+}
+
+// A plan report (gwsim plan --json): the scatter and the table hold its top layouts, choosing one
+// opens its scenario in the main window, whose step time is the plan's; --render draws it; a
+// serving report opens in its own window.
+void GuiTest::plan_view_holds_the_report_and_opens_a_layout() {
+  const nlohmann::json request = {{"schema", "gwsim.plan/1"},
+                                  {"model", "llama3-8b"},
+                                  {"gpu", "H100-SXM"},
+                                  {"tokens", 1e12},
+                                  {"search",
+                                   {{"gpus", {{"min", 64}, {"max", 128}}},
+                                    {"pp", {1, 2}},
+                                    {"cp", {1}},
+                                    {"micro_batch_seqs", {1}},
+                                    {"zero_stages", {1}}}},
+                                  {"objectives", {"time", "cost"}},
+                                  {"top_k", 5}};
+  const auto outcome = gwsim::run_plan(gwsim::parse_plan_request(request, "plan.json"));
+  const nlohmann::json report = gwsim::plan_report_json(outcome);
+  QCOMPARE(report["top"].size(), std::size_t{5});
+
+  gwsim::gui::PlanView view;
+  view.setReport(report);
+  QCOMPARE(view.bestSeries()->count(), 1);
+  QCOMPARE(view.topSeries()->count(), 4);
+  QCOMPARE(view.paretoSeries()->count(), static_cast<int>(report["pareto"].size()));
+  QCOMPARE(view.bestSeries()->at(0).x(), report["top"][0]["wall_clock_days"].get<double>());
+  QCOMPARE(view.bestSeries()->at(0).y(), report["top"][0]["cost_rental_usd"].get<double>() / 1e6);
+  QCOMPARE(view.table()->rowCount(), 5);
+  QCOMPARE(view.table()->item(1, 2)->text(), QString::fromStdString(report["top"][1]["key"].get<std::string>()));
+  QVERIFY(!view.choose(6));  // no such rank
+  QVERIFY_THROWS_EXCEPTION(std::runtime_error, view.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
+
+  QTemporaryDir dir;
+  const QString json = dir.filePath("plan.json");
+  QFile out(json);
+  QVERIFY(out.open(QIODevice::WriteOnly));
+  out.write(QByteArray::fromStdString(report.dump()));
+  out.close();
+  MainWindow w;
+  w.openFile(json);
+  QVERIFY(w.planView() != nullptr);
+  QVERIFY(w.planView()->isVisible());
+  QVERIFY(w.errorText().isEmpty());
+  const int before = w.outcomesShown();
+  QVERIFY(w.planView()->choose(2));
+  QVERIFY(wait_for_outcome(w, before));
+  QVERIFY2(w.current() && w.current()->ok, qPrintable(w.errorText()));
+  const double planned = report["top"][1]["step_time_s"].get<double>();
+  const double run = w.current()->report.step_time_s;
+  QVERIFY2(std::fabs(run / planned - 1) < 1e-5, qPrintable(QString("run %1 vs plan %2").arg(run).arg(planned)));
+
+  QString error;
+  const QString png = dir.filePath("plan.png");
+  QVERIFY2(gwsim::gui::render_dashboard(json, png, &error, QSize(1200, 800)), qPrintable(error));
+  QCOMPARE(QImage(png).size(), QSize(1200, 800));
+
+  const std::string serving = gwsim::data_dir() + "/scenarios/serving/deepseek-r1-reasoning-requests-256xh200.json";
+  const auto sim =
+      gwsim::requests::simulate_requests(gwsim::load_serving_scenario(serving, {"requests.max_requests=500"}));
+  const QString sim_json = dir.filePath("sim.json");
+  QFile sim_out(sim_json);
+  QVERIFY(sim_out.open(QIODevice::WriteOnly));
+  sim_out.write(QByteArray::fromStdString(sim.report.dump()));
+  sim_out.close();
+  w.openFile(sim_json);
+  QVERIFY(w.servingView() != nullptr);
+  QVERIFY(w.servingView()->isVisible());
 }
 
 QTEST_MAIN(GuiTest)

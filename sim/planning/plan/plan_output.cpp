@@ -152,6 +152,8 @@ nlohmann::json plan_report_json(const PlanOutcome& o) {
   for (std::size_t i = 0; i < o.top.size(); ++i) {
     auto r = result_json(o, o.top[i]);
     r["rank"] = i + 1;
+    // What --emit writes for this rank: the GUI's plan view runs it when the point is clicked.
+    r["scenario"] = plan_result_scenario(o, o.top[i], static_cast<int>(i + 1));
     top.push_back(r);
   }
   j["top"] = top;
