@@ -205,6 +205,31 @@ TEST(Plan, LargestTokenBudgetInADeadlineAndPowerCap) {
   EXPECT_THROW(request(no_window), InputError);
 }
 
+TEST(Plan, FabricOptionsAreSearchedLikeChips) {
+  // Three networks under the same cluster: each is a context of its own, labelled in the keys and
+  // the report; halving the NIC rate slows the expert all-to-all, so the full-rate one wins.
+  auto doc = moe_request();
+  doc["search"]["gpus"] = {2048};
+  doc["search"]["fabrics"] = {{{"label", "8x400G"}, {"nic_gbps", 400}, {"nics_per_node", 8}},
+                              {{"label", "8x200G"}, {"nic_gbps", 200}, {"nics_per_node", 8}},
+                              {{"label", "4x400G 2:1"},
+                               {"nic_gbps", 400},
+                               {"nics_per_node", 4},
+                               {"fabric", {{"kind", "fat_tree"}, {"tiers", 3}, {"oversubscription", 2}}}}};
+  const auto o = run_plan(request(doc));
+  ASSERT_EQ(o.contexts.size(), 3u);
+  EXPECT_EQ(o.contexts[1].fabric, "8x200G");
+  EXPECT_EQ(o.contexts[1].scenario.cluster.nic_bps, 200e9 / 8);
+  EXPECT_EQ(o.contexts[2].scenario.cluster.nics_per_node, 4);
+  EXPECT_EQ(o.contexts[2].scenario.cluster.fabric.oversubscription, 2);
+  ASSERT_FALSE(o.top.empty());
+  EXPECT_EQ(o.contexts[o.top[0].context].fabric, "8x400G");
+  EXPECT_NE(o.top[0].key.find("[8x400G]"), std::string::npos) << o.top[0].key;
+  const auto report = plan_report_json(o);
+  EXPECT_EQ(report["top"][0]["fabric"], "8x400G");
+  EXPECT_EQ(report["contexts"][2]["fabric"], "4x400G 2:1");
+}
+
 TEST(Plan, BadRequestsNameTheJsonPath) {
   auto expect_error = [](nlohmann::json doc, const std::string& want) {
     try {
@@ -232,4 +257,16 @@ TEST(Plan, BadRequestsNameTheJsonPath) {
   d = dense_request();
   d["search"]["gpus"] = {{"min", 64}, {"max", 16}};
   expect_error(d, "$.search.gpus.max");
+  d = dense_request();
+  d["search"]["fabrics"] = {{{"label", "a"}, {"nic_gbs", 400}}};
+  expect_error(d, "$.search.fabrics[0].nic_gbs: unknown key");
+  d = dense_request();
+  d["search"]["fabrics"] = {{{"label", "a"}, {"fabric", {{"kind", "torus"}}}}};
+  expect_error(d, "$.search.fabrics[0].fabric.kind");
+  d = dense_request();
+  d["search"]["fabrics"] = {{{"label", "a"}}, {{"label", "a"}, {"nic_gbps", 200}}};
+  expect_error(d, "$.search.fabrics[1]: a value listed twice");
+  d = dense_request();
+  d["search"]["fabrics"] = {{{"nic_gbps", 200}}};
+  expect_error(d, "$.search.fabrics[0].label");
 }

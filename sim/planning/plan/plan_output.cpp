@@ -59,6 +59,7 @@ nlohmann::json result_json(const PlanOutcome& o, const PlanResult& r) {
                       {"memory_fraction_of_hbm", round_significant(r.memory_fraction)},
                       {"bottleneck", r.bottleneck},
                       {"breakdown_s", bd}};
+  if (!c.fabric.empty()) j["fabric"] = c.fabric;
   if (const auto& req = o.request;
       std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end())
     j["tokens_within_deadline"] = round_significant(
@@ -144,6 +145,7 @@ nlohmann::json plan_report_json(const PlanOutcome& o) {
                          {"global_batch_seqs", c.global_batch_seqs},
                          {"precision", to_string(c.precision)},
                          {"ok", c.ok}};
+    if (!c.fabric.empty()) cj["fabric"] = c.fabric;
     if (!c.ok) cj["refused"] = c.refused;
     contexts.push_back(cj);
   }
@@ -221,9 +223,9 @@ std::string format_plan(const PlanOutcome& o) {
     std::string des;
     if (verified) des = r.verify_error.empty() ? fmt::format(" {:>7.3f}", r.des_step_time_s) : "   error";
     s += fmt::format("{:>3} {:<22} {:<52} {:>8.3f} {:>5.1f}% {:>7.1f} {:>10.4g} {:>8} {:>7.2f} {:>6.1f}{}  {}\n", i + 1,
-                     fmt::format("{} x{}", c.chip, c.gpus), layout_string(r.layout), r.step_time_s, 100 * r.mfu,
-                     r.wall_clock_days, r.gpu_hours, money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB,
-                     des, r.bottleneck);
+                     fmt::format("{} x{}{}", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]"),
+                     layout_string(r.layout), r.step_time_s, 100 * r.mfu, r.wall_clock_days, r.gpu_hours,
+                     money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB, des, r.bottleneck);
   }
   if (req.objectives.size() > 1 && !o.pareto.empty()) {
     s += fmt::format("Pareto front ({}): {} layouts\n", objectives, o.pareto.size());
@@ -258,7 +260,9 @@ std::string format_plan(const PlanOutcome& o) {
       pruned.empty() ? "none" : pruned, n.evaluated, n.evaluated - n.feasible, infeasible.empty() ? "none" : infeasible,
       n.feasible);
   for (const auto& c : o.contexts)
-    if (!c.ok) s += fmt::format("  not searched: {} x{}: {}\n", c.chip, c.gpus, c.refused);
+    if (!c.ok)
+      s += fmt::format("  not searched: {} x{}{}: {}\n", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]",
+                       c.refused);
   if (o.probe_context >= 0) {
     if (o.probe_rank > 0)
       s += fmt::format("the scenario's own layout ({}) ranks #{} of {}: step {:.3f} s, {:.1f} days\n",

@@ -7,6 +7,7 @@
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
+#include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/sim/planning/plan.h"
 
@@ -153,6 +154,26 @@ PlanSpace parse_space(const JsonObject& s) {
   sp.cp = ints("cp", 1, limits::kMaxGpus);
   sp.zero_stages = ints("zero_stages", 0, 3);
   sp.micro_batch_seqs = int64s("micro_batch_seqs", 1, limits::kMaxGlobalBatchSeqs);
+  sp.fabrics = read_list<FabricOption>(s, "fabrics", [&](const nlohmann::json& x, const std::string& p) {
+    if (!x.is_object())
+      throw InputError(file, p, "expected {\"label\": ..., \"nic_gbps\", \"nics_per_node\", \"fabric\"}");
+    const JsonObject opt(x, file, p);
+    FabricOption f;
+    f.label = opt.string("label");
+    if (f.label.empty()) opt.fail("label", "expected a name for this network");
+    f.cluster_overrides = nlohmann::json::object();
+    for (const char* key : {"nic_gbps", "nics_per_node", "fabric"})
+      if (x.contains(key)) f.cluster_overrides[key] = x[key];
+    opt.allow({"nic_gbps", "nics_per_node", "fabric", "notes"});
+    opt.reject_unknown_keys();
+    // Read as a cluster would read them, so a bad value names its path here, not a refused context.
+    nlohmann::json probe = f.cluster_overrides;
+    probe["name"] = "fabric option";
+    probe["gpu"] = "H100-SXM";
+    probe["gpus"] = 8;
+    (void)parse_cluster(JsonObject(probe, file, p));
+    return f;
+  });
   sp.recompute = read_list<Recompute>(s, "recompute", [&](const nlohmann::json& x, const std::string& p) {
     const auto v = string_value(x, file, p, {"none", "selective", "full"});
     return v == "none" ? Recompute::none : v == "full" ? Recompute::full : Recompute::selective;

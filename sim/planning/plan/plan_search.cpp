@@ -90,7 +90,8 @@ ChipLabel parse_chip_label(const std::string& label, const std::string& file, co
 }
 
 std::string context_key(const PlanContext& c) {
-  return fmt::format("{} x{} gbs{} {}", c.chip, c.gpus, c.global_batch_seqs, to_string(c.precision));
+  return fmt::format("{} x{}{} gbs{} {}", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]",
+                     c.global_batch_seqs, to_string(c.precision));
 }
 
 // The order in which recomputation needs memory: full keeps only each layer's input, selective
@@ -208,6 +209,8 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
   if (batches.empty()) batches.push_back(base.training.global_batch_seqs);
   std::vector<Precision> precisions = sp.precisions;
   if (precisions.empty()) precisions.push_back(base.training.precision);
+  std::vector<FabricOption> fabrics = sp.fabrics;
+  if (fabrics.empty()) fabrics.push_back({});  // the base cluster's network
 
   std::vector<PlanContext> out;
   for (std::size_t ci = 0; ci < chips.size(); ++ci) {
@@ -215,84 +218,89 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
     ChipLabel chip;
     if (!label.empty()) chip = parse_chip_label(label, req.file, fmt::format("$.search.chips[{}]", ci));
     for (auto n : sizes)
-      for (auto gbs : batches)
-        for (auto prec : precisions) {
-          PlanContext c;
-          c.chip = label.empty()
-                       ? (base.gpu_variant.active
-                              ? fmt::format("{}@{}:{}", base_chip, base.gpu_variant.rule, base.gpu_variant.cap)
-                              : base.gpu.name)
-                       : label;
-          c.gpus = n;
-          c.global_batch_seqs = gbs;
-          c.precision = prec;
-          c.doc = req.base;
-          nlohmann::json cluster = c.doc["cluster"];
-          if (cluster.is_string()) cluster = nlohmann::json{{"file", cluster}};
-          cluster["gpus"] = n;
-          if (!label.empty()) {
-            const GpuSpec& g = find_gpu(chip.name, req.file, fmt::format("$.search.chips[{}]", ci));
-            cluster.erase("gpu_variant");
-            if (g.name != base_chip) {
-              // Another chip: its own scale-up domain and bandwidth, nodes no larger than the
-              // domain, NICs per GPU kept (as gwsim compare does); its own preferred profile.
-              cluster["gpu"] = g.name;
-              const int domain = static_cast<int>(g.scaleup_domain_gpus.value);
-              cluster["scaleup_domain_gpus"] = domain;
-              cluster["scaleup_bidir_gbs"] = g.scaleup_bidir_gbs.value;
-              int gpn = base.cluster.gpus_per_node;
-              if (gpn > domain || domain % gpn != 0) {
-                const double nics_per_gpu = static_cast<double>(base.cluster.nics_per_node) / gpn;
-                gpn = std::min(domain, 8);
-                cluster["gpus_per_node"] = gpn;
-                cluster["nics_per_node"] = std::max(1, static_cast<int>(std::lround(nics_per_gpu * gpn)));
+      for (const auto& fabric : fabrics)
+        for (auto gbs : batches)
+          for (auto prec : precisions) {
+            PlanContext c;
+            c.fabric = fabric.label;
+            c.chip = label.empty()
+                         ? (base.gpu_variant.active
+                                ? fmt::format("{}@{}:{}", base_chip, base.gpu_variant.rule, base.gpu_variant.cap)
+                                : base.gpu.name)
+                         : label;
+            c.gpus = n;
+            c.global_batch_seqs = gbs;
+            c.precision = prec;
+            c.doc = req.base;
+            nlohmann::json cluster = c.doc["cluster"];
+            if (cluster.is_string()) cluster = nlohmann::json{{"file", cluster}};
+            cluster["gpus"] = n;
+            if (!label.empty()) {
+              const GpuSpec& g = find_gpu(chip.name, req.file, fmt::format("$.search.chips[{}]", ci));
+              cluster.erase("gpu_variant");
+              if (g.name != base_chip) {
+                // Another chip: its own scale-up domain and bandwidth, nodes no larger than the
+                // domain, NICs per GPU kept (as gwsim compare does); its own preferred profile.
+                cluster["gpu"] = g.name;
+                const int domain = static_cast<int>(g.scaleup_domain_gpus.value);
+                cluster["scaleup_domain_gpus"] = domain;
+                cluster["scaleup_bidir_gbs"] = g.scaleup_bidir_gbs.value;
+                int gpn = base.cluster.gpus_per_node;
+                if (gpn > domain || domain % gpn != 0) {
+                  const double nics_per_gpu = static_cast<double>(base.cluster.nics_per_node) / gpn;
+                  gpn = std::min(domain, 8);
+                  cluster["gpus_per_node"] = gpn;
+                  cluster["nics_per_node"] = std::max(1, static_cast<int>(std::lround(nics_per_gpu * gpn)));
+                }
+                c.doc.erase("profile");
               }
-              c.doc.erase("profile");
+              if (!chip.rule.empty()) cluster["gpu_variant"] = {{"rule", chip.rule}, {"cap", chip.cap}};
             }
-            if (!chip.rule.empty()) cluster["gpu_variant"] = {{"rule", chip.rule}, {"cap", chip.cap}};
-          }
-          c.doc["cluster"] = cluster;
-          c.doc["training"]["global_batch_seqs"] = gbs;
-          c.doc["training"]["precision"] = to_string(prec);
-          c.doc["parallelism"] = nlohmann::json::object();
-          c.doc.erase("asymmetry");  // the analytical backend refuses it; the planner is analytical
-          try {
-            c.scenario = parse_scenario(c.doc, req.base_file);
-          } catch (const InputError& e) {
-            c.refused = e.what();
-            c.refused_rule = "context (" + refusal_rule(e.what()) + ")";
+            if (!fabric.cluster_overrides.is_null())
+              for (const auto& [key, value] : fabric.cluster_overrides.items()) cluster[key] = value;
+            c.doc["cluster"] = cluster;
+            c.doc["training"]["global_batch_seqs"] = gbs;
+            c.doc["training"]["precision"] = to_string(prec);
+            c.doc["parallelism"] = nlohmann::json::object();
+            c.doc.erase("asymmetry");  // the analytical backend refuses it; the planner is analytical
+            try {
+              c.scenario = parse_scenario(c.doc, req.base_file);
+            } catch (const InputError& e) {
+              c.refused = e.what();
+              c.refused_rule = "context (" + refusal_rule(e.what()) + ")";
+              out.push_back(std::move(c));
+              continue;
+            }
+            const auto& s = c.scenario;
+            c.plan_gpu = s.gpu;
+            c.plan_gpu.hbm_capacity_gb.value = std::numeric_limits<double>::max() / 1e10;
+            c.fixed_power = !s.power.gpu_power_from_compute;
+            if (c.fixed_power)
+              c.footprint = cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power,
+                                              s.power.gpu_power_fraction_of_tdp, s.cost);
+            const auto& k = req.constraints;
+            if (s.training.comm_sms > 0 && s.training.comm_sms >= s.gpu.sm_count.value) {
+              c.refused = fmt::format("comm_sms {} is not fewer than the {} SMs of a {}", s.training.comm_sms,
+                                      s.gpu.sm_count.value, s.gpu.name);
+              c.refused_rule = "context (comm_sms)";
+            } else if (!k.export_rule.empty() && classify(s.gpu, export_rules().find(k.export_rule)).controlled) {
+              const auto v = classify(s.gpu, export_rules().find(k.export_rule));
+              c.refused = fmt::format("{} is controlled under rule {} ({})", s.gpu.name, k.export_rule, v.category);
+              c.refused_rule = "export_rule";
+            } else if (c.fixed_power && k.power_mw > 0 && c.footprint.facility_mw > k.power_mw) {
+              c.refused = fmt::format("{:.2f} MW facility power exceeds the cap of {:.2f} MW", c.footprint.facility_mw,
+                                      k.power_mw);
+              c.refused_rule = "power_cap";
+            } else if (k.budget_usd > 0 && k.budget_kind == BudgetKind::capex && c.fixed_power &&
+                       c.footprint.capex_usd > k.budget_usd) {
+              c.refused =
+                  fmt::format("capex ${:.4g} exceeds the budget of ${:.4g}", c.footprint.capex_usd, k.budget_usd);
+              c.refused_rule = "budget";
+            } else {
+              c.ok = true;
+            }
             out.push_back(std::move(c));
-            continue;
           }
-          const auto& s = c.scenario;
-          c.plan_gpu = s.gpu;
-          c.plan_gpu.hbm_capacity_gb.value = std::numeric_limits<double>::max() / 1e10;
-          c.fixed_power = !s.power.gpu_power_from_compute;
-          if (c.fixed_power)
-            c.footprint =
-                cluster_footprint(s.cluster.gpus, s.gpu, s.cluster, s.power, s.power.gpu_power_fraction_of_tdp, s.cost);
-          const auto& k = req.constraints;
-          if (s.training.comm_sms > 0 && s.training.comm_sms >= s.gpu.sm_count.value) {
-            c.refused = fmt::format("comm_sms {} is not fewer than the {} SMs of a {}", s.training.comm_sms,
-                                    s.gpu.sm_count.value, s.gpu.name);
-            c.refused_rule = "context (comm_sms)";
-          } else if (!k.export_rule.empty() && classify(s.gpu, export_rules().find(k.export_rule)).controlled) {
-            const auto v = classify(s.gpu, export_rules().find(k.export_rule));
-            c.refused = fmt::format("{} is controlled under rule {} ({})", s.gpu.name, k.export_rule, v.category);
-            c.refused_rule = "export_rule";
-          } else if (c.fixed_power && k.power_mw > 0 && c.footprint.facility_mw > k.power_mw) {
-            c.refused = fmt::format("{:.2f} MW facility power exceeds the cap of {:.2f} MW", c.footprint.facility_mw,
-                                    k.power_mw);
-            c.refused_rule = "power_cap";
-          } else if (k.budget_usd > 0 && k.budget_kind == BudgetKind::capex && c.fixed_power &&
-                     c.footprint.capex_usd > k.budget_usd) {
-            c.refused = fmt::format("capex ${:.4g} exceeds the budget of ${:.4g}", c.footprint.capex_usd, k.budget_usd);
-            c.refused_rule = "budget";
-          } else {
-            c.ok = true;
-          }
-          out.push_back(std::move(c));
-        }
   }
   return out;
 }

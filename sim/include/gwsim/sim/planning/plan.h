@@ -21,6 +21,13 @@
 
 namespace gwsim {
 
+// A scale-out network to try: NICs per node, their line rate and the fabric, over the base cluster.
+struct FabricOption {
+  std::string label;                 // as the user names it ("200G x4, 2:1"); unique
+  nlohmann::json cluster_overrides;  // nic_gbps, nics_per_node, fabric (replacing the cluster's)
+  bool operator==(const FabricOption& o) const { return label == o.label; }
+};
+
 // What to search. An empty list means the default of docs/formats.md ("gwsim.plan/1").
 struct PlanSpace {
   std::vector<std::string> chips;               // NAME or NAME@RULE:CAP; empty: the base scenario's chip
@@ -37,6 +44,7 @@ struct PlanSpace {
   std::vector<int> zero_stages;                 // empty: {0, 1, 2, 3}
   std::vector<std::int64_t> micro_batch_seqs;   // empty: {1, 2, 4, 8}
   std::vector<Recompute> recompute;             // empty: {none, selective, full}
+  std::vector<FabricOption> fabrics;            // empty: the base scenario's cluster network
 };
 
 enum class BudgetKind { rental, owned, capex };
@@ -74,7 +82,8 @@ struct PlanRequest {
 
 // One (chip, cluster size, global batch, precision) point: the scenario every layout of it shares.
 struct PlanContext {
-  std::string chip;  // as asked ("H100-SXM@2022-10:interconnect")
+  std::string chip;    // as asked ("H100-SXM@2022-10:interconnect")
+  std::string fabric;  // the fabric option's label ("" : the base cluster's network)
   std::int64_t gpus = 0;
   std::int64_t global_batch_seqs = 0;
   Precision precision = Precision::bf16;
