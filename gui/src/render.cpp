@@ -27,20 +27,11 @@ std::string schema_of(const QString& file) {
 
 namespace {
 
-bool render_serving_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
+// A report shown as written (serving simulation, plan): its view, drawn to the PNG.
+template <typename View>
+bool render_report_view(const QString& file, const QString& png, QString* error, QSize size) {
   try {
-    ServingDashboard dashboard;
-    dashboard.setReport(parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()));
-    return render_widget_to_png(dashboard, size, png, error);
-  } catch (const std::exception& e) {
-    if (error) *error = QString("gwsim: %1: %2").arg(file, QString::fromStdString(e.what()));
-    return false;
-  }
-}
-
-bool render_plan_view(const QString& file, const QString& png, QString* error, QSize size) {
-  try {
-    PlanView view;
+    View view;
     view.setReport(parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()));
     return render_widget_to_png(view, size, png, error);
   } catch (const std::exception& e) {
@@ -54,8 +45,8 @@ bool render_plan_view(const QString& file, const QString& png, QString* error, Q
 bool render_dashboard(const QString& file, const QString& png, QString* error, QSize size) {
   const std::string schema = schema_of(file);
   if (schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1") return render_rl_dashboard(file, png, error, size);
-  if (is_serving_sim_report(schema)) return render_serving_dashboard(file, png, error, size);
-  if (is_plan_report(schema)) return render_plan_view(file, png, error, size);
+  if (is_serving_sim_report(schema)) return render_report_view<ServingDashboard>(file, png, error, size);
+  if (is_plan_report(schema)) return render_report_view<PlanView>(file, png, error, size);
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
   const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});
