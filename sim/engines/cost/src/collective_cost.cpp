@@ -21,16 +21,21 @@ double link_rate(LinkClass link, const ClusterSpec& c) {
   return link == LinkClass::scaleup ? c.scaleup_per_direction_bps : c.scaleout_per_gpu_bps();
 }
 
-// Latency of one collective: the profile's α was measured on one scale-up domain of 8 ranks; NCCL
-// uses trees for latency-bound sizes, whose depth grows as log2(ranks).
-double latency(const CollectiveEfficiency& e, int ranks) {
+// Latency of one collective over `ranks`, from the profile's α (a message's latency on the link:
+// ISCA'25 Table 5's per-hop figures). NCCL runs all-gather and reduce-scatter as rings (its trees
+// serve all-reduce only; NVLS and PAT need hardware or one rank per node), so they pay α at each of
+// their ranks - 1 steps: 255 steps across 256 nodes, which is what makes layer-wise ZeRO-3 gathers
+// over thousands of GPUs latency-bound. The des network engine runs the same rings step by step.
+// All-reduce keeps a tree's depth, growing as log2(ranks).
+double latency(const CollectiveEfficiency& e, const std::string& op, int ranks) {
+  if (op == "all_gather" || op == "reduce_scatter") return e.alpha_s * std::max(1, ranks - 1);
   return e.alpha_s * std::max(1.0, std::log2(std::max(2, ranks)) / 3.0);
 }
 
 double flat_time(const std::string& op, double bytes, int n, LinkClass link, const ClusterSpec& c, const Profile& p) {
   if (n <= 1) return 0;
   const auto& e = p.collective(link, op);
-  return latency(e, n) + bytes * bus_factor(op, n) / (link_rate(link, c) * e.bus_efficiency);
+  return latency(e, op, n) + bytes * bus_factor(op, n) / (link_rate(link, c) * e.bus_efficiency);
 }
 
 }  // namespace
@@ -59,7 +64,7 @@ CollectiveCost collective_cost(const CollectiveRequest& r, const ClusterSpec& c,
     const double t_up = r.bytes * in_frac / (c.scaleup_per_direction_bps * eu.bus_efficiency);
     const double t_out =
         r.bytes * out_frac / (c.scaleout_per_gpu_bps() / c.fabric.oversubscription * eo.bus_efficiency);
-    out.time_s = latency(eo, n) + std::max(t_up, t_out);
+    out.time_s = latency(eo, "all_to_all", n) + std::max(t_up, t_out);
     out.algorithm = "direct (scale-up + scale-out)";
   } else if (local == 1) {
     // One rank per domain (rail-aligned): a flat ring or tree over the NICs.
