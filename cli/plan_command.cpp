@@ -29,6 +29,7 @@ struct Options {
   std::string gpus;
   double tokens = 0;
   std::int64_t global_batch = 0;
+  std::string global_batch_tokens;  // "A:B" tokens
   std::string precision, framework;
   double deadline_days = 0, power_mw = 0, budget_usd = 0, min_goodput = 0, memory_headroom = -1;
   std::string budget_kind, export_rule;
@@ -78,8 +79,8 @@ nlohmann::json query_from_flags(const Options& o) {
     q["scenario"] = o.scenario;
     if (!o.search.empty() && o.search != "parallelism")
       throw InputError("command line", "--search", fmt::format("\"{}\": expected parallelism", o.search));
-    if (o.search == "parallelism" &&
-        (!o.gpus.empty() || !o.chips.empty() || o.global_batch > 0 || !o.precision.empty()))
+    if (o.search == "parallelism" && (!o.gpus.empty() || !o.chips.empty() || o.global_batch > 0 ||
+                                      !o.global_batch_tokens.empty() || !o.precision.empty()))
       throw InputError("command line", "--search",
                        "parallelism keeps the scenario's cluster and batch: expected no --gpus, --gpu, --global-batch "
                        "or --precision");
@@ -102,6 +103,24 @@ nlohmann::json query_from_flags(const Options& o) {
   if (!o.chips.empty()) search["chips"] = o.chips;
   if (!o.gpus.empty()) search["gpus"] = gpus_value(o.gpus);
   if (!o.scenario.empty() && o.global_batch > 0) search["global_batch_seqs"] = {o.global_batch};
+  if (!o.global_batch_tokens.empty()) {
+    if (o.global_batch > 0)
+      throw InputError("command line", "--global-batch-tokens", "expected either --global-batch or this, not both");
+    const auto colon = o.global_batch_tokens.find(':');
+    double lo = 0, hi = 0;
+    try {
+      std::size_t a = 0, b = 0;
+      lo = std::stod(o.global_batch_tokens.substr(0, colon), &a);
+      hi = colon == std::string::npos ? 0 : std::stod(o.global_batch_tokens.substr(colon + 1), &b);
+      if (a != colon || colon + 1 + b != o.global_batch_tokens.size()) lo = 0;
+    } catch (const std::exception&) {
+      lo = 0;
+    }
+    if (!(lo > 0) || !(hi > 0))
+      throw InputError("command line", "--global-batch-tokens",
+                       fmt::format("\"{}\": expected MIN:MAX tokens, e.g. 4e6:16e6", o.global_batch_tokens));
+    search["global_batch_tokens"] = {{"min", lo}, {"max", hi}};
+  }
   if (!o.scenario.empty() && !o.precision.empty()) search["precision"] = {o.precision};
   if (!search.empty()) q["search"] = search;
   nlohmann::json k = nlohmann::json::object();
@@ -120,9 +139,10 @@ nlohmann::json query_from_flags(const Options& o) {
 
 bool query_flags_given(const Options& o) {
   return !o.scenario.empty() || !o.model.empty() || !o.chips.empty() || !o.gpus.empty() || o.tokens != 0 ||
-         o.global_batch != 0 || !o.precision.empty() || !o.framework.empty() || o.deadline_days != 0 ||
-         o.power_mw != 0 || o.budget_usd != 0 || !o.budget_kind.empty() || !o.export_rule.empty() ||
-         o.min_goodput != 0 || o.memory_headroom >= 0 || !o.objectives.empty() || o.top_k != 0 || !o.search.empty();
+         o.global_batch != 0 || !o.global_batch_tokens.empty() || !o.precision.empty() || !o.framework.empty() ||
+         o.deadline_days != 0 || o.power_mw != 0 || o.budget_usd != 0 || !o.budget_kind.empty() ||
+         !o.export_rule.empty() || o.min_goodput != 0 || o.memory_headroom >= 0 || !o.objectives.empty() ||
+         o.top_k != 0 || !o.search.empty();
 }
 
 // Progress on stderr: a \r bar with the count and ETA on a terminal, a plain line every 5 s otherwise.
@@ -213,6 +233,8 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--gpus", opt->gpus, "Cluster sizes: N, A:B (doubling), A:B:STEP or A,B,C");
   cmd->add_option("--tokens", opt->tokens, "Tokens of the run (with --model)");
   cmd->add_option("--global-batch", opt->global_batch, "Global batch in sequences");
+  cmd->add_option("--global-batch-tokens", opt->global_batch_tokens,
+                  "Global batches to search, MIN:MAX tokens (whole sequences, doubling)");
   cmd->add_option("--precision", opt->precision, "bf16, fp16 or fp8");
   cmd->add_option("--framework", opt->framework, "megatron, deepspeed, fsdp or deepseek (with --model)");
   cmd->add_option("--objective", opt->objectives,

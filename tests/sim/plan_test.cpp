@@ -230,6 +230,20 @@ TEST(Plan, FabricOptionsAreSearchedLikeChips) {
   EXPECT_EQ(report["contexts"][2]["fabric"], "4x400G 2:1");
 }
 
+TEST(Plan, GlobalBatchWithinATokenRange) {
+  // 4M..16M tokens of DeepSeek-V3's 4096-token sequences: 977 sequences (the fewest holding 4M),
+  // doubled to 1954; 3908 would hold 16.007M, past the maximum.
+  auto doc = moe_request();
+  doc["search"]["gpus"] = {1024};
+  doc["search"]["global_batch_tokens"] = {{"min", 4e6}, {"max", 16e6}};
+  const auto contexts = build_plan_contexts(request(doc));
+  std::vector<std::int64_t> batches;
+  for (const auto& c : contexts) batches.push_back(c.global_batch_seqs);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{977, 1954}));
+  doc["search"]["global_batch_seqs"] = {1024};
+  EXPECT_THROW(request(doc), InputError);
+}
+
 TEST(Plan, BadRequestsNameTheJsonPath) {
   auto expect_error = [](nlohmann::json doc, const std::string& want) {
     try {

@@ -133,6 +133,20 @@ PlanSpace parse_space(const JsonObject& s) {
   });
   sp.gpus = read_gpus(s);
   sp.global_batch_seqs = int64s("global_batch_seqs", 1, limits::kMaxGlobalBatchSeqs);
+  if (s.has("global_batch_tokens")) {
+    if (!sp.global_batch_seqs.empty())
+      s.fail("global_batch_tokens", "expected either global_batch_seqs or global_batch_tokens, not both");
+    const JsonObject r = s.object("global_batch_tokens");
+    sp.global_batch_tokens_min = r.positive("min");
+    sp.global_batch_tokens_max = r.positive("max");
+    if (sp.global_batch_tokens_max < sp.global_batch_tokens_min)
+      r.fail("max", fmt::format("expected at least min ({:g}), got {:g}", sp.global_batch_tokens_min,
+                                sp.global_batch_tokens_max));
+    sp.global_batch_tokens_factor = static_cast<int>(r.integer_in_or("factor", 2, 1 << 10, 2));
+    r.reject_unknown_keys();
+  } else {
+    s.allow({"global_batch_tokens"});
+  }
   sp.precisions = read_list<Precision>(s, "precision", [&](const nlohmann::json& x, const std::string& p) {
     return *parse_precision(string_value(x, file, p, {"bf16", "fp16", "fp8"}));
   });

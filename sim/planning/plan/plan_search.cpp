@@ -206,6 +206,19 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
   std::vector<std::int64_t> sizes = sp.gpus;
   if (sizes.empty()) sizes.push_back(base.cluster.gpus);
   std::vector<std::int64_t> batches = sp.global_batch_seqs;
+  if (sp.global_batch_tokens_max > 0) {
+    // Whole sequences from the smallest batch holding `min` tokens, by the factor, up to `max`.
+    const double seq = static_cast<double>(base.training.seq_len);
+    for (auto b = static_cast<std::int64_t>(std::ceil(sp.global_batch_tokens_min / seq));
+         b > 0 && static_cast<double>(b) * seq <= sp.global_batch_tokens_max * (1 + 1e-12) &&
+         b <= limits::kMaxGlobalBatchSeqs;
+         b *= sp.global_batch_tokens_factor)
+      batches.push_back(b);
+    if (batches.empty())
+      throw InputError(req.file, "$.search.global_batch_tokens",
+                       fmt::format("no whole number of {:g}-token sequences lies between {:g} and {:g} tokens", seq,
+                                   sp.global_batch_tokens_min, sp.global_batch_tokens_max));
+  }
   if (batches.empty()) batches.push_back(base.training.global_batch_seqs);
   std::vector<Precision> precisions = sp.precisions;
   if (precisions.empty()) precisions.push_back(base.training.precision);

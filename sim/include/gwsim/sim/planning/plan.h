@@ -32,19 +32,22 @@ struct FabricOption {
 struct PlanSpace {
   std::vector<std::string> chips;               // NAME or NAME@RULE:CAP; empty: the base scenario's chip
   std::vector<std::int64_t> gpus;               // cluster sizes; empty: the base scenario's
-  std::vector<std::int64_t> global_batch_seqs;  // empty: the base scenario's
-  std::vector<Precision> precisions;            // empty: the base scenario's
-  std::vector<int> tp;                          // empty: divisors of the heads within a node
-  std::vector<bool> sp;                         // empty: {false, true} (only with tp > 1)
-  std::vector<int> pp;                          // empty: 1..layers
-  std::vector<PipelineSchedule> schedules;      // empty: all four (only with pp > 1)
-  std::vector<int> virtual_stages;              // interleaved; empty: every v >= 2 with layers % (pp*v) == 0
-  std::vector<int> ep;                          // empty: divisors of the routed experts (MoE), {1} (dense)
-  std::vector<int> cp;                          // empty: {1, 2, 4, 8}
-  std::vector<int> zero_stages;                 // empty: {0, 1, 2, 3}
-  std::vector<std::int64_t> micro_batch_seqs;   // empty: {1, 2, 4, 8}
-  std::vector<Recompute> recompute;             // empty: {none, selective, full}
-  std::vector<FabricOption> fabrics;            // empty: the base scenario's cluster network
+  std::vector<std::int64_t> global_batch_seqs;  // empty: the base scenario's (or global_batch_tokens)
+  // Global batches in tokens, min..max by `factor` (whole sequences of the base's seq_len); 0: none.
+  double global_batch_tokens_min = 0, global_batch_tokens_max = 0;
+  int global_batch_tokens_factor = 2;
+  std::vector<Precision> precisions;           // empty: the base scenario's
+  std::vector<int> tp;                         // empty: divisors of the heads within a node
+  std::vector<bool> sp;                        // empty: {false, true} (only with tp > 1)
+  std::vector<int> pp;                         // empty: 1..layers
+  std::vector<PipelineSchedule> schedules;     // empty: all four (only with pp > 1)
+  std::vector<int> virtual_stages;             // interleaved; empty: every v >= 2 with layers % (pp*v) == 0
+  std::vector<int> ep;                         // empty: divisors of the routed experts (MoE), {1} (dense)
+  std::vector<int> cp;                         // empty: {1, 2, 4, 8}
+  std::vector<int> zero_stages;                // empty: {0, 1, 2, 3}
+  std::vector<std::int64_t> micro_batch_seqs;  // empty: {1, 2, 4, 8}
+  std::vector<Recompute> recompute;            // empty: {none, selective, full}
+  std::vector<FabricOption> fabrics;           // empty: the base scenario's cluster network
 };
 
 enum class BudgetKind { rental, owned, capex };
