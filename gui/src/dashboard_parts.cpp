@@ -45,6 +45,22 @@ std::map<QString, QLabel*> add_summary_cards(QVBoxLayout* root, std::initializer
   return values;
 }
 
+DashboardFrame make_dashboard_frame(QWidget* widget, std::initializer_list<const char*> card_keys) {
+  DashboardFrame f;
+  set_dashboard_background(widget);
+  f.root = new QVBoxLayout(widget);
+  const DashboardHeader header = add_dashboard_header(f.root);
+  f.title = header.title;
+  f.subtitle = header.subtitle;
+  f.cards = add_summary_cards(f.root, card_keys);
+  return f;
+}
+
+QString DashboardFrame::card_text(const QString& key) const {
+  const auto it = cards.find(key);
+  return it == cards.end() ? QString() : it->second->text();
+}
+
 QChart* make_dashboard_chart(const QString& title) {
   auto* chart = new QChart;
   chart->setTitle(title);

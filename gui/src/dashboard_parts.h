@@ -27,6 +27,17 @@ DashboardHeader add_dashboard_header(QVBoxLayout* root, const QString& title = Q
 // A row of cards, one per key, captioned by the key with '_' as spaces; returns the value labels.
 std::map<QString, QLabel*> add_summary_cards(QVBoxLayout* root, std::initializer_list<const char*> keys);
 
+// The frame a report view starts with: its background and layout, the title and subtitle, and a
+// row of summary cards (set_dashboard_background, add_dashboard_header, add_summary_cards).
+struct DashboardFrame {
+  QVBoxLayout* root = nullptr;
+  QLabel* title = nullptr;
+  QLabel* subtitle = nullptr;
+  std::map<QString, QLabel*> cards;
+  QString card_text(const QString& key) const;  // "" for a key with no card
+};
+DashboardFrame make_dashboard_frame(QWidget* widget, std::initializer_list<const char*> card_keys);
+
 // A chart with no animation (a headless grab must see the final state), legend below, small margins.
 QChart* make_dashboard_chart(const QString& title);
 

@@ -50,12 +50,8 @@ QScatterSeries* scatter(const QString& name, const QColor& colour, double size, 
 bool is_plan_report(const std::string& schema) { return schema == kSchema; }
 
 PlanView::PlanView(QWidget* parent) : QWidget(parent) {
-  set_dashboard_background(this);
-  auto* root = new QVBoxLayout(this);
-  const DashboardHeader header = add_dashboard_header(root);
-  title_ = header.title;
-  subtitle_ = header.subtitle;
-  card_values_ = add_summary_cards(root, {"evaluated", "feasible", "best_days", "best_cost", "best_mfu", "best_gpus"});
+  frame_ = make_dashboard_frame(this, {"evaluated", "feasible", "best_days", "best_cost", "best_mfu", "best_gpus"});
+  auto* root = frame_.root;
 
   chart_ = make_dashboard_chart("Top layouts: wall-clock days against rental cost (click a point to open it)");
   auto* view = new QChartView(chart_);
@@ -81,18 +77,18 @@ void PlanView::setReport(const nlohmann::json& report) {
   const auto objectives = report.value("objectives", nlohmann::json::array());
   QStringList names;
   for (const auto& o : objectives) names << QString::fromStdString(o.get<std::string>());
-  title_->setText(QString("gwsim plan — objective %1").arg(names.join(", ")));
-  subtitle_->setText(QString::fromStdString(report.value("reason", std::string())));
+  frame_.title->setText(QString("gwsim plan — objective %1").arg(names.join(", ")));
+  frame_.subtitle->setText(QString::fromStdString(report.value("reason", std::string())));
 
   const auto& counts = report.value("counts", nlohmann::json::object());
-  card_values_["evaluated"]->setText(QString::number(number(counts, "evaluated"), 'g', 10));
-  card_values_["feasible"]->setText(QString::number(number(counts, "feasible"), 'g', 10));
+  frame_.cards["evaluated"]->setText(QString::number(number(counts, "evaluated"), 'g', 10));
+  frame_.cards["feasible"]->setText(QString::number(number(counts, "feasible"), 'g', 10));
   if (!top_results_.empty()) {
     const auto& best = top_results_[0];
-    card_values_["best_days"]->setText(QString::number(number(best, "wall_clock_days"), 'f', 1));
-    card_values_["best_cost"]->setText(QString("$%1M").arg(number(best, "cost_rental_usd") / 1e6, 0, 'f', 2));
-    card_values_["best_mfu"]->setText(QString::number(100 * number(best, "mfu"), 'f', 1) + " %");
-    card_values_["best_gpus"]->setText(
+    frame_.cards["best_days"]->setText(QString::number(number(best, "wall_clock_days"), 'f', 1));
+    frame_.cards["best_cost"]->setText(QString("$%1M").arg(number(best, "cost_rental_usd") / 1e6, 0, 'f', 2));
+    frame_.cards["best_mfu"]->setText(QString::number(100 * number(best, "mfu"), 'f', 1) + " %");
+    frame_.cards["best_gpus"]->setText(
         QString("%1 x %2").arg(text(best, "chip")).arg(static_cast<qint64>(number(best, "gpus"))));
   }
 
@@ -168,9 +164,6 @@ void PlanView::on_point_clicked(const QPointF& point) {
     }
 }
 
-QString PlanView::cardText(const QString& key) const {
-  const auto it = card_values_.find(key);
-  return it == card_values_.end() ? QString() : it->second->text();
-}
+QString PlanView::cardText(const QString& key) const { return frame_.card_text(key); }
 
 }  // namespace gwsim::gui

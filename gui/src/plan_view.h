@@ -16,6 +16,8 @@ class QLabel;
 class QScatterSeries;
 class QTableWidget;
 
+#include "dashboard_parts.h"
+
 namespace gwsim::gui {
 
 class PlanView : public QWidget {
@@ -45,9 +47,7 @@ class PlanView : public QWidget {
  private:
   void on_point_clicked(const QPointF& point);
 
-  QLabel* title_ = nullptr;
-  QLabel* subtitle_ = nullptr;
-  std::map<QString, QLabel*> card_values_;
+  DashboardFrame frame_;  // background, title, subtitle and cards
   QChart* chart_ = nullptr;
   QScatterSeries* top_ = nullptr;
   QScatterSeries* pareto_ = nullptr;

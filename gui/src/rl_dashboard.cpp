@@ -37,13 +37,9 @@ QColor phase_colour(const std::string& key) {
 }  // namespace
 
 RlDashboard::RlDashboard(QWidget* parent) : QWidget(parent) {
-  set_dashboard_background(this);
-  auto* root = new QVBoxLayout(this);
-  const auto header = add_dashboard_header(root);
-  title_ = header.title;
-  subtitle_ = header.subtitle;
-  card_values_ =
-      add_summary_cards(root, {"step", "tokens_per_s", "tail_idle", "days", "gpu_hours", "cost", "facility_mw"});
+  frame_ =
+      make_dashboard_frame(this, {"step", "tokens_per_s", "tail_idle", "days", "gpu_hours", "cost", "facility_mw"});
+  auto* root = frame_.root;
   breakdown_chart_ = make_dashboard_chart(tr("RL step: critical path (s)"));
   utilisation_chart_ = make_dashboard_chart(tr("Pool utilisation (%)"));
   auto* charts = new QHBoxLayout;
@@ -55,32 +51,29 @@ RlDashboard::RlDashboard(QWidget* parent) : QWidget(parent) {
   root->addLayout(charts, 1);
 }
 
-QString RlDashboard::cardText(const QString& key) const {
-  auto it = card_values_.find(key);
-  return it == card_values_.end() ? QString() : it->second->text();
-}
+QString RlDashboard::cardText(const QString& key) const { return frame_.card_text(key); }
 
 void RlDashboard::setReport(const nlohmann::json& r) {
   if (!r.is_object() || r.value("schema", std::string()) != "gwsim.rl-report/1")
     throw std::runtime_error("not a gwsim.rl-report/1 file");
   const auto& step = r.at("step");
   const auto& pl = r.at("placement");
-  title_->setText(QString::fromStdString(r.at("scenario").value("name", std::string("RL run"))));
-  subtitle_->setText(QString("%1 x%2 samples per prompt, %3 on %4 GPUs; critical path: %5")
-                         .arg(QString::fromStdString(r.at("algorithm").at("kind").get<std::string>()))
-                         .arg(r.at("algorithm").at("samples_per_prompt").get<int>())
-                         .arg(QString::fromStdString(pl.at("kind").get<std::string>()))
-                         .arg(pl.at("total_gpus").get<qint64>())
-                         .arg(QString::fromStdString(step.at("critical_path").get<std::string>())));
+  frame_.title->setText(QString::fromStdString(r.at("scenario").value("name", std::string("RL run"))));
+  frame_.subtitle->setText(QString("%1 x%2 samples per prompt, %3 on %4 GPUs; critical path: %5")
+                               .arg(QString::fromStdString(r.at("algorithm").at("kind").get<std::string>()))
+                               .arg(r.at("algorithm").at("samples_per_prompt").get<int>())
+                               .arg(QString::fromStdString(pl.at("kind").get<std::string>()))
+                               .arg(pl.at("total_gpus").get<qint64>())
+                               .arg(QString::fromStdString(step.at("critical_path").get<std::string>())));
   const auto& run = r.at("run");
-  card_values_["step"]->setText(QString::number(step.at("step_s").get<double>(), 'f', 1) + " s");
-  card_values_["tokens_per_s"]->setText(QString::number(step.at("tokens_generated_per_s").get<double>(), 'f', 0));
-  card_values_["tail_idle"]->setText(
+  frame_.cards["step"]->setText(QString::number(step.at("step_s").get<double>(), 'f', 1) + " s");
+  frame_.cards["tokens_per_s"]->setText(QString::number(step.at("tokens_generated_per_s").get<double>(), 'f', 0));
+  frame_.cards["tail_idle"]->setText(
       QString::number(100 * step.at("tail_idle_share_of_rollout").get<double>(), 'f', 1) + " % of rollout");
-  card_values_["days"]->setText(QString::number(run.at("days").get<double>(), 'f', 2));
-  card_values_["gpu_hours"]->setText(QString::number(run.at("gpu_hours").get<double>(), 'g', 4));
-  card_values_["cost"]->setText("$" + QString::number(run.at("cost_usd").get<double>(), 'g', 4));
-  card_values_["facility_mw"]->setText(
+  frame_.cards["days"]->setText(QString::number(run.at("days").get<double>(), 'f', 2));
+  frame_.cards["gpu_hours"]->setText(QString::number(run.at("gpu_hours").get<double>(), 'g', 4));
+  frame_.cards["cost"]->setText("$" + QString::number(run.at("cost_usd").get<double>(), 'g', 4));
+  frame_.cards["facility_mw"]->setText(
       run.contains("facility_mw") ? QString::number(run.at("facility_mw").get<double>(), 'f', 2) + " MW" : "–");
   rebuild_breakdown(step);
   rebuild_utilisation(r.at("pools"));

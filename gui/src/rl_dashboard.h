@@ -14,6 +14,8 @@ class QAbstractBarSeries;
 class QChart;
 class QLabel;
 
+#include "dashboard_parts.h"
+
 namespace gwsim::gui {
 
 class RlDashboard : public QWidget {
@@ -33,9 +35,7 @@ class RlDashboard : public QWidget {
   void rebuild_breakdown(const nlohmann::json& step);
   void rebuild_utilisation(const nlohmann::json& pools);
 
-  QLabel* title_ = nullptr;
-  QLabel* subtitle_ = nullptr;
-  std::map<QString, QLabel*> card_values_;
+  DashboardFrame frame_;  // background, title, subtitle and cards
   QChart* breakdown_chart_ = nullptr;
   QChart* utilisation_chart_ = nullptr;
   QAbstractBarSeries* breakdown_series_ = nullptr;

@@ -73,13 +73,9 @@ void set_lines(QChart* chart, const std::vector<QLineSeries*>& series, const QSt
 bool is_serving_sim_report(const std::string& schema) { return schema == kSchema; }
 
 ServingDashboard::ServingDashboard(QWidget* parent) : QWidget(parent) {
-  set_dashboard_background(this);
-  auto* root = new QVBoxLayout(this);
-  const auto header = add_dashboard_header(root);
-  title_ = header.title;
-  subtitle_ = header.subtitle;
-  card_values_ = add_summary_cards(root, {"requests", "ttft_p99", "tpot_p99", "goodput", "output_tokens_per_s",
-                                          "average_nodes", "usd_per_million_output_tokens"});
+  frame_ = make_dashboard_frame(this, {"requests", "ttft_p99", "tpot_p99", "goodput", "output_tokens_per_s",
+                                       "average_nodes", "usd_per_million_output_tokens"});
+  auto* root = frame_.root;
   latency_chart_ = make_dashboard_chart(tr("Latency at P50 / P90 / P99 / max (ms)"));
   queue_chart_ = make_dashboard_chart(tr("Requests queued and running"));
   kv_chart_ = make_dashboard_chart(tr("KV-cache use (% of capacity)"));
@@ -97,30 +93,27 @@ QLineSeries* ServingDashboard::latencySeries(const QString& metric) const {
   return it == latency_.end() ? nullptr : it->second;
 }
 
-QString ServingDashboard::cardText(const QString& key) const {
-  const auto it = card_values_.find(key);
-  return it == card_values_.end() ? QString() : it->second->text();
-}
+QString ServingDashboard::cardText(const QString& key) const { return frame_.card_text(key); }
 
 void ServingDashboard::setReport(const nlohmann::json& report) {
   if (!report.is_object() || report.value("schema", std::string()) != kSchema)
     throw std::runtime_error(std::string("expected a serving simulation report (schema ") + kSchema + ")");
   const auto& latency = report.at("latency_ms");
   const auto& fleet = report.at("fleet");
-  title_->setText(QString::fromStdString(report.at("scenario").value("name", std::string("serving"))));
-  subtitle_->setText(QString("%1, %2 decode instance(s)%3")
-                         .arg(fleet.value("disaggregated", false) ? "prefill/decode disaggregated" : "one pool")
-                         .arg(number(fleet, "decode_instances"))
-                         .arg(fleet.value("autoscaled", false) ? ", autoscaled" : ""));
+  frame_.title->setText(QString::fromStdString(report.at("scenario").value("name", std::string("serving"))));
+  frame_.subtitle->setText(QString("%1, %2 decode instance(s)%3")
+                               .arg(fleet.value("disaggregated", false) ? "prefill/decode disaggregated" : "one pool")
+                               .arg(number(fleet, "decode_instances"))
+                               .arg(fleet.value("autoscaled", false) ? ", autoscaled" : ""));
   const auto& goodput = report.at("goodput");
-  card_values_["requests"]->setText(QString::number(number(report.at("requests"), "completed"), 'g', 6));
-  card_values_["ttft_p99"]->setText(QString("%1 ms").arg(number(latency.at("ttft"), "p99"), 0, 'f', 1));
-  card_values_["tpot_p99"]->setText(QString("%1 ms").arg(number(latency.at("tpot"), "p99"), 0, 'f', 1));
-  card_values_["goodput"]->setText(QString("%1 %").arg(100 * number(goodput, "share_meeting_slo"), 0, 'f', 1));
-  card_values_["output_tokens_per_s"]->setText(
+  frame_.cards["requests"]->setText(QString::number(number(report.at("requests"), "completed"), 'g', 6));
+  frame_.cards["ttft_p99"]->setText(QString("%1 ms").arg(number(latency.at("ttft"), "p99"), 0, 'f', 1));
+  frame_.cards["tpot_p99"]->setText(QString("%1 ms").arg(number(latency.at("tpot"), "p99"), 0, 'f', 1));
+  frame_.cards["goodput"]->setText(QString("%1 %").arg(100 * number(goodput, "share_meeting_slo"), 0, 'f', 1));
+  frame_.cards["output_tokens_per_s"]->setText(
       QString::number(number(report.at("throughput"), "output_tokens_per_s"), 'g', 4));
-  card_values_["average_nodes"]->setText(QString::number(number(fleet, "average_nodes"), 'f', 1));
-  card_values_["usd_per_million_output_tokens"]->setText(
+  frame_.cards["average_nodes"]->setText(QString::number(number(fleet, "average_nodes"), 'f', 1));
+  frame_.cards["usd_per_million_output_tokens"]->setText(
       QString("$%1").arg(number(fleet, "usd_per_million_output_tokens"), 0, 'f', 3));
   rebuild_latency(latency);
   rebuild_series(report.at("series"));

@@ -15,6 +15,8 @@ class QChart;
 class QLabel;
 class QLineSeries;
 
+#include "dashboard_parts.h"
+
 namespace gwsim::gui {
 
 class ServingDashboard : public QWidget {
@@ -35,9 +37,7 @@ class ServingDashboard : public QWidget {
   void rebuild_latency(const nlohmann::json& latency);
   void rebuild_series(const nlohmann::json& series);
 
-  QLabel* title_ = nullptr;
-  QLabel* subtitle_ = nullptr;
-  std::map<QString, QLabel*> card_values_;
+  DashboardFrame frame_;  // background, title, subtitle and cards
   QChart* latency_chart_ = nullptr;
   QChart* queue_chart_ = nullptr;
   QChart* kv_chart_ = nullptr;

@@ -229,22 +229,21 @@ double OpEfficiency::efficiency_at(double work) const {
 double AttentionTable::efficiency(const AttentionShape& shape) const {
   const bool has_mask =
       std::any_of(series.begin(), series.end(), [&](const AttentionSeries& s) { return s.causal == shape.causal; });
-  // The series of this mask, by head dim (the parser sorts them), each read at this length.
-  std::vector<EfficiencyPoint> by_head_dim;
-  for (const auto& s : series)
-    if (!has_mask || s.causal == shape.causal)
-      by_head_dim.push_back({s.head_dim, interpolate_log_x(s.by_seq_len, shape.seq_len)});
-  if (by_head_dim.empty()) return 0;
-  if (!(shape.head_dim > by_head_dim.front().work)) return by_head_dim.front().efficiency;
-  if (!(shape.head_dim < by_head_dim.back().work)) return by_head_dim.back().efficiency;
-  std::size_t i = 1;
-  while (by_head_dim[i].work < shape.head_dim) ++i;
-  const auto& lo = by_head_dim[i - 1];
-  const auto& hi = by_head_dim[i];
-  // Both masks present with the same head dim cannot happen here (one mask is chosen), so the
-  // head dims are strictly increasing.
-  const double t = (shape.head_dim - lo.work) / (hi.work - lo.work);
-  return lo.efficiency + t * (hi.efficiency - lo.efficiency);
+  // The series of this mask (sorted by head dim: the parser sorts them) that bracket the head dim.
+  const AttentionSeries *lo = nullptr, *hi = nullptr;
+  for (const auto& s : series) {
+    if (has_mask && s.causal != shape.causal) continue;
+    if (s.head_dim <= shape.head_dim) lo = &s;
+    if (s.head_dim >= shape.head_dim && !hi) hi = &s;
+  }
+  if (!lo && !hi) return 0;
+  // Clamped outside the table's head dims; each series read at this length.
+  if (!lo || !hi || lo == hi || hi->head_dim == lo->head_dim)
+    return interpolate_log_x((lo ? lo : hi)->by_seq_len, shape.seq_len);
+  const double e_lo = interpolate_log_x(lo->by_seq_len, shape.seq_len);
+  const double e_hi = interpolate_log_x(hi->by_seq_len, shape.seq_len);
+  const double t = (shape.head_dim - lo->head_dim) / (hi->head_dim - lo->head_dim);
+  return e_lo + t * (e_hi - e_lo);
 }
 
 const std::string& op_key(OpClass op_class, std::optional<Precision> precision) {

@@ -60,8 +60,7 @@ nlohmann::json result_json(const PlanOutcome& o, const PlanResult& r) {
                       {"bottleneck", r.bottleneck},
                       {"breakdown_s", bd}};
   if (!c.fabric.empty()) j["fabric"] = c.fabric;
-  if (const auto& req = o.request;
-      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end())
+  if (const auto& req = o.request; req.asks(PlanObjective::tokens))
     j["tokens_within_deadline"] = round_significant(
         tokens_within_deadline(c.scenario.training.tokens, r.wall_clock_days, req.constraints.deadline_days));
   if (r.verified) {
@@ -223,9 +222,8 @@ std::string format_plan(const PlanOutcome& o) {
     std::string des;
     if (verified) des = r.verify_error.empty() ? fmt::format(" {:>7.3f}", r.des_step_time_s) : "   error";
     s += fmt::format("{:>3} {:<22} {:<52} {:>8.3f} {:>5.1f}% {:>7.1f} {:>10.4g} {:>8} {:>7.2f} {:>6.1f}{}  {}\n", i + 1,
-                     fmt::format("{} x{}{}", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]"),
-                     layout_string(r.layout), r.step_time_s, 100 * r.mfu, r.wall_clock_days, r.gpu_hours,
-                     money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB, des, r.bottleneck);
+                     context_label(c), layout_string(r.layout), r.step_time_s, 100 * r.mfu, r.wall_clock_days,
+                     r.gpu_hours, money(r.cost_rental_usd), r.facility_mw, r.memory_bytes / kGiB, des, r.bottleneck);
   }
   if (req.objectives.size() > 1 && !o.pareto.empty()) {
     s += fmt::format("Pareto front ({}): {} layouts\n", objectives, o.pareto.size());
@@ -234,9 +232,7 @@ std::string format_plan(const PlanOutcome& o) {
                        money(r.cost_rental_usd), r.facility_mw, r.energy_mwh);
   }
   s += "why: " + o.reason + "\n";
-  const bool tokens_asked =
-      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end();
-  if (tokens_asked && !o.top.empty()) {
+  if (req.asks(PlanObjective::tokens) && !o.top.empty()) {
     const auto& best = o.top[0];
     s += fmt::format("largest token budget in {:g} days: {:.4g} tokens (#1 at {:.4g} tokens/day{})\n",
                      req.constraints.deadline_days,
@@ -260,9 +256,7 @@ std::string format_plan(const PlanOutcome& o) {
       pruned.empty() ? "none" : pruned, n.evaluated, n.evaluated - n.feasible, infeasible.empty() ? "none" : infeasible,
       n.feasible);
   for (const auto& c : o.contexts)
-    if (!c.ok)
-      s += fmt::format("  not searched: {} x{}{}: {}\n", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]",
-                       c.refused);
+    if (!c.ok) s += fmt::format("  not searched: {}: {}\n", context_label(c), c.refused);
   if (o.probe_context >= 0) {
     if (o.probe_rank > 0)
       s += fmt::format("the scenario's own layout ({}) ranks #{} of {}: step {:.3f} s, {:.1f} days\n",

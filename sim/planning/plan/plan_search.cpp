@@ -42,6 +42,10 @@ std::string to_string(PlanObjective o) {
   return "?";
 }
 
+std::string context_label(const PlanContext& c) {
+  return fmt::format("{} x{}{}", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]");
+}
+
 double tokens_within_deadline(double run_tokens, double wall_clock_days, double deadline_days) {
   return wall_clock_days > 0 ? run_tokens * deadline_days / wall_clock_days : 0;
 }
@@ -90,8 +94,7 @@ ChipLabel parse_chip_label(const std::string& label, const std::string& file, co
 }
 
 std::string context_key(const PlanContext& c) {
-  return fmt::format("{} x{}{} gbs{} {}", c.chip, c.gpus, c.fabric.empty() ? "" : " [" + c.fabric + "]",
-                     c.global_batch_seqs, to_string(c.precision));
+  return fmt::format("{} gbs{} {}", context_label(c), c.global_batch_seqs, to_string(c.precision));
 }
 
 // The order in which recomputation needs memory: full keeps only each layer's input, selective
@@ -608,9 +611,8 @@ bool evaluate(const PlanRequest& req, const PlanContext& c, const PlanLayout& L,
     r.breakdown_s[i] = it == step.breakdown_s.end() ? 0 : it->second;
   }
   const auto& k = req.constraints;
-  const bool deadline_is_window =
-      std::find(req.objectives.begin(), req.objectives.end(), PlanObjective::tokens) != req.objectives.end();
-  if (k.deadline_days > 0 && !deadline_is_window && r.wall_clock_days > k.deadline_days)
+  // With the tokens objective the deadline is the window the tokens fit in, not a constraint.
+  if (k.deadline_days > 0 && !req.asks(PlanObjective::tokens) && r.wall_clock_days > k.deadline_days)
     rule = "deadline";
   else if (k.power_mw > 0 && r.facility_mw > k.power_mw)
     rule = "power_cap";

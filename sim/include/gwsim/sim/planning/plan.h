@@ -6,6 +6,7 @@
 // plan_training + the analytical backend on a pool of threads, applies the constraints and ranks
 // by the objectives. The outcome is deterministic: the same request gives the same bytes for any
 // thread count (documented in docs/planner.md, the file schemas in docs/formats.md).
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -81,6 +82,8 @@ struct PlanRequest {
   std::vector<PlanObjective> objectives{PlanObjective::time};
   int top_k = 10;
   nlohmann::json query;  // the request as read, for the report
+
+  bool asks(PlanObjective o) const { return std::find(objectives.begin(), objectives.end(), o) != objectives.end(); }
 };
 
 // One (chip, cluster size, global batch, precision) point: the scenario every layout of it shares.
@@ -99,6 +102,8 @@ struct PlanContext {
   bool fixed_power = true;  // GPU power fraction stated, so the footprint is per context
   ClusterFootprint footprint;
 };
+// "H800-SXM x2048", with the fabric option's label when there is one: "H800-SXM x2048 [8x200G]".
+std::string context_label(const PlanContext& c);
 
 struct PlanLayout {
   Parallelism par;
