@@ -131,7 +131,10 @@ nlohmann::json simulation_report(const ServingScenario& s, const FleetSetup& f, 
       {"name", s.profile.name}, {"kind", to_string(s.profile.kind)}, {"source", s.profile.source}};
   r["provenance"]["step_table"] = {{"points_per_octave", StepTable::kPointsPerOctave},
                                    {"max_context_tokens", f.max_context}};
+  double last_arrival_s = 0;
+  for (const auto& q : run.requests) last_arrival_s = std::max(last_arrival_s, q.spec.arrival_s);
   r["requests"] = {{"arrived", static_cast<std::int64_t>(run.requests.size())},
+                   {"last_arrival_s", last_arrival_s},
                    {"completed", l.completed},
                    {"preemptions", run.preemptions},
                    {"input_tokens", l.input_tokens},

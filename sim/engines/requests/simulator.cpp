@@ -37,7 +37,8 @@ struct Event {
 
 class Simulation {
  public:
-  Simulation(const ServingScenario& s, const FleetSetup& fleet, std::vector<RequestSpec> trace, bool trace_steps);
+  Simulation(const ServingScenario& s, const FleetSetup& fleet, std::vector<RequestSpec> trace, StepTables tables,
+             bool trace_steps);
   RunObservations run();
 
  private:
@@ -57,7 +58,7 @@ class Simulation {
   const RequestSimConfig& c_;
   const FleetSetup& fleet_;
   RequestStream stream_;
-  std::unique_ptr<StepTable> decode_table_, prefill_table_;
+  std::shared_ptr<const StepTable> decode_table_, prefill_table_;
   std::vector<std::unique_ptr<Instance>> instances_;  // prefill pool first (if any), then decode
   std::vector<Instance*> entry_pool_, decode_pool_;
   Router entry_router_, decode_router_;
@@ -76,24 +77,20 @@ class Simulation {
 };
 
 Simulation::Simulation(const ServingScenario& s, const FleetSetup& fleet, std::vector<RequestSpec> trace,
-                       bool trace_steps)
+                       StepTables tables, bool trace_steps)
     : s_(s),
       c_(*s.requests),
       fleet_(fleet),
       stream_(*s.requests, std::move(trace)),
+      decode_table_(std::move(tables.decode)),
+      prefill_table_(std::move(tables.prefill)),
       entry_router_(s.requests->routing),
       decode_router_(s.requests->routing),
       trace_steps_(trace_steps) {
-  const double max_ctx = fleet.max_context;
   const int query_tokens = 1 + s.decode.mtp_depth;
-  decode_table_ = std::make_unique<StepTable>(s, s.decode.layout, static_cast<double>(c_.decode.max_batch),
-                                              static_cast<double>(c_.decode.max_tokens_per_step),
-                                              std::max(max_ctx, s.decode.kv_len));
   std::vector<int> nics;
   auto nics_of = [&](int gpus) { return std::max(1, gpus / s.cluster.gpus_per_node * s.cluster.nics_per_node); };
   if (fleet.disaggregated) {
-    prefill_table_ = std::make_unique<StepTable>(s, s.prefill->layout, 1.0,
-                                                 static_cast<double>(c_.prefill.max_tokens_per_step), max_ctx);
     for (int i = 0; i < fleet.prefill_instances; ++i) {
       instances_.push_back(std::make_unique<Instance>(static_cast<int>(instances_.size()), Role::prefill, c_.prefill,
                                                       fleet.prefill_kv_capacity_tokens, 1.0, 1));
@@ -329,6 +326,23 @@ RunObservations Simulation::run() {
 
 }  // namespace
 
+StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch) {
+  if (!s.requests) throw InputError(s.file, "$.requests", "expected a \"requests\" section to simulate");
+  const RequestSimConfig& c = *s.requests;
+  std::vector<RequestSpec> trace;
+  if (c.arrivals.kind == ArrivalKind::trace)
+    trace = read_trace_csv(c.arrivals.trace_file, c.max_requests, c.arrivals.trace_time_scale);
+  const double max_ctx = max_context_tokens(c, trace);
+  StepTables t;
+  t.decode = std::make_shared<StepTable>(s, s.decode.layout,
+                                         static_cast<double>(std::max(max_batch, c.decode.max_batch)),
+                                         static_cast<double>(c.decode.max_tokens_per_step), std::max(max_ctx, s.decode.kv_len));
+  if (c.disaggregated)
+    t.prefill = std::make_shared<StepTable>(s, s.prefill->layout, 1.0,
+                                            static_cast<double>(c.prefill.max_tokens_per_step), max_ctx);
+  return t;
+}
+
 SimulationResult simulate_requests(const ServingScenario& s, const SimulationOptions& options) {
   if (!s.requests) throw InputError(s.file, "$.requests", "expected a \"requests\" section to simulate");
   std::vector<RequestSpec> trace;
@@ -348,7 +362,13 @@ SimulationResult simulate_requests(const ServingScenario& s, const SimulationOpt
                     fleet.max_context, longest > fleet.decode_kv_capacity_tokens ? "decode" : "prefill",
                     longest > fleet.decode_kv_capacity_tokens ? fleet.decode_kv_capacity_tokens
                                                               : fleet.prefill_kv_capacity_tokens));
-  Simulation sim(s, fleet, std::move(trace), options.trace);
+  StepTables tables = options.tables;
+  if (!tables.decode) tables = build_step_tables(s);
+  // Tables from another run must cover this one: the grid clamps at its edges, it does not extrapolate.
+  if (tables.decode->decode_grid().xs().back() < static_cast<double>(s.requests->decode.max_batch) ||
+      (fleet.disaggregated && !tables.prefill))
+    throw std::logic_error("simulate_requests: the step tables passed in do not cover this run's limits");
+  Simulation sim(s, fleet, std::move(trace), std::move(tables), options.trace);
   const RunObservations run = sim.run();
   SimulationResult result;
   result.report = simulation_report(s, fleet, run);

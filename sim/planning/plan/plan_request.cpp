@@ -10,6 +10,7 @@
 #include "gwsim/hwmodels/catalogue.h"
 #include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/sim/planning/plan.h"
+#include "gwsim/sim/planning/chip_swap.h"
 
 namespace gwsim {
 
@@ -111,24 +112,7 @@ PlanSpace parse_space(const JsonObject& s) {
   };
   sp.chips = read_list<std::string>(s, "chips", [&](const nlohmann::json& x, const std::string& p) {
     const auto label = string_value(x, file, p, {});
-    // Checked here, so a misspelt chip names its path before any work.
-    const auto at = label.find('@');
-    find_gpu(label.substr(0, at), file, p);
-    if (at != std::string::npos) {
-      const auto colon = label.find(':', at);
-      if (colon == std::string::npos || colon + 1 == label.size())
-        throw InputError(
-            file, p, fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
-      const std::string rule = label.substr(at + 1, colon - at - 1), cap = label.substr(colon + 1);
-      bool known = false;
-      std::string ids;
-      for (const auto& r : export_rules().rules) {
-        known = known || r.id == rule;
-        ids += (ids.empty() ? "" : ", ") + r.id;
-      }
-      if (!known) throw InputError(file, p, fmt::format("unknown rule \"{}\": expected one of {}", rule, ids));
-      string_value(nlohmann::json(cap), file, p, {"interconnect", "io", "compute", "hbm"});
-    }
+    parse_chip_label(label, file, p);  // checked here, so a misspelt chip names its path before any work
     return label;
   });
   sp.gpus = read_gpus(s);

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -16,6 +15,8 @@
 #include "gwsim/sim/engines/analytical.h"
 #include "gwsim/sim/planning/goodput.h"
 #include "gwsim/sim/planning/plan.h"
+#include "gwsim/sim/planning/striped_work.h"
+#include "gwsim/sim/planning/chip_swap.h"
 #include "gwsim/sim/validation/error_band.h"
 #include "gwsim/sim/validation/validation_record.h"
 #include "gwsim/sim/validation/validation_region.h"
@@ -72,26 +73,6 @@ std::string layout_string(const PlanLayout& l) {
 }
 
 namespace {
-
-// "NAME" or "NAME@RULE:CAP".
-struct ChipLabel {
-  std::string name, rule, cap;
-};
-ChipLabel parse_chip_label(const std::string& label, const std::string& file, const std::string& path) {
-  ChipLabel c{label, "", ""};
-  if (auto at = label.find('@'); at != std::string::npos) {
-    c.name = label.substr(0, at);
-    const auto colon = label.find(':', at);
-    if (colon == std::string::npos || colon == at + 1 || colon + 1 == label.size())
-      throw InputError(
-          file, path,
-          fmt::format("\"{}\": expected NAME or NAME@RULE:CAP (e.g. H100-SXM@2022-10:interconnect)", label));
-    c.rule = label.substr(at + 1, colon - at - 1);
-    c.cap = label.substr(colon + 1);
-  }
-  if (c.name.empty()) throw InputError(file, path, fmt::format("\"{}\": expected a GPU name", label));
-  return c;
-}
 
 std::string context_key(const PlanContext& c) {
   return fmt::format("{} gbs{} {}", context_label(c), c.global_batch_seqs, to_string(c.precision));
@@ -249,29 +230,13 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
             c.precision = prec;
             c.doc = req.base;
             nlohmann::json cluster = c.doc["cluster"];
+            if (!label.empty()) {
+              bool other_gpu = false;
+              cluster = cluster_for_chip(cluster, base.cluster, base_chip, chip, other_gpu);
+              if (other_gpu) c.doc.erase("profile");  // the new chip's own preferred profile
+            }
             if (cluster.is_string()) cluster = nlohmann::json{{"file", cluster}};
             cluster["gpus"] = n;
-            if (!label.empty()) {
-              const GpuSpec& g = find_gpu(chip.name, req.file, fmt::format("$.search.chips[{}]", ci));
-              cluster.erase("gpu_variant");
-              if (g.name != base_chip) {
-                // Another chip: its own scale-up domain and bandwidth, nodes no larger than the
-                // domain, NICs per GPU kept (as gwsim compare does); its own preferred profile.
-                cluster["gpu"] = g.name;
-                const int domain = static_cast<int>(g.scaleup_domain_gpus.value);
-                cluster["scaleup_domain_gpus"] = domain;
-                cluster["scaleup_bidir_gbs"] = g.scaleup_bidir_gbs.value;
-                int gpn = base.cluster.gpus_per_node;
-                if (gpn > domain || domain % gpn != 0) {
-                  const double nics_per_gpu = static_cast<double>(base.cluster.nics_per_node) / gpn;
-                  gpn = std::min(domain, 8);
-                  cluster["gpus_per_node"] = gpn;
-                  cluster["nics_per_node"] = std::max(1, static_cast<int>(std::lround(nics_per_gpu * gpn)));
-                }
-                c.doc.erase("profile");
-              }
-              if (!chip.rule.empty()) cluster["gpu_variant"] = {{"rule", chip.rule}, {"cap", chip.cap}};
-            }
             if (!fabric.cluster_overrides.is_null())
               for (const auto& [key, value] : fabric.cluster_overrides.items()) cluster[key] = value;
             c.doc["cluster"] = cluster;
@@ -678,7 +643,6 @@ struct Search {
   const PlanOutcome& out;
   const std::optional<RankKey>& probe;
   std::size_t k = 1;
-  std::atomic<std::size_t> next{0};
   std::atomic<std::int64_t> done{0};
 
   // One group's recomputation settings, least memory first: once one does not fit, the rest
@@ -712,34 +676,18 @@ struct Search {
     }
   }
 
-  // This process's groups: every `ranks`-th from `rank` (all of them in one process).
-  void work(Worker& w) {
-    const auto ranks = static_cast<std::size_t>(options.ranks), rank = static_cast<std::size_t>(options.rank);
-    for (;;) {
-      const std::size_t gi = next.fetch_add(1) * ranks + rank;
-      if (gi >= e.groups.size()) return;
-      evaluate_group(w, e.groups[gi]);
-    }
-  }
-
-  // Runs the workers on a thread pool (worker 0 on this thread), reporting progress if asked.
+  // This process's groups (every `ranks`-th from `rank`) on a pool of threads, one Worker each.
   void run(std::vector<Worker>& workers) {
-    std::atomic<bool> finished{false};
-    std::thread reporter;
-    if (options.progress)
-      reporter = std::thread([&] {
-        for (int tick = 0; !finished.load(); ++tick) {
-          if (tick % 10 == 0) options.progress(done.load(), e.candidates);
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-      });
-    std::vector<std::thread> pool;
-    for (std::size_t i = 1; i < workers.size(); ++i) pool.emplace_back([this, &workers, i] { work(workers[i]); });
-    work(workers[0]);
-    for (auto& t : pool) t.join();
-    finished = true;
-    if (reporter.joinable()) reporter.join();
-    if (options.progress) options.progress(done.load(), e.candidates);
+    StripedWork work;
+    work.items = e.groups.size();
+    work.threads = static_cast<int>(workers.size());
+    work.rank = options.rank;
+    work.ranks = options.ranks;
+    work.run_item = [&](int w, std::size_t gi) { evaluate_group(workers[static_cast<std::size_t>(w)], e.groups[gi]); };
+    work.progress = options.progress;
+    work.done = [this] { return done.load(); };
+    work.total = e.candidates;
+    run_striped(work);
   }
 };
 

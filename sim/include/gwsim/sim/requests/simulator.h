@@ -5,15 +5,28 @@
 // stepping as a continuous-batching server with step times from the calibrated step model.
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 
 #include "gwsim/sim/input/serving_scenario.h"
+#include "gwsim/sim/requests/step_table.h"
 
 namespace gwsim::requests {
+
+// The step tables a run interpolates (docs/serving.md, "Step table"). Pricing them is most of a
+// short run's time, and they depend on the layouts, the limits and the longest request only, so a
+// caller simulating one layout with many pool sizes (the serving planner) builds them once.
+struct StepTables {
+  std::shared_ptr<const StepTable> decode, prefill;  // prefill: disaggregated runs only
+};
+// Tables for the scenario's layouts covering `max_batch` sequences per decode instance (at least
+// its requests.decode_pool.max_batch).
+StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch = 0);
 
 struct SimulationOptions {
   bool request_rows = false;  // fill SimulationResult::requests_csv
   bool trace = false;         // fill SimulationResult::trace_json
+  StepTables tables;          // empty: priced for this run; else from build_step_tables on the same layouts
 };
 
 struct SimulationResult {
