@@ -13,8 +13,11 @@
 
 #include "commands.h"
 #include "gwsim/common/input_error.h"
+#include "gwsim/common/json_input.h"
 #include "gwsim/common/output_file.h"
+#include "gwsim/sim/planning/chip_swap.h"
 #include "gwsim/sim/planning/plan.h"
+#include "gwsim/sim/planning/serving_plan.h"
 #include "gwsim/sim/report/report.h"
 #include "mpi_world.h"
 
@@ -23,7 +26,7 @@ namespace gwsim::cli {
 namespace {
 
 struct Options {
-  std::string plan_file;
+  std::string plan_file, serving;
   std::string scenario, search, model;
   std::vector<std::string> chips, objectives;
   std::string gpus;
@@ -148,7 +151,8 @@ bool query_flags_given(const Options& o) {
 // Progress on stderr: a \r bar with the count and ETA on a terminal, a plain line every 5 s otherwise.
 class Progress {
  public:
-  explicit Progress(bool enabled) : enabled_(enabled), tty_(isatty(2) != 0), start_(Clock::now()), last_(start_) {}
+  Progress(bool enabled, std::string unit)
+      : enabled_(enabled), tty_(isatty(2) != 0), unit_(std::move(unit)), start_(Clock::now()), last_(start_) {}
   void operator()(std::int64_t done, std::int64_t total) {
     if (!enabled_) return;
     const auto now = Clock::now();
@@ -159,12 +163,13 @@ class Progress {
     const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1;
     if (tty_) {
       const int width = 30, filled = static_cast<int>(frac * width);
-      std::cerr << fmt::format("\rgwsim plan [{}{}] {}/{} layouts, {:.0f}/s, ETA {:.0f} s   ", std::string(filled, '#'),
-                               std::string(width - filled, '.'), done, total, elapsed > 0 ? done / elapsed : 0.0, eta);
+      std::cerr << fmt::format("\rgwsim plan [{}{}] {}/{} {}, {:.0f}/s, ETA {:.0f} s   ", std::string(filled, '#'),
+                               std::string(width - filled, '.'), done, total, unit_, elapsed > 0 ? done / elapsed : 0.0,
+                               eta);
       if (done >= total) std::cerr << "\n";
     } else if (!(done >= total && printed_final_)) {
-      std::cerr << fmt::format("gwsim plan: {}/{} layouts ({:.0f}%), {:.1f} s, ETA {:.0f} s\n", done, total, 100 * frac,
-                               elapsed, eta);
+      std::cerr << fmt::format("gwsim plan: {}/{} {} ({:.0f}%), {:.1f} s, ETA {:.0f} s\n", done, total, unit_,
+                               100 * frac, elapsed, eta);
       printed_final_ = done >= total;
     }
   }
@@ -172,6 +177,7 @@ class Progress {
  private:
   using Clock = std::chrono::steady_clock;
   bool enabled_, tty_;
+  std::string unit_;
   Clock::time_point start_, last_;
   bool printed_final_ = false;
 };
@@ -190,7 +196,7 @@ void run_plan_command(const Options& o, const MpiWorld* mpi) {
   PlanOptions options;
   options.threads = o.threads;
   const bool speaks = mpi == nullptr || mpi->rank() == 0;
-  Progress progress(!o.quiet && speaks);
+  Progress progress(!o.quiet && speaks, "layouts");
   if (!o.quiet && speaks) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
   if (mpi && mpi->size() > 1) {
     options.rank = mpi->rank();
@@ -219,6 +225,85 @@ void run_plan_command(const Options& o, const MpiWorld* mpi) {
   if (!o.quiet) std::cout << format_plan(outcome);
 }
 
+// The flags a serving plan takes override what its file says (docs/planner.md, "Serving fleets").
+void apply_serving_flags(const Options& o, ServingPlanRequest& req) {
+  if (!o.plan_file.empty())
+    throw InputError("command line", "--serving", "expected --serving FILE or PLAN.json, not both");
+  const bool training_only = !o.scenario.empty() || !o.search.empty() || !o.model.empty() || !o.gpus.empty() ||
+                             o.tokens != 0 || o.global_batch != 0 || !o.global_batch_tokens.empty() ||
+                             !o.precision.empty() || !o.framework.empty() || o.deadline_days != 0 ||
+                             o.budget_usd != 0 || !o.budget_kind.empty() || o.min_goodput != 0 ||
+                             o.memory_headroom >= 0 || !o.csv_out.empty() || !o.verify.empty();
+  if (training_only)
+    throw InputError("command line", "--serving",
+                     "expected only --gpu, --objective, --export-rule, --power-mw, --top-k, --json, --emit, --threads "
+                     "and --quiet with it (the other flags plan training)");
+  if (!o.chips.empty()) {
+    req.space.chips.clear();
+    for (const auto& chip : o.chips) {
+      if (!parse_chip_label(chip, "command line", "--gpu").rule.empty())
+        throw InputError("command line", "--gpu", "expected catalogued chips: serving scenarios take no caps");
+      req.space.chips.push_back(chip);
+    }
+  }
+  if (!o.objectives.empty()) {
+    if (o.objectives.size() > 1) throw InputError("command line", "--objective", "expected one of cost, gpus, power");
+    const auto& v = o.objectives.front();
+    if (v != "cost" && v != "gpus" && v != "power")
+      throw InputError("command line", "--objective", fmt::format("\"{}\": expected cost, gpus or power", v));
+    req.objective = v == "gpus"    ? ServingObjective::gpus
+                    : v == "power" ? ServingObjective::power
+                                   : ServingObjective::cost;
+  }
+  if (!o.export_rule.empty()) {
+    require_export_rule(o.export_rule, "command line", "--export-rule");
+    req.export_rule = o.export_rule;
+  }
+  if (o.power_mw != 0) {
+    if (!(o.power_mw > 0)) throw InputError("command line", "--power-mw", "expected a positive cap in MW");
+    req.power_mw = o.power_mw;
+  }
+  if (o.top_k != 0) {
+    if (o.top_k < 1 || o.top_k > 1000) throw InputError("command line", "--top-k", "expected 1 to 1000");
+    req.top_k = o.top_k;
+  }
+}
+
+// gwsim plan --serving: size fleets with the request simulator; rank 0 prints and writes.
+void run_serving_plan_command(const Options& o, const MpiWorld* mpi) {
+  ServingPlanRequest req = load_serving_plan_request(o.serving);
+  apply_serving_flags(o, req);
+  PlanOptions options;
+  options.threads = o.threads;
+  const bool speaks = mpi == nullptr || mpi->rank() == 0;
+  Progress progress(!o.quiet && speaks, "candidates");
+  if (!o.quiet && speaks) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
+  if (mpi && mpi->size() > 1) {
+    options.rank = mpi->rank();
+    options.ranks = mpi->size();
+    options.gather = [mpi](const std::string& mine) { return mpi->gather(mine); };
+  }
+  const auto outcome = run_serving_plan(req, options);
+  if (!outcome.root) return;
+  std::vector<OutputFile> files;
+  if (!o.json_out.empty()) files.push_back({o.json_out, serving_plan_report_json(outcome).dump(1) + "\n", "--json"});
+  if (!o.emit_dir.empty()) {
+    const std::size_t k = std::min(outcome.ranked.size(), static_cast<std::size_t>(req.top_k));
+    for (std::size_t i = 0; i < k; ++i) {
+      nlohmann::json sc = outcome.ranked[i].scenario;
+      sc["name"] = fmt::format("{}-plan-rank-{:02}", sc.value("name", "serving"), i + 1);
+      files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1), sc.dump(2) + "\n", "--emit"});
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o.emit_dir, ec);
+    if (ec)
+      throw InputError("command line", "--emit",
+                       fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
+  }
+  write_files_atomically(files);
+  if (!o.quiet) std::cout << format_serving_plan(outcome);
+}
+
 }  // namespace
 
 void add_plan_command(CLI::App& app) {
@@ -226,6 +311,9 @@ void add_plan_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "plan", "Search layouts, cluster sizes and chips under deadlines, power, budget and export rules");
   cmd->add_option("plan", opt->plan_file, "Plan JSON file (schema gwsim.plan/1)");
+  cmd->add_option("--serving", opt->serving,
+                  "Plan a serving fleet: a serving scenario with \"requests\" (gwsim.serving/1) or a serving plan "
+                  "(gwsim.serving-plan/1)");
   cmd->add_option("--scenario", opt->scenario, "Base scenario: search its layout (with --search parallelism) or more");
   cmd->add_option("--search", opt->search, "parallelism: keep the scenario's cluster and batch, search the layout");
   cmd->add_option("--model", opt->model, "Model (catalogue name or .json) when no scenario is given");
@@ -262,7 +350,16 @@ void add_plan_command(CLI::App& app) {
     // each, and the results all reach rank 0.
     if (mpi && mpi->rank() != 0) std::cerr.setstate(std::ios::badbit);
     try {
-      run_plan_command(*opt, mpi.get());
+      // A serving plan file runs the serving planner whichever way it is given.
+      if (opt->serving.empty() && !opt->plan_file.empty()) {
+        const auto doc = parse_json_file(opt->plan_file);
+        if (doc.is_object() && doc.contains("schema") && doc["schema"] == "gwsim.serving-plan/1")
+          std::swap(opt->serving, opt->plan_file);
+      }
+      if (!opt->serving.empty())
+        run_serving_plan_command(*opt, mpi.get());
+      else
+        run_plan_command(*opt, mpi.get());
     } catch (const InputError&) {
       throw;  // raised alike on every rank, before any of them gathers
     } catch (const std::exception& e) {

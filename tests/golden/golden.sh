@@ -8,6 +8,7 @@
 #                                                                                       -> simulate/NAME.txt
 #      (the first 100,000 requests: the Day-6 day is 8.4M requests and 25 s; docs/serving.md has its numbers)
 #   scenarios/rl/*.json       -> gwsim rl SCENARIO (analytical update backend)          -> rl/NAME.txt
+#   scenarios/plans/*.json    -> gwsim plan PLAN (serving plans: gwsim.serving-plan/1)  -> plan/NAME.txt
 #
 #   golden.sh check      GWSIM ROOT   diff each summary against its stored file (ctest golden_outputs)
 #   golden.sh regenerate GWSIM ROOT   rewrite the stored files (after an intended change: regenerate.sh)
@@ -46,19 +47,24 @@ compare() {
 }
 
 case "$mode" in check | regenerate) ;; *) echo "usage: golden.sh check|regenerate GWSIM ROOT" >&2; exit 2 ;; esac
-[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt
+[ "$mode" = regenerate ] && rm -f "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt "$golden"/plan/*.txt
 for s in "$root"/scenarios/*.json; do compare run run "$s"; done
 for s in "$root"/scenarios/serving/*.json; do compare serve serve "$s"; done
 for s in "$root"/scenarios/serving/*.json; do
   grep -q '"requests"' "$s" && compare simulate serve "$s" --simulate --set requests.max_requests=100000
 done
 for s in "$root"/scenarios/rl/*.json; do compare rl rl "$s"; done
+for s in "$root"/scenarios/plans/*.json; do compare plan plan "$s" --threads 2; done
 # A stored summary whose scenario is gone is stale.
-for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt; do
+for f in "$golden"/run/*.txt "$golden"/serve/*.txt "$golden"/simulate/*.txt "$golden"/rl/*.txt "$golden"/plan/*.txt; do
   [ -e "$f" ] || continue
   kind=$(basename "$(dirname "$f")"); name=$(basename "$f" .txt)
   scenario=$root/scenarios/$name.json
-  case "$kind" in serve|simulate) scenario=$root/scenarios/serving/$name.json ;; rl) scenario=$root/scenarios/rl/$name.json ;; esac
+  case "$kind" in
+    serve|simulate) scenario=$root/scenarios/serving/$name.json ;;
+    rl) scenario=$root/scenarios/rl/$name.json ;;
+    plan) scenario=$root/scenarios/plans/$name.json ;;
+  esac
   [ -f "$scenario" ] || { echo "FAIL $kind/$name.txt: its scenario is gone (run tests/golden/regenerate.sh)"; fails=$((fails+1)); }
 done
 

@@ -334,9 +334,9 @@ StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch) {
     trace = read_trace_csv(c.arrivals.trace_file, c.max_requests, c.arrivals.trace_time_scale);
   const double max_ctx = max_context_tokens(c, trace);
   StepTables t;
-  t.decode = std::make_shared<StepTable>(s, s.decode.layout,
-                                         static_cast<double>(std::max(max_batch, c.decode.max_batch)),
-                                         static_cast<double>(c.decode.max_tokens_per_step), std::max(max_ctx, s.decode.kv_len));
+  t.decode = std::make_shared<StepTable>(
+      s, s.decode.layout, static_cast<double>(std::max(max_batch, c.decode.max_batch)),
+      static_cast<double>(c.decode.max_tokens_per_step), std::max(max_ctx, s.decode.kv_len));
   if (c.disaggregated)
     t.prefill = std::make_shared<StepTable>(s, s.prefill->layout, 1.0,
                                             static_cast<double>(c.prefill.max_tokens_per_step), max_ctx);

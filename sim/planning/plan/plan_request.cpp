@@ -8,9 +8,8 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
-#include "gwsim/hwmodels/export_controls.h"
-#include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/planning/chip_swap.h"
+#include "gwsim/sim/planning/plan.h"
 
 namespace gwsim {
 
@@ -194,13 +193,7 @@ PlanConstraints parse_constraints(const JsonObject& c) {
   k.budget_kind = kind == "owned" ? BudgetKind::owned : kind == "capex" ? BudgetKind::capex : BudgetKind::rental;
   if (c.has("export_rule")) {
     k.export_rule = c.string("export_rule");
-    bool known = false;
-    std::string ids;
-    for (const auto& r : export_rules().rules) {
-      known = known || r.id == k.export_rule;
-      ids += (ids.empty() ? "" : ", ") + r.id;
-    }
-    if (!known) c.fail("export_rule", fmt::format("unknown rule \"{}\": expected one of {}", k.export_rule, ids));
+    require_export_rule(k.export_rule, c.file(), c.path_of("export_rule"));
   }
   if (c.has("min_goodput")) k.min_goodput = c.fraction("min_goodput");
   c.reject_unknown_keys();

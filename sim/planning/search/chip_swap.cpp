@@ -10,6 +10,15 @@
 
 namespace gwsim {
 
+void require_export_rule(const std::string& rule, const std::string& file, const std::string& path) {
+  std::string ids;
+  for (const auto& r : export_rules().rules) {
+    if (r.id == rule) return;
+    ids += (ids.empty() ? "" : ", ") + r.id;
+  }
+  throw InputError(file, path, fmt::format("unknown rule \"{}\": expected one of {}", rule, ids));
+}
+
 ChipLabel parse_chip_label(const std::string& label, const std::string& file, const std::string& path) {
   ChipLabel c{label, "", ""};
   const auto at = label.find('@');
@@ -26,13 +35,7 @@ ChipLabel parse_chip_label(const std::string& label, const std::string& file, co
   if (c.name.empty()) throw InputError(file, path, fmt::format("\"{}\": expected a GPU name", label));
   find_gpu(c.name, file, path);  // a misspelt chip names its path before any work
   if (c.rule.empty()) return c;
-  bool known = false;
-  std::string ids;
-  for (const auto& r : export_rules().rules) {
-    known = known || r.id == c.rule;
-    ids += (ids.empty() ? "" : ", ") + r.id;
-  }
-  if (!known) throw InputError(file, path, fmt::format("unknown rule \"{}\": expected one of {}", c.rule, ids));
+  require_export_rule(c.rule, file, path);
   const std::vector<std::string> caps{"interconnect", "io", "compute", "hbm"};
   if (std::find(caps.begin(), caps.end(), c.cap) == caps.end())
     throw InputError(file, path,
