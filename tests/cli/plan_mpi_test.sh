@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `mpirun -n N gwsim plan` (issue 14): the search split over MPI ranks gives the same bytes as one
+# `mpirun -n N gwsim plan` (issue 14; --serving, issue 15): the search split over MPI ranks gives the same bytes as one
 # process (report, CSV, the base layout's rank and the Pareto front included), rank 0 alone
 # prints, and bad input is still the one-line error with exit 2, printed once.
 set -u
@@ -38,5 +38,16 @@ mpirun -n 2 "$gwsim" plan "$tmp/bad.json" --json "$tmp/bad-out.json" > "$tmp/bad
 ok test $? -eq 2
 ok test "$(grep -c '^gwsim: .*bad.json: \$.serch: unknown key' "$tmp/bad.txt")" -eq 1
 ok test ! -e "$tmp/bad-out.json"
+# The serving planner splits its candidates over the ranks the same way (issue 15).
+cat > "$tmp/serving.json" <<JSON
+{"schema": "gwsim.serving-plan/1", "scenario": "$root/scenarios/serving/llama3-70b-chat-requests-h100.json",
+ "search": {"decode_gpus": [2, 4, 8], "batch_fractions": [1], "max_requests": 1500}}
+JSON
+"$gwsim" plan --serving "$tmp/serving.json" --json "$tmp/s1.json" --threads 1 > "$tmp/s1.txt" 2>/dev/null
+ok test -s "$tmp/s1.json"
+mpirun -n 2 "$gwsim" plan --serving "$tmp/serving.json" --json "$tmp/s2.json" --threads 1 > "$tmp/s2.txt" 2>/dev/null
+ok test $? -eq 0
+ok cmp -s "$tmp/s1.json" "$tmp/s2.json"
+ok cmp -s "$tmp/s1.txt" "$tmp/s2.txt"
 echo "plan_mpi_test: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
