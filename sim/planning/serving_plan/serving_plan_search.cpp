@@ -168,10 +168,14 @@ nlohmann::json candidate_document(const ServingPlanRequest& req, const ServingSc
   return doc;
 }
 
-// A refusal's rule from its message: the layout's memory, the SLO no batch meets, or the layout.
+// A refusal's rule from its message (after the file name, which could hold any word): the SLO no
+// batch meets, memory (weights, a sequence's cache or the longest request do not fit), the layout.
 std::string refusal_rule(const std::string& what) {
-  if (what.find("SLO") != std::string::npos || what.find("slo") != std::string::npos) return "tpot_slo";
-  if (what.find("fit") != std::string::npos) return "memory";
+  const auto at = what.find(": $");
+  const std::string tail = at == std::string::npos ? what : what.substr(at);
+  if (tail.rfind(": $.decode.tpot_slo_ms", 0) == 0) return "tpot_slo";
+  for (const char* memory : {"GB usable", "does not fit", "do not fit"})
+    if (tail.find(memory) != std::string::npos) return "memory";
   return "layout";
 }
 
