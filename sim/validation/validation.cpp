@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "gwsim/common/json_input.h"
@@ -16,6 +18,7 @@
 #include "gwsim/sim/engines/analytical.h"
 #include "gwsim/sim/planning/serving.h"
 #include "gwsim/sim/report/report.h"
+#include "gwsim/sim/requests/simulator.h"
 #include "gwsim/workloads/model.h"
 #include "gwsim/workloads/training_plan.h"
 
@@ -372,24 +375,42 @@ void flashmla_rows(const JsonObject& c, const std::string& id, Rows& rows) {
                "hwmodels/profiles/h800-sxm-derived.json", "bytes-only model of a compute-bound kernel");
 }
 
-// The rows of case dsv3-online-inference-day6.
+// The Day-6 day simulated request by request (docs/serving.md, "DeepSeek Day 6"): 8.4M requests,
+// ~25 s, so one run per process serves every validation that asks (tests run several).
+const nlohmann::json& day6_simulation(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, nlohmann::json> reports;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = reports.find(path);
+  if (it == reports.end())
+    it = reports.emplace(path, requests::simulate_requests(load_serving_scenario(path)).report).first;
+  return it->second;
+}
+
+// The rows of case dsv3-online-inference-day6: the published 24-hour figures against the request
+// simulation of that day (scenarios/serving/deepseek-v3-day6-diurnal-requests.json: Day 6's totals,
+// cache-hit rate, KV length per output token, 20-22 tokens/s per user as the TPOT SLO and layouts;
+// the diurnal profile, the length laws and the autoscaler's utilisation target are assumptions).
+// A 24-hour average is what DeepSeek published, so the rows compare averages over a simulated day,
+// not `gwsim serve`'s capacity at full load.
 void online_inference_rows(const JsonObject& c, const std::string& id, Rows& rows) {
-  // Decode capacity of DeepSeek's deployment (scenarios/serving/deepseek-v3-serving-h800.json:
-  // EP144, 21 tokens/s per request as the SLO, mean KV 4989) against its 24-hour average.
   const auto meas = c.object("measured");
-  const std::string sc = "serving/deepseek-v3-serving-h800";
-  const auto r = run_serving(load_serving_scenario(scenario_path(sc)));
-  rows.add_row(id, "decode output tokens/s per node (24 h average; gwsim: capacity at the SLO)",
+  const auto hardware = c.object("hardware");
+  const std::string sc = "serving/deepseek-v3-day6-diurnal-requests";
+  const auto& r = day6_simulation(scenario_path(sc));
+  const auto& t = r["throughput"];
+  const auto& fleet = r["fleet"];
+  const std::string note = "autoscaled to 0.8 of the steady-state capacity per interval; assumed diurnal profile";
+  rows.add_row(id, "decode output tokens/s per decode node (24 h average; request simulation)",
                figure(meas, "decode_throughput_per_node_tokens_per_s"),
-               r["decode"]["output_tokens_per_s_per_node"].get<double>(), describe(sc),
-               "balanced routing, every GPU at the largest batch meeting 21 tokens/s");
-  // Prefill counts cached prefixes as input too (73.7k "including cache hits"): gwsim computes only
-  // the misses, so its per-node rate of all input tokens is the computed rate / (1 - hit rate).
-  const double hit = r["target"]["cache_hit_rate"].get<double>();
-  rows.add_row(id, "prefill input tokens/s per node incl. cache hits (24 h average; gwsim: capacity)",
+               t["decode_output_tokens_per_s_per_node"].get<double>(), describe(sc), note);
+  rows.add_row(id, "prefill input tokens/s per prefill node incl. cache hits (24 h average; request simulation)",
                figure(meas, "prefill_throughput_per_node_tokens_per_s"),
-               r["prefill"]["input_tokens_per_s_per_node"].get<double>() / (1 - hit), describe(sc),
-               "prompt length 4096 and 16384 tokens per GPU per step assumed");
+               t["prefill_input_tokens_per_s_per_node"].get<double>(), describe(sc), note);
+  rows.add_row(id, "average nodes over the day (request simulation)", figure(hardware, "avg_nodes_24h"),
+               fleet["average_nodes"].get<double>(), describe(sc), note);
+  rows.add_row(id, "peak nodes (request simulation)", figure(hardware, "peak_nodes"), fleet["peak_nodes"].get<double>(),
+               describe(sc), note);
 }
 
 // The rows of case dsv3-ep-decode-speed-bound.

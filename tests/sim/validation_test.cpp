@@ -162,9 +162,11 @@ TEST(Validation, FiguresInTextAreReadAsPublished) {
   // "~14.8k" is 14800; "46-48" a range; ">90%" a lower bound of 0.9.
   auto day6 = published_case("dsv3-online-inference-day6");
   const auto rows = run_validation(cases_file_with(day6));
-  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(rows.size(), 4u);
   EXPECT_DOUBLE_EQ(rows[0].published.value(), 14800);
   EXPECT_DOUBLE_EQ(rows[1].published.value(), 73700);
+  EXPECT_DOUBLE_EQ(rows[2].published.value(), 226.75);  // average nodes (hardware.avg_nodes_24h)
+  EXPECT_DOUBLE_EQ(rows[3].published.value(), 278);
   const auto nic = run_validation(cases_file_with(published_case("nccl-400g-ndr-per-nic")));
   ASSERT_EQ(nic.size(), 1u);
   EXPECT_TRUE(nic[0].published.is_range());
