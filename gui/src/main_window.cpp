@@ -16,12 +16,16 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <type_traits>
+
 #include "dashboard.h"
 #include "gwsim/common/json_input.h"
+#include "gwsim/sim/planning/serving.h"
 #include "pinned_runs.h"
 #include "plan_view.h"
 #include "render.h"
 #include "serving_dashboard.h"
+#include "serving_steady_view.h"
 #include "what_if_panel.h"
 
 namespace gwsim::gui {
@@ -156,33 +160,37 @@ void MainWindow::on_outcome(const RunOutcome& outcome) {
   status_->setText(QString("%1 (%2)").arg(QFileInfo(source_).fileName(), what));
 }
 
+// A report view in its own window, created on first use (owned by this window).
+template <typename View>
+void MainWindow::show_report_view(View*& view, const nlohmann::json& report, const QString& path) {
+  if (!view) {
+    view = new View(this);
+    view->setWindowFlag(Qt::Window);
+    view->resize(1350, 900);
+    if constexpr (std::is_same_v<View, PlanView>)
+      connect(view, &PlanView::layoutChosen, this, &MainWindow::open_planned_layout);
+  }
+  view->setReport(report);
+  view->setWindowTitle(QString("gwsim-gui — %1").arg(QFileInfo(path).fileName()));
+  view->show();
+  view->raise();
+}
+
 bool MainWindow::open_report_view(const QString& path) {
   const std::string schema = schema_of(path);
-  if (!is_plan_report(schema) && !is_serving_sim_report(schema)) return false;
+  if (!is_plan_report(schema) && !is_serving_sim_report(schema) && !is_serving_report(schema) &&
+      !is_serving_scenario(schema))
+    return false;
   try {
-    const nlohmann::json report = parse_json_file(QFileInfo(path).absoluteFilePath().toStdString());
-    QWidget* view = nullptr;
-    if (is_plan_report(schema)) {
-      if (!plan_view_) {
-        plan_view_ = new PlanView(this);
-        plan_view_->setWindowFlag(Qt::Window);
-        plan_view_->resize(1300, 900);
-        connect(plan_view_, &PlanView::layoutChosen, this, &MainWindow::open_planned_layout);
-      }
-      plan_view_->setReport(report);
-      view = plan_view_;
-    } else {
-      if (!serving_view_) {
-        serving_view_ = new ServingDashboard(this);
-        serving_view_->setWindowFlag(Qt::Window);
-        serving_view_->resize(1400, 900);
-      }
-      serving_view_->setReport(report);
-      view = serving_view_;
-    }
-    view->setWindowTitle(QString("gwsim-gui — %1").arg(QFileInfo(path).fileName()));
-    view->show();
-    view->raise();
+    const std::string file = QFileInfo(path).absoluteFilePath().toStdString();
+    if (is_plan_report(schema))
+      show_report_view(plan_view_, parse_json_file(file), path);
+    else if (is_serving_sim_report(schema))
+      show_report_view(serving_view_, parse_json_file(file), path);
+    else  // a steady-state report, or a serving scenario priced now (well under a second)
+      show_report_view(serving_steady_view_,
+                       is_serving_scenario(schema) ? run_serving(load_serving_scenario(file)) : parse_json_file(file),
+                       path);
     status_->setText(tr("%1 opened in its own window").arg(QFileInfo(path).fileName()));
   } catch (const std::exception& e) {
     show_error(QString("gwsim: %1: %2").arg(path, QString::fromStdString(e.what())));

@@ -7,6 +7,8 @@
 #include <QString>
 #include <QTemporaryDir>
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <optional>
 
@@ -22,6 +24,7 @@ class Dashboard;
 class PinnedRuns;
 class PlanView;
 class ServingDashboard;
+class ServingSteadyView;
 class WhatIfPanel;
 
 class MainWindow : public QMainWindow {
@@ -31,7 +34,8 @@ class MainWindow : public QMainWindow {
 
   // Loads a file (asynchronously); the current source stays until the new one
   // has loaded. A plan report (gwsim plan --json) opens in the plan window, a serving simulation
-  // report (gwsim serve --simulate --out) in the serving window; both are shown as written.
+  // report (gwsim serve --simulate --out) in the serving window, a steady-state serving report
+  // (gwsim serve --out) or a serving scenario (run first) in the steady-state serving window.
   void openFile(const QString& path);
   // Pins the run on screen; false when there is none.
   bool pinCurrent();
@@ -45,8 +49,9 @@ class MainWindow : public QMainWindow {
   QString errorText() const;
   QString source() const { return source_; }
   const std::optional<RunOutcome>& current() const { return current_; }
-  PlanView* planView() const { return plan_view_; }                // null until a plan report opens
-  ServingDashboard* servingView() const { return serving_view_; }  // null until a serving report opens
+  PlanView* planView() const { return plan_view_; }                              // null until a plan report opens
+  ServingDashboard* servingView() const { return serving_view_; }                // null until a serving report opens
+  ServingSteadyView* servingSteadyView() const { return serving_steady_view_; }  // null until one opens
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -59,6 +64,8 @@ class MainWindow : public QMainWindow {
   void choose_file();
   void save_report();
   bool open_report_view(const QString& path);  // plan and serving reports: true when it was one
+  template <typename View>
+  void show_report_view(View*& view, const nlohmann::json& report, const QString& path);
   void open_planned_layout(int rank, const QString& scenario_json);
 
   RunWorker* worker_ = nullptr;
@@ -78,6 +85,7 @@ class MainWindow : public QMainWindow {
   int pins_made_ = 0;
   PlanView* plan_view_ = nullptr;  // top-level windows, owned by this one
   ServingDashboard* serving_view_ = nullptr;
+  ServingSteadyView* serving_steady_view_ = nullptr;
   std::unique_ptr<QTemporaryDir> planned_dir_;  // scenarios of chosen plan layouts
 };
 

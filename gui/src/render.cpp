@@ -7,12 +7,14 @@
 #include "gwsim/common/input_error.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/output_file.h"
+#include "gwsim/sim/planning/serving.h"
 
 #include "dashboard.h"
 #include "plan_view.h"
 #include "rl_dashboard.h"
 #include "run_worker.h"
 #include "serving_dashboard.h"
+#include "serving_steady_view.h"
 
 namespace gwsim::gui {
 
@@ -28,11 +30,14 @@ std::string schema_of(const QString& file) {
 namespace {
 
 // A report shown as written (serving simulation, plan): its view, drawn to the PNG.
+// A serving scenario (gwsim.serving/1) is priced first, as `gwsim serve` would.
 template <typename View>
 bool render_report_view(const QString& file, const QString& png, QString* error, QSize size) {
   try {
     View view;
-    view.setReport(parse_json_file(QFileInfo(file).absoluteFilePath().toStdString()));
+    const std::string path = QFileInfo(file).absoluteFilePath().toStdString();
+    view.setReport(is_serving_scenario(schema_of(file)) ? run_serving(load_serving_scenario(path))
+                                                        : parse_json_file(path));
     return render_widget_to_png(view, size, png, error);
   } catch (const std::exception& e) {
     if (error) *error = QString("gwsim: %1: %2").arg(file, QString::fromStdString(e.what()));
@@ -47,6 +52,8 @@ bool render_dashboard(const QString& file, const QString& png, QString* error, Q
   if (schema == "gwsim.rl/1" || schema == "gwsim.rl-report/1") return render_rl_dashboard(file, png, error, size);
   if (is_serving_sim_report(schema)) return render_report_view<ServingDashboard>(file, png, error, size);
   if (is_plan_report(schema)) return render_report_view<PlanView>(file, png, error, size);
+  if (is_serving_report(schema) || is_serving_scenario(schema))
+    return render_report_view<ServingSteadyView>(file, png, error, size);
   // Synchronous on purpose: there is no event loop to keep responsive, and a
   // PNG of a half-done run would be wrong.
   const RunOutcome outcome = run_simulation(RunRequest{QFileInfo(file).absoluteFilePath().toStdString(), {}});

@@ -24,6 +24,7 @@
 #include "gwsim/sim/input/scenario.h"
 #include "gwsim/sim/planning/plan.h"
 #include "gwsim/sim/planning/rl/rl_report.h"
+#include "gwsim/sim/planning/serving.h"
 #include "gwsim/sim/report/report.h"
 #include "gwsim/sim/requests/simulator.h"
 #include "main_window.h"
@@ -33,6 +34,7 @@
 #include "rl_dashboard.h"
 #include "run_worker.h"
 #include "serving_dashboard.h"
+#include "serving_steady_view.h"
 #include "what_if_panel.h"
 
 using gwsim::gui::MainWindow;
@@ -101,6 +103,7 @@ class GuiTest : public QObject {
   void rl_render_png_is_not_blank();
   void serving_report_charts_hold_its_numbers();
   void plan_view_holds_the_report_and_opens_a_layout();
+  void serving_steady_view_holds_the_report();
 };
 
 void GuiTest::opens_every_shipped_scenario_data() {
@@ -450,6 +453,49 @@ void GuiTest::plan_view_holds_the_report_and_opens_a_layout() {
   w.openFile(sim_json);
   QVERIFY(w.servingView() != nullptr);
   QVERIFY(w.servingView()->isVisible());
+}
+
+// A steady-state serving report (gwsim serve --out) and a serving scenario: the step breakdowns and
+// cards hold the report's numbers; the main window opens both in the steady-state window; --render
+// draws them.
+void GuiTest::serving_steady_view_holds_the_report() {
+  const std::string file = gwsim::data_dir() + "/scenarios/serving/deepseek-v3-serving-h800.json";
+  const nlohmann::json report = gwsim::run_serving(gwsim::load_serving_scenario(file));
+  gwsim::gui::ServingSteadyView view;
+  view.setReport(report);
+  QBarSet* decode = view.breakdownSet("decode");
+  QVERIFY(decode != nullptr);
+  QCOMPARE(decode->count(), static_cast<int>(report["decode"]["breakdown_s"].size()));
+  double sum = 0;
+  for (int i = 0; i < decode->count(); ++i) sum += decode->at(i);
+  double want = 0;
+  for (const auto& [k, v] : report["decode"]["breakdown_s"].items()) want += 1e3 * v.get<double>();
+  QVERIFY(std::fabs(sum - want) < 1e-9 * want);
+  QVERIFY(view.breakdownSet("prefill") != nullptr);
+  QCOMPARE(view.cardText("tpot"), QString("%1 ms").arg(report["decode"]["tpot_ms"].get<double>(), 0, 'f', 1));
+  QCOMPARE(view.cardText("target_gpus"), QString::number(report["target"]["gpus"].get<double>(), 'f', 0));
+  QVERIFY_THROWS_EXCEPTION(std::runtime_error, view.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
+
+  QTemporaryDir dir;
+  const QString json = dir.filePath("serve.json");
+  QFile out(json);
+  QVERIFY(out.open(QIODevice::WriteOnly));
+  out.write(QByteArray::fromStdString(report.dump()));
+  out.close();
+  MainWindow w;
+  w.openFile(json);
+  QVERIFY(w.servingSteadyView() != nullptr);
+  QVERIFY(w.servingSteadyView()->isVisible());
+  QVERIFY(w.errorText().isEmpty());
+  w.openFile(QString::fromStdString(file));  // the scenario itself, priced on open
+  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
+  QCOMPARE(w.servingSteadyView()->cardText("tpot"), view.cardText("tpot"));
+  QString error;
+  for (const QString& input : {json, QString::fromStdString(file)}) {
+    const QString png = dir.filePath("serve.png");
+    QVERIFY2(gwsim::gui::render_dashboard(input, png, &error, QSize(1200, 700)), qPrintable(error));
+    QCOMPARE(QImage(png).size(), QSize(1200, 700));
+  }
 }
 
 QTEST_MAIN(GuiTest)
