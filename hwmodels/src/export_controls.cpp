@@ -157,6 +157,15 @@ ExportRules parse_export_rules(const JsonObject& obj) {
   return out;
 }
 
+void require_export_rule(const std::string& rule, const std::string& file, const std::string& path) {
+  std::string ids;
+  for (const auto& r : export_rules().rules) {
+    if (r.id == rule) return;
+    ids += (ids.empty() ? "" : ", ") + r.id;
+  }
+  throw InputError(file, path, fmt::format("unknown rule \"{}\": expected one of {}", rule, ids));
+}
+
 const ExportRules& export_rules() {
   static const ExportRules rules = [] {
     std::string path = data_dir() + "/hwmodels/data/export_rules.json";

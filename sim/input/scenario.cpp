@@ -199,25 +199,17 @@ ReliabilityAssumptions parse_reliability(const nlohmann::json* rj, const std::st
 
 // Reads cluster.gpu_variant (removed from the cluster object before the strict cluster reader
 // sees it) and applies it to the GPU and the cluster's scale-up bandwidth.
-void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenario& s) {
+void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, ScenarioHardware& hw) {
   JsonObject o(vj, file, "$.cluster.gpu_variant");
-  GpuVariantRequest& v = s.gpu_variant;
+  GpuVariantRequest& v = hw.gpu_variant;
   v.active = true;
-  v.base_gpu = s.gpu.name;
-  GpuSpec capped = s.gpu;
+  v.base_gpu = hw.gpu.name;
+  GpuSpec capped = hw.gpu;
   try {
     if (o.has("rule")) {
       v.rule = o.string("rule");
       v.cap = o.one_of("cap", {"interconnect", "io", "compute", "hbm"});
-      // Unknown rule ids are refused here with the path (find() lists the known ones).
-      const auto& rules = export_rules();
-      bool known = false;
-      std::string ids;
-      for (const auto& r : rules.rules) {
-        known = known || r.id == v.rule;
-        ids += (ids.empty() ? "" : ", ") + r.id;
-      }
-      if (!known) o.fail("rule", fmt::format("unknown rule \"{}\": expected one of {}", v.rule, ids));
+      require_export_rule(v.rule, file, o.path_of("rule"));  // unknown ids refused with the path
       capped = derive_compliant_variant(capped, v.rule, v.cap, &v.applied);
     }
     if (o.has("caps")) {
@@ -236,7 +228,7 @@ void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenar
       if (caps.empty()) o.fail("caps", "expected at least one cap, e.g. {\"interconnect\": 400}");
       const std::string name = capped.name;
       capped = apply_caps(capped, caps, "", &v.applied);
-      if (capped.name == s.gpu.name) capped.name = name + " (capped)";
+      if (capped.name == hw.gpu.name) capped.name = name + " (capped)";
     }
     if (!o.has("rule") && !o.has("caps"))
       o.fail("rule", "expected {\"rule\": RULE, \"cap\": interconnect|compute|hbm} or {\"caps\": {KIND: VALUE}}");
@@ -249,13 +241,46 @@ void apply_gpu_variant(const nlohmann::json& vj, const std::string& file, Scenar
     throw InputError(file, "$.cluster.gpu_variant", what);
   }
   o.reject_unknown_keys();
-  s.gpu = capped;
+  hw.gpu = capped;
   // The cluster's scale-up links run no faster than the capped chip's.
-  s.cluster.scaleup_per_direction_bps =
-      std::min(s.cluster.scaleup_per_direction_bps, s.gpu.scaleup_per_direction_bps());
+  hw.cluster.scaleup_per_direction_bps =
+      std::min(hw.cluster.scaleup_per_direction_bps, hw.gpu.scaleup_per_direction_bps());
 }
 
 }  // namespace
+
+ScenarioHardware resolve_hardware(const JsonObject& o, const std::string& base) {
+  const std::string& file = o.file();
+  ScenarioHardware hw;
+  // Cluster: a file, an inline object, or {"file": ..., <keys to change>} (e.g. another GPU count).
+  nlohmann::json cj = o.raw("cluster");
+  nlohmann::json variant_json;
+  if (cj.is_object() && cj.contains("gpu_variant")) {
+    variant_json = cj["gpu_variant"];
+    cj.erase("gpu_variant");
+    if (!variant_json.is_object())
+      o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
+  }
+  hw.cluster = resolve_cluster_ref(cj, o, base);
+  hw.gpu = find_gpu(hw.cluster.gpu_name, file, "$.cluster.gpu");
+  if (!variant_json.is_null()) apply_gpu_variant(variant_json, file, hw);
+
+  // Profile: a name under hwmodels/profiles/ or a .json path; default: the chip's measured
+  // profile, else its derived one, else its published one (preferred_profile_for). A capped
+  // variant runs with its base chip's profile: the caps change the peaks, not the efficiencies.
+  const std::string chip = hw.gpu_variant.active ? hw.gpu_variant.base_gpu : hw.gpu.name;
+  if (o.has("profile")) {
+    hw.profile_ref = o.string("profile");
+  } else {
+    o.allow({"profile"});
+    hw.profile_ref = preferred_profile_name(find_gpu(chip));
+  }
+  hw.profile = find_profile(hw.profile_ref, base, file, "$.profile");
+  if (hw.profile.gpu_name != chip)
+    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", hw.profile.name,
+                                  hw.profile.gpu_name, chip));
+  return hw;
+}
 
 ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base) {
   // A catalogue name, a file, or an inline object.
@@ -314,34 +339,12 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
 
   s.model = resolve_model_ref(o, base);
 
-  // Cluster: a file, an inline object, or {"file": ..., <keys to change>} (e.g. another GPU count).
-  nlohmann::json cj = o.raw("cluster");
-  nlohmann::json variant_json;
-  if (cj.is_object() && cj.contains("gpu_variant")) {
-    variant_json = cj["gpu_variant"];
-    cj.erase("gpu_variant");
-    if (!variant_json.is_object())
-      o.fail("cluster.gpu_variant", "expected {\"rule\": ..., \"cap\": ...} or {\"caps\": {...}}");
-  }
-  s.cluster = resolve_cluster_ref(cj, o, base);
-  s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
-  if (!variant_json.is_null()) apply_gpu_variant(variant_json, file, s);
-
-  // Profile: a name under hwmodels/profiles/ or a .json path; default: the chip's measured
-  // profile, else its derived one, else its published one (preferred_profile_for). A capped
-  // variant runs with its base chip's profile: the caps change the peaks, not the efficiencies.
-  const std::string chip = s.gpu_variant.active ? s.gpu_variant.base_gpu : s.gpu.name;
-  std::string profile_ref;
-  if (o.has("profile")) {
-    profile_ref = o.string("profile");
-  } else {
-    o.allow({"profile"});
-    profile_ref = preferred_profile_name(find_gpu(chip));
-  }
-  s.profile = find_profile(profile_ref, base, file, "$.profile");
-  if (s.profile.gpu_name != chip)
-    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
-                                  s.profile.gpu_name, chip));
+  ScenarioHardware hw = resolve_hardware(o, base);
+  s.cluster = std::move(hw.cluster);
+  s.gpu = std::move(hw.gpu);
+  s.gpu_variant = std::move(hw.gpu_variant);
+  s.profile = std::move(hw.profile);
+  const std::string profile_ref = hw.profile_ref;
 
   s.parallelism = parse_parallelism(o.object("parallelism"));
   s.training = parse_training(o.object("training"), s.model);

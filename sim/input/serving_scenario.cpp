@@ -107,14 +107,12 @@ ServingScenario parse_serving_scenario(const nlohmann::json& doc, const std::str
   o.allow({"notes", "source"});
   const std::string base = directory_of(file);
   s.model = resolve_model_ref(o, base);
-  s.cluster = resolve_cluster_ref(o.raw("cluster"), o, base);
-  s.gpu = find_gpu(s.cluster.gpu_name, file, "$.cluster.gpu");
-  s.profile_ref = o.has("profile") ? o.string("profile") : preferred_profile_name(s.gpu);
-  o.allow({"profile"});
-  s.profile = find_profile(s.profile_ref, base, file, "$.profile");
-  if (s.profile.gpu_name != s.gpu.name)
-    o.fail("profile", fmt::format("profile \"{}\" is for {}, but the cluster's GPU is {}", s.profile.name,
-                                  s.profile.gpu_name, s.gpu.name));
+  ScenarioHardware hw = resolve_hardware(o, base);  // the cluster, the GPU (capped variants too), the profile
+  s.cluster = std::move(hw.cluster);
+  s.gpu = std::move(hw.gpu);
+  s.gpu_variant = std::move(hw.gpu_variant);
+  s.profile = std::move(hw.profile);
+  s.profile_ref = std::move(hw.profile_ref);
   const std::string prec = o.one_of_or("precision", {"bf16", "fp16", "fp8"}, "bf16");
   s.precision = *parse_precision(prec);
   if (!s.gpu.supports(s.precision))

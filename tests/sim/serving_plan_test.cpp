@@ -116,6 +116,20 @@ TEST(ServingPlan, ExportRuleRefusesControlledChips) {
   EXPECT_EQ(out.ranked[0].candidate.chip, "H20");
 }
 
+// An export-compliant variant (the H100 capped to pass a rule, NAME@RULE:CAP) is searched like a
+// catalogued chip: the rule refuses the H100 and keeps its compliant variant.
+TEST(ServingPlan, CompliantVariantPassesTheRuleItWasCappedFor) {
+  auto doc =
+      chat_plan({{"chips", {"H100-SXM", "H100-SXM@2023-10:compute"}}, {"decode_gpus", {8}}, {"batch_fractions", {1}}});
+  doc["constraints"] = {{"export_rule", "2023-10"}};
+  const auto out = plan(doc);
+  ASSERT_EQ(out.ranked.size(), 1u);
+  EXPECT_EQ(out.ranked[0].candidate.chip, "H100-SXM@2023-10:compute");
+  EXPECT_EQ(out.ranked[0].scenario["cluster"]["gpu_variant"]["cap"], "compute");
+  ASSERT_EQ(out.not_ranked.size(), 1u);
+  EXPECT_EQ(out.not_ranked[0].refused_rule, "export_rule");
+}
+
 TEST(ServingPlan, SameOutcomeForAnyThreadCount) {
   const auto doc = chat_plan({{"decode_gpus", {2, 4, 8}}, {"batch_fractions", {1, 0.5}}});
   EXPECT_EQ(serving_plan_report_json(plan(doc, 1)).dump(), serving_plan_report_json(plan(doc, 3)).dump());
@@ -123,7 +137,7 @@ TEST(ServingPlan, SameOutcomeForAnyThreadCount) {
 
 TEST(ServingPlan, BadInputNamesThePath) {
   EXPECT_NE(error_of(chat_plan({{"decode_gpu", {8}}})).find("$.search.decode_gpu"), std::string::npos);
-  EXPECT_NE(error_of(chat_plan({{"chips", {"H100-SXM@2023-10:interconnect"}}})).find("$.search.chips[0]"),
+  EXPECT_NE(error_of(chat_plan({{"chips", {"H100-SXM@2099-01:interconnect"}}})).find("$.search.chips[0]"),
             std::string::npos);
   EXPECT_NE(error_of(chat_plan({{"batch_fractions", {1.5}}})).find("$.search.batch_fractions"), std::string::npos);
   auto no_slo = parse_json_file(chat_file());

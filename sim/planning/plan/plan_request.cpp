@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gwsim/common/input_error.h"
+#include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"

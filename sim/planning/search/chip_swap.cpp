@@ -10,15 +10,6 @@
 
 namespace gwsim {
 
-void require_export_rule(const std::string& rule, const std::string& file, const std::string& path) {
-  std::string ids;
-  for (const auto& r : export_rules().rules) {
-    if (r.id == rule) return;
-    ids += (ids.empty() ? "" : ", ") + r.id;
-  }
-  throw InputError(file, path, fmt::format("unknown rule \"{}\": expected one of {}", rule, ids));
-}
-
 ChipLabel parse_chip_label(const std::string& label, const std::string& file, const std::string& path) {
   ChipLabel c{label, "", ""};
   const auto at = label.find('@');

@@ -9,6 +9,7 @@
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/sim/input/serving_scenario.h"
 #include "gwsim/sim/planning/chip_swap.h"
 #include "gwsim/sim/planning/serving_plan.h"
@@ -50,12 +51,8 @@ ServingPlanSpace parse_space(const JsonObject& o) {
   if (o.has("chips")) {
     sp.chips = o.string_array("chips");
     if (sp.chips.empty() || sp.chips.size() > 64) o.fail("chips", "expected 1 to 64 chips");
-    for (std::size_t i = 0; i < sp.chips.size(); ++i) {
-      const std::string p = fmt::format("{}[{}]", o.path_of("chips"), i);
-      if (!parse_chip_label(sp.chips[i], o.file(), p).rule.empty())
-        throw InputError(o.file(), p,
-                         "expected a catalogued chip (H800-SXM, H20, ...): serving scenarios take no gpu_variant caps");
-    }
+    for (std::size_t i = 0; i < sp.chips.size(); ++i)
+      parse_chip_label(sp.chips[i], o.file(), fmt::format("{}[{}]", o.path_of("chips"), i));
   }
   if (o.has("decode_gpus")) sp.decode_gpus = int_list(o, "decode_gpus", 1, limits::kMaxGpus);
   if (o.has("attention_tp")) sp.attention_tp = int_list(o, "attention_tp", 1, limits::kMaxGpus);

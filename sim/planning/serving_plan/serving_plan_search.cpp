@@ -130,7 +130,7 @@ nlohmann::json candidate_document(const ServingPlanRequest& req, const ServingSc
                                   const RequestMix& mix) {
   nlohmann::json doc = req.base;
   bool other_gpu = false;
-  nlohmann::json cluster = cluster_for_chip(doc["cluster"], base.cluster, base.cluster.gpu_name,
+  nlohmann::json cluster = cluster_for_chip(doc["cluster"], base.cluster, find_gpu(base.cluster.gpu_name).name,
                                             parse_chip_label(c.chip, req.file, "$.search.chips"), other_gpu);
   if (other_gpu) doc.erase("profile");  // the new chip's own preferred profile
   cluster["gpus"] = std::max<std::int64_t>({base.cluster.gpus, c.decode_gpus, c.prefill_gpus});

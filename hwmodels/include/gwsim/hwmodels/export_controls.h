@@ -40,6 +40,8 @@ struct ExportRules {
 ExportRules parse_export_rules(const JsonObject& obj);
 // <data>/hwmodels/data/export_rules.json, loaded once.
 const ExportRules& export_rules();
+// Checks `rule` names one of export_rules() (InputError at file/path listing them).
+void require_export_rule(const std::string& rule, const std::string& file, const std::string& path);
 
 struct ChipMetrics {
   double tpp = 0;             // dense TOPS x bit length, max over precisions

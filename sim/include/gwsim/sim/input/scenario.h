@@ -105,6 +105,17 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 // a cluster may also be {"file": name, <keys to change>}. cj is the cluster value as written.
 ModelSpec resolve_model_ref(const JsonObject& o, const std::string& base);
 ClusterSpec resolve_cluster_ref(const nlohmann::json& cj, const JsonObject& o, const std::string& base);
+// The hardware of a scenario object `o` (training and serving alike): its cluster, the GPU (capped
+// when cluster.gpu_variant asks: an export-compliant variant or stated caps) and the calibration
+// profile ("profile", or the base chip's preferred one: caps change peaks, not efficiencies).
+struct ScenarioHardware {
+  ClusterSpec cluster;
+  GpuSpec gpu;
+  GpuVariantRequest gpu_variant;
+  Profile profile;
+  std::string profile_ref;  // what "profile" resolved to (loadable again)
+};
+ScenarioHardware resolve_hardware(const JsonObject& o, const std::string& base);
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file);
 void apply_override(nlohmann::json& doc, const std::string& assignment, const std::string& file);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/sim/input/scenario.h"
 #include "gwsim/sim/requests/request_config.h"
 #include "gwsim/workloads/model.h"
 
@@ -45,7 +46,8 @@ struct ServingScenario {
   std::string file, name, description;
   ModelSpec model;
   ClusterSpec cluster;
-  GpuSpec gpu;
+  GpuSpec gpu;                    // capped when cluster.gpu_variant asks (as in a training scenario)
+  GpuVariantRequest gpu_variant;  // inactive: the chip as catalogued
   Profile profile;
   std::string profile_ref;                // what "profile" resolved to (loadable again)
   Precision precision = Precision::bf16;  // GEMM weights and the expert dispatch

@@ -18,9 +18,6 @@ struct ChipLabel {
 // (InputError at file/path otherwise).
 ChipLabel parse_chip_label(const std::string& label, const std::string& file, const std::string& path);
 
-// Checks `rule` names an export rule of hwmodels/data/export_rules.json (InputError listing them).
-void require_export_rule(const std::string& rule, const std::string& file, const std::string& path);
-
 // The cluster document (`"cluster"` of a scenario: a catalogue name, {"file": ...} or inline)
 // rewritten for `chip`: another GPU brings its own scale-up domain and bandwidth, nodes no larger
 // than the domain with the NICs per GPU kept (as gwsim compare does); a capped variant adds its
