@@ -183,6 +183,27 @@ class Progress {
   bool printed_final_ = false;
 };
 
+// The search's threads, progress (rank 0 alone reports) and MPI split, for either planner.
+PlanOptions search_options(const Options& o, const MpiWorld* mpi, Progress& progress) {
+  PlanOptions options;
+  options.threads = o.threads;
+  if (!o.quiet && (mpi == nullptr || mpi->rank() == 0))
+    options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
+  if (mpi && mpi->size() > 1) {
+    options.rank = mpi->rank();
+    options.ranks = mpi->size();
+    options.gather = [mpi](const std::string& mine) { return mpi->gather(mine); };
+  }
+  return options;
+}
+
+void create_emit_folder(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw InputError("command line", "--emit", fmt::format("{}: cannot create the folder ({})", dir, ec.message()));
+}
+
 // Runs one plan query: the search (split over MPI ranks when `mpi` has several), then, on rank 0,
 // the files and the summary.
 void run_plan_command(const Options& o, const MpiWorld* mpi) {
@@ -194,16 +215,9 @@ void run_plan_command(const Options& o, const MpiWorld* mpi) {
   } else {
     req = parse_plan_request(query_from_flags(o), "command line");
   }
-  PlanOptions options;
-  options.threads = o.threads;
   const bool speaks = mpi == nullptr || mpi->rank() == 0;
   Progress progress(!o.quiet && speaks, "layouts");
-  if (!o.quiet && speaks) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
-  if (mpi && mpi->size() > 1) {
-    options.rank = mpi->rank();
-    options.ranks = mpi->size();
-    options.gather = [mpi](const std::string& mine) { return mpi->gather(mine); };
-  }
+  const PlanOptions options = search_options(o, mpi, progress);
   auto outcome = run_plan(req, options);
   if (!outcome.root) return;
   if (o.verify == "des") verify_top_with_des(outcome);
@@ -216,11 +230,7 @@ void run_plan_command(const Options& o, const MpiWorld* mpi) {
       files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1),
                        plan_result_scenario(outcome, outcome.top[i], static_cast<int>(i + 1)).dump(2) + "\n",
                        "--emit"});
-    std::error_code ec;
-    std::filesystem::create_directories(o.emit_dir, ec);
-    if (ec)
-      throw InputError("command line", "--emit",
-                       fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
+    create_emit_folder(o.emit_dir);
   }
   write_files_atomically(files);
   if (!o.quiet) std::cout << format_plan(outcome);
@@ -273,16 +283,9 @@ void apply_serving_flags(const Options& o, ServingPlanRequest& req) {
 void run_serving_plan_command(const Options& o, const MpiWorld* mpi) {
   ServingPlanRequest req = load_serving_plan_request(o.serving);
   apply_serving_flags(o, req);
-  PlanOptions options;
-  options.threads = o.threads;
   const bool speaks = mpi == nullptr || mpi->rank() == 0;
   Progress progress(!o.quiet && speaks, "candidates");
-  if (!o.quiet && speaks) options.progress = [&progress](std::int64_t d, std::int64_t t) { progress(d, t); };
-  if (mpi && mpi->size() > 1) {
-    options.rank = mpi->rank();
-    options.ranks = mpi->size();
-    options.gather = [mpi](const std::string& mine) { return mpi->gather(mine); };
-  }
+  const PlanOptions options = search_options(o, mpi, progress);
   const auto outcome = run_serving_plan(req, options);
   if (!outcome.root) return;
   std::vector<OutputFile> files;
@@ -294,11 +297,7 @@ void run_serving_plan_command(const Options& o, const MpiWorld* mpi) {
       sc["name"] = fmt::format("{}-plan-rank-{:02}", sc.value("name", "serving"), i + 1);
       files.push_back({fmt::format("{}/rank-{:02}.json", o.emit_dir, i + 1), sc.dump(2) + "\n", "--emit"});
     }
-    std::error_code ec;
-    std::filesystem::create_directories(o.emit_dir, ec);
-    if (ec)
-      throw InputError("command line", "--emit",
-                       fmt::format("{}: cannot create the folder ({})", o.emit_dir, ec.message()));
+    create_emit_folder(o.emit_dir);
   }
   write_files_atomically(files);
   if (!o.quiet) std::cout << format_serving_plan(outcome);

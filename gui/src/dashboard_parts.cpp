@@ -1,6 +1,7 @@
 #include "dashboard_parts.h"
 
 #include <QChart>
+#include <QChartView>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QVBoxLayout>
@@ -68,6 +69,17 @@ QChart* make_dashboard_chart(const QString& title) {
   chart->legend()->setAlignment(Qt::AlignBottom);
   chart->setMargins(QMargins(4, 4, 4, 4));
   return chart;
+}
+
+QChartView* make_chart_view(QChart* chart) {
+  auto* view = new QChartView(chart);
+  view->setRenderHint(QPainter::Antialiasing);
+  return view;
+}
+
+double number_or_zero(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
 }  // namespace gwsim::gui

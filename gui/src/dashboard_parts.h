@@ -4,10 +4,13 @@
 // rendering.
 #include <QString>
 
+#include <nlohmann/json.hpp>
+
 #include <initializer_list>
 #include <map>
 
 class QChart;
+class QChartView;
 class QLabel;
 class QVBoxLayout;
 class QWidget;
@@ -40,5 +43,10 @@ DashboardFrame make_dashboard_frame(QWidget* widget, std::initializer_list<const
 
 // A chart with no animation (a headless grab must see the final state), legend below, small margins.
 QChart* make_dashboard_chart(const QString& title);
+// An antialiased view of `chart`.
+QChartView* make_chart_view(QChart* chart);
+
+// A report's number at `key`, 0 when it is absent or not a number (views display what they get).
+double number_or_zero(const nlohmann::json& j, const char* key);
 
 }  // namespace gwsim::gui

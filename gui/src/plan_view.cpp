@@ -20,11 +20,6 @@ namespace {
 
 constexpr const char* kSchema = "gwsim.plan-report/1";
 
-double number(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
 QString text(const nlohmann::json& j, const char* key) {
   const auto it = j.find(key);
   return it != j.end() && it->is_string() ? QString::fromStdString(it->get<std::string>()) : QString();
@@ -32,7 +27,7 @@ QString text(const nlohmann::json& j, const char* key) {
 
 // Days on x, rental cost in $M on y: the two numbers a capacity decision trades.
 QPointF point_of(const nlohmann::json& result) {
-  return {number(result, "wall_clock_days"), number(result, "cost_rental_usd") / 1e6};
+  return {number_or_zero(result, "wall_clock_days"), number_or_zero(result, "cost_rental_usd") / 1e6};
 }
 
 QScatterSeries* scatter(const QString& name, const QColor& colour, double size, QScatterSeries::MarkerShape shape) {
@@ -81,15 +76,15 @@ void PlanView::setReport(const nlohmann::json& report) {
   frame_.subtitle->setText(QString::fromStdString(report.value("reason", std::string())));
 
   const auto& counts = report.value("counts", nlohmann::json::object());
-  frame_.cards["evaluated"]->setText(QString::number(number(counts, "evaluated"), 'g', 10));
-  frame_.cards["feasible"]->setText(QString::number(number(counts, "feasible"), 'g', 10));
+  frame_.cards["evaluated"]->setText(QString::number(number_or_zero(counts, "evaluated"), 'g', 10));
+  frame_.cards["feasible"]->setText(QString::number(number_or_zero(counts, "feasible"), 'g', 10));
   if (!top_results_.empty()) {
     const auto& best = top_results_[0];
-    frame_.cards["best_days"]->setText(QString::number(number(best, "wall_clock_days"), 'f', 1));
-    frame_.cards["best_cost"]->setText(QString("$%1M").arg(number(best, "cost_rental_usd") / 1e6, 0, 'f', 2));
-    frame_.cards["best_mfu"]->setText(QString::number(100 * number(best, "mfu"), 'f', 1) + " %");
+    frame_.cards["best_days"]->setText(QString::number(number_or_zero(best, "wall_clock_days"), 'f', 1));
+    frame_.cards["best_cost"]->setText(QString("$%1M").arg(number_or_zero(best, "cost_rental_usd") / 1e6, 0, 'f', 2));
+    frame_.cards["best_mfu"]->setText(QString::number(100 * number_or_zero(best, "mfu"), 'f', 1) + " %");
     frame_.cards["best_gpus"]->setText(
-        QString("%1 x %2").arg(text(best, "chip")).arg(static_cast<qint64>(number(best, "gpus"))));
+        QString("%1 x %2").arg(text(best, "chip")).arg(static_cast<qint64>(number_or_zero(best, "gpus"))));
   }
 
   chart_->removeAllSeries();
@@ -130,14 +125,15 @@ void PlanView::setReport(const nlohmann::json& report) {
   table_->setRowCount(static_cast<int>(top_results_.size()));
   for (int i = 0; i < static_cast<int>(top_results_.size()); ++i) {
     const auto& r = top_results_[static_cast<std::size_t>(i)];
-    const QStringList cells = {QString::number(i + 1),
-                               QString("%1 x%2").arg(text(r, "chip")).arg(static_cast<qint64>(number(r, "gpus"))),
-                               text(r, "key"),
-                               QString::number(number(r, "step_time_s"), 'f', 3),
-                               QString::number(100 * number(r, "mfu"), 'f', 1),
-                               QString::number(number(r, "wall_clock_days"), 'f', 1),
-                               QString::number(number(r, "cost_rental_usd") / 1e6, 'f', 2),
-                               text(r, "bottleneck")};
+    const QStringList cells = {
+        QString::number(i + 1),
+        QString("%1 x%2").arg(text(r, "chip")).arg(static_cast<qint64>(number_or_zero(r, "gpus"))),
+        text(r, "key"),
+        QString::number(number_or_zero(r, "step_time_s"), 'f', 3),
+        QString::number(100 * number_or_zero(r, "mfu"), 'f', 1),
+        QString::number(number_or_zero(r, "wall_clock_days"), 'f', 1),
+        QString::number(number_or_zero(r, "cost_rental_usd") / 1e6, 'f', 2),
+        text(r, "bottleneck")};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
   }
 }

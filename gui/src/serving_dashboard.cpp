@@ -20,17 +20,6 @@ namespace {
 
 constexpr const char* kSchema = "gwsim.serving-sim-report/1";
 
-QChartView* view_of(QChart* chart) {
-  auto* view = new QChartView(chart);
-  view->setRenderHint(QPainter::Antialiasing);
-  return view;
-}
-
-double number(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
 // Replaces a chart's series and axes with `series` over new x and y axes; a logarithmic x axis when
 // the lines span orders of magnitude (latencies: TPOT in ms, end-to-end in minutes).
 void set_lines(QChart* chart, const std::vector<QLineSeries*>& series, const QString& x_title, const QString& y_title,
@@ -80,10 +69,10 @@ ServingDashboard::ServingDashboard(QWidget* parent) : QWidget(parent) {
   queue_chart_ = make_dashboard_chart(tr("Requests queued and running"));
   kv_chart_ = make_dashboard_chart(tr("KV-cache use (% of capacity)"));
   auto* charts = new QHBoxLayout;
-  charts->addWidget(view_of(latency_chart_), 1);
+  charts->addWidget(make_chart_view(latency_chart_), 1);
   auto* right = new QVBoxLayout;
-  right->addWidget(view_of(queue_chart_), 1);
-  right->addWidget(view_of(kv_chart_), 1);
+  right->addWidget(make_chart_view(queue_chart_), 1);
+  right->addWidget(make_chart_view(kv_chart_), 1);
   charts->addLayout(right, 1);
   root->addLayout(charts, 1);
 }
@@ -103,18 +92,18 @@ void ServingDashboard::setReport(const nlohmann::json& report) {
   frame_.title->setText(QString::fromStdString(report.at("scenario").value("name", std::string("serving"))));
   frame_.subtitle->setText(QString("%1, %2 decode instance(s)%3")
                                .arg(fleet.value("disaggregated", false) ? "prefill/decode disaggregated" : "one pool")
-                               .arg(number(fleet, "decode_instances"))
+                               .arg(number_or_zero(fleet, "decode_instances"))
                                .arg(fleet.value("autoscaled", false) ? ", autoscaled" : ""));
   const auto& goodput = report.at("goodput");
-  frame_.cards["requests"]->setText(QString::number(number(report.at("requests"), "completed"), 'g', 6));
-  frame_.cards["ttft_p99"]->setText(QString("%1 ms").arg(number(latency.at("ttft"), "p99"), 0, 'f', 1));
-  frame_.cards["tpot_p99"]->setText(QString("%1 ms").arg(number(latency.at("tpot"), "p99"), 0, 'f', 1));
-  frame_.cards["goodput"]->setText(QString("%1 %").arg(100 * number(goodput, "share_meeting_slo"), 0, 'f', 1));
+  frame_.cards["requests"]->setText(QString::number(number_or_zero(report.at("requests"), "completed"), 'g', 6));
+  frame_.cards["ttft_p99"]->setText(QString("%1 ms").arg(number_or_zero(latency.at("ttft"), "p99"), 0, 'f', 1));
+  frame_.cards["tpot_p99"]->setText(QString("%1 ms").arg(number_or_zero(latency.at("tpot"), "p99"), 0, 'f', 1));
+  frame_.cards["goodput"]->setText(QString("%1 %").arg(100 * number_or_zero(goodput, "share_meeting_slo"), 0, 'f', 1));
   frame_.cards["output_tokens_per_s"]->setText(
-      QString::number(number(report.at("throughput"), "output_tokens_per_s"), 'g', 4));
-  frame_.cards["average_nodes"]->setText(QString::number(number(fleet, "average_nodes"), 'f', 1));
+      QString::number(number_or_zero(report.at("throughput"), "output_tokens_per_s"), 'g', 4));
+  frame_.cards["average_nodes"]->setText(QString::number(number_or_zero(fleet, "average_nodes"), 'f', 1));
   frame_.cards["usd_per_million_output_tokens"]->setText(
-      QString("$%1").arg(number(fleet, "usd_per_million_output_tokens"), 0, 'f', 3));
+      QString("$%1").arg(number_or_zero(fleet, "usd_per_million_output_tokens"), 0, 'f', 3));
   rebuild_latency(latency);
   rebuild_series(report.at("series"));
 }
@@ -132,7 +121,7 @@ void ServingDashboard::rebuild_latency(const nlohmann::json& latency) {
     const auto& m = latency.at(metric);
     for (const auto& [key, pct] :
          {std::pair{"p50", 50.0}, std::pair{"p90", 90.0}, std::pair{"p99", 99.0}, std::pair{"max", 100.0}})
-      if (number(m, key) > 0) s->append(number(m, key), pct);  // (a log axis has no 0)
+      if (number_or_zero(m, key) > 0) s->append(number_or_zero(m, key), pct);  // (a log axis has no 0)
     latency_[metric] = s;
     lines.push_back(s);
   }

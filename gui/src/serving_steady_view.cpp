@@ -19,17 +19,6 @@ namespace {
 
 constexpr const char* kSchema = "gwsim.serving-report/1";
 
-QChartView* view_of(QChart* chart) {
-  auto* view = new QChartView(chart);
-  view->setRenderHint(QPainter::Antialiasing);
-  return view;
-}
-
-double number(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
 void clear(QChart* chart) {
   chart->removeAllSeries();
   for (auto* axis : chart->axes()) chart->removeAxis(axis);
@@ -57,9 +46,9 @@ ServingSteadyView::ServingSteadyView(QWidget* parent) : QWidget(parent) {
   prefill_chart_ = make_dashboard_chart(tr("Prefill step by kind (ms)"));
   memory_chart_ = make_dashboard_chart(tr("Memory of a decode GPU (GB)"));
   auto* charts = new QHBoxLayout;
-  charts->addWidget(view_of(decode_chart_), 1);
-  charts->addWidget(view_of(prefill_chart_), 1);
-  charts->addWidget(view_of(memory_chart_), 1);
+  charts->addWidget(make_chart_view(decode_chart_), 1);
+  charts->addWidget(make_chart_view(prefill_chart_), 1);
+  charts->addWidget(make_chart_view(memory_chart_), 1);
   frame_.root->addLayout(charts, 1);
 }
 
@@ -70,23 +59,25 @@ void ServingSteadyView::setReport(const nlohmann::json& report) {
   frame_.title->setText(QString::fromStdString(report.at("scenario").value("name", std::string("serving"))));
   frame_.subtitle->setText(QString("decode on %1 GPUs: step %2 ms, of it communication not hidden %3 ms; bottleneck "
                                    "%4; profile %5 [%6]")
-                               .arg(number(d, "instance_gpus"))
-                               .arg(1e3 * number(d, "step_s"), 0, 'f', 1)
-                               .arg(1e3 * number(d, "exposed_comm_s"), 0, 'f', 1)
+                               .arg(number_or_zero(d, "instance_gpus"))
+                               .arg(1e3 * number_or_zero(d, "step_s"), 0, 'f', 1)
+                               .arg(1e3 * number_or_zero(d, "exposed_comm_s"), 0, 'f', 1)
                                .arg(QString::fromStdString(d.value("bottleneck", std::string())))
                                .arg(QString::fromStdString(report.at("provenance").at("profile").value("name", "")))
                                .arg(QString::fromStdString(report.at("provenance").at("profile").value("kind", ""))));
   frame_.cards["batch_per_gpu"]->setText(QString("%1 (%2)")
-                                             .arg(number(d, "batch_per_gpu"))
+                                             .arg(number_or_zero(d, "batch_per_gpu"))
                                              .arg(QString::fromStdString(d.value("batch_chosen_by", std::string()))));
-  frame_.cards["tpot"]->setText(QString("%1 ms").arg(number(d, "tpot_ms"), 0, 'f', 1));
+  frame_.cards["tpot"]->setText(QString("%1 ms").arg(number_or_zero(d, "tpot_ms"), 0, 'f', 1));
   frame_.cards["output_tokens_per_s_per_gpu"]->setText(
-      QString::number(number(d, "output_tokens_per_s_per_gpu"), 'f', 0));
+      QString::number(number_or_zero(d, "output_tokens_per_s_per_gpu"), 'f', 0));
   frame_.cards["usd_per_million_output_tokens"]->setText(
-      QString("$%1").arg(number(report.at("cost"), "usd_per_million_output_tokens"), 0, 'f', 3));
+      QString("$%1").arg(number_or_zero(report.at("cost"), "usd_per_million_output_tokens"), 0, 'f', 3));
   const bool target = report.contains("target");
-  frame_.cards["target_gpus"]->setText(target ? QString::number(number(report["target"], "gpus"), 'f', 0) : "-");
-  frame_.cards["facility_mw"]->setText(target ? QString::number(number(report["target"], "facility_mw"), 'f', 2) : "-");
+  frame_.cards["target_gpus"]->setText(target ? QString::number(number_or_zero(report["target"], "gpus"), 'f', 0)
+                                              : "-");
+  frame_.cards["facility_mw"]->setText(target ? QString::number(number_or_zero(report["target"], "facility_mw"), 'f', 2)
+                                              : "-");
   decode_set_ = rebuild_breakdown(decode_chart_, d);
   prefill_set_ = report.contains("prefill") ? rebuild_breakdown(prefill_chart_, report["prefill"]) : nullptr;
   if (!prefill_set_) clear(prefill_chart_);
@@ -122,8 +113,8 @@ QBarSet* ServingSteadyView::rebuild_breakdown(QChart* chart, const nlohmann::jso
 // free (HBM x (1 - memory_utilization)); its top is the HBM capacity.
 void ServingSteadyView::rebuild_memory(const nlohmann::json& memory_gb) {
   clear(memory_chart_);
-  const double weights = number(memory_gb, "weights"), kv = number(memory_gb, "kv_cache");
-  const double usable = number(memory_gb, "usable"), capacity = number(memory_gb, "capacity");
+  const double weights = number_or_zero(memory_gb, "weights"), kv = number_or_zero(memory_gb, "kv_cache");
+  const double usable = number_or_zero(memory_gb, "usable"), capacity = number_or_zero(memory_gb, "capacity");
   auto* series = new QStackedBarSeries;
   for (const auto& [name, value] : {std::pair{tr("weights"), weights}, std::pair{tr("KV cache"), kv},
                                     std::pair{tr("usable, unused"), std::max(0.0, usable - weights - kv)},

@@ -85,6 +85,15 @@ bool wait_for_outcome(MainWindow& w, int before) {
   return QTest::qWaitFor([&] { return w.outcomesShown() > before && !w.busy(); }, kRunTimeoutMs);
 }
 
+// Writes `doc` to DIR/NAME and returns the path (a report the GUI opens as a user's file).
+QString write_json(const QTemporaryDir& dir, const QString& name, const nlohmann::json& doc) {
+  const QString path = dir.filePath(name);
+  QFile out(path);
+  if (!out.open(QIODevice::WriteOnly)) qFatal("cannot write %s", qPrintable(path));
+  out.write(QByteArray::fromStdString(doc.dump()));
+  return path;
+}
+
 }  // namespace
 
 class GuiTest : public QObject {
@@ -376,11 +385,8 @@ void GuiTest::serving_report_charts_hold_its_numbers() {
   QVERIFY_THROWS_EXCEPTION(std::runtime_error, dashboard.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
 
   QTemporaryDir dir;
-  const QString json = dir.filePath("sim.json"), png = dir.filePath("sim.png");
-  QFile out(json);
-  QVERIFY(out.open(QIODevice::WriteOnly));
-  out.write(QByteArray::fromStdString(report.dump()));
-  out.close();
+  const QString json = write_json(dir, "sim.json", report);
+  const QString png = dir.filePath("sim.png");
   QString error;
   QVERIFY2(gwsim::gui::render_dashboard(json, png, &error, QSize(1200, 700)), qPrintable(error));
   QCOMPARE(QImage(png).size(), QSize(1200, 700));
@@ -419,11 +425,7 @@ void GuiTest::plan_view_holds_the_report_and_opens_a_layout() {
   QVERIFY_THROWS_EXCEPTION(std::runtime_error, view.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
 
   QTemporaryDir dir;
-  const QString json = dir.filePath("plan.json");
-  QFile out(json);
-  QVERIFY(out.open(QIODevice::WriteOnly));
-  out.write(QByteArray::fromStdString(report.dump()));
-  out.close();
+  const QString json = write_json(dir, "plan.json", report);
   MainWindow w;
   w.openFile(json);
   QVERIFY(w.planView() != nullptr);
@@ -445,11 +447,7 @@ void GuiTest::plan_view_holds_the_report_and_opens_a_layout() {
   const std::string serving = gwsim::data_dir() + "/scenarios/serving/deepseek-r1-reasoning-requests-256xh200.json";
   const auto sim =
       gwsim::requests::simulate_requests(gwsim::load_serving_scenario(serving, {"requests.max_requests=500"}));
-  const QString sim_json = dir.filePath("sim.json");
-  QFile sim_out(sim_json);
-  QVERIFY(sim_out.open(QIODevice::WriteOnly));
-  sim_out.write(QByteArray::fromStdString(sim.report.dump()));
-  sim_out.close();
+  const QString sim_json = write_json(dir, "sim.json", sim.report);
   w.openFile(sim_json);
   QVERIFY(w.servingView() != nullptr);
   QVERIFY(w.servingView()->isVisible());
@@ -477,11 +475,7 @@ void GuiTest::serving_steady_view_holds_the_report() {
   QVERIFY_THROWS_EXCEPTION(std::runtime_error, view.setReport(nlohmann::json{{"schema", "gwsim.report/1"}}));
 
   QTemporaryDir dir;
-  const QString json = dir.filePath("serve.json");
-  QFile out(json);
-  QVERIFY(out.open(QIODevice::WriteOnly));
-  out.write(QByteArray::fromStdString(report.dump()));
-  out.close();
+  const QString json = write_json(dir, "serve.json", report);
   MainWindow w;
   w.openFile(json);
   QVERIFY(w.servingSteadyView() != nullptr);
