@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-600}
 parsers=("$@")
-[ ${#parsers[@]} -eq 0 ] && parsers=(scenario serving measurements hf_config report_reader)
+[ ${#parsers[@]} -eq 0 ] && parsers=(scenario serving serving_plan measurements hf_config report_reader)
 
 if [ ! -f build-fuzz/build.ninja ]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -128,6 +128,16 @@ TEST(ServingPlan, CompliantVariantPassesTheRuleItWasCappedFor) {
   EXPECT_EQ(out.ranked[0].scenario["cluster"]["gpu_variant"]["cap"], "compute");
   ASSERT_EQ(out.not_ranked.size(), 1u);
   EXPECT_EQ(out.not_ranked[0].refused_rule, "export_rule");
+  // With no chips to search, a capped scenario stays capped.
+  auto capped = parse_json_file(chat_file());
+  capped["cluster"] = {{"file", "generic-h100-1024"}, {"gpu_variant", {{"rule", "2023-10"}, {"cap", "compute"}}}};
+  capped["requests"]["max_requests"] = 3000;
+  const auto kept = plan({{"schema", "gwsim.serving-plan/1"},
+                          {"scenario", capped},
+                          {"search", {{"decode_gpus", {8}}, {"batch_fractions", {1}}}},
+                          {"constraints", {{"export_rule", "2023-10"}}}});
+  ASSERT_EQ(kept.ranked.size(), 1u);
+  EXPECT_EQ(kept.ranked[0].scenario["cluster"]["gpu_variant"]["cap"], "compute");
 }
 
 TEST(ServingPlan, SameOutcomeForAnyThreadCount) {

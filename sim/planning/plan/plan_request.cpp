@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "gwsim/common/input_error.h"
-#include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/common/input_limits.h"
 #include "gwsim/common/json_input.h"
 #include "gwsim/common/paths.h"
 #include "gwsim/hwmodels/catalogue.h"
+#include "gwsim/hwmodels/export_controls.h"
 #include "gwsim/sim/planning/chip_swap.h"
 #include "gwsim/sim/planning/plan.h"
 

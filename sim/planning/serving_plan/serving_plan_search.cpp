@@ -88,7 +88,8 @@ std::vector<int> default_decode_gpus(const ServingScenario& s) {
 
 std::vector<ServingCandidate> enumerate_candidates(const ServingPlanRequest& req, const ServingScenario& base) {
   const ServingPlanSpace& sp = req.space;
-  const auto chips = sp.chips.empty() ? std::vector<std::string>{base.cluster.gpu_name} : sp.chips;
+  // No chips searched: the scenario's cluster as written (a capped gpu_variant kept), named by its GPU.
+  const auto chips = sp.chips.empty() ? std::vector<std::string>{base.gpu.name} : sp.chips;
   const auto decode_gpus = sp.decode_gpus.empty() ? default_decode_gpus(base) : sp.decode_gpus;
   const auto fractions = sp.batch_fractions.empty() ? std::vector<double>{1, 0.5} : sp.batch_fractions;
   const auto disaggregation =
@@ -111,6 +112,7 @@ std::vector<ServingCandidate> enumerate_candidates(const ServingPlanRequest& req
             for (int pg : disagg ? prefill_gpus : std::vector<int>{0}) {
               ServingCandidate c;
               c.chip = chip;
+              c.scenario_chip = sp.chips.empty();
               c.disaggregated = disagg;
               c.decode_gpus = g;
               c.attention_tp = tp;
@@ -129,10 +131,14 @@ std::vector<ServingCandidate> enumerate_candidates(const ServingPlanRequest& req
 nlohmann::json candidate_document(const ServingPlanRequest& req, const ServingScenario& base, const ServingCandidate& c,
                                   const RequestMix& mix) {
   nlohmann::json doc = req.base;
-  bool other_gpu = false;
-  nlohmann::json cluster = cluster_for_chip(doc["cluster"], base.cluster, find_gpu(base.cluster.gpu_name).name,
-                                            parse_chip_label(c.chip, req.file, "$.search.chips"), other_gpu);
-  if (other_gpu) doc.erase("profile");  // the new chip's own preferred profile
+  nlohmann::json cluster = doc["cluster"];
+  if (!c.scenario_chip) {
+    bool other_gpu = false;
+    cluster = cluster_for_chip(cluster, base.cluster, find_gpu(base.cluster.gpu_name).name,
+                               parse_chip_label(c.chip, req.file, "$.search.chips"), other_gpu);
+    if (other_gpu) doc.erase("profile");  // the new chip's own preferred profile
+  }
+  if (cluster.is_string()) cluster = nlohmann::json{{"file", cluster}};
   cluster["gpus"] = std::max<std::int64_t>({base.cluster.gpus, c.decode_gpus, c.prefill_gpus});
   doc["cluster"] = cluster;
   auto layout = [&](nlohmann::json& block, int gpus, int tp, int redundant) {

@@ -48,7 +48,8 @@ struct ServingPlanRequest {
 
 // One layout to size: the chip, the decode instance and its batch limit, the prefill instance.
 struct ServingCandidate {
-  std::string chip;
+  std::string chip;            // as searched (NAME or NAME@RULE:CAP), or the scenario's GPU
+  bool scenario_chip = false;  // the scenario's own cluster as written (no chips searched: its caps kept)
   bool disaggregated = false;
   int decode_gpus = 0, attention_tp = 1, redundant_experts = 0;
   double batch_fraction = 1;
