@@ -160,9 +160,11 @@ nlohmann::json candidate_document(const ServingPlanRequest& req, const ServingSc
   if (c.disaggregated) {
     const int stated = base.prefill->layout.gpus;
     nlohmann::json& p = doc["prefill"];
-    InstanceLayout stated_layout = base.prefill->layout;
-    layout(p, c.prefill_gpus, c.prefill_gpus == stated ? stated_layout.attention_tp : 1,
-           redundant_experts_for(base.model, c.prefill_gpus, stated_layout));
+    const InstanceLayout& stated_layout = base.prefill->layout;
+    // Another size: MoE prefill keeps attention data-parallel (EP over the instance, DeepSeek's
+    // prefill); a dense model is tensor parallel over it, as its decode instances are.
+    const int prefill_tp = c.prefill_gpus == stated ? stated_layout.attention_tp : base.model.moe ? 1 : c.prefill_gpus;
+    layout(p, c.prefill_gpus, prefill_tp, redundant_experts_for(base.model, c.prefill_gpus, stated_layout));
   }
   nlohmann::json& r = doc["requests"];
   r["disaggregated"] = c.disaggregated;
@@ -210,6 +212,7 @@ class FleetSizer {
     options.tables = tables_;
     Trial t;
     t.report = requests::simulate_requests(s_, options).report;
+    t.report.erase("series");  // up to 100k samples per run, and the sizing reads none of them
     const auto& lat = t.report["latency_ms"];
     t.p99_ttft_s = lat["ttft"]["p99"].get<double>() / 1e3;
     t.p99_tpot_s = lat["tpot"]["p99"].get<double>() / 1e3;
