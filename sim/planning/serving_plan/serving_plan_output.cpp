@@ -128,7 +128,7 @@ nlohmann::json serving_plan_report_json(const ServingPlanOutcome& o) {
 std::string format_serving_plan(const ServingPlanOutcome& o) {
   const auto& req = o.request;
   std::string s = fmt::format(
-      "serving plan for {}: {} candidates, {} sized by {} simulations of {} requests each; objective {} ({} "
+      "serving plan for {}: {} candidates, {} sized by {} simulations of up to {} requests; objective {} ({} "
       "$/GPU-hour)\n",
       req.base.value("name", "?"), o.candidates, o.ranked.size(), o.simulations, o.simulated_requests,
       to_string(req.objective), req.owned_cost ? "owned" : "rental");
