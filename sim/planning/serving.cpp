@@ -10,6 +10,7 @@
 #include "gwsim/common/input_limits.h"
 #include "gwsim/cost/cost.h"
 #include "gwsim/sim/planning/campus.h"
+#include "gwsim/sim/validation/error_band.h"
 #include "gwsim/workloads/training_plan.h"
 
 namespace gwsim {
@@ -449,6 +450,7 @@ nlohmann::json run_serving(const ServingScenario& s) {
                {"source", s.usd_source},
                {"usd_per_million_output_tokens", s.usd_per_gpu_hour / 3600 / st.output_tokens_per_s_per_gpu * 1e6}};
   if (s.target_output_tokens_per_s > 0 || s.target_input_tokens_per_s > 0) r["target"] = target_json(s, st, pre);
+  r["error_band"] = serving_error_band_of(s);
   r["warnings"] = warnings;
   return r;
 }
@@ -514,6 +516,7 @@ std::string format_serving_summary(const nlohmann::json& r) {
                     t["facility_mw"].get<double>(), t["it_mw"].get<double>(), t["capex_usd"].get<double>(),
                     t["usd_per_gpu_hour_owned"].get<double>());
   }
+  if (r.contains("error_band")) s += "  trust                " + error_band_line(r["error_band"]) + "\n";
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;
 }

@@ -10,11 +10,12 @@ namespace gwsim {
 
 namespace {
 
-// A validated run's error as an error of the step time (predicted / published - 1): a rate row
-// (TFLOP/s) predicted e% high means a step time published / predicted - 1 off.
+// A validated row's error as an error of the time (or of the GPUs a load needs): predicted /
+// published - 1. A rate row (TFLOP/s, tokens/s per node) predicted e% high means a time (or a GPU
+// count) 100 / (100 + e) - 1 off; times and resource counts (nodes) are taken as they are.
 double step_time_error_pct(const RecordedRow& row, const std::string& backend) {
   const double e = row.error_pct(backend);
-  return row.speed_sense == "throughput" ? 100 * (100 / (100 + e) - 1) : e;
+  return row.speed_sense == "throughput" ? 100 * (100 / (100 + e) - 1) : e;  // step_time, resources: as is
 }
 
 double round1(double x) { return std::round(x * 10) / 10; }
@@ -40,13 +41,16 @@ Spread spread_of(const std::vector<const RecordedRow*>& rows, const std::string&
 
 }  // namespace
 
-nlohmann::json training_error_band(const ValidationRecord& record, const ValidationRegion& region,
-                                   const std::string& backend) {
-  // Validated training runs: one row per published run states its speed (speed_sense). A row whose
-  // figure built a profile or default (in-sample) would vouch for itself, so it does not count.
+namespace {
+
+// The band over the validated rows of `kind` ("training": one row per published run states its
+// speed; "inference": the serving deployment's per-node throughputs and node counts). A row whose
+// figure built a profile or default (in-sample) would vouch for itself, so it does not count.
+nlohmann::json error_band(const ValidationRecord& record, const ValidationRegion& region, const std::string& backend,
+                          const std::string& kind, const std::string& basis, const std::string& measure) {
   std::vector<const RecordedRow*> runs;
   for (const auto& r : record.rows)
-    if (r.kind == "training" && !r.speed_sense.empty() && r.region && r.in_sample != true) runs.push_back(&r);
+    if (r.kind == kind && !r.speed_sense.empty() && r.region && r.in_sample != true) runs.push_back(&r);
   std::vector<const RecordedRow*> same;
   int nearest_distance = std::numeric_limits<int>::max();
   for (const auto* r : runs) {
@@ -56,12 +60,8 @@ nlohmann::json training_error_band(const ValidationRecord& record, const Validat
   }
   nlohmann::json band;
   band["region"] = region.describe();
-  band["basis"] = fmt::format(
-      "errors of the step time (predicted / published - 1; TFLOP/s rows converted) of the validated training runs "
-      "with the same GPU family, the same parallelism kinds with degree > 1 (tp, pp, ep, cp, dp) and the same model "
-      "kind (MoE or dense), as recorded in sim/data/validation_record.json for the {} backend; negative: the "
-      "published run was slower than gwsim predicts",
-      backend == "analytical" ? "analytical" : "des");
+  band["measure"] = measure;
+  band["basis"] = basis;
   if (!same.empty()) {
     const auto s = spread_of(same, backend);
     band["outside"] = false;
@@ -96,9 +96,38 @@ nlohmann::json training_error_band(const ValidationRecord& record, const Validat
   return band;
 }
 
+}  // namespace
+
+nlohmann::json training_error_band(const ValidationRecord& record, const ValidationRegion& region,
+                                   const std::string& backend) {
+  return error_band(
+      record, region, backend, "training",
+      fmt::format(
+          "errors of the step time (predicted / published - 1; TFLOP/s rows converted) of the validated training "
+          "runs with the same GPU family, the same parallelism kinds with degree > 1 (tp, pp, ep, cp, dp) and the "
+          "same model kind (MoE or dense), as recorded in sim/data/validation_record.json for the {} backend; "
+          "negative: the published run was slower than gwsim predicts",
+          backend == "analytical" ? "analytical" : "des"),
+      "step time");
+}
+
+nlohmann::json serving_error_band(const ValidationRecord& record, const ValidationRegion& region) {
+  return error_band(record, region, "analytical", "inference",
+                    "errors of the GPUs a load needs (predicted / published - 1; per-node throughput rows converted) "
+                    "of the validated serving deployments with the same GPU family, the same parallelism kinds of the "
+                    "decode instance (tp, ep, dp) and the same model kind, as recorded in "
+                    "sim/data/validation_record.json; negative: the deployment needed more GPUs than gwsim predicts",
+                    "GPUs needed");
+}
+
+nlohmann::json serving_error_band_of(const ServingScenario& scenario) {
+  return serving_error_band(cached_validation_record(default_validation_record_path()), region_of(scenario));
+}
+
 std::string error_band_line(const nlohmann::json& band) {
-  auto range = [](const nlohmann::json& b) {
-    return fmt::format("{:+.1f}%..{:+.1f}% step time", b["min_pct"].get<double>(), b["max_pct"].get<double>());
+  const std::string measure = band.value("measure", "step time");
+  auto range = [&](const nlohmann::json& b) {
+    return fmt::format("{:+.1f}%..{:+.1f}% {}", b["min_pct"].get<double>(), b["max_pct"].get<double>(), measure);
   };
   if (!band["outside"].get<bool>())
     return fmt::format("similar validated runs: {} (n={}: {})", range(band), band["similar_runs"].get<std::size_t>(),

@@ -401,16 +401,24 @@ void online_inference_rows(const JsonObject& c, const std::string& id, Rows& row
   const auto& t = r["throughput"];
   const auto& fleet = r["fleet"];
   const std::string note = "autoscaled to 0.8 of the steady-state capacity per interval; assumed diurnal profile";
-  rows.add_row(id, "decode output tokens/s per decode node (24 h average; request simulation)",
-               figure(meas, "decode_throughput_per_node_tokens_per_s"),
-               t["decode_output_tokens_per_s_per_node"].get<double>(), describe(sc), note);
-  rows.add_row(id, "prefill input tokens/s per prefill node incl. cache hits (24 h average; request simulation)",
-               figure(meas, "prefill_throughput_per_node_tokens_per_s"),
-               t["prefill_input_tokens_per_s_per_node"].get<double>(), describe(sc), note);
-  rows.add_row(id, "average nodes over the day (request simulation)", figure(hardware, "avg_nodes_24h"),
-               fleet["average_nodes"].get<double>(), describe(sc), note);
-  rows.add_row(id, "peak nodes (request simulation)", figure(hardware, "peak_nodes"), fleet["peak_nodes"].get<double>(),
-               describe(sc), note);
+  // The deployment's region and how each figure reads as a speed, for serving reports' error band.
+  const ValidationRegion region = region_of(load_serving_scenario(scenario_path(sc)));
+  auto add = [&](const std::string& metric, const PublishedFigure& published, double predicted,
+                 const std::string& sense) {
+    rows.add_row(id, metric, published, predicted, describe(sc), note);
+    rows.list.back().region = region;
+    rows.list.back().speed_sense = sense;
+  };
+  add("decode output tokens/s per decode node (24 h average; request simulation)",
+      figure(meas, "decode_throughput_per_node_tokens_per_s"), t["decode_output_tokens_per_s_per_node"].get<double>(),
+      "throughput");
+  add("prefill input tokens/s per prefill node incl. cache hits (24 h average; request simulation)",
+      figure(meas, "prefill_throughput_per_node_tokens_per_s"), t["prefill_input_tokens_per_s_per_node"].get<double>(),
+      "throughput");
+  add("average nodes over the day (request simulation)", figure(hardware, "avg_nodes_24h"),
+      fleet["average_nodes"].get<double>(), "resources");
+  add("peak nodes (request simulation)", figure(hardware, "peak_nodes"), fleet["peak_nodes"].get<double>(),
+      "resources");
 }
 
 // The rows of case dsv3-ep-decode-speed-bound.

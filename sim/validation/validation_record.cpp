@@ -69,7 +69,7 @@ ValidationRecord load_validation_record(const std::string& path) {
       o.allow({"in_sample"});
     r.reason = o.string_or("reason", "");
     r.cause = o.string_or("cause", "");
-    r.speed_sense = o.one_of_or("speed_sense", {"step_time", "throughput"}, "");
+    r.speed_sense = o.one_of_or("speed_sense", {"step_time", "throughput", "resources"}, "");
     if (o.has("region")) r.region = read_region(o.object("region"));
     r.scenario = o.string_or("scenario", "");
     o.reject_unknown_keys();
@@ -106,14 +106,15 @@ nlohmann::json updated_validation_record(const ValidationRecord& old, const std:
     nlohmann::json row = {{"case", a.case_id}, {"metric", a.metric}, {"kind", a.kind}, {"scenario", a.scenario}};
     row["error_pct"] = {{"analytical", round2(a.error_pct())}};
     double worst = std::fabs(a.error_pct());
-    if (a.region) {  // the backend changes it: record des too
+    if (a.region && a.kind == "training") {  // the backend changes it: record des too
       const auto it = des_rows.find(key);
       if (it == des_rows.end()) throw std::logic_error("validation record: no des row for " + key);
       row["error_pct"]["des"] = round2(it->second->error_pct());
       worst = std::max(worst, std::fabs(it->second->error_pct()));
+    }
+    if (a.region)
       row["region"] = {
           {"gpu_family", a.region->gpu_family}, {"parallelism", a.region->parallelism}, {"model", a.region->model}};
-    }
     if (!a.speed_sense.empty()) row["speed_sense"] = a.speed_sense;
     const RecordedRow* was = old.find(a.case_id, a.metric);
     row["in_sample"] = was && was->in_sample ? nlohmann::json(*was->in_sample) : nlohmann::json(nullptr);

@@ -21,6 +21,17 @@ ValidationRegion region_of(const Scenario& sc) {
   return r;
 }
 
+ValidationRegion region_of(const ServingScenario& sc) {
+  ValidationRegion r;
+  r.gpu_family = sc.gpu.architecture;
+  const InstanceLayout& l = sc.decode.layout;
+  if (l.attention_tp > 1) r.parallelism.emplace_back("tp");
+  if (l.ep > 1) r.parallelism.emplace_back("ep");
+  if (l.gpus > l.attention_tp) r.parallelism.emplace_back("dp");
+  r.model = sc.model.moe ? "moe" : "dense";
+  return r;
+}
+
 int region_distance(const ValidationRegion& a, const ValidationRegion& b) {
   int d = (a.gpu_family != b.gpu_family) + (a.model != b.model);
   for (const auto& k : {"tp", "pp", "ep", "cp", "dp"}) {

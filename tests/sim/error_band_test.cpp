@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gwsim/common/paths.h"
+#include "gwsim/sim/planning/serving.h"
 #include "gwsim/sim/report/report.h"
 #include "gwsim/sim/validation/error_band.h"
 
@@ -113,4 +114,41 @@ TEST(ErrorBand, UnvalidatedGpuFamilySaysOutside) {
   EXPECT_EQ(band["similar_runs"], 0);
   EXPECT_EQ(band["region"].get<std::string>().rfind("Blackwell, ", 0), 0u);
   EXPECT_NE(format_summary(run.report).find("outside every validated region (Blackwell"), std::string::npos);
+}
+
+// Serving reports read the validated serving deployments (kind "inference" rows with a region) as
+// errors of the GPUs a load needs: a per-node throughput e% high means 100 / (100 + e) - 1 fewer
+// GPUs; a node count is taken as it is. Training rows never enter a serving band, nor the reverse.
+TEST(ErrorBand, ServingRowsAsGpusNeeded) {
+  ValidationRecord rec = synthetic_record();
+  const ValidationRegion deployment{"Hopper", {"ep", "dp"}, "moe"};
+  auto serving_row = [&](const std::string& metric, const std::string& sense, double error) {
+    RecordedRow r;
+    r.case_id = "day";
+    r.metric = metric;
+    r.kind = "inference";
+    r.analytical_error_pct = error;
+    r.in_sample = false;
+    r.speed_sense = sense;
+    r.region = deployment;
+    return r;
+  };
+  rec.rows.push_back(serving_row("tokens per node", "throughput", 25));  // 20% fewer GPUs
+  rec.rows.push_back(serving_row("nodes", "resources", -30));
+  const auto band = serving_error_band(rec, deployment);
+  EXPECT_FALSE(band["outside"].get<bool>());
+  EXPECT_EQ(band["similar_runs"], 2);
+  EXPECT_EQ(band["min_pct"].get<double>(), -30);
+  EXPECT_EQ(band["max_pct"].get<double>(), -20);
+  EXPECT_EQ(error_band_line(band), "similar validated runs: -30.0%..-20.0% GPUs needed (n=2: Hopper, ep+dp, MoE)");
+  // A dense TP deployment is outside; its nearest region is the MoE one, never a training row.
+  const auto dense = serving_error_band(rec, ValidationRegion{"Hopper", {"tp"}, "dense"});
+  EXPECT_TRUE(dense["outside"].get<bool>());
+  EXPECT_EQ(dense["nearest"]["region"], "Hopper, ep+dp, MoE");
+  EXPECT_EQ(training_error_band(rec, deployment, "analytical")["similar_runs"], 0);
+  // The shipped DeepSeek serving scenario sits in the Day-6 region, and its summary says so.
+  const auto report =
+      run_serving(load_serving_scenario(data_dir() + "/scenarios/serving/deepseek-v3-serving-h800.json"));
+  EXPECT_EQ(report["error_band"]["similar_runs"], 4);
+  EXPECT_NE(format_serving_summary(report).find("GPUs needed (n=4: Hopper, ep+dp, MoE)"), std::string::npos);
 }

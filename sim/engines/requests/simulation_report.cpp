@@ -7,6 +7,7 @@
 
 #include "gwsim/sim/requests/simulator.h"
 #include "gwsim/sim/requests/step_table.h"
+#include "gwsim/sim/validation/error_band.h"
 #include "simulation_state.h"
 
 namespace gwsim::requests {
@@ -170,6 +171,7 @@ nlohmann::json simulation_report(const ServingScenario& s, const FleetSetup& f, 
   if (run.series_truncated)
     warnings.push_back(fmt::format("the time series holds its first {} samples only", kMaxSeriesSamples));
   if (run.trace_truncated) warnings.push_back(fmt::format("the trace holds its first {} steps only", kMaxTraceSpans));
+  r["error_band"] = serving_error_band_of(s);
   r["warnings"] = warnings;
   return r;
 }
@@ -216,6 +218,7 @@ std::string format_simulation_summary(const nlohmann::json& r) {
   s += fmt::format("  KV cache             {:.1f} % used on average, {:.1f} % at peak; queue peak {:g}\n",
                    100 * r["kv_cache"]["mean_utilization"].get<double>(),
                    100 * r["kv_cache"]["peak_utilization"].get<double>(), r["queue"]["peak_queued"].get<double>());
+  if (r.contains("error_band")) s += "  trust                " + error_band_line(r["error_band"]) + "\n";
   for (const auto& w : r["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   return s;
 }

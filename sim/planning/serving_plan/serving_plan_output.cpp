@@ -3,6 +3,7 @@
 
 #include "gwsim/common/text_and_numbers.h"
 #include "gwsim/sim/planning/serving_plan.h"
+#include "gwsim/sim/validation/error_band.h"
 #include "serving_plan_result.h"
 
 namespace gwsim {
@@ -122,6 +123,7 @@ nlohmann::json serving_plan_report_json(const ServingPlanOutcome& o) {
   for (const auto& r : o.not_ranked) refused.push_back(serving_plan_result_json(r, false));
   j["not_ranked"] = std::move(refused);
   j["reason"] = o.reason;
+  if (!o.error_band.is_null()) j["error_band"] = o.error_band;
   return j;
 }
 
@@ -150,6 +152,7 @@ std::string format_serving_plan(const ServingPlanOutcome& o) {
                      r.output_tokens_per_s_per_gpu, r.usd_per_million_output_tokens);
   }
   s += "  " + o.reason + "\n";
+  if (!o.error_band.is_null()) s += "  trust: " + error_band_line(o.error_band) + "\n";
   return s;
 }
 

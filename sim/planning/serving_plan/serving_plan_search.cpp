@@ -22,6 +22,7 @@
 #include "gwsim/sim/planning/striped_work.h"
 #include "gwsim/sim/requests/request_stream.h"
 #include "gwsim/sim/requests/simulator.h"
+#include "gwsim/sim/validation/error_band.h"
 #include "serving_plan_result.h"
 
 namespace gwsim {
@@ -522,6 +523,8 @@ ServingPlanOutcome run_serving_plan(const ServingPlanRequest& req, const PlanOpt
   std::sort(out.ranked.begin(), out.ranked.end(),
             [&](const auto& a, const auto& b) { return better(a, b, req.objective); });
   out.reason = why_the_winner(req, out.ranked);
+  if (!out.ranked.empty())
+    out.error_band = serving_error_band_of(parse_serving_scenario(out.ranked.front().scenario, req.base_file));
   return out;
 }
 

@@ -83,7 +83,8 @@ struct ServingPlanOutcome {
   std::vector<ServingPlanResult> not_ranked;  // refused or breaking a constraint, in enumeration order
   std::map<std::string, std::int64_t> refused_by_rule;
   std::int64_t candidates = 0, simulations = 0;
-  std::string reason;  // why #1 beats #2
+  std::string reason;         // why #1 beats #2
+  nlohmann::json error_band;  // of the winner's region (serving_error_band); null when nothing ranks
 };
 
 // Reads a gwsim.serving-plan/1 document, or a gwsim.serving/1 scenario searched with the defaults

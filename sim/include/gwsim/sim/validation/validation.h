@@ -42,9 +42,11 @@ struct ValidationRow {
   std::string scenario;  // scenario (and overrides) that produced the prediction
   std::string note;      // what the comparison assumes or why it misses
   std::string kind;      // the case's kind: training, kernel, collective, spec, inference
-  // Set on rows predicted by running a training scenario (the backend changes them): the region of
-  // that scenario, and on the row that states the run's speed (one per published run) whether it
-  // is a time (step time, GPU-hours: "step_time") or a rate (TFLOP/s: "throughput").
+  // Set on rows predicted by running a training scenario (the backend changes them) or a serving
+  // one: the region of that scenario, and on the rows that state the run's speed (one per published
+  // training run; a serving deployment's throughputs and node counts) whether it is a time (step
+  // time, GPU-hours: "step_time"), a rate (TFLOP/s, tokens/s per node: "throughput") or a count of
+  // resources that grows as gwsim runs slower (nodes: "resources").
   std::optional<ValidationRegion> region;
   std::string speed_sense;
   double error_pct() const;

@@ -24,7 +24,7 @@ struct RecordedRow {
   std::optional<bool> in_sample;           // unset until someone decides (the test then fails)
   std::string reason;                      // what was (or was not) built from the row's figure
   std::string cause;                       // why it misses, where it misses by more than 10%
-  std::string speed_sense;                 // "step_time" | "throughput" | "" (validation.h)
+  std::string speed_sense;                 // "step_time" | "throughput" | "resources" | "" (validation.h)
   std::optional<ValidationRegion> region;  // the scenario's region, for rows predicted by one
   std::string scenario;
 
