@@ -56,8 +56,8 @@ void plan_autoscale(const ServingScenario& s, FleetSetup& f) {
   ServingScenario mix = s;
   mix.requests.reset();
   const double prompt = mean_length(c.prompt), output = mean_length(c.output);
-  mix.decode.kv_len = prompt + mean_length(c.output, 2) / (2 * output);
-  mix.prefill->prompt_len = mean_length(c.prompt, 2) / prompt;
+  mix.decode.kv_len = capacity_decode_kv(prompt, output, mean_length(c.output, 2));
+  mix.prefill->prompt_len = capacity_prefill_context(prompt, mean_length(c.prompt, 2));
   const nlohmann::json steady = run_serving(mix);
   f.decode_capacity_tokens_per_s = steady["decode"]["output_tokens_per_s_per_instance"].get<double>();
   f.prefill_capacity_tokens_per_s = steady["prefill"]["input_tokens_per_s_per_instance"].get<double>();

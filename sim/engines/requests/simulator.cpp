@@ -326,13 +326,11 @@ RunObservations Simulation::run() {
 
 }  // namespace
 
-StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch) {
-  if (!s.requests) throw InputError(s.file, "$.requests", "expected a \"requests\" section to simulate");
+namespace {
+
+// The tables for requests of at most `max_ctx` tokens (prompt + output).
+StepTables step_tables_for(const ServingScenario& s, double max_ctx, std::int64_t max_batch) {
   const RequestSimConfig& c = *s.requests;
-  std::vector<RequestSpec> trace;
-  if (c.arrivals.kind == ArrivalKind::trace)
-    trace = read_trace_csv(c.arrivals.trace_file, c.max_requests, c.arrivals.trace_time_scale);
-  const double max_ctx = max_context_tokens(c, trace);
   StepTables t;
   t.decode = std::make_shared<StepTable>(
       s, s.decode.layout, static_cast<double>(std::max(max_batch, c.decode.max_batch)),
@@ -341,6 +339,17 @@ StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch) {
     t.prefill = std::make_shared<StepTable>(s, s.prefill->layout, 1.0,
                                             static_cast<double>(c.prefill.max_tokens_per_step), max_ctx);
   return t;
+}
+
+}  // namespace
+
+StepTables build_step_tables(const ServingScenario& s, std::int64_t max_batch) {
+  if (!s.requests) throw InputError(s.file, "$.requests", "expected a \"requests\" section to simulate");
+  const RequestSimConfig& c = *s.requests;
+  std::vector<RequestSpec> trace;
+  if (c.arrivals.kind == ArrivalKind::trace)
+    trace = read_trace_csv(c.arrivals.trace_file, c.max_requests, c.arrivals.trace_time_scale);
+  return step_tables_for(s, max_context_tokens(c, trace), max_batch);
 }
 
 SimulationResult simulate_requests(const ServingScenario& s, const SimulationOptions& options) {
@@ -363,7 +372,7 @@ SimulationResult simulate_requests(const ServingScenario& s, const SimulationOpt
                     longest > fleet.decode_kv_capacity_tokens ? fleet.decode_kv_capacity_tokens
                                                               : fleet.prefill_kv_capacity_tokens));
   StepTables tables = options.tables;
-  if (!tables.decode) tables = build_step_tables(s);
+  if (!tables.decode) tables = step_tables_for(s, fleet.max_context, 0);
   // Tables from another run must cover this one: the grid clamps at its edges, it does not extrapolate.
   if (tables.decode->decode_grid().xs().back() < static_cast<double>(s.requests->decode.max_batch) ||
       (fleet.disaggregated && !tables.prefill))

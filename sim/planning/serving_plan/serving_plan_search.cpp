@@ -33,11 +33,9 @@ namespace {
 // arrival rate at its peak (a fixed fleet must carry the peak; an autoscaled one is capped by it).
 struct RequestMix {
   double prompt = 0, prompt_sq = 0, output = 0, output_sq = 0, peak_rate_per_s = 0, cached_share = 0;
-  // Mean cached tokens a decoding sequence holds, per output token: E[P] + E[O^2] / (2 E[O]) (as
-  // the autoscaler prices capacity, docs/serving.md).
-  double decode_kv() const { return prompt + output_sq / (2 * output); }
-  // The context a prompt token attends over, token-weighted: E[P^2] / E[P].
-  double prefill_context() const { return prompt_sq / prompt; }
+  // The lengths capacity is priced at, as the autoscaler prices them (request_stream.h).
+  double decode_kv() const { return requests::capacity_decode_kv(prompt, output, output_sq); }
+  double prefill_context() const { return requests::capacity_prefill_context(prompt, prompt_sq); }
 };
 
 RequestMix mix_of(const ServingScenario& s) {

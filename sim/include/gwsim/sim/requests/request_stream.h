@@ -23,6 +23,14 @@ std::int64_t draw_length(const LengthSpec& spec, Rng& rng);
 // The mean of the distribution as drawn (the cap included), or of its `power`-th power, by
 // quadrature of its quantiles.
 double mean_length(const LengthSpec& spec, int power = 1);
+// The lengths a steady-state capacity is priced at for a mix of independent prompts P and outputs O
+// (docs/serving.md, "Autoscaling"), from their first two moments: the mean cached tokens a decoding
+// sequence holds per output token, E[P] + E[O^2] / (2 E[O]); the context a prompt token attends
+// over, token-weighted, E[P^2] / E[P].
+inline double capacity_decode_kv(double prompt, double output, double output_sq) {
+  return prompt + output_sq / (2 * output);
+}
+inline double capacity_prefill_context(double prompt, double prompt_sq) { return prompt_sq / prompt; }
 
 // A CSV trace (docs/serving.md, "Traces"): header `timestamp_s,prompt_tokens,output_tokens` with an
 // optional fourth column `session_id`; rows in non-decreasing time. At most `max_rows` are read.
