@@ -21,7 +21,7 @@
 # 2 minutes, the measuring what is left after the build (at least 60 s; so the deadline can only
 # be overrun by the 60 s floors); each stage also has its own limit inside the binary.
 # Writes to $OUT (at most 8 files come back): build.log, run.log, measurements.json,
-# checks.json, nvidia-smi.txt. Each stage has its own timeout and the script goes on after a
+# checks.json, nvidia-smi.txt, clocks.csv, and with SUSTAIN_S measurements-sustained.json. Each stage has its own timeout and the script goes on after a
 # failing stage; the summary table is printed last.
 set -u
 set -o pipefail
@@ -71,9 +71,34 @@ ARGS=(--out "$OUT")
 LEFT=$((DEADLINE_S - SECONDS))
 [ "$LEFT" -lt 60 ] && LEFT=60
 echo "== measuring with ${LEFT} s left of the ${DEADLINE_S} s deadline (${SECONDS} s spent)" | tee "$OUT/run.log"
+# SM clock, power and throttle reasons every 100 ms while measuring (clocks.csv): whether a kernel
+# ran at boost or at the power-limited clock is part of what it measured.
+CLOCKS_PID=""
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active \
+    --format=csv -lms 100 > "$OUT/clocks.csv" 2>&1 &
+  CLOCKS_PID=$!
+fi
 timeout "$LEFT" "$BIN" "${ARGS[@]}" 2>&1 | tee -a "$OUT/run.log"
 rc=$?
 echo "gwsim-calibrate-device exit $rc" | tee -a "$OUT/run.log"
+# Burst against power-limited rates (docs/calibration.md, "Burst and power-limited clocks"): the GEMM
+# stage again, back to back, for SUSTAIN_S seconds (default 0: skipped), so the GPU sits at its
+# power limit as a training job does; the last pass's records come back as
+# measurements-sustained.json, to set beside measurements.json's (the first pass) and clocks.csv.
+SUSTAIN_S="${SUSTAIN_S:-0}"
+if [ "$SUSTAIN_S" -gt 0 ]; then
+  SUSTAIN_END=$((SECONDS + SUSTAIN_S))
+  pass=0
+  while [ "$SECONDS" -lt "$SUSTAIN_END" ] && [ "$SECONDS" -lt "$DEADLINE_S" ]; do
+    pass=$((pass + 1))
+    rm -rf /tmp/gwsim-sustain && mkdir -p /tmp/gwsim-sustain
+    timeout 120 "$BIN" --out /tmp/gwsim-sustain --only gemm > /tmp/gwsim-sustain.log 2>&1
+  done
+  cp /tmp/gwsim-sustain/measurements.json "$OUT/measurements-sustained.json" 2>/dev/null
+  echo "sustained load: $pass gemm passes in $SUSTAIN_S s; last pass -> measurements-sustained.json" | tee -a "$OUT/run.log"
+fi
+[ -n "$CLOCKS_PID" ] && kill "$CLOCKS_PID" 2>/dev/null
 # The summary table again, last, so it is in the tail of the output.
 sed -n '/=== SUMMARY ===/,$p' "$OUT/run.log"
 exit 0
