@@ -365,6 +365,13 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.resolved["model"] = model_to_json(s.model);
   s.resolved["profile"] = profile_ref;  // loadable again: the report's scenario re-runs as is
   s.resolved["seed"] = s.seed;
+  // The framework's defaults written out, so that the report says what ran, not only what was stated.
+  auto& training = s.resolved["training"];
+  training["framework"] = to_string(s.training.framework);
+  training["comm_sms"] = s.training.comm_sms;
+  training["overlap"]["ep"] = s.training.overlap_ep;
+  if (s.model.moe)
+    s.resolved["parallelism"]["expert_tp"] = with_resolved_expert_tp(s.parallelism, s.training).expert_tp;
   return s;
 }
 

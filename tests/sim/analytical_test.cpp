@@ -84,6 +84,18 @@ TEST(Analytical, CommSmsAreTheFrameworksChoice) {
   EXPECT_EQ(stated.training.comm_sms, 16);
 }
 
+TEST(Analytical, ExpertAllToAllOverlapIsTheFrameworksChoice) {
+  // The Llama scenario's overlap block leaves "ep" unset: the framework's default applies.
+  const std::string file = data_dir() + "/scenarios/llama3-405b-8192xh100.json";
+  // Megatron-Core's EP overlap is opt-in (overlap_moe_expert_parallel_comm); DeepSeek's DualPipe
+  // always pairs one chunk's all-to-all with another's compute.
+  EXPECT_FALSE(load_scenario(file).training.overlap_ep);
+  EXPECT_FALSE(load_scenario(file, {"training.framework=deepspeed"}).training.overlap_ep);
+  EXPECT_TRUE(load_scenario(file, {"training.framework=deepseek"}).training.overlap_ep);
+  EXPECT_TRUE(load_scenario(file, {"training.overlap.ep=true"}).training.overlap_ep);
+  EXPECT_FALSE(load_scenario(file, {"training.framework=deepseek", "training.overlap.ep=false"}).training.overlap_ep);
+}
+
 TEST(Analytical, ProfilesRefuseSoftwareChoices) {
   nlohmann::json doc = nlohmann::json::parse(R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H100-SXM",
     "kind": "published", "source": "s", "comm_sms": 20, "ops": {}})");

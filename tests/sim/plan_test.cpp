@@ -53,6 +53,16 @@ nlohmann::json moe_request() {
           {"top_k", 10}};
 }
 
+// The same space under Megatron-LM, with sequence parallelism left to the search: its experts
+// default to TP over the tensor-parallel ranks (expert_tp = tp), which sequence parallelism must
+// accompany and which EP must fit beside.
+nlohmann::json megatron_moe_request() {
+  auto doc = moe_request();
+  doc["set"] = {"training.framework=megatron"};
+  doc["search"].erase("sp");
+  return doc;
+}
+
 PlanRequest request(const nlohmann::json& doc) { return parse_plan_request(doc, "test-plan.json"); }
 
 std::vector<std::string> keys(const PlanOutcome& o) {
@@ -64,7 +74,7 @@ std::vector<std::string> keys(const PlanOutcome& o) {
 }  // namespace
 
 TEST(Plan, PrunedSearchFindsTheBruteForceTopK) {
-  for (const auto& doc : {dense_request(), moe_request()}) {
+  for (const auto& doc : {dense_request(), moe_request(), megatron_moe_request()}) {
     const auto req = request(doc);
     PlanOptions pruned, brute;
     pruned.threads = brute.threads = 2;
@@ -89,6 +99,9 @@ TEST(Plan, PrunedSearchFindsTheBruteForceTopK) {
       if (rule.rfind("plan_training", 0) == 0) refused_by_plan += n;
     EXPECT_GT(refused_by_plan, 0);
   }
+  // Under Megatron the tp 2 layouts without sequence parallelism are refused before any estimate.
+  const auto megatron = run_plan(request(megatron_moe_request()));
+  EXPECT_GT(megatron.counts.pruned.at("expert_tp_needs_sp"), 0);
 }
 
 TEST(Plan, OutputIsByteIdenticalForAnyThreadCount) {

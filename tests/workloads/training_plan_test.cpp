@@ -375,3 +375,116 @@ TEST(LayerOps, DenseGemmsCarryTheShapeTheirFlopsCountAndTheirGradientsTransposeI
       EXPECT_EQ(o.shape.k, 4096) << "dB = A^T dC: k is the forward's m (tokens)";
     }
 }
+
+namespace {
+// Mixtral 8x7B (HuggingFace config) on 1024 H100s as Megatron-LM runs it: TP4 with sequence
+// parallelism, PP4, DP64, the 8 experts over EP8.
+Layout mixtral_tp4() {
+  Layout s;
+  s.model = import_hf_config(std::string(GWSIM_TEST_DATA_DIR) + "/mixtral-8x7b-v0.1-config.json", "mixtral");
+  s.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  s.par.tp = 4;
+  s.par.sp = true;
+  s.par.pp = 4;
+  s.par.dp = 64;
+  s.par.ep = 8;
+  s.par.zero_stage = 1;
+  s.train.global_batch_seqs = 1024;
+  s.train.seq_len = 4096;
+  s.train.tokens = 1e12;
+  return s;
+}
+
+TrainingPlan plan_of(const Layout& s) {
+  return plan_training(s.model, s.par, s.train, s.cluster, find_gpu(s.cluster.gpu_name), "s.json");
+}
+
+double summed(const std::vector<Op>& ops, const std::string& name, double Op::*field) {
+  double total = 0;
+  for (const auto& o : ops)
+    if (o.name == name) total += o.*field;
+  return total;
+}
+}  // namespace
+
+TEST(ExpertTensorParallelism, DefaultsToTpUnderMegatronAndToWholeExpertsElsewhere) {
+  auto s = mixtral_tp4();
+  EXPECT_EQ(plan_of(s).par.expert_tp, 4);  // Megatron-Core: --expert-tensor-parallel-size = TP
+  s.train.framework = Framework::deepspeed;
+  EXPECT_EQ(plan_of(s).par.expert_tp, 1);
+  s.train.framework = Framework::megatron;
+  s.par.expert_tp = 2;  // stated: kept
+  EXPECT_EQ(plan_of(s).par.expert_tp, 2);
+}
+
+TEST(ExpertTensorParallelism, SplitsExpertWeightsNotTheirFlopsAndGathersTheRoutedTokens) {
+  auto s = mixtral_tp4();
+  s.par.expert_tp = 1;
+  const auto whole = plan_of(s);
+  s.par.expert_tp = 4;
+  const auto split = plan_of(s);
+  const StageWork &w1 = whole.stages[1], &w4 = split.stages[1];
+  ASSERT_EQ(w1.layers, 8);
+  // Each rank computes a quarter of each expert's width for four times the tokens.
+  for (const char* gemm : {"experts_up", "experts_down"})
+    EXPECT_NEAR(summed(w4.forward, gemm, &Op::flops), summed(w1.forward, gemm, &Op::flops),
+                1e-9 * summed(w1.forward, gemm, &Op::flops))
+        << gemm;
+  // Routed-expert parameters per GPU: the 8 layers' experts over EP8, then over expert_tp 4.
+  const double experts = whole.params.moe_routed_per_layer * 8 / 8;
+  EXPECT_NEAR(w1.expert_params, experts, 1e-6 * experts);
+  EXPECT_NEAR(w4.expert_params, experts / 4, 1e-6 * experts);
+  EXPECT_LT(split.memory.total(), whole.memory.total());
+
+  EXPECT_EQ(find_comm(whole, "etp_all_gather"), nullptr);
+  EXPECT_EQ(find_comm(whole, "etp_reduce_scatter"), nullptr);
+  const Comm* gather = find_comm(split, "etp_all_gather");
+  const Comm* scatter = find_comm(split, "etp_reduce_scatter");
+  ASSERT_TRUE(gather && scatter);
+  EXPECT_EQ(gather->kind, CommKind::ep);
+  EXPECT_EQ(gather->group, 4);
+  EXPECT_EQ(gather->link, LinkClass::scaleup);
+  // The gathered routed tokens in bf16: 4 ranks x (4096 / 4 tokens) x top-2 x hidden 4096.
+  EXPECT_DOUBLE_EQ(gather->bytes, 2.0 * 4 * (4096 / 4) * 2 * 4096);
+  EXPECT_DOUBLE_EQ(scatter->bytes, gather->bytes);
+  EXPECT_DOUBLE_EQ(gather->per_micro_batch, 8 * 2);  // forward and backward of 8 MoE layers
+  // Each copy of the experts spans ep x expert_tp = 32 ranks: 256 / 32 = 8 of them share gradients.
+  const Comm* dp_experts = find_comm(split, "dp_experts_grad_reduce_scatter");
+  ASSERT_NE(dp_experts, nullptr);
+  EXPECT_EQ(dp_experts->group, 8);
+  EXPECT_EQ(find_comm(whole, "dp_experts_grad_reduce_scatter")->group, 32);
+}
+
+TEST(ExpertTensorParallelism, RefusesLayoutsMegatronRefuses) {
+  auto s = mixtral_tp4();
+  s.par.expert_tp = 3;
+  EXPECT_NE(infeasible(s).find("$.parallelism.expert_tp: expected a divisor of tp 4, got 3"), std::string::npos)
+      << infeasible(s);
+
+  s = mixtral_tp4();
+  s.par.sp = false;  // default expert_tp 4 needs the token shards of sequence parallelism
+  EXPECT_NE(infeasible(s).find("$.parallelism.sp: expected true: experts split over expert_tp 4 ranks"),
+            std::string::npos)
+      << infeasible(s);
+  s.par.expert_tp = 1;  // whole experts: fine without
+  EXPECT_EQ(infeasible(s), "");
+
+  s = mixtral_tp4();
+  s.cluster.gpus = 16;
+  s.par.pp = 1;
+  s.par.dp = 4;  // 16 ranks cannot hold an EP8 x expert-TP4 copy of the experts
+  EXPECT_NE(infeasible(s).find("$.parallelism.ep: ep*expert_tp = 8*4 does not divide dp*tp*cp = 16"), std::string::npos)
+      << infeasible(s);
+
+  Layout dense;
+  dense.model = find_model("llama3-8b", "");
+  dense.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  dense.par.tp = 4;
+  dense.par.dp = 256;
+  dense.par.expert_tp = 2;
+  dense.train.global_batch_seqs = 1024;
+  dense.train.seq_len = 8192;
+  dense.train.tokens = 1e12;
+  EXPECT_NE(infeasible(dense).find("$.parallelism.expert_tp: expert_tp 2 but model"), std::string::npos)
+      << infeasible(dense);
+}

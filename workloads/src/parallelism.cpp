@@ -57,6 +57,15 @@ namespace {
 int default_comm_sms(Framework f) { return f == Framework::deepseek ? 20 : 0; }
 }  // namespace
 
+bool default_overlap_ep(Framework f) { return f == Framework::deepseek; }
+
+int default_expert_tp(Framework f, int tp) { return f == Framework::megatron ? tp : 1; }
+
+Parallelism with_resolved_expert_tp(Parallelism p, const TrainingSettings& t) {
+  if (p.expert_tp == 0) p.expert_tp = default_expert_tp(t.framework, p.tp);
+  return p;
+}
+
 Parallelism parse_parallelism(const JsonObject& o) {
   Parallelism p;
   p.tp = o.int_in_or("tp", 1, limits::kMaxGpus, 1);
@@ -78,6 +87,7 @@ Parallelism parse_parallelism(const JsonObject& o) {
     o.allow({"fsdp"});
   }
   p.ep = o.int_in_or("ep", 1, limits::kMaxGpus, 1);
+  p.expert_tp = o.int_in_or("expert_tp", 1, limits::kMaxGpus, 0);  // checked against tp in check_layout
   p.cp = o.int_in_or("cp", 1, limits::kMaxGpus, 1);
   // The degrees multiply into the GPU count: bounded here so that tp*cp*pp*dp cannot overflow.
   std::int64_t product = 1;
@@ -110,6 +120,7 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
                 : fw == "fsdp"     ? Framework::fsdp
                 : fw == "deepseek" ? Framework::deepseek
                                    : Framework::megatron;
+  t.overlap_ep = default_overlap_ep(t.framework);
   const std::int64_t comm_sms = o.integer_or("comm_sms", default_comm_sms(t.framework));
   if (comm_sms < 0 || comm_sms > 1024)
     o.fail("comm_sms", fmt::format("expected an integer in [0, 1024], got {}", comm_sms));
@@ -165,15 +176,36 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
          fmt::format("pp*virtual_stages {} over {} layers takes {:.2g} steps to place: expected at most {:.2g} "
                      "(fewer stages or layers)",
                      chunks, m.layers, partition_steps, limits::kMaxPartitionSteps));
+  if (p.expert_tp > 0 && p.tp % p.expert_tp != 0)
+    fail("$.parallelism.expert_tp", fmt::format("expected a divisor of tp {}, got {}", p.tp, p.expert_tp));
+  if (p.expert_tp > 1 && !m.moe)
+    fail("$.parallelism.expert_tp", fmt::format("expert_tp {} but model {} has no experts", p.expert_tp, m.name));
+  // The expert-TP ranks gather the tokens each routed from its own sequence shard: Megatron-Core
+  // refuses MoE with tensor parallelism but without sequence parallelism (TransformerConfig).
+  if (m.moe && !p.sp && with_resolved_expert_tp(p, t).expert_tp > 1)
+    fail("$.parallelism.sp",
+         fmt::format(
+             "expected true: experts split over expert_tp {} ranks need sequence parallelism{}",
+             with_resolved_expert_tp(p, t).expert_tp,
+             p.expert_tp > 0 ? "" : " (expert_tp defaults to tp under framework megatron; 1 keeps experts whole)"));
   if (p.ep > 1) {
     if (!m.moe) fail("$.parallelism.ep", fmt::format("ep {} but model {} has no experts", p.ep, m.name));
     if (m.moe->routed_experts % p.ep != 0)
       fail("$.parallelism.ep", fmt::format("ep {} does not divide the {} routed experts (remainder {})", p.ep,
                                            m.moe->routed_experts, m.moe->routed_experts % p.ep));
-    if ((static_cast<std::int64_t>(p.dp) * p.tp * p.cp) % p.ep != 0)
+    // ep x expert_tp ranks hold one copy of the experts (each expert split over expert_tp of them),
+    // and the copies tile the dp*tp*cp ranks: Megatron's expert data-parallel size is the quotient.
+    const int etp = with_resolved_expert_tp(p, t).expert_tp;
+    const std::int64_t ranks = static_cast<std::int64_t>(p.dp) * p.tp * p.cp;
+    if (ranks % (static_cast<std::int64_t>(p.ep) * etp) != 0)
       fail("$.parallelism.ep",
-           fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks", p.ep,
-                       static_cast<std::int64_t>(p.dp) * p.tp * p.cp));
+           etp == 1
+               ? fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks",
+                             p.ep, ranks)
+               : fmt::format("ep*expert_tp = {}*{} does not divide dp*tp*cp = {}: each copy of the experts spans "
+                             "ep*expert_tp ranks{}",
+                             p.ep, etp, ranks,
+                             p.expert_tp > 0 ? "" : " (expert_tp defaults to tp under framework megatron)"));
   }
   if (t.seq_len % p.cp != 0)
     fail("$.parallelism.cp", fmt::format("cp {} does not divide the sequence length {}", p.cp, t.seq_len));

@@ -178,18 +178,23 @@ std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Paralleli
     if (prec == Precision::fp8)  // tokens are quantised once, before the FP8 dispatch
       ops.push_back(memory_op("dispatch_quantize", 3 * T_moe * h));
     ops.push_back(memory_op("dispatch_permute", 2 * kActivationBytes * routed_tokens * h, OpRole::routed_expert));
-    const double up_n = (swiglu ? 2 : 1) * fe;
+    // Expert tensor parallelism: the expert_tp ranks sharing each expert gather their routed tokens
+    // and each computes its 1/expert_tp slice of the experts' width for all of them (same FLOPs;
+    // more rows, narrower weights; the gather and scatter are the etp_* communications of the plan).
+    const double etp = p.expert_tp_or_1();
+    const double expert_rows = routed_tokens * etp;
+    const double up_n = (swiglu ? 2 : 1) * fe / etp, down_k = fe / etp;
     const double experts_local = options.experts_per_gpu > 0
                                      ? options.experts_per_gpu
                                      : std::max(1.0, static_cast<double>(e.routed_experts) / p.ep);
-    const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + fe) * h;
+    const double w_bytes = (prec == Precision::fp8 ? 1 : 2) * experts_local * (up_n + down_k) * h;
     const OpRole routed = OpRole::routed_expert;
-    ops.push_back(Op{"experts_up", OpClass::grouped_gemm, prec, 2 * routed_tokens * up_n * h,
-                     w_bytes * up_n / (up_n + fe) + kActivationBytes * routed_tokens * (h + up_n), 1, routed});
-    ops.push_back(memory_op("experts_act", act_bytes_per_elem * routed_tokens * fe, routed));
-    if (prec == Precision::fp8) ops.push_back(memory_op("experts_down_quantize", 3 * routed_tokens * fe, routed));
-    ops.push_back(Op{"experts_down", OpClass::grouped_gemm, prec, 2 * routed_tokens * fe * h,
-                     w_bytes * fe / (up_n + fe) + kActivationBytes * routed_tokens * (fe + h), 1, routed});
+    ops.push_back(Op{"experts_up", OpClass::grouped_gemm, prec, 2 * expert_rows * up_n * h,
+                     w_bytes * up_n / (up_n + down_k) + kActivationBytes * expert_rows * (h + up_n), 1, routed});
+    ops.push_back(memory_op("experts_act", act_bytes_per_elem * expert_rows * down_k, routed));
+    if (prec == Precision::fp8) ops.push_back(memory_op("experts_down_quantize", 3 * expert_rows * down_k, routed));
+    ops.push_back(Op{"experts_down", OpClass::grouped_gemm, prec, 2 * expert_rows * down_k * h,
+                     w_bytes * down_k / (up_n + down_k) + kActivationBytes * expert_rows * (down_k + h), 1, routed});
     ops.push_back(memory_op("combine_unpermute", kActivationBytes * (routed_tokens + T_moe) * h, routed));
     if (e.shared_experts > 0) {
       const double fs = static_cast<double>(e.shared_experts) * fe / tp;
@@ -302,7 +307,10 @@ double activation_bytes_per_token(const ModelSpec& m, int layer, const Paralleli
   if (m.is_moe_layer(layer)) {
     const auto& e = *m.moe;
     const double share = p.sp ? 1 / tp : 1;
-    bytes += ffn_elem * share * e.top_k * (h + (act_in + act_out) * e.expert_intermediate);
+    // Under expert_tp each rank keeps the gathered routed tokens (expert_tp x its own) for its
+    // slice's weight gradient, and 1/expert_tp of each token's expert activations.
+    const double etp = p.expert_tp_or_1();
+    bytes += ffn_elem * share * e.top_k * etp * (h + (act_in + act_out) * e.expert_intermediate / etp);
     bytes += ffn_elem * (h_local + (act_in + act_out) * e.shared_experts * e.expert_intermediate / tp);
   } else {
     // With sequence parallelism the GEMM input is kept as this rank's shard and re-gathered in the
@@ -318,7 +326,7 @@ void layer_params(const ModelSpec& m, const ParamCounts& c, int layer, const Par
   dense += c.attention_per_layer / p.tp + c.norms_per_layer;
   if (m.is_moe_layer(layer)) {
     dense += c.moe_shared_per_layer / p.tp + c.moe_router_per_layer;
-    experts += c.moe_routed_per_layer / p.ep;
+    experts += c.moe_routed_per_layer / (static_cast<double>(p.ep) * p.expert_tp_or_1());
   } else {
     dense += c.dense_ffn_per_layer / p.tp;
   }
@@ -688,6 +696,23 @@ void add_ep_pp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
     plan.comms.push_back({"ep_combine", CommKind::ep, "all_to_all", 2 * T_moe * e.top_k * h, par.ep, g.link,
                           g.ranks_per_domain, scaleout_fraction, moe_layers_here * (passes + 1), 0});
   }
+  if (par.expert_tp_or_1() > 1 && moe_layers_here > 0) {
+    // Expert tensor parallelism (Megatron-Core's all-to-all token dispatcher): after the dispatch
+    // the expert_tp ranks of a TP group all-gather their routed tokens (bf16), and reduce-scatter
+    // the experts' partial outputs before the combine; the backward runs the pair in reverse. They
+    // are the dispatcher's traffic (kind ep): the TP GEMM overlap does not hide them, and an EP
+    // overlap (DualPipe, Megatron's A2A overlap) hides them with the all-to-alls.
+    const auto& e = *c.model.moe;
+    const int etp = par.expert_tp_or_1();
+    auto g = place_group(etp, 1, domain);
+    const double T_moe = par.sp ? tokens / tp : tokens;
+    const double gathered = kActivationBytes * etp * T_moe * e.top_k * h;
+    const double per_mb = moe_layers_here * (2 + recompute_fwd);
+    plan.comms.push_back(
+        {"etp_all_gather", CommKind::ep, "all_gather", gathered, etp, g.link, g.ranks_per_domain, 0, per_mb, 0});
+    plan.comms.push_back({"etp_reduce_scatter", CommKind::ep, "reduce_scatter", gathered, etp, g.link,
+                          g.ranks_per_domain, 0, per_mb, 0});
+  }
   if (par.pp > 1) {
     auto g = place_group(2, par.tp * par.cp * par.dp, domain);
     const double act = kActivationBytes * tokens * (par.sp ? h / tp : h);
@@ -750,7 +775,7 @@ void add_dp_comms(const PlanContext& c, int domain, TrainingPlan& plan) {
     }
   };
   add_dp("dp", dense, par.dp * par.cp, par.tp);
-  if (experts > 0) add_dp("dp_experts", experts, par.dp * par.tp * par.cp / par.ep, par.tp * par.ep);
+  if (experts > 0) add_dp("dp_experts", experts, static_cast<int>(par.expert_dp()), par.tp * par.ep);
 }
 
 // Micro-batches whose activations are alive at once on stage s.
@@ -777,7 +802,7 @@ MemoryPerGpu stage_memory(const PlanContext& c, const TrainingPlan& plan, int s)
   MemoryPerGpu mem;
   const double dense = c.stage_dense[s], experts = c.stage_experts[s];
   const double dp_dense = static_cast<double>(par.dp) * par.cp;
-  const double dp_experts = std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
+  const double dp_experts = par.expert_dp();
   auto shard = [&](double params, double group, int from_stage) {
     return par.zero_stage >= from_stage ? params / group : params;
   };
@@ -832,9 +857,10 @@ void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& fi
 
 }  // namespace
 
-TrainingPlan plan_training(const ModelSpec& model, const Parallelism& par, const TrainingSettings& train,
+TrainingPlan plan_training(const ModelSpec& model, const Parallelism& stated, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file, PlanStages stages) {
-  check_layout(model, par, train, cluster.gpus, cluster.gpus_per_node, file);
+  check_layout(model, stated, train, cluster.gpus, cluster.gpus_per_node, file);
+  const Parallelism par = with_resolved_expert_tp(stated, train);
   if (train.comm_sms > 0 && train.comm_sms >= gpu.sm_count.value)
     throw InfeasibleError(file, "$.training.comm_sms",
                           fmt::format("expected fewer than the {} SMs of a {} (catalogue sm_count; 0: unknown), got {}",

@@ -26,6 +26,7 @@ nlohmann::json parallelism_json(const Parallelism& p) {
                       {"zero_stage", p.zero_stage},
                       {"micro_batch_seqs", p.micro_batch_seqs}};
   if (p.schedule == PipelineSchedule::interleaved) j["virtual_stages"] = p.virtual_stages;
+  if (p.expert_tp > 0) j["expert_tp"] = p.expert_tp;  // 0: the framework's default, left unstated
   return j;
 }
 

@@ -17,7 +17,7 @@ double from_bits(const json& j) { return std::bit_cast<double>(j.get<std::uint64
 
 json parallelism_json(const Parallelism& p) {
   return json::array({p.tp, p.sp, p.pp, static_cast<int>(p.schedule), p.virtual_stages, p.dp, p.zero_stage, p.ep, p.cp,
-                      p.micro_batch_seqs});
+                      p.micro_batch_seqs, p.expert_tp});
 }
 
 Parallelism parallelism_from(const json& j) {
@@ -32,6 +32,7 @@ Parallelism parallelism_from(const json& j) {
   p.ep = j.at(7).get<int>();
   p.cp = j.at(8).get<int>();
   p.micro_batch_seqs = j.at(9).get<std::int64_t>();
+  p.expert_tp = j.at(10).get<int>();
   return p;
 }
 

@@ -394,6 +394,24 @@ struct ContextEnumeration {
       pruned("tp_within_node", x.per_tp(tp));
       return false;
     }
+    // A scenario that states expert_tp keeps it in every layout: it must split each tp.
+    const int stated_etp = c.scenario.parallelism.expert_tp;
+    if (stated_etp > 0 && tp % stated_etp != 0) {
+      pruned("expert_tp_divides_tp", x.per_tp(tp));
+      return false;
+    }
+    return true;
+  }
+
+  // Experts split over TP ranks (expert_tp > 1) need sequence parallelism (check_layout).
+  bool sp_allowed(int tp, bool seqpar) {
+    Parallelism par;
+    par.tp = tp;
+    par.expert_tp = c.scenario.parallelism.expert_tp;
+    if (c.scenario.model.moe && !seqpar && with_resolved_expert_tp(par, c.scenario.training).expert_tp > 1) {
+      pruned("expert_tp_needs_sp", x.per_sp);
+      return false;
+    }
     return true;
   }
 
@@ -414,11 +432,14 @@ struct ContextEnumeration {
     return true;
   }
 
-  // EP divides the experts and the DP x TP x CP group its all-to-all runs in.
+  // EP divides the experts, and EP x expert TP (one copy of the experts) the DP x TP x CP group
+  // the experts are spread over.
   bool ep_allowed(const Parallelism& par) {
     const auto& m = c.scenario.model;
+    const std::int64_t copy =
+        static_cast<std::int64_t>(par.ep) * with_resolved_expert_tp(par, c.scenario.training).expert_tp;
     if (par.ep < 1 || (par.ep > 1 && (m.moe->routed_experts % par.ep != 0 ||
-                                      (static_cast<std::int64_t>(par.dp) * par.tp * par.cp) % par.ep != 0))) {
+                                      (static_cast<std::int64_t>(par.dp) * par.tp * par.cp) % copy != 0))) {
       pruned("ep_divides_experts_and_dp_tp_cp", x.per_ep);
       return false;
     }
@@ -472,6 +493,7 @@ struct ContextEnumeration {
     for (int tp : x.tps) {
       if (prune && !tp_allowed(tp)) continue;
       for (bool seqpar : x.sp_choices(tp)) {
+        if (prune && !sp_allowed(tp, seqpar)) continue;
         for (int cp : x.cps) {
           if (prune && (cp < 1 || c.scenario.training.seq_len % cp != 0)) {
             pruned("cp_divides_seq_len", x.per_cp);
@@ -486,6 +508,7 @@ struct ContextEnumeration {
             }
             Parallelism par;
             par.tp = tp;
+            par.expert_tp = c.scenario.parallelism.expert_tp;
             par.sp = seqpar;
             par.pp = pp;
             par.dp = static_cast<int>(N / replica);

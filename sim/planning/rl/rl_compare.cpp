@@ -30,10 +30,12 @@ struct Candidate {
 std::vector<Candidate> candidates(const RlScenario& base) {
   const std::int64_t total = base.total_gpus();
   const auto& p = base.training.parallelism;
-  // The update's pool grows in whole layouts: tp x pp x cp GPUs, times what dp needs so that ep
-  // divides dp x tp x cp (experts spread over the data-parallel ranks), in whole nodes.
+  // The update's pool grows in whole layouts: tp x pp x cp GPUs, times what dp needs so that one
+  // copy of the experts (ep x expert_tp ranks) divides dp x tp x cp, in whole nodes.
   const std::int64_t inner = static_cast<std::int64_t>(p.tp) * p.cp;
-  const std::int64_t layout = std::lcm(inner * p.pp * (p.ep / std::gcd(static_cast<std::int64_t>(p.ep), inner)),
+  const std::int64_t copy =
+      p.ep > 1 ? static_cast<std::int64_t>(p.ep) * with_resolved_expert_tp(p, base.training.training).expert_tp : 1;
+  const std::int64_t layout = std::lcm(inner * p.pp * (copy / std::gcd(copy, inner)),
                                        static_cast<std::int64_t>(base.training.cluster.gpus_per_node));
   const std::int64_t instance = base.rollout.decode.layout.gpus;
   std::vector<Candidate> out;

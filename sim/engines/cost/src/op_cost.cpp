@@ -45,12 +45,11 @@ double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile&
 
 Op optimizer_op(const StageWork& stage, const Parallelism& par, const TrainingSettings& train) {
   // ZeRO stage 1 and up shard the optimizer state: dense parameters over the DP x CP replicas,
-  // expert parameters over the replicas of each expert (dp x tp x cp / ep GPUs hold one).
+  // expert parameters over the replicas of each expert shard (Parallelism::expert_dp).
   double local_params = stage.params;
   if (par.zero_stage >= 1) {
     const double dense = stage.params - stage.expert_params;
-    local_params = dense / (par.dp * par.cp) +
-                   stage.expert_params / std::max(1.0, static_cast<double>(par.dp) * par.tp * par.cp / par.ep);
+    local_params = dense / (par.dp * par.cp) + stage.expert_params / par.expert_dp();
   }
   // ~30 bytes per local parameter with fp32 moments; 26 with the bf16 moments of the FP8 recipe.
   const double bytes_per_param = train.precision == Precision::fp8 ? 26 : 30;

@@ -1,5 +1,6 @@
 #pragma once
 // How a training job is laid out on GPUs, and the per-run settings that change its cost.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -29,10 +30,20 @@ struct Parallelism {
   int dp = 1;              // data parallel replicas
   int zero_stage = 0;      // 0..3 (3 = FSDP: parameters sharded too)
   int ep = 1;              // expert parallel (within the DP x TP group of MoE layers)
-  int cp = 1;              // context parallel
+  // Tensor parallelism inside each routed expert (Megatron-Core's --expert-tensor-parallel-size):
+  // every expert's FFN split over expert_tp ranks of the TP group, which gather the routed tokens
+  // before the experts and reduce-scatter their outputs after. 0: the framework's default
+  // (default_expert_tp), resolved by plan_training; 1: experts whole, as DeepSeek and DeepSpeed run them.
+  int expert_tp = 0;
+  int cp = 1;  // context parallel
   std::int64_t micro_batch_seqs = 1;
 
   std::int64_t gpus() const { return static_cast<std::int64_t>(tp) * pp * dp * cp; }
+  int expert_tp_or_1() const { return expert_tp > 0 ? expert_tp : 1; }
+  // Ranks holding the same routed-expert shard: the experts' data-parallel degree.
+  double expert_dp() const {
+    return std::max(1.0, static_cast<double>(dp) * tp * cp / (static_cast<double>(ep) * expert_tp_or_1()));
+  }
 };
 
 // The training framework: what it does with communication is a software choice, so it lives in the
@@ -49,7 +60,9 @@ struct TrainingSettings {
   AttentionKernel attention_kernel = AttentionKernel::flash;
   bool overlap_tp = false;  // TP collectives overlapped with GEMMs
   bool overlap_dp = true;   // gradient reduction overlapped with backward
-  bool overlap_ep = true;   // EP all-to-all overlapped (DualPipe / dual micro-batch)
+  // EP all-to-all overlapped with another micro-batch's compute (DualPipe, dual micro-batch). The
+  // scenario default is the framework's (default_overlap_ep): on only under DeepSeek's stack.
+  bool overlap_ep = false;
   bool overlap_pp = true;   // pipeline sends overlapped in steady state
   bool causal_mask = true;  // attention FLOPs actually computed (flash skips the upper triangle)
   Framework framework = Framework::megatron;
@@ -66,6 +79,19 @@ struct TrainingSettings {
     return global_batch_seqs / (static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs);
   }
 };
+
+// Megatron-Core and DeepSpeed-MoE run the dispatch and combine all-to-alls on the critical path
+// unless told otherwise (Megatron's overlap_moe_expert_parallel_comm is opt-in, and needs virtual
+// pipeline stages when pp > 1: Megatron-Bridge, "MoE Expert-Parallel Overlap"); DeepSeek's stack
+// hides them behind the other micro-batch's compute (DualPipe, DeepSeek-V3 Sec 3.2.1).
+bool default_overlap_ep(Framework f);
+
+// Megatron-Core splits experts like the rest of the layer unless told otherwise: its
+// --expert-tensor-parallel-size defaults to --tensor-model-parallel-size (Megatron-LM's MoE README,
+// argument table). DeepSpeed-MoE, FSDP and DeepSeek's stack keep each expert whole: 1.
+int default_expert_tp(Framework f, int tp);
+// `p` with expert_tp 0 replaced by the framework's default.
+Parallelism with_resolved_expert_tp(Parallelism p, const TrainingSettings& t);
 
 Parallelism parse_parallelism(const JsonObject& obj);
 TrainingSettings parse_training(const JsonObject& obj, const ModelSpec& model);
