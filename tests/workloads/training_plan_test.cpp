@@ -476,15 +476,10 @@ TEST(ExpertTensorParallelism, RefusesLayoutsMegatronRefuses) {
   EXPECT_NE(infeasible(s).find("$.parallelism.ep: ep*expert_tp = 8*4 does not divide dp*tp*cp = 16"), std::string::npos)
       << infeasible(s);
 
-  Layout dense;
-  dense.model = find_model("llama3-8b", "");
-  dense.cluster = load_cluster_file(data_dir() + "/hwmodels/data/clusters/generic-h100-1024.json");
+  Layout dense = llama8b_zero3();
   dense.par.tp = 4;
-  dense.par.dp = 256;
+  dense.par.dp = 16;
   dense.par.expert_tp = 2;
-  dense.train.global_batch_seqs = 1024;
-  dense.train.seq_len = 8192;
-  dense.train.tokens = 1e12;
   EXPECT_NE(infeasible(dense).find("$.parallelism.expert_tp: expert_tp 2 but model"), std::string::npos)
       << infeasible(dense);
 }
