@@ -42,6 +42,8 @@ nlohmann::json throughput_json(const Scenario& sc, const TrainingPlan& plan, con
   t["step_time_s"] = round_significant(st.step_time_s);
   t["tokens_per_step"] = plan.tokens_per_step;
   t["micro_batches_per_replica"] = plan.micro_batches;
+  if (plan.model.moe && plan.par.ep > 1 && sc.training.moe_hottest_rank_load > 0)
+    t["moe_hottest_rank_load"] = round_significant(plan.hottest_rank_load);
   t["tokens_per_s"] = round_significant(st.tokens_per_s);
   const auto& fpt = plan.flops_per_token;
   const double achieved_noncausal = fpt.model_noncausal * st.tokens_per_s / gpus;
@@ -246,6 +248,9 @@ std::string format_summary(const nlohmann::json& r) {
     if (it.value().get<double>() > 0) s += fmt::format(" {}={:.3g}", it.key(), it.value().get<double>());
   s += "\n";
   s += fmt::format("  bottleneck           {}\n", t["bottleneck"].get<std::string>());
+  if (t.contains("moe_hottest_rank_load"))
+    s += fmt::format("  expert load          busiest EP rank {:.4g}x the mean routed tokens (stated)\n",
+                     t["moe_hottest_rank_load"].get<double>());
   s += fmt::format(
       "  memory / GPU         {:.1f} of {:.1f} GiB (weights {:.1f}, grads {:.1f}, optimizer {:.1f}, "
       "activations {:.1f}, buffers {:.1f})\n",

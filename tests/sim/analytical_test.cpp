@@ -96,6 +96,28 @@ TEST(Analytical, ExpertAllToAllOverlapIsTheFrameworksChoice) {
   EXPECT_FALSE(load_scenario(file, {"training.framework=deepseek", "training.overlap.ep=false"}).training.overlap_ep);
 }
 
+TEST(Analytical, ExpertTrafficEndsWithTheBusiestRank) {
+  const std::string file = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
+  auto estimate = [&](const std::vector<std::string>& set) {
+    const Scenario s = load_scenario(file, set);
+    const auto plan = plan_training(s.model, s.parallelism, s.training, s.cluster, s.gpu, s.file);
+    return estimate_training_step(plan, s.cluster, s.gpu, s.profile);
+  };
+  const auto balanced = estimate({}), skewed = estimate({"training.moe_hottest_rank_load=1.5"});
+  auto comm = [](const StepEstimate& e, const std::string& name) {
+    for (const auto& c : e.comms)
+      if (c.name == name) return c;
+    ADD_FAILURE() << name;
+    return CommEstimate{};
+  };
+  // The busiest rank receives 1.5x the mean tokens: the all-to-all ends 1.5x later; the DP
+  // traffic is everyone's own and does not change.
+  EXPECT_NEAR(comm(skewed, "ep_dispatch").time_s, 1.5 * comm(balanced, "ep_dispatch").time_s, 1e-15);
+  EXPECT_EQ(comm(skewed, "dp_grad_reduce_scatter").time_s, comm(balanced, "dp_grad_reduce_scatter").time_s);
+  EXPECT_GT(skewed.breakdown_s.at("compute"), balanced.breakdown_s.at("compute"));
+  EXPECT_GT(skewed.step_time_s, balanced.step_time_s);
+}
+
 TEST(Analytical, ProfilesRefuseSoftwareChoices) {
   nlohmann::json doc = nlohmann::json::parse(R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H100-SXM",
     "kind": "published", "source": "s", "comm_sms": 20, "ops": {}})");

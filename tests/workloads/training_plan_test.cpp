@@ -483,3 +483,42 @@ TEST(ExpertTensorParallelism, RefusesLayoutsMegatronRefuses) {
   EXPECT_NE(infeasible(dense).find("$.parallelism.expert_tp: expert_tp 2 but model"), std::string::npos)
       << infeasible(dense);
 }
+
+TEST(ExpertLoad, TheBusiestRanksExpertWorkSetsThePaceNotTheFlopCounts) {
+  auto s = mixtral_tp4();
+  const auto balanced = plan_of(s);
+  s.train.moe_hottest_rank_load = 1.5;
+  const auto skewed = plan_of(s);
+  EXPECT_EQ(balanced.hottest_rank_load, 1);
+  EXPECT_EQ(skewed.hottest_rank_load, 1.5);
+  // The stage's ops are the busiest rank's: its expert GEMMs and routed-token passes carry 1.5x.
+  const StageWork &b = balanced.stages[1], &k = skewed.stages[1];
+  for (const char* gemm : {"experts_up", "experts_down"})
+    EXPECT_NEAR(summed(k.forward, gemm, &Op::flops), 1.5 * summed(b.forward, gemm, &Op::flops),
+                1e-9 * summed(b.forward, gemm, &Op::flops))
+        << gemm;
+  EXPECT_NEAR(summed(k.backward_weight, "experts_up_wgrad", &Op::flops),
+              1.5 * summed(b.backward_weight, "experts_up_wgrad", &Op::flops),
+              1e-9 * summed(b.backward_weight, "experts_up_wgrad", &Op::flops));
+  EXPECT_NEAR(summed(k.forward, "dispatch_permute", &Op::bytes),
+              1.5 * summed(b.forward, "dispatch_permute", &Op::bytes),
+              1e-9 * summed(b.forward, "dispatch_permute", &Op::bytes));
+  EXPECT_EQ(summed(k.forward, "router", &Op::flops), summed(b.forward, "router", &Op::flops));  // before routing
+  // FLOP counts (MFU's numerator, hardware FLOPs) are the mean rank's: imbalance costs time only.
+  EXPECT_EQ(skewed.flops_per_token.model_noncausal, balanced.flops_per_token.model_noncausal);
+  EXPECT_EQ(skewed.flops_per_token.hardware, balanced.flops_per_token.hardware);
+  // A second call replaces the load, it does not stack.
+  auto again = skewed;
+  set_hottest_rank_load(again, 1.5);
+  EXPECT_EQ(summed(again.stages[1].forward, "experts_up", &Op::flops), summed(k.forward, "experts_up", &Op::flops));
+}
+
+TEST(ExpertLoad, RefusesLoadsNoRouterCanReach) {
+  auto s = mixtral_tp4();
+  s.train.moe_hottest_rank_load = 9;  // more than every routed token on one of 8 ranks
+  EXPECT_NE(infeasible(s).find("$.training.moe_hottest_rank_load: expected at most ep = 8"), std::string::npos)
+      << infeasible(s);
+  Layout dense = llama8b_zero3();
+  dense.train.moe_hottest_rank_load = 1.2;
+  EXPECT_NE(infeasible(dense).find("$.training.moe_hottest_rank_load: model"), std::string::npos) << infeasible(dense);
+}

@@ -125,6 +125,13 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
   if (comm_sms < 0 || comm_sms > 1024)
     o.fail("comm_sms", fmt::format("expected an integer in [0, 1024], got {}", comm_sms));
   t.comm_sms = static_cast<int>(comm_sms);
+  if (o.has("moe_hottest_rank_load")) {  // checked against ep in check_layout
+    t.moe_hottest_rank_load = o.number("moe_hottest_rank_load");
+    if (!(t.moe_hottest_rank_load >= 1))
+      o.fail("moe_hottest_rank_load",
+             fmt::format("expected the busiest EP rank's routed tokens over the mean, 1 or more, got {}",
+                         t.moe_hottest_rank_load));
+  }
   if (o.has("zero3")) {
     auto z = o.object("zero3");
     t.zero3_reshard_after_forward = z.boolean_or("reshard_after_forward", true);
@@ -207,6 +214,12 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
                              p.ep, etp, ranks,
                              p.expert_tp > 0 ? "" : " (expert_tp defaults to tp under framework megatron)"));
   }
+  if (t.moe_hottest_rank_load > 0 && (!m.moe || t.moe_hottest_rank_load > p.ep))
+    fail("$.training.moe_hottest_rank_load",
+         m.moe ? fmt::format("expected at most ep = {}: the busiest rank cannot receive more than every routed token, "
+                             "got {}",
+                             p.ep, t.moe_hottest_rank_load)
+               : fmt::format("model {} has no experts", m.name));
   if (t.seq_len % p.cp != 0)
     fail("$.parallelism.cp", fmt::format("cp {} does not divide the sequence length {}", p.cp, t.seq_len));
   const std::int64_t per_step = static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs;

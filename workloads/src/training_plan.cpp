@@ -893,7 +893,24 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& stated, co
   add_dp_comms(c, cluster.scaleup_domain_gpus, plan);
 
   size_memory(c, gpu, file, plan);
+  // After the FLOP counts (model and hardware FLOPs are the mean rank's) and the critical stage.
+  if (model.moe && par.ep > 1 && train.moe_hottest_rank_load > 0)
+    set_hottest_rank_load(plan, train.moe_hottest_rank_load);
   return plan;
+}
+
+void set_hottest_rank_load(TrainingPlan& plan, double load) {
+  const double f = load / plan.hottest_rank_load;
+  for (auto& w : plan.stages)
+    for (auto* list : {&w.forward, &w.backward_input, &w.backward_weight, &w.recompute})
+      for (auto& o : *list) {
+        if (o.role != OpRole::routed_expert) continue;
+        if (o.op_class == OpClass::grouped_gemm)
+          o.flops *= f;
+        else if (o.op_class == OpClass::memory_bound)
+          o.bytes *= f;
+      }
+  plan.hottest_rank_load = load;
 }
 
 }  // namespace gwsim

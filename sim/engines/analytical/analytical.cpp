@@ -72,7 +72,7 @@ CommExposure price_comms(StepEstimate& est, const TrainingPlan& plan, const Clus
   const double m = static_cast<double>(plan.micro_batches);
   CommExposure x;
   for (const auto& c : plan.comms) {
-    const auto cost = comm_cost(c, cluster, profile);
+    const auto cost = comm_cost(c, plan, cluster, profile);
     est.comms.push_back(CommEstimate{c.name, c.kind, c.op, to_string(c.link), cost.algorithm, c.bytes, c.group,
                                      cost.time_s, cost.time_s * (c.per_micro_batch * m + c.per_step), 0,
                                      cost.busbw_bps});

@@ -129,15 +129,9 @@ TrainingPlan apply_compute_asymmetry(const TrainingPlan& plan, const Asymmetry& 
     if (load <= 0) load = hottest_rank_load_zipf(e.routed_experts, plan.par.ep, a.experts.zipf_exponent, seed, e.top_k);
     load = std::min(load, static_cast<double>(plan.par.ep));
     out.hottest_rank_load = load;
-    // The busiest rank's routed tokens: its expert GEMMs do load x the FLOPs, and the
-    // per-routed-token memory passes (permute, activation, quantise, un-permute) move load x the bytes.
-    for (auto& w : p.stages)
-      each_op(w, [&](Op& o) {
-        if (o.op_class == OpClass::grouped_gemm)
-          o.flops *= load;
-        else if (o.op_class == OpClass::memory_bound && o.role == OpRole::routed_expert)
-          o.bytes *= load;
-      });
+    // The busiest rank's routed tokens, in place of the plan's own load (its sampling floor or the
+    // training setting): its expert GEMMs and routed-token memory passes, and its EP traffic.
+    set_hottest_rank_load(p, load);
     out.applied.push_back(
         a.experts.hottest_rank_load > 0
             ? fmt::format("expert routing: the busiest EP rank gets {:.3g}x the mean routed tokens (stated)", load)

@@ -137,6 +137,8 @@ class InstanceBuilder {
   };
   Shape& shape(const Comm& c, int s, const std::vector<std::vector<int>>& inst);
   double skew_of(const Comm& c) const;
+  // Skewed routing (asymmetry.expert_routing) is on: the busiest EP rank's traffic runs as its own flows.
+  bool hot_routing() const;
   void count_instances(const std::string& name, int k);
   void fall_back(Template& t, const Comm& c, const CollectiveRequest& req, std::set<std::string>& reason);
   std::vector<std::pair<int, int>> pipeline_send_pairs(int src, int dst);

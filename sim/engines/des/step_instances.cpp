@@ -167,6 +167,7 @@ InstanceBuilder::InstanceBuilder(const StepInputs& in, const StepLayout& lay, co
 // A collective that falls back to its analytical cost under skewed routing: the busiest rank
 // moves load x the mean bytes, and the all-to-all ends when it does.
 double InstanceBuilder::skew_of(const Comm& c) const { return c.kind == CommKind::ep ? asym_.hottest_rank_load : 1.0; }
+bool InstanceBuilder::hot_routing() const { return asym_.hottest_rank_load > 1; }
 
 void InstanceBuilder::count_instances(const std::string& name, int k) {
   auto [it, fresh] = simulated_instances.try_emplace(name, k);
@@ -185,7 +186,7 @@ void InstanceBuilder::fall_back(Template& t, const Comm& c, const CollectiveRequ
 // that differ only in their bytes (EP dispatch and combine) share one, scaled (every transfer's
 // bytes are proportional to the collective's).
 InstanceBuilder::Shape& InstanceBuilder::shape(const Comm& c, int s, const std::vector<std::vector<int>>& inst) {
-  const bool hot = c.kind == CommKind::ep && asym_.hottest_rank_load > 1;
+  const bool hot = c.kind == CommKind::ep && hot_routing();
   const double scaleout = c.op == "all_to_all" ? c.scaleout_fraction : -1;
   auto [it, fresh] = shapes_.try_emplace({s, c.op, c.group, lay_.ranks_per_domain(c), scaleout, hot});
   Shape& sh = it->second;
@@ -218,7 +219,11 @@ InstanceBuilder::Shape& InstanceBuilder::shape(const Comm& c, int s, const std::
 Template InstanceBuilder::collective(const Comm& c, int s, double executions, double instances) {
   Template t;
   const double k = std::max(executions, 1e-9);
-  const CollectiveRequest req = comm_request(c, c.bytes * k);
+  // The plan's own EP load (its sampling floor or the training setting) stretches every rank's EP
+  // traffic, as in the analytical backend; skewed routing (asymmetry) instead routes the busiest
+  // rank's extra traffic as flows of its own (shape) and replaces the plan's load.
+  const double bytes = c.bytes * k * (c.kind == CommKind::ep && !hot_routing() ? in_.plan.hottest_rank_load : 1);
+  const CollectiveRequest req = comm_request(c, bytes);
   CollectiveRequest tiny = req;
   tiny.bytes = 1;
   const double lat1 = c.group > 1 ? collective_cost(tiny, in_.sc.cluster, in_.sc.profile).time_s : 0;
@@ -241,7 +246,7 @@ Template InstanceBuilder::collective(const Comm& c, int s, double executions, do
   }
   t.g = sh.g;
   t.end = sh.end;
-  for (auto& task : t.g.tasks) task.bytes_per_flow *= c.bytes * k;
+  for (auto& task : t.g.tasks) task.bytes_per_flow *= bytes;
   count_instances(c.name, static_cast<int>(inst.size()));
   for (const auto& ranks : inst)
     for (int r : ranks) traffic_gpu[r] = 1;

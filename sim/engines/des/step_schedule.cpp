@@ -45,7 +45,7 @@ StageTemplates build_stage(const StepInputs& in, InstanceBuilder& inst, int s, d
                                                                    : Template{});
     S.step.push_back(c.per_step > 0 ? inst.collective(c, s, c.per_step, 1) : Template{});
     if (c.kind != CommKind::pp && c.per_micro_batch > 0 && overlapped(c, in.plan.train))
-      overlapped_phase += comm_cost(c, cluster, profile).time_s * k;
+      overlapped_phase += comm_cost(c, in.plan, cluster, profile).time_s * k;
   }
   // The backward phase's collectives overlap its B and W (charged to B, whether or not W is split
   // off), so every schedule carries the same contention. Under a static split (DualPipe) all

@@ -103,6 +103,18 @@ TEST(Asymmetry, NeutralSettingsCostNothing) {
   EXPECT_EQ(asym(r)["cost_s_per_step"].get<double>(), 0.0);
 }
 
+TEST(Asymmetry, SkewedRoutingReplacesTheStatedLoad) {
+  // The training setting's load is the plan's; an expert_routing asymmetry puts its own in place
+  // of it (not on top): the skewed step is the same whatever the scenario stated.
+  const auto path = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
+  const auto plain = run_training(load_scenario(path, {"asymmetry.expert_routing.hottest_rank_load=1.6"}), "des");
+  const auto stated = run_training(
+      load_scenario(path, {"training.moe_hottest_rank_load=1.3", "asymmetry.expert_routing.hottest_rank_load=1.6"}),
+      "des");
+  EXPECT_EQ(asym(plain)["step_time_s"].get<double>(), asym(stated)["step_time_s"].get<double>());
+  EXPECT_NE(asym(plain)["symmetric_step_time_s"].get<double>(), asym(stated)["symmetric_step_time_s"].get<double>());
+}
+
 TEST(Asymmetry, SkewedExpertsSlowDeepSeekV3) {
   const auto path = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
   const auto r = run_training(load_scenario(path, {"asymmetry.expert_routing.zipf_exponent=1"}), "des");

@@ -101,8 +101,10 @@ CollectiveRequest comm_request(const Comm& c, double bytes) {
       c.op, bytes, c.group, c.link, c.ranks_per_domain, c.op == "all_to_all" ? c.scaleout_fraction : -1};
 }
 
-CollectiveCost comm_cost(const Comm& c, const ClusterSpec& cluster, const Profile& profile) {
-  return collective_cost(comm_request(c, c.bytes), cluster, profile);
+CollectiveCost comm_cost(const Comm& c, const TrainingPlan& plan, const ClusterSpec& cluster, const Profile& profile) {
+  CollectiveCost cost = collective_cost(comm_request(c, c.bytes), cluster, profile);
+  if (c.kind == CommKind::ep) cost.time_s *= plan.hottest_rank_load;
+  return cost;
 }
 
 }  // namespace gwsim

@@ -74,6 +74,10 @@ struct TrainingSettings {
   // weights are freed (PyTorch FSDP reshard_after_forward=True, DeepSpeed ZeRO-3's release after use)
   // and gathered again for the backward; Llama 3 kept them (Sec 3.3.2), trading memory for traffic.
   bool zero3_reshard_after_forward = true;
+  // MoE: the busiest expert-parallel rank's routed tokens over the mean, per micro-batch. Every EP
+  // rank waits for it at the combine, so its expert work and its all-to-all set the pace. 0: not
+  // stated, routing taken as balanced (1).
+  double moe_hottest_rank_load = 0;
 
   std::int64_t micro_batches(const Parallelism& p) const {
     return global_batch_seqs / (static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs);

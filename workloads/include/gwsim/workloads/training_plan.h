@@ -102,6 +102,10 @@ struct TrainingPlan {
   int memory_stage = 0;
   FlopsPerToken flops_per_token;
   std::int64_t micro_batches = 0;  // per data-parallel replica per step
+  // MoE with ep > 1: the busiest EP rank's routed tokens over the mean (training.moe_hottest_rank_load;
+  // 1: balanced). The stages' routed-expert ops are that rank's (set_hottest_rank_load); the cost
+  // layer stretches EP traffic by it.
+  double hottest_rank_load = 1;
   double tokens_per_step = 0;
   std::vector<std::string> notes;  // assumptions worth telling the user
 };
@@ -145,6 +149,10 @@ struct LayerOpsOptions {
 // Forward ops of one transformer layer for `tokens` tokens on one GPU (after TP/CP/EP splits).
 std::vector<Op> layer_forward_ops(const ModelSpec& m, int layer, const Parallelism& p, const TrainingSettings& t,
                                   double tokens, const LayerOpsOptions& options = {});
+
+// Makes the stages' routed-expert ops the busiest EP rank's: grouped GEMM FLOPs and the routed
+// tokens' memory passes at `load` x the mean (replacing the plan's current load).
+void set_hottest_rank_load(TrainingPlan& plan, double load);
 
 // Bytes one cached element takes: 2 in bf16; in fp8 1 plus a 4-byte scale per 64 elements (the
 // layout of kernels/cuda/mla_decode.cu's FP8 cache).

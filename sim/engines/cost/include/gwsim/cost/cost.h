@@ -26,8 +26,11 @@ double ops_time_s(const std::vector<Op>& ops, const GpuSpec& gpu, const Profile&
 // executions' summed, as the des backend batches them).
 CollectiveRequest comm_request(const Comm& comm, double bytes);
 // One execution of a plan's communication on the cluster (an all-to-all with the plan's scale-out
-// share; every other op with its ring/tree/hierarchical algorithm).
-CollectiveCost comm_cost(const Comm& comm, const ClusterSpec& cluster, const Profile& profile);
+// share; every other op with its ring/tree/hierarchical algorithm). EP traffic (dispatch, combine,
+// expert-TP gather and scatter) ends when the busiest EP rank's does: it moves the plan's
+// hottest_rank_load x the mean bytes.
+CollectiveCost comm_cost(const Comm& comm, const TrainingPlan& plan, const ClusterSpec& cluster,
+                         const Profile& profile);
 
 // The optimizer step of one GPU of `stage`: AdamW reads master weights, gradient and two moments and
 // writes them back with the bf16 weights, a memory-bound pass over the parameters the GPU updates
