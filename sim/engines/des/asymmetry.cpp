@@ -129,8 +129,8 @@ TrainingPlan apply_compute_asymmetry(const TrainingPlan& plan, const Asymmetry& 
     if (load <= 0) load = hottest_rank_load_zipf(e.routed_experts, plan.par.ep, a.experts.zipf_exponent, seed, e.top_k);
     load = std::min(load, static_cast<double>(plan.par.ep));
     out.hottest_rank_load = load;
-    // The busiest rank's routed tokens, in place of the plan's own load (its sampling floor or the
-    // training setting): its expert GEMMs and routed-token memory passes, and its EP traffic.
+    // The busiest rank's routed tokens, in place of the plan's own load (training.moe_hottest_rank_load,
+    // 1 unless stated): its expert GEMMs and routed-token memory passes, and its EP traffic.
     set_hottest_rank_load(p, load);
     out.applied.push_back(
         a.experts.hottest_rank_load > 0

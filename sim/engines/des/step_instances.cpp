@@ -219,8 +219,8 @@ InstanceBuilder::Shape& InstanceBuilder::shape(const Comm& c, int s, const std::
 Template InstanceBuilder::collective(const Comm& c, int s, double executions, double instances) {
   Template t;
   const double k = std::max(executions, 1e-9);
-  // The plan's own EP load (its sampling floor or the training setting) stretches every rank's EP
-  // traffic, as in the analytical backend; skewed routing (asymmetry) instead routes the busiest
+  // The plan's own EP load (training.moe_hottest_rank_load, 1 unless stated) stretches every rank's
+  // EP traffic, as in the analytical backend; skewed routing (asymmetry) instead routes the busiest
   // rank's extra traffic as flows of its own (shape) and replaces the plan's load.
   const double bytes = c.bytes * k * (c.kind == CommKind::ep && !hot_routing() ? in_.plan.hottest_rank_load : 1);
   const CollectiveRequest req = comm_request(c, bytes);
