@@ -370,8 +370,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   training["framework"] = to_string(s.training.framework);
   training["comm_sms"] = s.training.comm_sms;
   training["overlap"]["ep"] = s.training.overlap_ep;
-  if (s.model.moe)
-    s.resolved["parallelism"]["expert_tp"] = with_resolved_expert_tp(s.parallelism, s.training).expert_tp;
+  if (s.model.moe) s.resolved["parallelism"]["expert_tp"] = resolved_expert_tp(s.parallelism, s.training);
   return s;
 }
 

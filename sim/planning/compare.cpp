@@ -23,8 +23,7 @@ bool dp_valid(const Scenario& sc, std::int64_t dp) {
   const auto& t = sc.training;
   if (dp < 1 || t.global_batch_seqs % (dp * p.micro_batch_seqs) != 0) return false;
   // One copy of the experts spans ep x expert_tp ranks; the copies tile dp x tp x cp (check_layout).
-  if (p.ep > 1 && (dp * p.tp * p.cp) % (static_cast<std::int64_t>(p.ep) * with_resolved_expert_tp(p, t).expert_tp) != 0)
-    return false;
+  if (p.ep > 1 && (dp * p.tp * p.cp) % expert_copy_ranks(p, t) != 0) return false;
   const std::int64_t micro = t.global_batch_seqs / (dp * p.micro_batch_seqs);
   if (p.pp > 1 && micro < p.pp) return false;
   if (p.schedule == PipelineSchedule::dualpipe && micro % 2 != 0) return false;

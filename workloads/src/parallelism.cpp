@@ -61,9 +61,17 @@ bool default_overlap_ep(Framework f) { return f == Framework::deepseek; }
 
 int default_expert_tp(Framework f, int tp) { return f == Framework::megatron ? tp : 1; }
 
+int resolved_expert_tp(const Parallelism& p, const TrainingSettings& t) {
+  return p.expert_tp > 0 ? p.expert_tp : default_expert_tp(t.framework, p.tp);
+}
+
 Parallelism with_resolved_expert_tp(Parallelism p, const TrainingSettings& t) {
-  if (p.expert_tp == 0) p.expert_tp = default_expert_tp(t.framework, p.tp);
+  p.expert_tp = resolved_expert_tp(p, t);
   return p;
+}
+
+std::int64_t expert_copy_ranks(const Parallelism& p, const TrainingSettings& t) {
+  return static_cast<std::int64_t>(p.ep) * resolved_expert_tp(p, t);
 }
 
 Parallelism parse_parallelism(const JsonObject& o) {
@@ -183,17 +191,17 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
          fmt::format("pp*virtual_stages {} over {} layers takes {:.2g} steps to place: expected at most {:.2g} "
                      "(fewer stages or layers)",
                      chunks, m.layers, partition_steps, limits::kMaxPartitionSteps));
+  const int etp = resolved_expert_tp(p, t);
   if (p.expert_tp > 0 && p.tp % p.expert_tp != 0)
     fail("$.parallelism.expert_tp", fmt::format("expected a divisor of tp {}, got {}", p.tp, p.expert_tp));
   if (p.expert_tp > 1 && !m.moe)
     fail("$.parallelism.expert_tp", fmt::format("expert_tp {} but model {} has no experts", p.expert_tp, m.name));
   // The expert-TP ranks gather the tokens each routed from its own sequence shard: Megatron-Core
   // refuses MoE with tensor parallelism but without sequence parallelism (TransformerConfig).
-  if (m.moe && !p.sp && with_resolved_expert_tp(p, t).expert_tp > 1)
+  if (m.moe && !p.sp && etp > 1)
     fail("$.parallelism.sp",
          fmt::format(
-             "expected true: experts split over expert_tp {} ranks need sequence parallelism{}",
-             with_resolved_expert_tp(p, t).expert_tp,
+             "expected true: experts split over expert_tp {} ranks need sequence parallelism{}", etp,
              p.expert_tp > 0 ? "" : " (expert_tp defaults to tp under framework megatron; 1 keeps experts whole)"));
   if (p.ep > 1) {
     if (!m.moe) fail("$.parallelism.ep", fmt::format("ep {} but model {} has no experts", p.ep, m.name));
@@ -202,9 +210,8 @@ void check_layout(const ModelSpec& m, const Parallelism& p, const TrainingSettin
                                            m.moe->routed_experts, m.moe->routed_experts % p.ep));
     // ep x expert_tp ranks hold one copy of the experts (each expert split over expert_tp of them),
     // and the copies tile the dp*tp*cp ranks: Megatron's expert data-parallel size is the quotient.
-    const int etp = with_resolved_expert_tp(p, t).expert_tp;
     const std::int64_t ranks = static_cast<std::int64_t>(p.dp) * p.tp * p.cp;
-    if (ranks % (static_cast<std::int64_t>(p.ep) * etp) != 0)
+    if (ranks % expert_copy_ranks(p, t) != 0)
       fail("$.parallelism.ep",
            etp == 1
                ? fmt::format("ep {} does not divide dp*tp*cp = {}: experts are spread over the data-parallel ranks",

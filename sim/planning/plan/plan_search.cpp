@@ -405,10 +405,9 @@ struct ContextEnumeration {
 
   // Experts split over TP ranks (expert_tp > 1) need sequence parallelism (check_layout).
   bool sp_allowed(int tp, bool seqpar) {
-    Parallelism par;
+    Parallelism par = c.scenario.parallelism;
     par.tp = tp;
-    par.expert_tp = c.scenario.parallelism.expert_tp;
-    if (c.scenario.model.moe && !seqpar && with_resolved_expert_tp(par, c.scenario.training).expert_tp > 1) {
+    if (c.scenario.model.moe && !seqpar && resolved_expert_tp(par, c.scenario.training) > 1) {
       pruned("expert_tp_needs_sp", x.per_sp);
       return false;
     }
@@ -436,10 +435,9 @@ struct ContextEnumeration {
   // the experts are spread over.
   bool ep_allowed(const Parallelism& par) {
     const auto& m = c.scenario.model;
-    const std::int64_t copy =
-        static_cast<std::int64_t>(par.ep) * with_resolved_expert_tp(par, c.scenario.training).expert_tp;
+    const std::int64_t ranks = static_cast<std::int64_t>(par.dp) * par.tp * par.cp;
     if (par.ep < 1 || (par.ep > 1 && (m.moe->routed_experts % par.ep != 0 ||
-                                      (static_cast<std::int64_t>(par.dp) * par.tp * par.cp) % copy != 0))) {
+                                      ranks % expert_copy_ranks(par, c.scenario.training) != 0))) {
       pruned("ep_divides_experts_and_dp_tp_cp", x.per_ep);
       return false;
     }

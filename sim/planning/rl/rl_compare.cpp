@@ -33,8 +33,7 @@ std::vector<Candidate> candidates(const RlScenario& base) {
   // The update's pool grows in whole layouts: tp x pp x cp GPUs, times what dp needs so that one
   // copy of the experts (ep x expert_tp ranks) divides dp x tp x cp, in whole nodes.
   const std::int64_t inner = static_cast<std::int64_t>(p.tp) * p.cp;
-  const std::int64_t copy =
-      p.ep > 1 ? static_cast<std::int64_t>(p.ep) * with_resolved_expert_tp(p, base.training.training).expert_tp : 1;
+  const std::int64_t copy = p.ep > 1 ? expert_copy_ranks(p, base.training.training) : 1;
   const std::int64_t layout = std::lcm(inner * p.pp * (copy / std::gcd(copy, inner)),
                                        static_cast<std::int64_t>(base.training.cluster.gpus_per_node));
   const std::int64_t instance = base.rollout.decode.layout.gpus;

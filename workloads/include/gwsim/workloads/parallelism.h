@@ -94,8 +94,13 @@ bool default_overlap_ep(Framework f);
 // --expert-tensor-parallel-size defaults to --tensor-model-parallel-size (Megatron-LM's MoE README,
 // argument table). DeepSpeed-MoE, FSDP and DeepSeek's stack keep each expert whole: 1.
 int default_expert_tp(Framework f, int tp);
+// p.expert_tp, or the framework's default when it is 0.
+int resolved_expert_tp(const Parallelism& p, const TrainingSettings& t);
 // `p` with expert_tp 0 replaced by the framework's default.
 Parallelism with_resolved_expert_tp(Parallelism p, const TrainingSettings& t);
+// Ranks holding one copy of the routed experts: ep x expert_tp (each expert split over expert_tp
+// of them). The copies tile the dp x tp x cp ranks, so this must divide them.
+std::int64_t expert_copy_ranks(const Parallelism& p, const TrainingSettings& t);
 
 Parallelism parse_parallelism(const JsonObject& obj);
 TrainingSettings parse_training(const JsonObject& obj, const ModelSpec& model);
