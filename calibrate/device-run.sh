@@ -5,7 +5,8 @@
 #   ONLY=mla_decode,grouped_gemm bash calibrate/device-run.sh   (those stages; info and checks always run,
 #                                   and copy too when ONLY names mla_decode, grouped_gemm or grouped_gemm_fp8:
 #                                   they read its bandwidth for their % of copy and roofline floors; ~1-3 s)
-# Stages: info checks copy gemm mla_decode mla_prefill moe grouped_gemm grouped_gemm_fp8 layers nccl.
+# Stages: info checks copy gemm mla_decode mla_prefill moe grouped_gemm grouped_gemm_fp8 layers nccl;
+# before them, when python3 has torch, calibrate/torch_sweep.py (TORCH_S, below).
 # mla_decode: heads 128 (DeepSeek-V3, data-parallel attention: compute-bound) and 64 (TP-2 attention:
 # memory-bound); each (batch, kv, heads) point also times a cuBLAS bf16 GEMM of about its FLOPs
 # (gemm/cublas_dense_same_flops), and its records carry dense_same_flops_s and floor_s (the cap:
@@ -21,7 +22,7 @@
 # 2 minutes, the measuring what is left after the build (at least 60 s; so the deadline can only
 # be overrun by the 60 s floors); each stage also has its own limit inside the binary.
 # Writes to $OUT (at most 8 files come back): build.log, run.log, measurements.json,
-# checks.json, nvidia-smi.txt, clocks.csv, and with SUSTAIN_S measurements-sustained.json. Each stage has its own timeout and the script goes on after a
+# checks.json, nvidia-smi.txt, clocks.csv, torch-kernels.json, and with SUSTAIN_S measurements-sustained.json. Each stage has its own timeout and the script goes on after a
 # failing stage; the summary table is printed last.
 set -u
 set -o pipefail
@@ -59,8 +60,32 @@ else
 fi
 
 BIN="$BUILD/gwsim-calibrate-device"
-if [ ! -x "$BIN" ]; then
-  echo "BUILD FAILED: $BIN missing; see $OUT/build.log" | tee "$OUT/run.log"
+
+# SM clock, power and throttle reasons every 100 ms while measuring (torch sweep and binary) (clocks.csv): whether a kernel
+# ran at boost or at the power-limited clock is part of what it measured.
+CLOCKS_PID=""
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active \
+    --format=csv -lms 100 > "$OUT/clocks.csv" 2>&1 &
+  CLOCKS_PID=$!
+fi
+# Framework kernels through PyTorch (calibrate/torch_sweep.py: SDPA flash/cuDNN attention forward
+# and backward, FP8/BF16 GEMMs at DeepGEMM's shapes, launch cost with and without CUDA graphs,
+# RMSNorm, cross-entropy, AdamW) when the machine's python3 has torch: TORCH_S seconds (default
+# 150; 0 skips), before the binary's stages so the clock log covers both. Its log joins run.log
+# (the 8-file limit on what comes back).
+TORCH_S="${TORCH_S:-150}"
+if [ "$TORCH_S" -gt 0 ] && python3 -c "import torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
+  echo "== torch sweep (budget ${TORCH_S} s) $(date -u +%FT%TZ)" | tee "$OUT/torch.log"
+  timeout $((TORCH_S + 60)) python3 -u calibrate/torch_sweep.py --out "$OUT/torch-kernels.json" \
+    --budget-s "$TORCH_S" ${TORCH_ONLY:+--only "$TORCH_ONLY"} 2>&1 | tee -a "$OUT/torch.log"
+  echo "torch sweep exit $? (${SECONDS} s spent)" | tee -a "$OUT/torch.log"
+fi
+
+if [ ! -x "$BIN" ]; then  # the torch sweep above needs no build; its log is kept
+  { [ -f "$OUT/torch.log" ] && cat "$OUT/torch.log"; rm -f "$OUT/torch.log"
+    echo "BUILD FAILED: $BIN missing; see $OUT/build.log"; } | tee "$OUT/run.log"
+  [ -n "$CLOCKS_PID" ] && kill "$CLOCKS_PID" 2>/dev/null
   exit 1
 fi
 
@@ -70,15 +95,8 @@ ARGS=(--out "$OUT")
 # The binary keeps per-stage limits itself; this is the outer safety net: what is left of the deadline.
 LEFT=$((DEADLINE_S - SECONDS))
 [ "$LEFT" -lt 60 ] && LEFT=60
-echo "== measuring with ${LEFT} s left of the ${DEADLINE_S} s deadline (${SECONDS} s spent)" | tee "$OUT/run.log"
-# SM clock, power and throttle reasons every 100 ms while measuring (clocks.csv): whether a kernel
-# ran at boost or at the power-limited clock is part of what it measured.
-CLOCKS_PID=""
-if command -v nvidia-smi >/dev/null 2>&1; then
-  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active \
-    --format=csv -lms 100 > "$OUT/clocks.csv" 2>&1 &
-  CLOCKS_PID=$!
-fi
+{ [ -f "$OUT/torch.log" ] && cat "$OUT/torch.log"; rm -f "$OUT/torch.log"
+  echo "== measuring with ${LEFT} s left of the ${DEADLINE_S} s deadline (${SECONDS} s spent)"; } | tee "$OUT/run.log"
 timeout "$LEFT" "$BIN" "${ARGS[@]}" 2>&1 | tee -a "$OUT/run.log"
 rc=$?
 echo "gwsim-calibrate-device exit $rc" | tee -a "$OUT/run.log"
