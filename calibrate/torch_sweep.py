@@ -44,8 +44,8 @@ class Sweep:
         return time.monotonic() - self.t0 > self.budget_s
 
     def skip(self, what, why):
-        self.skipped.append({"what": what, "why": str(why)[:300]})
-        print(f"  skip {what}: {str(why)[:160]}", flush=True)
+        self.skipped.append({"what": what, "why": str(why)[:1000]})
+        print(f"  skip {what}: {str(why)[:600]}", flush=True)
 
     def time(self, fn, budget_s=0.15, min_reps=5, max_reps=100, flush=True):
         """Median and min seconds of fn() over repetitions, each between its own events."""
@@ -220,6 +220,22 @@ def sweep_attention(sw):
 DEEPGEMM_NK = [(2112, 7168), (24576, 1536), (32768, 512), (7168, 16384), (4096, 7168), (7168, 2048)]
 
 
+def blockwise_fp8(x, w):
+    """DeepSeek-V3's FP8 recipe: activations x (M x K) scaled per 1 x 128 block, weights w (N x K)
+    per 128 x 128 block, each block to E4M3's range (448). Returns the FP8 tensors and their scales
+    in the layouts cuBLAS takes through torch._scaled_mm: the 1 x 128 scales outer-dim-major
+    (M x K/128, stride 1 along M), the 128 x 128 ones as (K/128 x N/128), the transpose of N/128 x K/128."""
+    m, k = x.shape
+    n = w.shape[0]
+    xb = x.view(m, k // 128, 128)
+    xs = xb.abs().amax(-1).clamp_min(1e-12) / 448
+    x8 = (xb / xs[..., None]).view(m, k).to(torch.float8_e4m3fn)
+    wb = w.view(n // 128, 128, k // 128, 128)
+    ws = wb.abs().amax(dim=(1, 3)).clamp_min(1e-12) / 448
+    w8 = (wb / ws[:, None, :, None]).view(n, k).to(torch.float8_e4m3fn)
+    return x8, xs.t().contiguous().t(), w8, ws.t()
+
+
 def sweep_gemm(sw):
     """FP8 (E4M3, per-tensor scales, through torch._scaled_mm = cuBLASLt) and BF16 GEMMs at the
     shapes of DeepGEMM's published table, M = 64, 128, 4096; then FP8 with DeepSeek's block scales
@@ -245,22 +261,82 @@ def sweep_gemm(sw):
                           err < 0.1, err)
             except Exception as e:
                 sw.skip(f"gemm_fp8 tensorwise M={m} N={n} K={k}", e)
-            try:
-                sa = torch.ones(k // 128, m, device="cuda").t()  # (M, K/128), M-major as cuBLAS wants
-                sb = torch.ones(k // 128, n // 128, device="cuda")
-                if n % 128 == 0:
-                    out = torch._scaled_mm(x8, w8.t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16)
+            if n % 128 == 0:
+                try:
+                    xq, sxq, wq, swq = blockwise_fp8(x, w)
+                    out = torch._scaled_mm(xq, wq.t(), scale_a=sxq, scale_b=swq, out_dtype=torch.bfloat16)
                     err = rel_err(out, ref)
-                    t = sw.time(lambda: torch._scaled_mm(x8, w8.t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16))
+                    t = sw.time(lambda: torch._scaled_mm(xq, wq.t(), scale_a=sxq, scale_b=swq, out_dtype=torch.bfloat16))
                     sw.record("gemm", "gemm_fp8", "scaled_mm_blockwise_1x128_128x128", shape, t, flops,
                               m * k + n * k + 2 * m * n, err < 0.1, err)
-            except Exception as e:
-                sw.skip(f"gemm_fp8 blockwise M={m} N={n} K={k}", e)
+                except Exception as e:
+                    sw.skip(f"gemm_fp8 blockwise M={m} N={n} K={k}", e)
             out = xb @ wb.t()
             err = rel_err(out, ref)
             t = sw.time(lambda: xb @ wb.t())
             sw.record("gemm", "gemm_bf16", "torch_mm", shape, t, flops, 2 * (m * k + n * k + m * n), err < 2e-2, err)
             del x, w, ref, x8, w8, xb, wb
+
+
+def sweep_carveout(sw):
+    """GEMMs with SMs held back for communication (DeepSeek-V3 keeps 20 of 132 for its all-to-all
+    kernels): cuBLAS's SM-count target through torch's carve-out, 0 and 20 SMs, at DeepSeek-V3's
+    training shapes (M = 4096 tokens) and a square."""
+    set_carveout = getattr(torch._C, "_set_sm_carveout_experimental", None)
+    if set_carveout is None:
+        return sw.skip("carveout", "this PyTorch has no torch._C._set_sm_carveout_experimental")
+    one = torch.ones((), device="cuda", dtype=torch.float32)
+    shapes = [(4096, n, k) for n, k in DEEPGEMM_NK] + [(8192, 8192, 8192)]
+    try:
+        for m, n, k in shapes:
+            if sw.over_budget():
+                return sw.skip("carveout", "budget spent")
+            x = torch.randn(m, k, device="cuda") / 4
+            w = torch.randn(n, k, device="cuda") / 4
+            xb, wb = x.to(torch.bfloat16), w.to(torch.bfloat16)
+            x8, w8 = x.to(torch.float8_e4m3fn), w.to(torch.float8_e4m3fn)
+            for carve in (0, 20):
+                set_carveout(carve)
+                shape = {"M": m, "N": n, "K": k, "sms_held_back": carve}
+                sw.record("carveout", "gemm_bf16", f"torch_mm_carveout_{carve}", shape,
+                          sw.time(lambda: xb @ wb.t()), 2.0 * m * n * k, 2 * (m * k + n * k + m * n))
+                sw.record("carveout", "gemm_fp8", f"scaled_mm_tensorwise_carveout_{carve}", shape,
+                          sw.time(lambda: torch._scaled_mm(x8, w8.t(), scale_a=one, scale_b=one,
+                                                           out_dtype=torch.bfloat16)),
+                          2.0 * m * n * k, m * k + n * k + 2 * m * n)
+            del x, w, xb, wb, x8, w8
+    finally:
+        set_carveout(0)
+
+
+def sweep_grouped(sw):
+    """MoE expert GEMMs as PyTorch runs them (torch._grouped_mm, BF16, the path torchtitan's MoE
+    takes): 8 experts of DeepSeek-V3's width (gate_up 7168 -> 4096, down 2048 -> 7168) at 128 to
+    8192 tokens per expert, balanced."""
+    grouped = getattr(torch, "_grouped_mm", None)
+    if grouped is None:
+        return sw.skip("grouped", "this PyTorch has no torch._grouped_mm")
+    experts = 8
+    for name, k, n in (("gate_up", 7168, 4096), ("down", 2048, 7168)):
+        for per_expert in (128, 512, 2048, 8192):
+            if sw.over_budget():
+                return sw.skip("grouped", "budget spent")
+            try:
+                tokens = experts * per_expert
+                x = torch.randn(tokens, k, device="cuda", dtype=torch.bfloat16)
+                w = torch.randn(experts, n, k, device="cuda", dtype=torch.bfloat16) / 16
+                offs = torch.arange(per_expert, tokens + 1, per_expert, device="cuda", dtype=torch.int32)
+                out = grouped(x, w.transpose(-2, -1), offs=offs)
+                ref = torch.cat([x[i * per_expert:(i + 1) * per_expert].float() @ w[i].float().t()
+                                 for i in range(experts)])
+                err = rel_err(out, ref)
+                shape = {"experts": experts, "tokens_per_expert": per_expert, "K": k, "N": n, "proj": name}
+                sw.record("grouped", "grouped_gemm_bf16", "torch_grouped_mm", shape,
+                          sw.time(lambda: grouped(x, w.transpose(-2, -1), offs=offs)),
+                          2.0 * tokens * k * n, 2 * (tokens * k + experts * n * k + tokens * n), err < 2e-2, err)
+                del x, w, out, ref
+            except Exception as e:
+                sw.skip(f"grouped {name} {per_expert}", e)
 
 
 # ---------------------------------------------------------------- kernels between the GEMMs
@@ -371,7 +447,8 @@ def main():
     sw = Sweep(args.budget_s, args.quick)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     sections = [("launch", sweep_launch), ("copy", sweep_copy), ("gemm", sweep_gemm),
-                ("attention", sweep_attention), ("elementwise", sweep_elementwise),
+                ("attention", sweep_attention), ("carveout", sweep_carveout), ("grouped", sweep_grouped),
+                ("elementwise", sweep_elementwise),
                 ("cross_entropy", sweep_cross_entropy), ("optimizer", sweep_optimizer)]
     only = set(filter(None, args.only.split(",")))
     for name, fn in sections:
