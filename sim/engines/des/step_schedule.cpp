@@ -187,7 +187,13 @@ void ScheduleBuilder::add_pass_collectives(int s, const WorkItem& item, const Pa
 }
 
 // A pass's output (activations of F, gradients of B) goes to the next rank once its compute and
-// collectives are `done`.
+// collectives are `done`. Without PP overlap the rank's next compute waits for the send. DualPipe
+// always waits: the reference (deepseek-ai/DualPipe) posts a chunk's sends after its compute and
+// commits them with the next chunk's receives in one batch_isend_irecv that it waits for before
+// computing (_commit_and_wait_comm), so a rank's sends never run beside its next chunk's EP
+// all-to-all. Were they allowed to, a send still in flight when the next chunk's dispatch starts
+// would get a sliver of the NIC for the whole all-to-all phase, and whether it finished just before
+// or just after would flip with op times: a step time discontinuous in them.
 void ScheduleBuilder::send_output(int s, const Pass& p, int done) {
   const int key = in_.order.key(s, p.chunk, p.micro_batch);
   const bool fwd = p.kind == PassKind::forward;
@@ -202,7 +208,8 @@ void ScheduleBuilder::send_output(int s, const Pass& p, int done) {
   const int e = out_.graph.copy(inst_.pipeline_send(s, p.to_rank), {done});
   out_.graph.span(first, e, s, 2, fmt::format("{} {}", fwd ? "send" : "send_grad", label(in_.order, p)), "pp");
   sent[key] = e;
-  if (!in_.plan.train.overlap_pp) chain_[s] = g_.add_delay(0, {chain_[s], e});
+  const bool wait_for_send = !in_.plan.train.overlap_pp || in_.order.schedule == PipelineSchedule::dualpipe;
+  if (wait_for_send) chain_[s] = g_.add_delay(0, {chain_[s], e});
 }
 
 // Step end: DP reduction, optimizer, parameter gather.

@@ -26,7 +26,9 @@
 //     imbalance between the two directions is averaged. An overlapped F&B pair computes F then B
 //     back to back while both passes' collectives run beside it from the pair's start.
 //   - per-micro-batch collectives belong to F and B passes (none to W); a pass's output is sent to
-//     the next rank once its compute and collectives are done.
+//     the next rank once its compute and collectives are done. The rank's next compute waits for
+//     the send without PP overlap, and always under DualPipe, whose reference commits a chunk's
+//     sends with the next chunk's receives and waits for them all before computing.
 //   - comm SMs (comm_sm_slowdown, shared with the analytical backend): compute beside
 //     communication kernels runs on the SMs left, comm_sms / (sm_count - comm_sms) slower, for the
 //     overlapped time (the analytical cost of the overlapped collectives, capped at the compute),
@@ -309,10 +311,11 @@ std::string schedule_note(PipelineSchedule schedule, int v, int m) {
       return fmt::format(
           "schedule dualpipe (DeepSeek-V3; deepseek-ai/DualPipe's eight phases): rank r runs stage r of the forward "
           "direction (c0) and stage pp-1-r of the reverse one (c1), {} micro-batches each; overlapped F&B pairs "
-          "compute back to back while both passes' collectives run beside them from the pair's start; W split off "
-          "where the reference splits it; a chunk of either direction takes the rank's mean per-micro-batch work "
-          "(the plan folds both stages together), so the first and last ranks' embedding/head imbalance between "
-          "the directions is averaged",
+          "compute back to back while both passes' collectives run beside them from the pair's start; a chunk's sends "
+          "complete before the rank's next chunk starts (the reference waits for them with the next receives); W "
+          "split off where the reference splits it; a chunk of either direction takes the rank's mean per-micro-batch "
+          "work (the plan folds both stages together), so the first and last ranks' embedding/head imbalance "
+          "between the directions is averaged",
           m / 2);
   }
   return {};
