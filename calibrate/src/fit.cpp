@@ -603,7 +603,9 @@ Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSp
   return out;
 }
 
-bool fitted_entry(const std::string& source) { return source.rfind("fit of ", 0) == 0; }
+bool fitted_entry(const std::string& source) {
+  return source.rfind("fit of ", 0) == 0 || source.rfind("measured: ", 0) == 0;
+}
 
 Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu,
                                  const Profile& base) {

@@ -171,6 +171,14 @@ OpEfficiency parse_op(const JsonObject& obj, OpClass op_class) {
   } else {
     obj.allow({"tile_model"});
   }
+  if (obj.has("block_scaled")) {
+    if (op_class != OpClass::gemm) obj.fail("block_scaled", "expected only in a dense gemm entry");
+    const auto b = obj.object("block_scaled");
+    op.block_scaled = BlockScaledRate{b.fraction("rate"), b.string("source")};
+    b.reject_unknown_keys();
+  } else {
+    obj.allow({"block_scaled"});
+  }
   obj.allow({"notes", "description"});
   obj.reject_unknown_keys();
   return op;
@@ -414,6 +422,7 @@ nlohmann::json profile_to_json(const Profile& p) {
       if (m.fit_rms_rel_error != 0) t["fit_rms_rel_error"] = m.fit_rms_rel_error;
       o["tile_model"] = std::move(t);
     }
+    if (op.block_scaled) o["block_scaled"] = {{"rate", op.block_scaled->rate}, {"source", op.block_scaled->source}};
     if (op.by_shape) {
       nlohmann::json series = nlohmann::json::array();
       for (const auto& s : op.by_shape->series) {

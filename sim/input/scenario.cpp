@@ -370,6 +370,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   training["framework"] = to_string(s.training.framework);
   training["comm_sms"] = s.training.comm_sms;
   training["overlap"]["ep"] = s.training.overlap_ep;
+  if (s.training.precision == Precision::fp8) training["fp8_scaling"] = to_string(s.training.fp8_scaling);
   if (s.model.moe) s.resolved["parallelism"]["expert_tp"] = resolved_expert_tp(s.parallelism, s.training);
   return s;
 }

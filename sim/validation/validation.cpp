@@ -323,8 +323,9 @@ void kv_cache_and_flops_rows(const JsonObject& c, const std::string& id, Rows& r
 // The rows of case deepgemm-h800.
 void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
   // FP8 GEMMs with the H800 profile against DeepGEMM's tables. The dense entry (gemm.fp8) is our
-  // cuBLASLt E4M3 measurement on the H200 (per-tensor scales), derived to the H800: out of
-  // sample for DeepGEMM's block-scaled kernels. The grouped entry (grouped_gemm.fp8) is the mean
+  // cuBLASLt E4M3 measurement on the H200 (per-tensor scales) with cuBLASLt's measured block-scaled
+  // rate (DeepGEMM's kernels are block-scaled, 1 x 128 / 128 x 128), derived to the H800: out of
+  // sample for DeepGEMM's kernels. The grouped entry (grouped_gemm.fp8) is the mean
   // of DeepGEMM's four contiguous rows, so those rows are circular; the masked rows (fewer tokens
   // per expert, as in decode) are not.
   const auto meas = c.object("measured");
@@ -335,10 +336,11 @@ void deepgemm_rows(const JsonObject& c, const std::string& id, Rows& rows) {
     const double m = row[0], n = row[1], k = row[2];
     Op op{"gemm", OpClass::gemm, Precision::fp8,    2 * m * n * k, m * k + k * n + 2 * m * n,
           1,      OpRole::other, GemmShape{m, n, k}};
-    rows.add_row(
-        id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
-        op.flops / op_time_s(op, gpu, profile) / 1e12, file,
-        m >= 4096 ? "our cuBLASLt E4M3 curve (H200, derived)" : "skinny M: cuBLASLt at M <= 128 measured slow");
+    op.block_scaled = true;
+    rows.add_row(id, fmt::format("fp8 gemm tflops {:g}x{:g}x{:g}", m, n, k), row[3],
+                 op.flops / op_time_s(op, gpu, profile) / 1e12, file,
+                 m >= 4096 ? "our cuBLASLt E4M3 tile model and block-scaled rate (H200, derived)"
+                           : "skinny M: cuBLASLt's 128-row tiles, not DeepGEMM's 64");
   }
   for (const auto& [layout, circular] : {std::pair{"grouped_contiguous", true}, std::pair{"grouped_masked", false}}) {
     for (const auto& row : number_rows(meas, std::string(layout) + "_G_M_N_K_TFLOPS_GBps", 5)) {

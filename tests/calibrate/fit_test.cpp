@@ -217,6 +217,29 @@ TEST(Derive, KeepsEfficienciesAndRecordsRatios) {
   EXPECT_EQ(profile_to_json(parse_profile(JsonObject(j, "derived", "$"))), j);
 }
 
+// A measured profile holds fitted entries, tables from its own sweep ("measured: ", as
+// calibrate/attention_tables.py writes) and figures copied from a published profile: the first two
+// are the GPU's own and carry over to a same-architecture target; the copies give way to the
+// target's own published entries.
+TEST(Derive, WithBaseCarriesMeasuredEntriesAndTakesCopiedOnesFromTheBase) {
+  Profile from = load_profile_file(test::data_file("profile_h200_example.json"));
+  from.ops.at("gemm.bf16").source = "fit of 12 points (gemm/cublas 12) from measurements.json";
+  from.ops.at("mla_decode.bf16").source = "measured: a table from this GPU's own sweep";
+  from.ops.at("memory_bound").source = "from h200-sxm-published: a datasheet figure";
+  Profile base = from;
+  base.name = "h800-base";
+  base.gpu_name = "H800-SXM";
+  for (auto& [key, op] : base.ops) {
+    op.efficiency /= 2;
+    op.source = "the H800's published figure";
+  }
+  const Profile d = derive_profile_with_base(from, test::h200(), test::h800(), base);
+  EXPECT_EQ(d.ops.at("gemm.bf16").efficiency, from.ops.at("gemm.bf16").efficiency);
+  EXPECT_EQ(d.ops.at("mla_decode.bf16").efficiency, from.ops.at("mla_decode.bf16").efficiency);
+  EXPECT_EQ(d.ops.at("memory_bound").efficiency, base.ops.at("memory_bound").efficiency);
+  EXPECT_EQ(d.ops.at("memory_bound").source, "from h800-base: the H800's published figure");
+}
+
 TEST(Derive, RefusesOtherArchitecturesAndDropsMissingPrecisions) {
   const Profile from = load_profile_file(test::data_file("profile_h200_example.json"));
   GpuSpec a100 = test::hopper("A100", 2039, 600);

@@ -136,6 +136,26 @@ TEST(Profile, TileModelRoundTripsAndIsCheckedLikeEverythingElse) {
   expect_error(grouped, "$.ops.grouped_gemm.bf16.tile_model", "dense gemm");
 }
 
+TEST(Profile, BlockScaledRateRoundTripsAndBelongsToDenseGemms) {
+  const std::string block = R"(, "block_scaled": {"rate": 0.9, "source": "measured: cuBLASLt"})";
+  const Profile p = parse_text(minimal("0.7", block));
+  ASSERT_TRUE(p.ops.at("gemm.bf16").block_scaled);
+  EXPECT_DOUBLE_EQ(p.ops.at("gemm.bf16").block_scaled->rate, 0.9);
+  EXPECT_EQ(p.ops.at("gemm.bf16").block_scaled->source, "measured: cuBLASLt");
+  const nlohmann::json j = profile_to_json(p);
+  EXPECT_EQ(profile_to_json(parse_profile(JsonObject(j, "roundtrip", "$"))), j);
+  EXPECT_FALSE(parse_text(minimal("0.7")).ops.at("gemm.bf16").block_scaled);  // unset: priced per tensor
+
+  expect_error(minimal("0.7", R"(, "block_scaled": {"rate": 0, "source": "s"})"), "$.ops.gemm.bf16.block_scaled.rate",
+               "(0, 1]");
+  expect_error(minimal("0.7", R"(, "block_scaled": {"rate": 1.1, "source": "s"})"), "$.ops.gemm.bf16.block_scaled.rate",
+               "(0, 1]");
+  expect_error(minimal("0.7", R"(, "block_scaled": {"rate": 0.9})"), "$.ops.gemm.bf16.block_scaled", "source");
+  std::string grouped = minimal("0.7", block);
+  grouped.replace(grouped.find("gemm.bf16"), 9, "grouped_gemm.bf16");
+  expect_error(grouped, "$.ops.grouped_gemm.bf16.block_scaled", "dense gemm");
+}
+
 TEST(Profile, AttentionByShapeInterpolatesSequenceThenHeadDimAndPicksTheMask) {
   const std::string text = R"({"schema": "gwsim.profile/1", "name": "p", "gpu": "H100", "kind": "published",
     "source": "t", "ops": {"attention.bf16": {"efficiency": 0.7, "overhead_us": 2, "source": "s",

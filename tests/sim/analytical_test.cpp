@@ -182,3 +182,34 @@ TEST(Analytical, PlannerFastPathPricesExactlyLikeTheFullPlan) {
   }
   EXPECT_GE(checked, 30);  // 17 scenarios x 3 settings, less those that do not fit
 }
+
+TEST(Analytical, Fp8BlockScalesAreTheFrameworksChoiceAndCostTheMeasuredRate) {
+  const std::string file = data_dir() + "/scenarios/deepseek-v3-pretrain-2048xh800.json";
+  auto run = [&](const std::vector<std::string>& set) {
+    const Scenario s = load_scenario(file, set);
+    Step r{plan_training(s.model, s.parallelism, s.training, s.cluster, s.gpu, s.file), {}};
+    r.est = estimate_training_step(r.plan, s.cluster, s.gpu, s.profile);
+    return std::pair{s, r};
+  };
+  // DeepSeek's stack scales FP8 per 1x128 / 128x128 block; Transformer Engine's default recipe
+  // (under Megatron) per tensor.
+  const auto [block_s, block] = run({});
+  const auto [tensor_s, tensor] = run({"training.fp8_scaling=tensor"});
+  EXPECT_EQ(block_s.training.fp8_scaling, Fp8Scaling::block);
+  EXPECT_EQ(load_scenario(file, {"training.framework=megatron"}).training.fp8_scaling, Fp8Scaling::tensor);
+  // Only the dense FP8 GEMMs are marked; the expert GEMMs' entry is DeepGEMM's, block-scaled already.
+  int dense = 0;
+  for (const auto& o : block.plan.stages.front().forward) {
+    EXPECT_EQ(o.block_scaled, o.op_class == OpClass::gemm && o.precision == Precision::fp8) << o.name;
+    dense += o.block_scaled;
+  }
+  EXPECT_GT(dense, 0);
+  // Each marked GEMM takes time / rate: the step's compute grows, by less than 1 / rate overall.
+  const double rate = block_s.profile.op(OpClass::gemm, Precision::fp8).block_scaled->rate;
+  EXPECT_LT(rate, 1.0);
+  const double c_block = block.est.breakdown_s.at("compute"), c_tensor = tensor.est.breakdown_s.at("compute");
+  EXPECT_GT(c_block, c_tensor);
+  EXPECT_LT(c_block, c_tensor / rate);
+  // A BF16 run has no FP8 scaling to choose.
+  EXPECT_THROW(load_scenario(file, {"training.precision=bf16", "training.fp8_scaling=block"}), InputError);
+}

@@ -59,6 +59,12 @@ int default_comm_sms(Framework f) { return f == Framework::deepseek ? 20 : 0; }
 
 bool default_overlap_ep(Framework f) { return f == Framework::deepseek; }
 
+Fp8Scaling default_fp8_scaling(Framework f) {
+  return f == Framework::deepseek ? Fp8Scaling::block : Fp8Scaling::tensor;
+}
+
+std::string to_string(Fp8Scaling s) { return s == Fp8Scaling::block ? "block" : "tensor"; }
+
 int default_expert_tp(Framework f, int tp) { return f == Framework::megatron ? tp : 1; }
 
 int resolved_expert_tp(const Parallelism& p, const TrainingSettings& t) {
@@ -139,6 +145,14 @@ TrainingSettings parse_training(const JsonObject& o, const ModelSpec& model) {
       o.fail("moe_hottest_rank_load",
              fmt::format("expected the busiest EP rank's routed tokens over the mean, 1 or more, got {}",
                          t.moe_hottest_rank_load));
+  }
+  t.fp8_scaling = default_fp8_scaling(t.framework);
+  if (o.has("fp8_scaling")) {
+    if (t.precision != Precision::fp8)
+      o.fail("fp8_scaling", fmt::format("expected only with precision fp8 (it says how FP8 GEMMs are scaled), "
+                                        "but precision is {}",
+                                        prec));
+    t.fp8_scaling = o.one_of("fp8_scaling", {"tensor", "block"}) == "block" ? Fp8Scaling::block : Fp8Scaling::tensor;
   }
   if (o.has("zero3")) {
     auto z = o.object("zero3");

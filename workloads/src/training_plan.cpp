@@ -857,6 +857,19 @@ void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& fi
 
 }  // namespace
 
+namespace {
+
+// The dense FP8 GEMMs of every stage run with block scales. Grouped (expert) GEMMs are not marked:
+// the profiles' grouped_gemm.fp8 entries are DeepGEMM's block-scaled kernels already.
+void mark_block_scaled_gemms(TrainingPlan& plan) {
+  for (auto& w : plan.stages)
+    for (auto* list : {&w.forward, &w.backward_input, &w.backward_weight, &w.recompute})
+      for (auto& o : *list)
+        if (o.op_class == OpClass::gemm && o.precision == Precision::fp8) o.block_scaled = true;
+}
+
+}  // namespace
+
 TrainingPlan plan_training(const ModelSpec& model, const Parallelism& stated, const TrainingSettings& train,
                            const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file, PlanStages stages) {
   check_layout(model, stated, train, cluster.gpus, cluster.gpus_per_node, file);
@@ -893,6 +906,7 @@ TrainingPlan plan_training(const ModelSpec& model, const Parallelism& stated, co
   add_dp_comms(c, cluster.scaleup_domain_gpus, plan);
 
   size_memory(c, gpu, file, plan);
+  if (train.precision == Precision::fp8 && train.fp8_scaling == Fp8Scaling::block) mark_block_scaled_gemms(plan);
   // After the FLOP counts (model and hardware FLOPs are the mean rank's) and the critical stage.
   if (model.moe && par.ep > 1 && train.moe_hottest_rank_load > 0)
     set_hottest_rank_load(plan, train.moe_hottest_rank_load);

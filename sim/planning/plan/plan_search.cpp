@@ -242,6 +242,8 @@ std::vector<PlanContext> build_plan_contexts(const PlanRequest& req) {
             c.doc["cluster"] = cluster;
             c.doc["training"]["global_batch_seqs"] = gbs;
             c.doc["training"]["precision"] = to_string(prec);
+            // The base's FP8 scaling means nothing for a BF16 context (and is refused there).
+            if (prec != Precision::fp8) c.doc["training"].erase("fp8_scaling");
             c.doc["parallelism"] = nlohmann::json::object();
             c.doc.erase("asymmetry");  // the analytical backend refuses it; the planner is analytical
             try {

@@ -117,14 +117,16 @@ Profile merge_profiles(const Profile& measured, const Profile& base);
 // InputError if the architectures differ or the profile is not for from_gpu.
 Profile derive_profile(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu);
 
-// True for an entry that `gwsim calibrate --fit` fitted (its source begins "fit of"), false for one
-// copied from a published profile by merge_profiles or written by hand.
+// True for an entry the profile's GPU measured: fitted by `gwsim calibrate --fit` (its source begins
+// "fit of") or tabulated from its own sweep (begins "measured: ", calibrate/profile_from_torch_sweep.py);
+// false for one copied from a published profile by merge_profiles or written by hand.
 bool fitted_entry(const std::string& source);
 
-// derive_profile, then every entry that was not fitted in `from` (a published figure for from_gpu,
-// copied in by --base when `from` was fitted) is replaced by the target's own entry in `base` (its
-// published profile) where that has one; entries only `base` has are added. Fitted entries carry
-// over as derive_profile carries them. The derivation text lists which entries came from where.
+// derive_profile, then every entry that `from` did not measure (see fitted_entry: a published
+// figure for from_gpu, copied in by --base when `from` was fitted) is replaced by the target's own
+// entry in `base` (its published profile) where that has one; entries only `base` has are added.
+// Measured entries carry over as derive_profile carries them. The derivation text lists which
+// entries came from where.
 Profile derive_profile_with_base(const Profile& from, const GpuSpec& from_gpu, const GpuSpec& to_gpu,
                                  const Profile& base);
 

@@ -64,6 +64,11 @@ struct AttentionTable {
   double efficiency(const AttentionShape& shape) const;
 };
 
+struct BlockScaledRate {
+  double rate = 1;  // block-scaled over per-tensor-scaled throughput, (0, 1]
+  std::string source;
+};
+
 struct OpEfficiency {
   double efficiency = 0;               // asymptotic fraction of peak (large ops)
   double overhead_s = 0;               // fixed cost per launch (α)
@@ -77,6 +82,11 @@ struct OpEfficiency {
   // Attention entries only: efficiency by shape for ops that carry one (AttentionShape); others use
   // efficiency/curve above.
   std::optional<AttentionTable> by_shape{};
+  // Dense GEMM entries only: a block-scaled FP8 GEMM's rate (DeepSeek-V3's 1 x 128 / 128 x 128
+  // scales) as a fraction of the per-tensor-scaled rate this entry prices. Ops marked
+  // Op::block_scaled compute at peak x rate (memory traffic and fixed costs unchanged); without it
+  // (no measurement) they are priced as per-tensor.
+  std::optional<BlockScaledRate> block_scaled{};
 
   // Fraction of peak at this curve x (curve if present, else the constant).
   double efficiency_at(double x) const;

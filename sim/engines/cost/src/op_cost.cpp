@@ -19,19 +19,23 @@ double op_time_s(const Op& op, const GpuSpec& gpu, const Profile& profile) {
     }
   } else {
     const auto& mem = profile.op(OpClass::memory_bound);
+    // Block scales (DeepSeek-V3's FP8 recipe) slow a GEMM's arithmetic by the profile's measured
+    // rate: the main loop promotes and rescales every 128-deep K block. Its memory traffic, tile
+    // overheads and launch are those of a per-tensor GEMM.
+    const double scaling_rate = op.block_scaled && eff.block_scaled ? eff.block_scaled->rate : 1.0;
     // A dense GEMM that knows its shape is priced by tiles and waves (gemm_tiles.h), where the
     // profile has a tile model: it carries its own launch overhead, and streams its operands at the
     // asymptotic memory-bound rate (the curve's small-size points are short kernels' latency, which
     // the launch overhead already holds).
     if (eff.tile_model && op.op_class == OpClass::gemm && op.shape.known() && gpu.sm_count.value > 0)
-      return gemm_tiled_time_s(op.shape, *eff.tile_model, gpu.peak_flops(op.precision), gpu.sm_count.value, op.bytes,
-                               gpu.hbm_bandwidth_bps() * mem.efficiency) *
+      return gemm_tiled_time_s(op.shape, *eff.tile_model, gpu.peak_flops(op.precision) * scaling_rate,
+                               gpu.sm_count.value, op.bytes, gpu.hbm_bandwidth_bps() * mem.efficiency) *
              op.count;
     // Attention with a known shape reads its efficiency by sequence, head dim and mask where the
     // profile has those kernels' table.
     const double efficiency = eff.by_shape && op.attention.known() ? eff.by_shape->efficiency(op.attention)
                                                                    : eff.efficiency_for(op.flops, op.flops, op.bytes);
-    const double compute = op.flops / (gpu.peak_flops(op.precision) * efficiency);
+    const double compute = op.flops / (gpu.peak_flops(op.precision) * efficiency * scaling_rate);
     t = std::max(compute, op.bytes / (gpu.hbm_bandwidth_bps() * mem.efficiency_at(op.bytes)));
   }
   return (t + eff.overhead_s) * op.count;

@@ -51,6 +51,13 @@ struct Parallelism {
 enum class Framework { megatron, deepspeed, fsdp, deepseek };
 std::string to_string(Framework f);
 
+// How FP8 GEMM operands are scaled (precision fp8 only): one scale per tensor (Transformer
+// Engine's default recipe), or DeepSeek-V3's fine-grained blocks, 1 x 128 for activations and
+// 128 x 128 for weights (DeepSeek-V3 Sec 3.3.1). Block scales cost GEMM throughput: the profile's
+// measured gemm.fp8 "block_scaled" rate.
+enum class Fp8Scaling { tensor, block };
+std::string to_string(Fp8Scaling s);
+
 struct TrainingSettings {
   std::int64_t global_batch_seqs = 0;
   std::int64_t seq_len = 0;
@@ -78,6 +85,8 @@ struct TrainingSettings {
   // rank waits for it at the combine, so its expert work and its all-to-all set the pace. 0: not
   // stated, routing taken as balanced (1).
   double moe_hottest_rank_load = 0;
+  // FP8 GEMMs' scaling; the scenario default is the framework's (default_fp8_scaling).
+  Fp8Scaling fp8_scaling = Fp8Scaling::tensor;
 
   std::int64_t micro_batches(const Parallelism& p) const {
     return global_batch_seqs / (static_cast<std::int64_t>(p.dp) * p.micro_batch_seqs);
@@ -89,6 +98,10 @@ struct TrainingSettings {
 // pipeline stages when pp > 1: Megatron-Bridge, "MoE Expert-Parallel Overlap"); DeepSeek's stack
 // hides them behind the other micro-batch's compute (DualPipe, DeepSeek-V3 Sec 3.2.1).
 bool default_overlap_ep(Framework f);
+
+// DeepSeek's stack trains FP8 with block scales (DeepSeek-V3 Sec 3.3.1, DeepGEMM); Transformer
+// Engine's default FP8 recipe (DelayedScaling, under Megatron-LM) and the others scale per tensor.
+Fp8Scaling default_fp8_scaling(Framework f);
 
 // Megatron-Core splits experts like the rest of the layer unless told otherwise: its
 // --expert-tensor-parallel-size defaults to --tensor-model-parallel-size (Megatron-LM's MoE README,

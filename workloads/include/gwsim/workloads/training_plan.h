@@ -36,6 +36,7 @@ struct Op {
   OpRole role = OpRole::other;
   GemmShape shape{};           // dense GEMMs: the M x N x K (x batch) they solve, flops = shape.flops(); else unknown
   AttentionShape attention{};  // flash attention (forward and backward): sequence, head dim, mask; else unknown
+  bool block_scaled = false;   // an FP8 dense GEMM with block scales (TrainingSettings::fp8_scaling)
 };
 
 // Work of one pipeline rank (all chunks a GPU holds), per micro-batch. With DualPipe a rank holds
