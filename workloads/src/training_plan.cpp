@@ -855,10 +855,6 @@ void size_memory(const PlanContext& c, const GpuSpec& gpu, const std::string& fi
                     plan.memory.comm_buffers / 1e9, gpu.name, capacity / 1e9, (plan.memory.total() - capacity) / 1e9));
 }
 
-}  // namespace
-
-namespace {
-
 // The dense FP8 GEMMs of every stage run with block scales. Grouped (expert) GEMMs are not marked:
 // the profiles' grouped_gemm.fp8 entries are DeepGEMM's block-scaled kernels already.
 void mark_block_scaled_gemms(TrainingPlan& plan) {
